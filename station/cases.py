@@ -1,0 +1,442 @@
+"""Cases: filing, finding, reading and the everyday steps after filing.
+
+The domain face the CLI and the TUI both call. Every change goes through ``Store.append``; reads
+come from the projections. Personal data is sealed before it reaches the store and is revealed
+only by :meth:`CaseRecord.reveal_id` / :meth:`CaseRecord.reveal_phone` where it is needed in full.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Mapping
+
+from forms.catalog import Catalog
+from forms.engine import Submission, validate_submission
+from forms.schema import ServiceItem
+from station import events as ev
+from station import lifecycle
+from station.calendar import WorkingCalendar
+from station.casenumber import CaseNumber
+from station.casenumber import normalise as normalise_number
+from station.identity import mask_id, mask_phone
+from station.operators import Operator, require
+from station.pii import PiiCodec, pii
+from station.problems import Problem, StationError
+from station.projections import calendar_for
+from station.search_text import fts_query
+from station.store import Store
+
+PII_FIELD_TYPES = frozenset({"resident_id", "phone", "bank_account"})
+NEAR_DUE_WORKING_DAYS = 3
+MAX_DATA_BYTES = 64 * 1024
+
+SYNC_LABELS = {"pending": "待同步", "sent": "已发送", "acknowledged": "已确认", "remote": "外站办件"}
+
+
+@dataclass(frozen=True)
+class FiledCase:
+    number: str
+    query_password: str
+    promised_due: str | None
+    promised_estimate: bool
+    missing: tuple[str, ...]
+    waived: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"case_number": self.number, "query_password": self.query_password,
+                "promised_due": self.promised_due, "promised_estimate": self.promised_estimate,
+                "missing_materials": list(self.missing), "waived_materials": list(self.waived)}
+
+
+@dataclass(frozen=True)
+class MaterialState:
+    key: str
+    name: str
+    form: str | None
+    copies: int | None
+    required: bool
+    waivable: bool
+    status: str
+    due_date: str | None
+    received_at: str | None
+
+    STATUS_LABELS = {"received": "已收", "missing": "缺", "waived": "容缺", "requested": "待补正"}
+
+    @property
+    def status_label(self) -> str:
+        return self.STATUS_LABELS.get(self.status, self.status)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "name": self.name, "form": self.form, "copies": self.copies,
+                "required": self.required, "waivable": self.waivable, "status": self.status,
+                "status_label": self.status_label, "due_date": self.due_date,
+                "received_at": self.received_at}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    hlc: str
+    at: str
+    station: str
+    operator: str
+    type: str
+    label: str
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": self.at, "station": self.station, "operator": self.operator, "type": self.type,
+                "label": self.label, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """One case as the projections hold it, with its derived flags."""
+
+    number: str
+    item_code: str
+    item_version: int
+    item_name: str
+    department: str | None
+    handling_level: str | None
+    village_code: str
+    filed_by_station: str
+    status: str
+    received_at: str
+    received_date: str
+    operator: str
+    applicant_name: str
+    id_last4: str | None
+    sex: str | None
+    birth_date: str | None
+    address: str | None
+    relationship: str | None
+    promised_due: str | None
+    promised_estimate: bool
+    statutory_due: str | None
+    statutory_estimate: bool
+    corrections: int
+    decision: dict[str, Any] | None
+    rating_level: int | None
+    sync_state: str
+    overdue: bool
+    near_due: bool
+    duplicate_of: str | None
+    _id_enc: str | None = field(default=None, repr=False)
+    _phone_enc: str | None = field(default=None, repr=False)
+    _fields: str = field(default="{}", repr=False)
+    _password_enc: str | None = field(default=None, repr=False)
+    materials: tuple[MaterialState, ...] = ()
+    timeline: tuple[TimelineEntry, ...] = ()
+
+    @property
+    def status_label(self) -> str:
+        return lifecycle.STATUS_LABELS.get(self.status, self.status)
+
+    def masked_id(self, codec: PiiCodec) -> str:
+        return mask_id(self.reveal_id(codec)) if self._id_enc else ""
+
+    def reveal_id(self, codec: PiiCodec) -> str:
+        return codec.open(json.loads(self._id_enc)) if self._id_enc else ""
+
+    def reveal_phone(self, codec: PiiCodec) -> str:
+        return codec.open(json.loads(self._phone_enc)) if self._phone_enc else ""
+
+    def query_password(self, codec: PiiCodec) -> str:
+        return codec.open(json.loads(self._password_enc)) if self._password_enc else ""
+
+    def fields(self, codec: PiiCodec, reveal: bool = False) -> dict[str, Any]:
+        """Form data; personal-data fields are masked unless ``reveal``."""
+        out: dict[str, Any] = {}
+        for key, value in json.loads(self._fields).items():
+            if isinstance(value, dict) and "$enc" in value:
+                plain = codec.open(value)
+                out[key] = plain if reveal else _mask_any(plain)
+            else:
+                out[key] = value
+        return out
+
+    def summary_dict(self) -> dict[str, Any]:
+        return {"case_number": self.number, "item_code": self.item_code, "item_name": self.item_name,
+                "status": self.status, "status_label": self.status_label,
+                "applicant_name": self.applicant_name, "id_last4": self.id_last4,
+                "received_at": self.received_at, "promised_due": self.promised_due,
+                "promised_estimate": self.promised_estimate, "overdue": self.overdue,
+                "near_due": self.near_due, "sync_state": self.sync_state,
+                "village_code": self.village_code}
+
+    def to_dict(self, codec: PiiCodec, reveal: bool = False) -> dict[str, Any]:
+        phone = self.reveal_phone(codec)
+        out = self.summary_dict()
+        out.update({
+            "item_version": self.item_version, "department": self.department,
+            "handling_level": self.handling_level, "filed_by_station": self.filed_by_station,
+            "operator": self.operator, "received_date": self.received_date,
+            "applicant": {"name": self.applicant_name,
+                          "id_number": self.reveal_id(codec) if reveal else self.masked_id(codec),
+                          "phone": phone if reveal else mask_phone(phone) if phone else "",
+                          "address": self.address, "sex": self.sex, "birth_date": self.birth_date,
+                          "relationship": self.relationship},
+            "fields": self.fields(codec, reveal),
+            "statutory_due": self.statutory_due, "statutory_estimate": self.statutory_estimate,
+            "corrections": self.corrections, "decision": self.decision, "rating_level": self.rating_level,
+            "duplicate_of": self.duplicate_of,
+            "materials": [m.to_dict() for m in self.materials],
+            "timeline": [t.to_dict() for t in self.timeline],
+        })
+        return out
+
+
+def _mask_any(value: str) -> str:
+    if len(value) >= 15:
+        return mask_id(value)
+    if len(value) >= 7:
+        return value[:3] + "*" * (len(value) - 7) + value[-4:]
+    return "*" * len(value)
+
+
+# --- filing ------------------------------------------------------------------------------------
+
+def _check_size(data: Mapping[str, Any]) -> None:
+    try:
+        size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    except (TypeError, ValueError):
+        raise StationError("bad_data", "申请数据不是有效的JSON对象") from None
+    if size > MAX_DATA_BYTES:
+        raise StationError("too_large", f"申请数据过大（{size // 1024} KiB，上限 64 KiB）",
+                           [Problem("data", "too_large", "申请数据过大")])
+
+
+def _next_number(store: Store, day: date) -> CaseNumber:
+    prefix = f"{store.station_id}-{day:%y%m%d}-"
+    row = store.conn.execute("SELECT MAX(number) FROM cases WHERE number >= ? AND number < ?",
+                             (prefix, prefix + "\uffff")).fetchone()
+    seq = int(row[0].split("-")[2]) + 1 if row and row[0] else 1
+    if seq > 9999:
+        raise StationError("sequence_exhausted", "本站今日办件编号已用完（9999件）")
+    return CaseNumber(store.station_id, day, seq)
+
+
+def _filed_body(item: ServiceItem, sub: Submission, received_at: str, day: date, password: str,
+                village_code: str) -> dict[str, Any]:
+    a = sub.applicant
+    fields: dict[str, Any] = {}
+    for key, value in sub.fields.items():
+        fd = item.field(key)
+        fields[key] = pii(str(value)) if fd is not None and fd.type in PII_FIELD_TYPES and value not in (None, "") else value
+    materials = []
+    for m in item.materials:
+        status = sub.materials.get(m.key, "missing")
+        materials.append({"key": m.key, "name": m.name, "form": m.form, "copies": m.copies,
+                          "required": m.required, "waivable": m.waivable, "status": status,
+                          "due_date": sub.waived.get(m.key)})
+    return {
+        "item": {"code": item.code, "version": item.version, "name": item.name, "department": item.department,
+                 "handling_level": item.handling_level, "case_kind": item.case_kind,
+                 "promised": item.promised_limit.to_dict(), "statutory": item.statutory_limit.to_dict(),
+                 "posting_days": item.posting_days},
+        "applicant": {"name": a.name, "id_number": pii(a.id_number), "phone": pii(a.phone) if a.phone else None,
+                      "address": a.address, "sex": a.sex, "birth_date": a.birth_date.isoformat(),
+                      "relationship": a.relationship},
+        "fields": fields,
+        "materials": materials,
+        "commitment_signer": sub.commitment_signer,
+        "query_password": pii(password),
+        "received_at": received_at,
+        "received_date": day.isoformat(),
+        "village_code": village_code,
+        "channel": "窗口",
+    }
+
+
+def file_case(store: Store, catalog: Catalog, item_code: str, data: Mapping[str, Any], operator: Operator) -> FiledCase:
+    """Validate and file a case: issue its number and query password, durably, in one event."""
+    if store.config.role != "village":
+        raise StationError("wrong_role", "只有村级服务站可以收件登记")
+    require(store, operator, "file", "收件登记")
+    if not isinstance(data, Mapping):
+        raise StationError("bad_data", "申请数据必须是JSON对象")
+    _check_size(data)
+    item = catalog.get(item_code)
+    now = store.clock()
+    sub = validate_submission(item, data, now.date())
+    password = f"{secrets.randbelow(1_000_000):06d}"
+    with store.transaction():
+        number = _next_number(store, now.date())
+        body = _filed_body(item, sub, now.isoformat(timespec="seconds"), now.date(), password, store.station_id)
+        store.append(ev.CASE_FILED, body, operator.name, str(number))
+        row = store.conn.execute("SELECT promised_due, promised_estimate FROM cases WHERE number=?",
+                                 (str(number),)).fetchone()
+    return FiledCase(str(number), password, row[0], bool(row[1]), sub.missing, tuple(sub.waived))
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+_COLUMNS = ("number, item_code, item_version, item_name, department, handling_level, village_code,"
+            " filed_by_station, status, received_at, received_date, operator, applicant_name, id_last4, sex,"
+            " birth_date, address, relationship, promised_due, promised_estimate, statutory_due,"
+            " statutory_estimate, corrections, decision, rating_level, duplicate_of, last_local_seq,"
+            " id_enc, phone_enc, fields, query_password_enc")
+
+
+class CaseReader:
+    """Reads cases with their derived flags (overdue, near-due, sync state) for one 'today'."""
+
+    def __init__(self, store: Store, today: date | None = None):
+        self.store = store
+        self.today = today or store.clock().date()
+        self.calendar: WorkingCalendar = calendar_for(store.conn)
+        self.near_limit = self.calendar.add_working_days(self.today, NEAR_DUE_WORKING_DAYS).date.isoformat()
+        self.sent_seq = int(store.meta_get("sync.sent_seq", "0") or 0)
+        self.acked_seq = int(store.meta_get("sync.acked_seq", "0") or 0)
+
+    def _record(self, row: tuple, materials=(), timeline=()) -> CaseRecord:
+        (number, item_code, item_version, item_name, department, level, village, filed_by, status, received_at,
+         received_date, operator, name, last4, sex, birth, address, relationship, pdue, pest, sdue, sest,
+         corrections, decision, rating, dup, last_local, id_enc, phone_enc, fields, pw_enc) = row
+        open_ = status in lifecycle.OPEN
+        today = self.today.isoformat()
+        if last_local == 0:
+            sync_state = "remote"
+        elif last_local > self.sent_seq:
+            sync_state = "pending"
+        elif last_local > self.acked_seq:
+            sync_state = "sent"
+        else:
+            sync_state = "acknowledged"
+        return CaseRecord(
+            number, item_code, item_version, item_name, department, level, village, filed_by, status,
+            received_at, received_date, operator, name, last4, sex, birth, address, relationship, pdue,
+            bool(pest), sdue, bool(sest), corrections, json.loads(decision) if decision else None, rating,
+            sync_state, bool(open_ and pdue and pdue < today),
+            bool(open_ and pdue and today <= pdue <= self.near_limit), dup or None,
+            id_enc, phone_enc, fields, pw_enc, tuple(materials), tuple(timeline))
+
+    def get(self, number: str) -> CaseRecord:
+        key = normalise_number(number)
+        row = self.store.conn.execute(f"SELECT {_COLUMNS} FROM cases WHERE number=?", (key,)).fetchone()
+        if row is None:
+            raise StationError("unknown_case", f"本站没有办件 {key}", [Problem("case_number", "unknown", "办件不存在")])
+        materials = [MaterialState(k, n, f, c, bool(r), bool(w), s, d, ra) for k, n, f, c, r, w, s, d, ra in
+                     self.store.conn.execute("SELECT key, name, form, copies, required, waivable, status, due_date,"
+                                             " received_at FROM materials WHERE case_number=? ORDER BY position",
+                                             (key,))]
+        timeline = [_timeline_entry(e) for e in self.store.case_events(key)]
+        return self._record(row, materials, timeline)
+
+    def list(self, search: str | None = None, status: str | None = None, overdue: bool = False,
+             near_due: bool = False, unsynced: bool = False, waiting_materials: bool = False,
+             received_from: str | None = None, received_to: str | None = None,
+             limit: int = 50, offset: int = 0) -> list[CaseRecord]:
+        where: list[str] = []
+        params: list[Any] = []
+        if search and search.strip():
+            query = fts_query(search)
+            if query is None:
+                return []
+            where.append("c.rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?)")
+            params.append(query)
+        if status:
+            if status not in lifecycle.STATUS_LABELS:
+                raise StationError("bad_status", f"未知状态 {status}，可选：{', '.join(lifecycle.STATUS_LABELS)}")
+            where.append("c.status=?")
+            params.append(status)
+        open_marks = ",".join("?" * len(lifecycle.OPEN))
+        if overdue:
+            where.append(f"c.status IN ({open_marks}) AND c.promised_due < ?")
+            params += [*sorted(lifecycle.OPEN), self.today.isoformat()]
+        if near_due:
+            where.append(f"c.status IN ({open_marks}) AND c.promised_due BETWEEN ? AND ?")
+            params += [*sorted(lifecycle.OPEN), self.today.isoformat(), self.near_limit]
+        if unsynced:
+            where.append("c.last_local_seq > ?")
+            params.append(self.acked_seq)
+        if waiting_materials:
+            where.append("EXISTS (SELECT 1 FROM materials m WHERE m.case_number=c.number"
+                         " AND m.status IN ('waived','requested'))")
+        if received_from:
+            where.append("c.received_date >= ?")
+            params.append(received_from)
+        if received_to:
+            where.append("c.received_date <= ?")
+            params.append(received_to)
+        sql = (f"SELECT {', '.join('c.' + c.strip() for c in _COLUMNS.split(','))} FROM cases c"
+               f"{' WHERE ' + ' AND '.join(where) if where else ''}"
+               f" ORDER BY c.received_at DESC, c.number DESC LIMIT ? OFFSET ?")
+        return [self._record(r) for r in self.store.conn.execute(sql, (*params, limit, offset))]
+
+    def count(self, **filters: Any) -> int:
+        return len(self.list(limit=1_000_000, **filters))
+
+
+def _timeline_entry(e: ev.Event) -> TimelineEntry:
+    b = e.body
+    label = lifecycle.ACTION_LABELS.get(e.type, e.type)
+    detail = ""
+    if e.type == ev.CASE_FILED:
+        detail = f"{b['item']['name']}（版本{b['item']['version']}）"
+    elif b.get("reason"):
+        detail = str(b["reason"])
+    elif e.type == ev.CASE_FORWARDED:
+        detail = f"转报至{b.get('to', '')}"
+    elif e.type in (ev.MATERIAL_RECEIVED, ev.CASE_SUPPLEMENTED):
+        detail = "、".join(b.get("material_names") or b.get("materials") or [])
+    elif e.type == ev.RATING_GIVEN:
+        detail = b.get("label", "")
+    elif e.type == ev.NOTICE_PRINTED:
+        detail = b.get("title", b.get("kind", ""))
+    elif e.type == ev.RESULT_DELIVERED:
+        detail = f"交付给 {b.get('to_whom', '')}"
+    if b.get("certificate"):
+        detail += f" 证书编号 {b['certificate']}"
+    return TimelineEntry(e.hlc, e.recorded_at, e.station, e.operator, e.type, label, detail.strip())
+
+
+# --- everyday steps after filing ---------------------------------------------------------------
+
+def _transition(store: Store, number: str, event_type: str, body: dict[str, Any], operator: Operator) -> CaseRecord:
+    reader = CaseReader(store)
+    with store.transaction():
+        case = reader.get(number)
+        lifecycle.next_status(case.status, event_type)  # raises on an illegal step
+        store.append(event_type, body, operator.name, case.number)
+    return CaseReader(store).get(case.number)
+
+
+def record_materials(store: Store, number: str, keys: list[str], operator: Operator) -> CaseRecord:
+    """A material accepted under 容缺 (or asked for in 补正) was brought in."""
+    require(store, operator, "handle", "登记补交材料")
+    case = CaseReader(store).get(number)
+    waiting = {m.key: m for m in case.materials if m.status in ("waived", "missing", "requested")}
+    bad = [k for k in keys if k not in waiting]
+    if not keys or bad:
+        raise StationError("bad_materials", "只能登记尚未收到的材料：" + "、".join(bad or ["（未选择）"]),
+                           [Problem(f"materials.{k}", "not_waiting", "该材料不在待补交之列") for k in bad])
+    names = [waiting[k].name for k in keys]
+    if case.status == lifecycle.CORRECTION_REQUESTED and all(m.status != "requested" or m.key in keys
+                                                           for m in case.materials):
+        return _transition(store, number, ev.CASE_SUPPLEMENTED,
+                           {"materials": keys, "material_names": names, "date": store.clock().date().isoformat()},
+                           operator)
+    store.append(ev.MATERIAL_RECEIVED, {"materials": keys, "material_names": names,
+                                        "date": store.clock().date().isoformat()}, operator.name, case.number)
+    return CaseReader(store).get(case.number)
+
+
+def withdraw(store: Store, number: str, reason: str, operator: Operator) -> CaseRecord:
+    require(store, operator, "handle", "撤回办件")
+    if not reason or not reason.strip():
+        raise StationError("reason_required", "撤回须写明原因（如：申请人本人要求撤回）",
+                           [Problem("reason", "required", "请填写撤回原因")])
+    return _transition(store, number, ev.CASE_WITHDRAWN, {"reason": reason.strip()[:500]}, operator)
+
+
+def deliver(store: Store, number: str, to_whom: str, id_checked: bool, operator: Operator) -> CaseRecord:
+    require(store, operator, "handle", "登记结果送达")
+    if not to_whom or not to_whom.strip():
+        raise StationError("recipient_required", "请填写领取人姓名", [Problem("to_whom", "required", "请填写领取人姓名")])
+    return _transition(store, number, ev.RESULT_DELIVERED,
+                       {"to_whom": to_whom.strip()[:50], "id_checked": bool(id_checked),
+                        "date": store.clock().date().isoformat()}, operator)

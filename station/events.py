@@ -1,0 +1,68 @@
+"""The event: the one unit of change. Appended, never updated or deleted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+# Event types. Case events carry a case number; station events (operators, calendar) do not.
+CASE_FILED = "case.filed"
+MATERIAL_RECEIVED = "material.received"
+CASE_ACCEPTED = "case.accepted"
+CASE_NOT_ACCEPTED = "case.not_accepted"
+CASE_CORRECTION_REQUESTED = "case.correction_requested"
+CASE_SUPPLEMENTED = "case.supplemented"
+CASE_APPROVED = "case.approved"
+CASE_REJECTED = "case.rejected"
+CASE_FORWARDED = "case.forwarded"
+RESULT_DELIVERED = "result.delivered"
+CASE_WITHDRAWN = "case.withdrawn"
+RATING_GIVEN = "rating.given"
+NOTICE_PRINTED = "notice.printed"
+DUPLICATE_MARKED = "case.duplicate_marked"
+FOLLOWUP_CLOSED = "rating.followup_closed"
+OPERATOR_ADDED = "operator.added"
+OPERATOR_CHANGED = "operator.changed"
+OPERATOR_LOGIN = "operator.login"
+OPERATOR_LOGIN_FAILED = "operator.login_failed"
+CALENDAR_UPDATED = "calendar.updated"
+STATION_INITIALISED = "station.initialised"
+ACCESS_REFUSED = "access.refused"
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Event:
+    """One row of the log. ``body`` is in stored form (personal data sealed)."""
+
+    id: str
+    station: str
+    seq: int
+    hlc: str
+    operator: str
+    case_number: str | None
+    type: str
+    body: dict[str, Any]
+    recorded_at: str
+    origin: str = "local"
+
+    def chain_hash(self, previous: str) -> str:
+        """Audit chain link: sha256(previous link, canonical event). Any edit breaks every later link."""
+        payload = canonical_json([self.id, self.station, self.seq, self.hlc, self.operator,
+                                  self.case_number, self.type, self.body, self.recorded_at, self.origin])
+        return hashlib.sha256((previous + "\n" + payload).encode("utf-8")).hexdigest()
+
+    def wire(self, opened_body: dict[str, Any]) -> dict[str, Any]:
+        """The event as it travels inside a sync envelope (personal data in clear, the envelope encrypts)."""
+        return {"id": self.id, "station": self.station, "seq": self.seq, "hlc": self.hlc,
+                "operator": self.operator, "case": self.case_number, "type": self.type,
+                "body": opened_body, "recorded_at": self.recorded_at}
+
+
+def event_id(station: str, seq: int) -> str:
+    return f"{station}:{seq}"

@@ -1,0 +1,162 @@
+"""Where a station keeps its state: one folder, resolved in one place for every command.
+
+Resolution order: an explicit ``--home`` argument, then ``$STATION_HOME``, then the per-user data
+folder of the platform (platformdirs). Layout of a home::
+
+    station.toml        station identity and local settings (name, division code, role, printer…)
+    station.db          the SQLite store (event log + projections)
+    keys/data.key       AES-256 data key for personal data at rest (owner-only, never in the DB)
+    keys/               sync key pairs (created by sync on first use)
+    prints/             archive of every printed document
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from station.identity import parse_division
+from station.problems import StationError
+
+CONFIG_FILE = "station.toml"
+DB_FILE = "station.db"
+DATA_KEY_FILE = "keys/data.key"
+ROLES = ("village", "township")
+
+
+@dataclass(frozen=True)
+class StationConfig:
+    """Identity and local settings of one station (not business data: those are events)."""
+
+    station_id: str
+    name: str
+    role: str = "village"
+    phone: str = ""
+    address: str = ""
+    printer: str = ""
+    paper_format: str = "a4"
+    large_print: bool = False
+    font_path: str = ""
+    lookup_url: str = ""
+    sync_url: str = ""
+    sync_interval_minutes: int = 15
+    rating_followup_days: int = 5
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def division_code(self) -> str:
+        return self.station_id
+
+
+def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The one place that decides which folder a command works on."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("STATION_HOME")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("village-station", appauthor=False))
+
+
+def is_station_home(home: Path) -> bool:
+    return (home / CONFIG_FILE).is_file() and (home / DB_FILE).is_file()
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
+
+
+def write_config(home: Path, config: StationConfig) -> None:
+    """Write station.toml atomically (tmp + fsync + rename), so a power cut leaves old or new."""
+    data = asdict(config)
+    extra = data.pop("extra") or {}
+    lines = ["# 村级便民服务站 station settings. Edit with `station config` or the 设置 screen."]
+    lines += [f"{key} = {_toml_value(val)}" for key, val in data.items()]
+    if extra:
+        lines.append("\n[extra]")
+        lines += [f"{key} = {_toml_value(val)}" for key, val in extra.items()]
+    tmp = home / (CONFIG_FILE + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, home / CONFIG_FILE)
+
+
+def read_config(home: Path) -> StationConfig:
+    path = home / CONFIG_FILE
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StationError("not_a_station", f"目录 {home} 不是服务站目录（缺少 {CONFIG_FILE}），请先运行 station init") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise StationError("bad_config", f"站点配置文件 {path} 格式错误：{exc}") from None
+    known = {f for f in StationConfig.__dataclass_fields__}
+    kwargs = {k: v for k, v in raw.items() if k in known}
+    try:
+        return StationConfig(**kwargs)
+    except TypeError as exc:
+        raise StationError("bad_config", f"站点配置文件 {path} 缺少必要项：{exc}") from None
+
+
+def update_config(home: Path, **changes: Any) -> StationConfig:
+    config = replace(read_config(home), **changes)
+    write_config(home, config)
+    return config
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Create a file readable by the owner only, refusing to overwrite one that exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_data_key(home: Path) -> bytes:
+    path = home / DATA_KEY_FILE
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        raise StationError("missing_data_key", f"缺少数据密钥文件 {path}：个人信息无法解密，请从备份恢复该文件") from None
+    if len(key) != 32:
+        raise StationError("bad_data_key", f"数据密钥文件 {path} 已损坏（长度不对），请从备份恢复")
+    return key
+
+
+def create_home_files(home: Path, division_code: str, name: str, role: str) -> StationConfig:
+    """Create the folder, settings and data key of a new station. The store is created by the caller."""
+    problems = []
+    if role not in ROLES:
+        raise StationError("bad_role", f"站点角色只能是 village（村站）或 township（乡镇中心），收到 {role!r}")
+    expect = "township" if role == "township" else "village"
+    division = parse_division(division_code, "division_code", expect=expect)
+    if not name or not name.strip() or len(name) > 60:
+        raise StationError("bad_name", "站点名称不能为空，且不超过60个字")
+    del problems
+    if home.exists() and any(home.iterdir()):
+        if (home / CONFIG_FILE).exists():
+            raise StationError("home_exists", f"目录 {home} 已经是一个服务站，不会覆盖。换一个目录，或使用现有站点")
+        raise StationError("home_not_empty", f"目录 {home} 不是空目录，不会在其中创建服务站")
+    home.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+    _write_private(home / DATA_KEY_FILE, secrets.token_bytes(32))
+    config = StationConfig(station_id=division.code, name=name.strip(), role=role)
+    write_config(home, config)
+    (home / "prints").mkdir(exist_ok=True)
+    return config

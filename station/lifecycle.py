@@ -1,0 +1,94 @@
+"""The case state machine: the one place that says which business step may follow which.
+
+Business status is kept apart from sync status (pending / sent / acknowledged), which the sync
+outbox tracks. Illegal transitions are refused with a clear Chinese error.
+"""
+
+from __future__ import annotations
+
+from station import events as ev
+from station.problems import Problem, StationError
+
+RECEIVED = "received"
+ACCEPTED = "accepted"
+NOT_ACCEPTED = "not_accepted"
+CORRECTION_REQUESTED = "correction_requested"
+SUPPLEMENTED = "supplemented"
+APPROVED = "approved"
+REJECTED = "rejected"
+FORWARDED = "forwarded"
+DELIVERED = "delivered"
+WITHDRAWN = "withdrawn"
+
+STATUS_LABELS: dict[str, str] = {
+    RECEIVED: "村级已收件",
+    ACCEPTED: "已受理",
+    NOT_ACCEPTED: "不予受理",
+    CORRECTION_REQUESTED: "待补正",
+    SUPPLEMENTED: "已补正",
+    APPROVED: "已办结（准予）",
+    REJECTED: "不予批准",
+    FORWARDED: "已转报",
+    DELIVERED: "结果已送达",
+    WITHDRAWN: "已撤回",
+}
+
+ACTION_LABELS: dict[str, str] = {
+    ev.CASE_FILED: "收件",
+    ev.CASE_ACCEPTED: "受理",
+    ev.CASE_NOT_ACCEPTED: "不予受理",
+    ev.CASE_CORRECTION_REQUESTED: "要求补正",
+    ev.CASE_SUPPLEMENTED: "补正材料",
+    ev.CASE_APPROVED: "办结（准予）",
+    ev.CASE_REJECTED: "不予批准",
+    ev.CASE_FORWARDED: "转报",
+    ev.RESULT_DELIVERED: "结果送达",
+    ev.CASE_WITHDRAWN: "撤回申请",
+    ev.MATERIAL_RECEIVED: "补交容缺材料",
+    ev.RATING_GIVEN: "评价",
+    ev.NOTICE_PRINTED: "打印",
+    ev.DUPLICATE_MARKED: "重复件标记",
+    ev.FOLLOWUP_CLOSED: "差评整改",
+}
+
+# A decided case stays open for delivery; these have nothing left to do for the township.
+DECIDED = frozenset({APPROVED, REJECTED, NOT_ACCEPTED})
+CLOSED = frozenset({DELIVERED, WITHDRAWN, FORWARDED})
+# Open = the promised date still matters (overdue/near-due are computed only for these).
+OPEN = frozenset({RECEIVED, ACCEPTED, CORRECTION_REQUESTED, SUPPLEMENTED})
+
+_REVIEWABLE = {RECEIVED, ACCEPTED, SUPPLEMENTED}
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    ev.CASE_ACCEPTED: (frozenset({RECEIVED, SUPPLEMENTED}), ACCEPTED),
+    ev.CASE_NOT_ACCEPTED: (frozenset({RECEIVED, SUPPLEMENTED, CORRECTION_REQUESTED}), NOT_ACCEPTED),
+    ev.CASE_CORRECTION_REQUESTED: (frozenset(_REVIEWABLE), CORRECTION_REQUESTED),
+    ev.CASE_SUPPLEMENTED: (frozenset({CORRECTION_REQUESTED}), SUPPLEMENTED),
+    ev.CASE_APPROVED: (frozenset({ACCEPTED, SUPPLEMENTED, FORWARDED}), APPROVED),
+    ev.CASE_REJECTED: (frozenset({ACCEPTED, SUPPLEMENTED, FORWARDED}), REJECTED),
+    ev.CASE_FORWARDED: (frozenset({ACCEPTED, SUPPLEMENTED}), FORWARDED),
+    ev.RESULT_DELIVERED: (frozenset(DECIDED), DELIVERED),
+    ev.CASE_WITHDRAWN: (frozenset(OPEN), WITHDRAWN),
+}
+
+
+def is_transition(event_type: str) -> bool:
+    return event_type in TRANSITIONS
+
+
+def next_status(current: str, event_type: str) -> str:
+    """The status after ``event_type``; raises StationError when the step is not allowed now."""
+    allowed_from, target = TRANSITIONS[event_type]
+    if current not in allowed_from:
+        label = STATUS_LABELS.get(current, current)
+        action = ACTION_LABELS.get(event_type, event_type)
+        allowed = "、".join(STATUS_LABELS[s] for s in sorted(allowed_from, key=list(STATUS_LABELS).index))
+        raise StationError(
+            "illegal_transition",
+            f"办件当前状态为「{label}」，不能执行「{action}」（只有在 {allowed} 状态下才可以）",
+            [Problem("status", "illegal_transition", f"当前状态「{label}」不允许「{action}」")],
+            status=current, action=event_type)
+    return target
+
+
+def allowed_actions(current: str) -> list[str]:
+    return [t for t, (sources, _) in TRANSITIONS.items() if current in sources]

@@ -1,0 +1,85 @@
+"""Personal data at rest: ID numbers, phone numbers and bank accounts never sit in the DB in clear.
+
+Values are sealed with AES-256-GCM under the station data key (``keys/data.key``, owner-only, kept
+out of the database). In stored event bodies and projections a sealed value is the JSON object
+``{"$enc": "<base64 nonce+ciphertext>"}``; in the wire form (inside an encrypted sync envelope only)
+it is ``{"$pii": "<plaintext>"}`` so the receiving station can seal it under its own key.
+
+A keyed hash (HMAC-SHA256 under a subkey derived from the data key) gives exact-match lookup of an
+ID number without revealing it; a copied station.db alone reveals none of these values.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from station.problems import StationError
+
+ENC = "$enc"
+PII = "$pii"
+_AAD = b"village-station pii v1"
+
+
+class PiiCodec:
+    """Seal, open and hash personal data with one station's data key."""
+
+    def __init__(self, data_key: bytes):
+        self._aead = AESGCM(data_key)
+        self._mac_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                             info=b"village-station lookup-hash v1").derive(data_key)
+
+    def seal(self, value: str) -> dict[str, str]:
+        nonce = os.urandom(12)
+        ct = self._aead.encrypt(nonce, value.encode("utf-8"), _AAD)
+        return {ENC: base64.b64encode(nonce + ct).decode("ascii")}
+
+    def open(self, sealed: Any) -> str:
+        if not is_sealed(sealed):
+            raise StationError("not_sealed", "内部错误：该字段不是加密数据")
+        raw = base64.b64decode(sealed[ENC])
+        try:
+            return self._aead.decrypt(raw[:12], raw[12:], _AAD).decode("utf-8")
+        except Exception:  # InvalidTag: wrong key or altered ciphertext
+            raise StationError("pii_unreadable", "个人信息无法解密：数据密钥不匹配或数据被改动") from None
+
+    def lookup_hash(self, value: str) -> str:
+        return hmac.new(self._mac_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    # --- whole-body transforms -------------------------------------------------------------
+
+    def seal_body(self, body: Any) -> Any:
+        """Local/wire form → stored form: every ``{"$pii": v}`` becomes ``{"$enc": …}``."""
+        if isinstance(body, dict):
+            if set(body) == {PII}:
+                return self.seal(body[PII])
+            return {k: self.seal_body(v) for k, v in body.items()}
+        if isinstance(body, list):
+            return [self.seal_body(v) for v in body]
+        return body
+
+    def open_body(self, body: Any) -> Any:
+        """Stored form → wire form: every ``{"$enc": …}`` becomes ``{"$pii": plaintext}``."""
+        if isinstance(body, dict):
+            if is_sealed(body):
+                return {PII: self.open(body)}
+            return {k: self.open_body(v) for k, v in body.items()}
+        if isinstance(body, list):
+            return [self.open_body(v) for v in body]
+        return body
+
+
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {ENC}
+
+
+def pii(value: str) -> dict[str, str]:
+    """Mark a plaintext value as personal data in an event body before it is appended."""
+    return {PII: value}

@@ -1,0 +1,387 @@
+"""Projections: the tables the station reads, folded from the event log and nothing else.
+
+``apply`` folds one event into the tables of a schema ("main" for the live store, an attached
+scratch schema for ``station db check``). Folding is deterministic: the same log in the same order
+gives the same rows (sealed personal data is copied from the event, never re-encrypted), which is
+what ``station db rebuild`` and ``station db check`` rely on.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from station import events as ev
+from station import lifecycle
+from station.calendar import WorkingCalendar
+from station.events import Event, canonical_json
+from station.pii import PiiCodec
+from station.search_text import case_search_text, name_pinyin
+
+
+@dataclass(frozen=True)
+class FoldContext:
+    """What folding needs besides the event: whose store this is, and its key for lookup hashes."""
+
+    station: str
+    codec: PiiCodec
+
+TABLES = ("cases", "materials", "applicants", "holidays", "holiday_years", "conflicts", "operators",
+          "ratings", "prints")
+
+_DDL = [
+    """CREATE TABLE {s}.cases (
+        number TEXT PRIMARY KEY, item_code TEXT NOT NULL, item_version INTEGER NOT NULL,
+        item_name TEXT NOT NULL, department TEXT, handling_level TEXT, village_code TEXT NOT NULL,
+        filed_by_station TEXT NOT NULL, status TEXT NOT NULL, received_at TEXT NOT NULL,
+        received_date TEXT NOT NULL, clock_start TEXT NOT NULL, operator TEXT NOT NULL,
+        applicant_name TEXT NOT NULL, applicant_pinyin TEXT, applicant_initials TEXT,
+        id_hash TEXT, id_last4 TEXT, id_enc TEXT, phone_enc TEXT, address TEXT, sex TEXT,
+        birth_date TEXT, relationship TEXT, fields TEXT NOT NULL, query_password_enc TEXT,
+        promised_amount INTEGER, promised_unit TEXT, promised_due TEXT, promised_estimate INTEGER,
+        statutory_amount INTEGER, statutory_unit TEXT, statutory_due TEXT, statutory_estimate INTEGER,
+        posting_days INTEGER NOT NULL DEFAULT 0, corrections INTEGER NOT NULL DEFAULT 0,
+        decision TEXT, decided_at TEXT, delivered_at TEXT, rating_level INTEGER,
+        duplicate_of TEXT, last_local_seq INTEGER NOT NULL DEFAULT 0, updated_hlc TEXT NOT NULL,
+        search_text TEXT NOT NULL)""",
+    "CREATE INDEX {s}.cases_status ON cases(status, promised_due)",
+    "CREATE INDEX {s}.cases_received ON cases(received_date)",
+    "CREATE INDEX {s}.cases_id_hash ON cases(id_hash, item_code)",
+    "CREATE INDEX {s}.cases_pinyin ON cases(applicant_pinyin)",
+    "CREATE INDEX {s}.cases_sync ON cases(last_local_seq)",
+    """CREATE TABLE {s}.materials (
+        case_number TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL, form TEXT, copies INTEGER,
+        required INTEGER NOT NULL, waivable INTEGER NOT NULL, status TEXT NOT NULL, due_date TEXT,
+        received_at TEXT, position INTEGER NOT NULL, PRIMARY KEY (case_number, key))""",
+    "CREATE INDEX {s}.materials_waiting ON materials(status, due_date)",
+    """CREATE TABLE {s}.applicants (
+        id_hash TEXT PRIMARY KEY, name TEXT NOT NULL, pinyin TEXT, id_enc TEXT, id_last4 TEXT,
+        phone_enc TEXT, address TEXT, sex TEXT, birth_date TEXT, case_count INTEGER NOT NULL,
+        last_case TEXT)""",
+    "CREATE TABLE {s}.holidays (day TEXT PRIMARY KEY, kind TEXT NOT NULL, year INTEGER NOT NULL)",
+    "CREATE TABLE {s}.holiday_years (year INTEGER PRIMARY KEY, source TEXT)",
+    """CREATE TABLE {s}.conflicts (
+        event_id TEXT PRIMARY KEY, case_number TEXT, type TEXT NOT NULL, reason TEXT NOT NULL,
+        status_then TEXT, hlc TEXT NOT NULL)""",
+    """CREATE TABLE {s}.operators (
+        name TEXT PRIMARY KEY, role TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL)""",
+    """CREATE TABLE {s}.ratings (
+        case_number TEXT PRIMARY KEY, level INTEGER NOT NULL, label TEXT NOT NULL, detail TEXT,
+        sub_scores TEXT, rater_name TEXT, agent_name TEXT, rated_at TEXT NOT NULL,
+        followup_due TEXT, followup_closed_at TEXT, followup_note TEXT)""",
+    """CREATE TABLE {s}.prints (
+        case_number TEXT NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL, last_path TEXT,
+        last_at TEXT, PRIMARY KEY (case_number, kind))""",
+]
+
+FTS_DDL = [
+    "CREATE VIRTUAL TABLE {s}.cases_fts USING fts5(search_text, content='cases', content_rowid='rowid', "
+    "tokenize='unicode61 remove_diacritics 0')",
+    """CREATE TRIGGER {s}.cases_ai AFTER INSERT ON cases BEGIN
+         INSERT INTO cases_fts(rowid, search_text) VALUES (new.rowid, new.search_text); END""",
+    """CREATE TRIGGER {s}.cases_ad AFTER DELETE ON cases BEGIN
+         INSERT INTO cases_fts(cases_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); END""",
+    """CREATE TRIGGER {s}.cases_au AFTER UPDATE OF search_text ON cases BEGIN
+         INSERT INTO cases_fts(cases_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text);
+         INSERT INTO cases_fts(rowid, search_text) VALUES (new.rowid, new.search_text); END""",
+]
+
+
+def create_tables(conn: sqlite3.Connection, schema: str, with_fts: bool = True) -> None:
+    for sql in _DDL + (FTS_DDL if with_fts else []):
+        conn.execute(sql.format(s=schema))
+
+
+def drop_tables(conn: sqlite3.Connection, schema: str) -> None:
+    for trig in ("cases_ai", "cases_ad", "cases_au"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {schema}.{trig}")
+    conn.execute(f"DROP TABLE IF EXISTS {schema}.cases_fts")
+    for table in TABLES:
+        conn.execute(f"DROP TABLE IF EXISTS {schema}.{table}")
+
+
+# --- calendar of a schema ----------------------------------------------------------------------
+
+_calendars: dict[tuple[int, str], WorkingCalendar] = {}
+
+
+def calendar_for(conn: sqlite3.Connection, schema: str = "main") -> WorkingCalendar:
+    """The working-day calendar as the store knows it (package data + holiday table), cached."""
+    key = (id(conn), schema)
+    cal = _calendars.get(key)
+    if cal is None:
+        table = {date.fromisoformat(d): k for d, k in conn.execute(f"SELECT day, kind FROM {schema}.holidays")}
+        years = [y for (y,) in conn.execute(f"SELECT year FROM {schema}.holiday_years")]
+        cal = WorkingCalendar(table, years)
+        _calendars[key] = cal
+    return cal
+
+
+def forget_calendar(conn: sqlite3.Connection, schema: str = "main") -> None:
+    _calendars.pop((id(conn), schema), None)
+
+
+# --- folding -----------------------------------------------------------------------------------
+
+def _sealed_text(value: Any) -> str | None:
+    return canonical_json(value) if value is not None else None
+
+
+def _status(conn: sqlite3.Connection, s: str, number: str) -> str | None:
+    row = conn.execute(f"SELECT status FROM {s}.cases WHERE number=?", (number,)).fetchone()
+    return row[0] if row else None
+
+
+def _conflict(conn: sqlite3.Connection, s: str, event: Event, reason: str, status: str | None) -> bool:
+    conn.execute(f"INSERT OR IGNORE INTO {s}.conflicts(event_id, case_number, type, reason, status_then, hlc)"
+                 " VALUES (?,?,?,?,?,?)", (event.id, event.case_number, event.type, reason, status, event.hlc))
+    return False
+
+
+def _touch(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext, extra_sql: str = "",
+           params: tuple = ()) -> None:
+    local = event.station == ctx.station
+    conn.execute(
+        f"UPDATE {s}.cases SET updated_hlc=max(updated_hlc, ?),"
+        f" last_local_seq=CASE WHEN ? THEN max(last_local_seq, ?) ELSE last_local_seq END"
+        f"{extra_sql} WHERE number=?",
+        (event.hlc, local, event.seq, *params, event.case_number))
+
+
+def _due_dates(cal: WorkingCalendar, start: date, body_item: dict[str, Any]) -> tuple:
+    out: list[Any] = []
+    for key in ("promised", "statutory"):
+        limit = body_item.get(key)
+        if limit and limit.get("amount"):
+            due = cal.due(start, int(limit["amount"]), limit["unit"])
+            out += [int(limit["amount"]), limit["unit"], due.date.isoformat(), int(due.estimate)]
+        else:
+            out += [None, None, None, None]
+    return tuple(out)
+
+
+def _fold_filed(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
+    b = event.body
+    if conn.execute(f"SELECT 1 FROM {s}.cases WHERE number=?", (event.case_number,)).fetchone():
+        return _conflict(conn, s, event, "duplicate_case_number", None)
+    item, applicant = b["item"], b["applicant"]
+    received_date = date.fromisoformat(b["received_date"])
+    cal = calendar_for(conn, s)
+    pinyin, initials = name_pinyin(applicant["name"])
+    id_sealed = applicant.get("id_number")
+    id_plain = ctx.codec.open(id_sealed) if id_sealed else None
+    id_hash = ctx.codec.lookup_hash(id_plain) if id_plain else None
+    id_last4 = id_plain[-4:] if id_plain else ""
+    search = case_search_text(event.case_number or "", applicant["name"], pinyin, initials,
+                              id_last4, item["name"])
+    local = event.station == ctx.station
+    conn.execute(
+        f"INSERT INTO {s}.cases(number, item_code, item_version, item_name, department, handling_level,"
+        " village_code, filed_by_station, status, received_at, received_date, clock_start, operator,"
+        " applicant_name, applicant_pinyin, applicant_initials, id_hash, id_last4, id_enc, phone_enc,"
+        " address, sex, birth_date, relationship, fields, query_password_enc,"
+        " promised_amount, promised_unit, promised_due, promised_estimate,"
+        " statutory_amount, statutory_unit, statutory_due, statutory_estimate, posting_days,"
+        " last_local_seq, updated_hlc, search_text)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (event.case_number, item["code"], item["version"], item["name"], item.get("department"),
+         item.get("handling_level"), b["village_code"], event.station, lifecycle.RECEIVED,
+         b["received_at"], b["received_date"], b["received_date"], event.operator,
+         applicant["name"], pinyin, initials, id_hash, id_last4 or None,
+         _sealed_text(applicant.get("id_number")), _sealed_text(applicant.get("phone")),
+         applicant.get("address"), applicant.get("sex"), applicant.get("birth_date"),
+         applicant.get("relationship"), canonical_json(b.get("fields", {})),
+         _sealed_text(b.get("query_password")),
+         *_due_dates(cal, received_date, item), int(item.get("posting_days") or 0),
+         event.seq if local else 0, event.hlc, search))
+    for pos, m in enumerate(b.get("materials", [])):
+        conn.execute(
+            f"INSERT INTO {s}.materials(case_number, key, name, form, copies, required, waivable, status,"
+            " due_date, received_at, position) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (event.case_number, m["key"], m["name"], m.get("form"), m.get("copies"), int(m["required"]),
+             int(m["waivable"]), m["status"], m.get("due_date"),
+             b["received_date"] if m["status"] == "received" else None, pos))
+    if id_hash:
+        conn.execute(
+            f"INSERT INTO {s}.applicants(id_hash, name, pinyin, id_enc, id_last4, phone_enc, address, sex,"
+            " birth_date, case_count, last_case) VALUES (?,?,?,?,?,?,?,?,?,1,?)"
+            " ON CONFLICT(id_hash) DO UPDATE SET name=excluded.name, pinyin=excluded.pinyin,"
+            " phone_enc=excluded.phone_enc, address=excluded.address, case_count=case_count+1,"
+            " last_case=excluded.last_case",
+            (id_hash, applicant["name"], pinyin, _sealed_text(id_sealed), id_last4, _sealed_text(applicant.get("phone")), applicant.get("address"),
+             applicant.get("sex"), applicant.get("birth_date"), event.case_number))
+    return True
+
+
+def _fold_transition(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
+    status = _status(conn, s, event.case_number or "")
+    if status is None:
+        return _conflict(conn, s, event, "unknown_case", None)
+    allowed_from, target = lifecycle.TRANSITIONS[event.type]
+    if status not in allowed_from:
+        return _conflict(conn, s, event, "illegal_transition", status)
+    b = event.body
+    extra = ", status=?"
+    params: list[Any] = [target]
+    day = b.get("date") or event.recorded_at[:10]
+    if event.type in (ev.CASE_APPROVED, ev.CASE_REJECTED, ev.CASE_NOT_ACCEPTED, ev.CASE_FORWARDED,
+                      ev.CASE_ACCEPTED, ev.CASE_CORRECTION_REQUESTED):
+        decision = {"type": event.type, "reason": b.get("reason"), "certificate": b.get("certificate"),
+                    "to": b.get("to"), "materials": b.get("materials"), "by": event.operator,
+                    "station": event.station, "at": event.recorded_at, "event": event.id,
+                    "due_date": b.get("due_date")}
+        extra += ", decision=?"
+        params.append(canonical_json(decision))
+    if event.type in (ev.CASE_APPROVED, ev.CASE_REJECTED, ev.CASE_NOT_ACCEPTED):
+        extra += ", decided_at=?"
+        params.append(day)
+    if event.type == ev.CASE_CORRECTION_REQUESTED:
+        extra += ", corrections=corrections+1"
+        for key in b.get("materials") or []:
+            conn.execute(f"UPDATE {s}.materials SET status='requested', due_date=? WHERE case_number=? AND key=?",
+                         (b.get("due_date"), event.case_number, key))
+    if event.type == ev.CASE_SUPPLEMENTED:
+        # 补正: the time limit counts again from the day the corrected materials were received.
+        row = conn.execute(f"SELECT promised_amount, promised_unit, statutory_amount, statutory_unit"
+                           f" FROM {s}.cases WHERE number=?", (event.case_number,)).fetchone()
+        item = {"promised": {"amount": row[0], "unit": row[1]}, "statutory": {"amount": row[2], "unit": row[3]}}
+        dues = _due_dates(calendar_for(conn, s), date.fromisoformat(day), item)
+        extra += (", clock_start=?, promised_due=?, promised_estimate=?, statutory_due=?,"
+                  " statutory_estimate=?")
+        params += [day, dues[2], dues[3], dues[6], dues[7]]
+        for key in b.get("materials") or []:
+            conn.execute(f"UPDATE {s}.materials SET status='received', received_at=?, due_date=NULL"
+                         f" WHERE case_number=? AND key=?", (day, event.case_number, key))
+    if event.type == ev.RESULT_DELIVERED:
+        extra += ", delivered_at=?"
+        params.append(day)
+    _touch(conn, s, event, ctx, extra, tuple(params))
+    return True
+
+
+def _fold_material(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
+    status = _status(conn, s, event.case_number or "")
+    if status is None:
+        return _conflict(conn, s, event, "unknown_case", None)
+    day = event.body.get("date") or event.recorded_at[:10]
+    for key in event.body.get("materials", []):
+        conn.execute(f"UPDATE {s}.materials SET status='received', received_at=?, due_date=NULL"
+                     f" WHERE case_number=? AND key=?", (day, event.case_number, key))
+    _touch(conn, s, event, ctx)
+    return True
+
+
+def _fold_rating(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
+    status = _status(conn, s, event.case_number or "")
+    if status is None:
+        return _conflict(conn, s, event, "unknown_case", None)
+    if conn.execute(f"SELECT 1 FROM {s}.ratings WHERE case_number=?", (event.case_number,)).fetchone():
+        return _conflict(conn, s, event, "already_rated", status)
+    b = event.body
+    conn.execute(
+        f"INSERT INTO {s}.ratings(case_number, level, label, detail, sub_scores, rater_name, agent_name,"
+        " rated_at, followup_due) VALUES (?,?,?,?,?,?,?,?,?)",
+        (event.case_number, b["level"], b["label"], b.get("detail"), canonical_json(b.get("sub_scores") or {}),
+         b.get("rater_name"), b.get("agent_name"), b.get("date") or event.recorded_at[:10], b.get("followup_due")))
+    _touch(conn, s, event, ctx, ", rating_level=?", (b["level"],))
+    return True
+
+
+def _fold_followup(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
+    conn.execute(f"UPDATE {s}.ratings SET followup_closed_at=?, followup_note=? WHERE case_number=?",
+                 (event.recorded_at[:10], event.body.get("note"), event.case_number))
+    _touch(conn, s, event, ctx)
+    return True
+
+
+def _fold_printed(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
+    b = event.body
+    conn.execute(
+        f"INSERT INTO {s}.prints(case_number, kind, count, last_path, last_at) VALUES (?,?,1,?,?)"
+        " ON CONFLICT(case_number, kind) DO UPDATE SET count=count+1, last_path=excluded.last_path,"
+        " last_at=excluded.last_at",
+        (event.case_number or "", b["kind"], b.get("path"), event.recorded_at))
+    if event.case_number:
+        _touch(conn, s, event, ctx)
+    return True
+
+
+def _fold_duplicate(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
+    other = event.body.get("other") if event.body.get("duplicate") else None
+    _touch(conn, s, event, ctx, ", duplicate_of=?", (other or "",))
+    return True
+
+
+def _fold_operator(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
+    if event.station != ctx.station:
+        return True  # another station's operators are not ours
+    b = event.body
+    if event.type == ev.OPERATOR_ADDED:
+        conn.execute(f"INSERT OR REPLACE INTO {s}.operators(name, role, disabled, created_at) VALUES (?,?,0,?)",
+                     (b["name"], b["role"], event.recorded_at))
+    else:
+        if "role" in b:
+            conn.execute(f"UPDATE {s}.operators SET role=? WHERE name=?", (b["role"], b["name"]))
+        if "disabled" in b:
+            conn.execute(f"UPDATE {s}.operators SET disabled=? WHERE name=?", (int(b["disabled"]), b["name"]))
+    return True
+
+
+def _fold_calendar(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
+    b = event.body
+    for year in b["years"]:
+        conn.execute(f"DELETE FROM {s}.holidays WHERE year=?", (year,))
+        conn.execute(f"INSERT OR REPLACE INTO {s}.holiday_years(year, source) VALUES (?,?)", (year, b.get("source")))
+    for day, kind in b["days"].items():
+        conn.execute(f"INSERT OR REPLACE INTO {s}.holidays(day, kind, year) VALUES (?,?,?)", (day, kind, int(day[:4])))
+    forget_calendar(conn, s)
+    # Open cases' due dates follow the new calendar.
+    cal = calendar_for(conn, s)
+    open_states = tuple(lifecycle.OPEN)
+    marks = ",".join("?" * len(open_states))
+    rows = conn.execute(f"SELECT number, clock_start, promised_amount, promised_unit, statutory_amount,"
+                        f" statutory_unit FROM {s}.cases WHERE status IN ({marks})", open_states).fetchall()
+    for number, start, pa, pu, sa, su in rows:
+        item = {"promised": {"amount": pa, "unit": pu}, "statutory": {"amount": sa, "unit": su}}
+        d = _due_dates(cal, date.fromisoformat(start), item)
+        conn.execute(f"UPDATE {s}.cases SET promised_due=?, promised_estimate=?, statutory_due=?,"
+                     f" statutory_estimate=? WHERE number=?", (d[2], d[3], d[6], d[7], number))
+    return True
+
+
+def apply(conn: sqlite3.Connection, schema: str, event: Event, ctx: FoldContext) -> bool:
+    """Fold one event. Returns False when it was recorded as a conflict instead of applied."""
+    t = event.type
+    if t == ev.CASE_FILED:
+        return _fold_filed(conn, schema, event, ctx)
+    if lifecycle.is_transition(t):
+        return _fold_transition(conn, schema, event, ctx)
+    if t == ev.MATERIAL_RECEIVED:
+        return _fold_material(conn, schema, event, ctx)
+    if t == ev.RATING_GIVEN:
+        return _fold_rating(conn, schema, event, ctx)
+    if t == ev.FOLLOWUP_CLOSED:
+        return _fold_followup(conn, schema, event, ctx)
+    if t == ev.NOTICE_PRINTED:
+        return _fold_printed(conn, schema, event, ctx)
+    if t == ev.DUPLICATE_MARKED:
+        return _fold_duplicate(conn, schema, event, ctx)
+    if t in (ev.OPERATOR_ADDED, ev.OPERATOR_CHANGED):
+        return _fold_operator(conn, schema, event, ctx)
+    if t == ev.CALENDAR_UPDATED:
+        return _fold_calendar(conn, schema, event, ctx)
+    return True  # audit-only events (logins, refusals, station init) have no projection
+
+
+def refold(conn: sqlite3.Connection, schema: str, ctx: FoldContext, rows: Any) -> None:
+    """Fold a whole log (rows in rowid order) into empty tables of ``schema``."""
+    forget_calendar(conn, schema)
+    for row in rows:
+        (id_, station, seq, stamp, operator, case_number, type_, body, recorded_at, origin) = row
+        apply(conn, schema, Event(id_, station, seq, stamp, operator, case_number, type_, json.loads(body),
+                                  recorded_at, origin), ctx)
+    forget_calendar(conn, schema)

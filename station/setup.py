@@ -1,0 +1,26 @@
+"""Creating a station: the home folder, its settings, its data key and its store."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from station import events as ev
+from station.home import StationConfig, create_home_files
+from station.problems import StationError
+from station.store import Store
+
+
+def init_station(home: Path, division_code: str, name: str, role: str = "village") -> StationConfig:
+    """Create a new station home; refuses an existing one. Leaves nothing behind if it fails."""
+    existed = home.exists()
+    config = create_home_files(home, division_code, name, role)
+    try:
+        with Store.open(home, create=True) as store:
+            store.append(ev.STATION_INITIALISED, {"station_id": config.station_id, "name": config.name,
+                                                  "role": config.role}, "系统")
+    except (StationError, OSError):
+        if not existed:
+            shutil.rmtree(home, ignore_errors=True)
+        raise
+    return config

@@ -1,0 +1,252 @@
+"""The station store: one SQLite file, an append-only event log, and projections folded from it.
+
+Durability: WAL mode with ``synchronous=FULL``, so a commit that returned survives a power cut.
+Every write is one ``BEGIN IMMEDIATE`` transaction that appends the event(s), updates the
+projections and the clock together: a kill -9 leaves either all of it or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import sqlite_utils
+
+from station import hlc, projections
+from station.events import Event, canonical_json, event_id
+from station.home import DB_FILE, StationConfig, is_station_home, read_config, read_data_key
+from station.pii import PiiCodec
+from station.problems import StationError
+
+Clock = Callable[[], datetime]
+
+GENESIS = "0" * 64
+
+MIGRATIONS: list[tuple[int, list[str]]] = [
+    (1, [
+        """CREATE TABLE events (
+               rowid INTEGER PRIMARY KEY,
+               id TEXT NOT NULL UNIQUE,
+               station TEXT NOT NULL,
+               seq INTEGER NOT NULL,
+               hlc TEXT NOT NULL,
+               operator TEXT NOT NULL,
+               case_number TEXT,
+               type TEXT NOT NULL,
+               body TEXT NOT NULL,
+               recorded_at TEXT NOT NULL,
+               origin TEXT NOT NULL,
+               chain_hash TEXT NOT NULL,
+               UNIQUE (station, seq))""",
+        "CREATE INDEX events_case ON events(case_number)",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        # Station-local secrets: never events, never synced (the log leaves the station).
+        """CREATE TABLE credentials (
+               operator TEXT PRIMARY KEY,
+               password_hash TEXT NOT NULL,
+               failed_count INTEGER NOT NULL DEFAULT 0,
+               locked_until TEXT)""",
+        "__projections__",
+    ]),
+]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    applied: int
+    duplicates: int
+    conflicts: int
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+class Store:
+    """One station's store. Open it with :meth:`open`; close it when done."""
+
+    def __init__(self, home: Path, conn: sqlite3.Connection, config: StationConfig, codec: PiiCodec,
+                 clock: Clock | None = None):
+        self.home = home
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self.config = config
+        self.codec = codec
+        self.clock: Clock = clock or datetime.now
+        self._in_tx = False
+        self.fold_context = projections.FoldContext(config.station_id, codec)
+
+    # --- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, home: Path, clock: Clock | None = None, create: bool = False) -> "Store":
+        if not create and not is_station_home(home):
+            raise StationError("not_a_station", f"目录 {home} 不是服务站目录，请先运行 station init 或 station demo")
+        config = read_config(home)
+        codec = PiiCodec(read_data_key(home))
+        conn = connect(home / DB_FILE)
+        store = cls(home, conn, config, codec, clock)
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def migrate(self) -> None:
+        current = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        for version, statements in MIGRATIONS:
+            if version <= current:
+                continue
+            with self.transaction():
+                for sql in statements:
+                    if sql == "__projections__":
+                        projections.create_tables(self.conn, "main")
+                    else:
+                        self.conn.execute(sql)
+                self.conn.execute(f"PRAGMA user_version={version}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    # --- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; nested use joins the outer one."""
+        if self._in_tx:
+            yield self.conn
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._in_tx = True
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._in_tx = False
+
+    # --- meta --------------------------------------------------------------------------------
+
+    def meta_get(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def meta_set(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) "
+                          "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
+
+    # --- the log -----------------------------------------------------------------------------
+
+    @property
+    def station_id(self) -> str:
+        return self.config.station_id
+
+    def _next_stamp(self) -> hlc.Stamp:
+        last = hlc.Stamp.parse(self.meta_get("hlc", str(hlc.ZERO)) or str(hlc.ZERO))
+        stamp = hlc.tick(last, int(time.time() * 1000) if self.clock is datetime.now
+                         else int(self.clock().timestamp() * 1000))
+        self.meta_set("hlc", str(stamp))
+        return stamp
+
+    def _chain_head(self) -> str:
+        row = self.conn.execute("SELECT chain_hash FROM events ORDER BY rowid DESC LIMIT 1").fetchone()
+        return row[0] if row else GENESIS
+
+    def _insert(self, event: Event) -> None:
+        link = event.chain_hash(self._chain_head())
+        self.conn.execute(
+            "INSERT INTO events(id, station, seq, hlc, operator, case_number, type, body, recorded_at,"
+            " origin, chain_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (event.id, event.station, event.seq, event.hlc, event.operator, event.case_number,
+             event.type, canonical_json(event.body), event.recorded_at, event.origin, link))
+
+    def append(self, type_: str, body: dict[str, Any], operator: str,
+               case_number: str | None = None) -> Event:
+        """Append one local event and fold it into the projections, durably, in one transaction."""
+        with self.transaction():
+            seq_row = self.conn.execute("SELECT MAX(seq) FROM events WHERE station=?",
+                                        (self.station_id,)).fetchone()
+            seq = (seq_row[0] or 0) + 1
+            stamp = self._next_stamp()
+            event = Event(id=event_id(self.station_id, seq), station=self.station_id, seq=seq,
+                          hlc=str(stamp), operator=operator, case_number=case_number, type=type_,
+                          body=self.codec.seal_body(body),
+                          recorded_at=self.clock().isoformat(timespec="seconds"), origin="local")
+            self._insert(event)
+            projections.apply(self.conn, "main", event, self.fold_context)
+        return event
+
+    def ingest_remote(self, wire_events: list[dict[str, Any]]) -> IngestResult:
+        """Apply events that arrived from other stations (already verified by the envelope).
+
+        Idempotent by event id: an event seen before is skipped. Business conflicts (a decision on a
+        case that has moved on) are kept in the log and recorded in ``conflicts``, never refused.
+        """
+        applied = duplicates = conflicts = 0
+        with self.transaction():
+            for raw in wire_events:
+                if self.conn.execute("SELECT 1 FROM events WHERE id=?", (raw["id"],)).fetchone():
+                    duplicates += 1
+                    continue
+                last = hlc.Stamp.parse(self.meta_get("hlc", str(hlc.ZERO)) or str(hlc.ZERO))
+                merged = hlc.merge(last, hlc.Stamp.parse(raw["hlc"]), int(self.clock().timestamp() * 1000))
+                self.meta_set("hlc", str(merged))
+                event = Event(id=raw["id"], station=raw["station"], seq=int(raw["seq"]), hlc=raw["hlc"],
+                              operator=raw["operator"], case_number=raw.get("case"), type=raw["type"],
+                              body=self.codec.seal_body(raw["body"]), recorded_at=raw["recorded_at"],
+                              origin="remote")
+                self._insert(event)
+                if projections.apply(self.conn, "main", event, self.fold_context):
+                    applied += 1
+                else:
+                    conflicts += 1
+        return IngestResult(applied, duplicates, conflicts)
+
+    def row_to_event(self, row: sqlite3.Row | tuple) -> Event:
+        (id_, station, seq, stamp, operator, case_number, type_, body, recorded_at, origin) = row[:10]
+        return Event(id_, station, seq, stamp, operator, case_number, type_, json.loads(body),
+                     recorded_at, origin)
+
+    EVENT_COLUMNS = "id, station, seq, hlc, operator, case_number, type, body, recorded_at, origin"
+
+    def iter_events(self, where: str = "", params: tuple = (), order: str = "rowid",
+                    limit: int | None = None) -> Iterator[Event]:
+        sql = f"SELECT {self.EVENT_COLUMNS} FROM events {('WHERE ' + where) if where else ''} ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        for row in self.conn.execute(sql, params):
+            yield self.row_to_event(row)
+
+    def case_events(self, case_number: str) -> list[Event]:
+        return list(self.iter_events("case_number=?", (case_number,), order="hlc, id"))
+
+    def local_events_after(self, seq: int, limit: int = 1000) -> list[Event]:
+        return list(self.iter_events("station=? AND seq>?", (self.station_id, seq), order="seq", limit=limit))
+
+    def wire_event(self, event: Event) -> dict[str, Any]:
+        return event.wire(self.codec.open_body(event.body))
+
+    def last_local_seq(self) -> int:
+        row = self.conn.execute("SELECT MAX(seq) FROM events WHERE station=?", (self.station_id,)).fetchone()
+        return row[0] or 0
