@@ -1,0 +1,76 @@
+"""Small text formatters shared by every document: masking, dates, the readable case number."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from .model import DueInfo, MaterialLine
+from .texts import Texts
+
+_WEEKDAYS = "一二三四五六日"
+
+
+def mask_id(number: str) -> str:
+    """Keep the first 4 and last 4 characters: ``4201**********123X``; short values fully masked."""
+    n = number.strip()
+    if len(n) <= 8:
+        return "*" * len(n)
+    return n[:4] + "*" * (len(n) - 8) + n[-4:]
+
+
+def mask_phone(phone: str) -> str:
+    """``13812345678`` -> ``138****5678``; other lengths keep the first 3 and last 4 digits."""
+    p = phone.strip()
+    if len(p) <= 7:
+        return p[:1] + "*" * max(len(p) - 1, 0) if p else ""
+    return p[:3] + "*" * (len(p) - 7) + p[-4:]
+
+
+def group_case_number(case_number: str) -> str:
+    """Spaced for reading aloud: blocks of four, the check character on its own.
+
+    ``4201021002012026031500071K`` -> ``4201 0210 0201 2026 0315 00071 K`` (a tail shorter than
+    three joins the group before it). Existing separators (space, hyphen) are dropped first; the
+    characters themselves are unchanged.
+    """
+    compact = re.sub(r"[\s\-]", "", case_number)
+    if len(compact) < 2:
+        return compact
+    body, check = compact[:-1], compact[-1]
+    groups = [body[i:i + 4] for i in range(0, len(body), 4)]
+    if len(groups) > 1 and len(groups[-1]) < 3:
+        groups[-2:] = [groups[-2] + groups[-1]]
+    return " ".join(groups + [check])
+
+
+def fmt_date(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def fmt_date_weekday(d: date) -> str:
+    return f"{fmt_date(d)}（星期{_WEEKDAYS[d.weekday()]}）"
+
+
+def fmt_datetime(dt: datetime) -> str:
+    return f"{fmt_date(dt.date())} {dt.hour:02d}:{dt.minute:02d}"
+
+
+def fmt_due(due: DueInfo | date | None, texts: Texts, weekday: bool = False) -> str:
+    if due is None:
+        return texts("common", "none")
+    if isinstance(due, DueInfo):
+        text = fmt_date_weekday(due.date) if weekday else fmt_date(due.date)
+        return text + (texts("common", "estimate_suffix") if due.estimate else "")
+    return fmt_date_weekday(due) if weekday else fmt_date(due)
+
+
+def material_status(m: MaterialLine, texts: Texts) -> str:
+    if m.status == "received":
+        return texts("common", "status_received")
+    due = fmt_date(m.due_date) if m.due_date else None
+    if m.status == "waived":
+        return (texts("common", "status_waived_due", due=due) if due
+                else texts("common", "status_waived"))
+    return (texts("common", "status_missing_due", due=due) if due
+            else texts("common", "status_missing"))

@@ -1,0 +1,336 @@
+"""Page formats, type sizes and the building blocks every document is made of.
+
+Two formats: ``a4`` and ``roll80`` (80 mm thermal roll: the page is exactly 80 mm wide and as tall
+as the content, measured with ``wrap`` before the page size is fixed). ``large`` is the
+large-print option for elderly readers: bigger type, hence fewer characters per line. All user
+data goes through :func:`para`, which escapes it and wraps CJK text anywhere, so long names and
+long material lists wrap instead of running off the paper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Callable, Sequence
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import paragraph as _rl_paragraph
+from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph,
+                                Spacer, Table, TableStyle)
+
+from station.problems import StationError
+
+from .formatting import material_status
+from .model import MaterialLine
+from .texts import Texts
+
+# reportlab's CJK line breaker keeps ASCII ",." and "、。" off the start of a line but not the
+# full-width "，；：？！）" that Chinese text uses; add them (idempotent, typographic only). Such a
+# character then hangs at the end of the line, so every style keeps half an em of right indent (inside table cells too).
+_NO_LINE_START = "，；：？！）》」』】〕"
+if not all(ch in _rl_paragraph.ALL_CANNOT_START for ch in _NO_LINE_START):
+    _rl_paragraph.ALL_CANNOT_START += "".join(
+        ch for ch in _NO_LINE_START if ch not in _rl_paragraph.ALL_CANNOT_START)
+
+#: PDF viewers (Acrobat) refuse pages taller than 200 inches; a longer roll printout is split.
+MAX_PAGE_HEIGHT = 14400.0
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    name: str
+    width: float
+    height: float | None  # None: as tall as the content (roll)
+    margin: float
+
+    @property
+    def roll(self) -> bool:
+        return self.height is None
+
+    @property
+    def frame_width(self) -> float:
+        return self.width - 2 * self.margin
+
+
+FORMATS: dict[str, PageSpec] = {
+    "a4": PageSpec("a4", A4[0], A4[1], 18 * mm),
+    "roll80": PageSpec("roll80", 80 * mm, None, 3.5 * mm),
+}
+
+
+def page_spec(fmt: str) -> PageSpec:
+    try:
+        return FORMATS[fmt]
+    except KeyError:
+        raise StationError("bad_format",
+                           f"不支持的纸张格式：{fmt}（可用：{'、'.join(FORMATS)}）") from None
+
+
+#: (body, small, heading, title, station, number, password) in points
+_SIZES: dict[tuple[str, bool], tuple[float, ...]] = {
+    ("a4", False): (12, 10, 14, 22, 14, 22, 18),
+    ("a4", True): (16, 13, 18, 28, 18, 30, 24),
+    ("roll80", False): (9, 8, 10.5, 14, 10, 15, 13),
+    ("roll80", True): (12, 10, 13, 17, 12, 19, 16),
+}
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """Everything a document builder needs besides its data."""
+
+    spec: PageSpec
+    large: bool
+    font: str
+    texts: Texts
+    styles: dict[str, ParagraphStyle]
+
+    @property
+    def width(self) -> float:
+        return self.spec.frame_width
+
+    @property
+    def body_size(self) -> float:
+        return self.styles["body"].fontSize
+
+
+def make_ctx(spec: PageSpec, large: bool, font: str, texts: Texts) -> Ctx:
+    body, small, heading, title, station, number, password = _SIZES[(spec.name, large)]
+
+    def st(name: str, size: float, align: int = TA_LEFT, before: float = 0, after: float = 0,
+           leading: float = 1.45, **kw: object) -> ParagraphStyle:
+        kw.setdefault("rightIndent", size * 0.5)
+        return ParagraphStyle(name, fontName=font, fontSize=size, leading=size * leading,
+                              alignment=align, spaceBefore=before, spaceAfter=after,
+                              wordWrap="CJK", **kw)
+
+    gap = body * 0.6
+    styles = {
+        "body": st("body", body, after=gap * 0.5),
+        "cell": st("cell", body, leading=1.35),
+        "small": st("small", small, after=gap * 0.3),
+        "center_small": st("center_small", small, TA_CENTER),
+        "heading": st("heading", heading, before=gap * 0.6, after=gap * 0.3, leading=1.3,
+                      keepWithNext=1),
+        "title": st("title", title, TA_CENTER, after=gap, leading=1.3),
+        "station": st("station", station, TA_CENTER, leading=1.3),
+        "number": st("number", number, TA_CENTER, leading=1.25),
+        "password": st("password", password, TA_CENTER, leading=1.3),
+        "label": st("label", body, TA_CENTER),
+        "mark": st("mark", heading, TA_CENTER, leading=1.3),
+        "right": st("right", body, TA_RIGHT),
+        "item": st("item", body, leftIndent=body * 1.8, bulletIndent=0, leading=1.4,
+                   after=gap * 0.4),
+    }
+    return Ctx(spec, large, font, texts, styles)
+
+
+def para(ctx: Ctx, text: str, style: str = "body", markup: bool = False) -> Paragraph:
+    """A paragraph of plain text (escaped, newlines kept) unless ``markup`` is set."""
+    body = text if markup else escape(text).replace("\n", "<br/>")
+    return Paragraph(body, ctx.styles[style])
+
+
+def gap(ctx: Ctx, lines: float = 0.6) -> Spacer:
+    return Spacer(1, ctx.body_size * lines)
+
+
+def reprint_mark(ctx: Ctx, count: int) -> list[Flowable]:
+    """A boxed "补打（第N次）" mark; nothing for an original print."""
+    if count <= 0:
+        return []
+    text = ctx.texts("common", "reprint_mark", n=count)
+    size = ctx.styles["mark"].fontSize
+    w = min(ctx.width, size * (len(text) + 2))
+    t = Table([[para(ctx, text, "mark")]], colWidths=[w], hAlign="RIGHT" if not ctx.spec.roll
+              else "CENTER")
+    t.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.5, colors.black),
+                           ("TOPPADDING", (0, 0), (-1, -1), 2),
+                           ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]))
+    return [t, gap(ctx, 0.4)]
+
+
+def header(ctx: Ctx, station_name: str, title: str, reprint_count: int) -> list[Flowable]:
+    return [*reprint_mark(ctx, reprint_count), para(ctx, station_name, "station"),
+            gap(ctx, 0.3), para(ctx, title, "title")]
+
+
+def heading(ctx: Ctx, text: str) -> Paragraph:
+    return para(ctx, "■ " + text, "heading")
+
+
+def _grid(rows: int, header_row: bool = False) -> TableStyle:
+    cmds = [("GRID", (0, 0), (-1, -1), 0.6, colors.black),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]
+    if header_row and rows:
+        cmds.append(("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9)))
+    return TableStyle(cmds)
+
+
+def kv_table(ctx: Ctx, rows: Sequence[tuple[str, str]], wide: Sequence[str] = ()) -> Table:
+    """Label / value rows; the label column is as wide as the longest label, values wrap.
+
+    On normal-print A4 the rows go two pairs to a line (label value label value), which keeps a
+    receipt on one sheet; rows whose label is in ``wide`` (long values) take a whole line.
+    """
+    size = ctx.styles["cell"].fontSize
+    label_w = min(ctx.width * 0.4, size * (max((len(k) for k, _ in rows), default=2) + 0.6) + 6)
+    if ctx.spec.roll or ctx.large:
+        data = [[para(ctx, k, "cell"), para(ctx, v, "cell")] for k, v in rows]
+        t = Table(data, colWidths=[label_w, ctx.width - label_w], hAlign="LEFT")
+        t.setStyle(_grid(len(data)))
+        return t
+    value_w = (ctx.width - 2 * label_w) / 2
+    data: list[list[object]] = []
+    style = _grid(0)
+    pending: list[object] = []
+
+    def flush() -> None:
+        if pending:
+            if len(pending) == 2:
+                style.add("SPAN", (1, len(data)), (3, len(data)))
+                pending.extend(["", ""])
+            data.append(list(pending))
+            pending.clear()
+
+    for k, v in rows:
+        cells = [para(ctx, k, "cell"), para(ctx, v, "cell")]
+        if k in wide:
+            flush()
+            pending.extend(cells)
+            flush()
+        else:
+            pending.extend(cells)
+            if len(pending) == 4:
+                flush()
+    flush()
+    t = Table(data, colWidths=[label_w, value_w, label_w, value_w], hAlign="LEFT")
+    t.setStyle(style)
+    return t
+
+
+def data_table(ctx: Ctx, head: Sequence[str], rows: Sequence[Sequence[str]],
+               fractions: Sequence[float]) -> Table:
+    """A grid with a shaded header row; ``fractions`` of the frame width per column."""
+    widths = [ctx.width * f for f in fractions]
+    data = [[para(ctx, h, "cell") for h in head]]
+    data += [[para(ctx, c, "cell") for c in row] for row in rows]
+    t = Table(data, colWidths=widths, hAlign="LEFT", repeatRows=1)
+    t.setStyle(_grid(len(data), header_row=True))
+    return t
+
+
+def material_desc(ctx: Ctx, m: MaterialLine) -> str:
+    t = ctx.texts
+    desc = m.name + ("" if m.required else t("common", "optional"))
+    if m.note:
+        desc += f"（{m.note}）"
+    return desc
+
+
+def materials_block(ctx: Ctx, materials: Sequence[MaterialLine],
+                    show_status: bool = True) -> list[Flowable]:
+    """The material list: a table on A4, a numbered list on the roll (tables are too narrow)."""
+    t = ctx.texts
+    if not materials:
+        return [para(ctx, t("common", "none"))]
+    if ctx.spec.roll:
+        out: list[Flowable] = []
+        for i, m in enumerate(materials, 1):
+            line = f"{material_desc(ctx, m)}（{m.form}，{t('common', 'copies', copies=m.copies)}）"
+            if show_status:
+                line += "\n→ " + material_status(m, t)
+            out.append(Paragraph(escape(line).replace("\n", "<br/>"), ctx.styles["item"],
+                                 bulletText=f"{i}."))
+        return out
+    head = [t("common", k) for k in ("material_no", "material_name", "material_form",
+                                     "material_copies")]
+    if show_status:
+        head.append(t("common", "material_status"))
+        fractions = (0.08, 0.44, 0.13, 0.09, 0.26) if not ctx.large else (0.09, 0.38, 0.14, 0.11, 0.28)
+    else:
+        fractions = (0.08, 0.62, 0.18, 0.12)
+    rows = []
+    for i, m in enumerate(materials, 1):
+        row = [str(i), material_desc(ctx, m), m.form, t("common", "copies", copies=m.copies)]
+        if show_status:
+            row.append(material_status(m, t))
+        rows.append(row)
+    return [data_table(ctx, head, rows, fractions)]
+
+
+def signatures(ctx: Ctx, with_applicant: bool = True) -> list[Flowable]:
+    t = ctx.texts
+    blank = "＿" * (6 if ctx.spec.roll else 8)
+    parts = [t("common", "sign_agent") + blank]
+    if with_applicant:
+        parts.append(t("common", "sign_applicant") + blank)
+    parts.append(t("common", "sign_date") + blank)
+    if ctx.spec.roll:
+        return [gap(ctx, 0.5)] + [para(ctx, p) for p in parts]
+    return [gap(ctx, 1.0), para(ctx, "　　".join(parts))]
+
+
+def _measure(flowables: Sequence[Flowable], width: float) -> float:
+    total = 0.0
+    for f in flowables:
+        _, h = f.wrap(width, MAX_PAGE_HEIGHT)
+        total += h + f.getSpaceBefore() + f.getSpaceAfter()
+    return total
+
+
+def _fit(text: str, font: str, size: float, width: float) -> str:
+    """Cut a one-line text (the footer) with an ellipsis so it stays inside ``width``."""
+    if stringWidth(text, font, size) <= width:
+        return text
+    while text and stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def build_pdf(ctx: Ctx, flowables: list[Flowable], title: str,
+              footer: str | None = None) -> bytes:
+    """Lay out ``flowables`` on the context's paper and return the PDF bytes.
+
+    On A4 each page gets a footer line (``footer`` and the page number) inside the margin.
+    """
+    spec = ctx.spec
+    buf = BytesIO()
+    if spec.roll:
+        content = _measure(flowables, spec.frame_width) + ctx.body_size  # slack for rounding
+        height = min(content + 2 * spec.margin, MAX_PAGE_HEIGHT)
+    else:
+        assert spec.height is not None
+        height = spec.height
+    doc = BaseDocTemplate(buf, pagesize=(spec.width, height), leftMargin=spec.margin,
+                          rightMargin=spec.margin, topMargin=spec.margin,
+                          bottomMargin=spec.margin, title=title, author="村级便民服务站",
+                          creator="village-station printouts", pageCompression=1)
+    frame = Frame(spec.margin, spec.margin, spec.frame_width, height - 2 * spec.margin,
+                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0, id="body")
+    on_page: Callable[[Canvas, BaseDocTemplate], None] | None = None
+    if not spec.roll and footer is not None:
+        size = ctx.styles["small"].fontSize * 0.9
+        font = ctx.font
+
+        def on_page(canv: Canvas, d: BaseDocTemplate) -> None:
+            text = _fit(footer + "　" + ctx.texts("common", "page", page=canv.getPageNumber()),
+                        font, size, spec.frame_width)
+            canv.saveState()
+            canv.setFont(font, size)
+            canv.drawCentredString(spec.width / 2, spec.margin / 2, text)
+            canv.restoreState()
+
+    doc.addPageTemplates([PageTemplate(id="page", frames=[frame],
+                                       onPage=on_page or (lambda c, d: None))])
+    doc.build(flowables)
+    return buf.getvalue()

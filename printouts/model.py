@@ -1,0 +1,141 @@
+"""Plain data the printouts are made from.
+
+The printout package never imports the station store: the team fills these frozen dataclasses
+from a case projection and hands them to :func:`printouts.render`. Values that a citizen must not
+see in full (the resident ID number, the phone number) arrive in full and are masked here, at the
+last moment, so that no caller can forget it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal, Union
+
+from station.problems import StationError
+
+MaterialStatus = Literal["received", "missing", "waived"]
+MATERIAL_STATUSES: tuple[str, ...] = ("received", "missing", "waived")
+
+#: Handling levels the texts know; any other value gets the generic "what happens next" text.
+HANDLING_VILLAGE = "village"      # received and finished at the village station
+HANDLING_TOWNSHIP = "township"    # received at the village, forwarded to the township
+
+REFUSAL_KINDS: tuple[str, ...] = ("不予受理", "不予批准")
+
+
+@dataclass(frozen=True)
+class StationInfo:
+    name: str
+    division_code: str
+    phone: str
+    address: str
+    lookup_url: str | None = None
+
+
+@dataclass(frozen=True)
+class DueInfo:
+    """A due date; ``estimate`` is True when no holiday table covered the period (weekday guess)."""
+
+    date: date
+    estimate: bool = False
+
+
+@dataclass(frozen=True)
+class MaterialLine:
+    """One material the item asks for.
+
+    ``status``: ``received`` (handed in), ``missing`` (must be brought before the case can go on),
+    ``waived`` (容缺: accepted without it for now; ``due_date`` says by when it must be brought).
+    """
+
+    key: str
+    name: str
+    form: str
+    copies: int
+    required: bool
+    status: MaterialStatus
+    due_date: date | None = None
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in MATERIAL_STATUSES:
+            raise StationError("bad_document", f"材料“{self.name}”的状态无效：{self.status}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseDoc:
+    """Everything about one case that any citizen document prints (keyword-only: many strings)."""
+
+    case_number: str
+    query_password: str
+    item_code: str
+    item_name: str
+    department: str
+    applicant_name: str
+    applicant_id_number: str
+    applicant_phone: str
+    received_at: datetime
+    agent_name: str
+    promised: DueInfo | None
+    statutory: DueInfo | None
+    materials: list[MaterialLine] = field(default_factory=list)
+    handling_level: str = HANDLING_VILLAGE
+    status_label: str = "已受理"
+    reprint_count: int = 0
+    station: StationInfo
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorrectionDoc:
+    case: CaseDoc
+    requested_at: datetime
+    reviewer: str
+    reason: str
+    materials: list[MaterialLine]
+    due: DueInfo
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResultDoc:
+    case: CaseDoc
+    decided_at: datetime
+    decided_by: str
+    result: str
+    certificate_no: str | None
+    collect_where: str
+    collect_how: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefusalDoc:
+    case: CaseDoc
+    kind: str
+    decided_at: datetime
+    decided_by: str
+    reason: str
+    authority: str
+    reconsideration_body: str
+    court: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in REFUSAL_KINDS:
+            raise StationError("bad_document", f"告知书类型无效：{self.kind}（应为“不予受理”或“不予批准”）")
+
+
+#: (case number, item name, applicant name, due date)
+DueRow = tuple[str, str, str, Union[DueInfo, date]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DailyReport:
+    station: StationInfo
+    day: date
+    received_by_item: list[tuple[str, int]]
+    pending_sync_events: int
+    near_due: list[DueRow] = field(default_factory=list)
+    overdue: list[DueRow] = field(default_factory=list)
+    reprint_count: int = 0
+
+
+Document = Union[CaseDoc, CorrectionDoc, ResultDoc, RefusalDoc, DailyReport]

@@ -1,0 +1,65 @@
+"""One entry point: ``render(doc, kind, fmt, large, font_path) -> PDF bytes``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+from typing import Callable
+
+from reportlab.platypus import Flowable
+
+from station.problems import StationError
+
+from . import correction, daily, notice, receipt, refusal, result
+from .fonts import resolve_font
+from .layout import Ctx, build_pdf, make_ctx, page_spec
+from .model import CaseDoc, CorrectionDoc, DailyReport, Document, RefusalDoc, ResultDoc
+from .texts import load_texts
+
+#: kind -> (builder module, document type, formats allowed)
+KINDS: dict[str, tuple[ModuleType, type, tuple[str, ...]]] = {
+    "receipt": (receipt, CaseDoc, ("a4", "roll80")),
+    "notice": (notice, CaseDoc, ("a4", "roll80")),
+    "correction": (correction, CorrectionDoc, ("a4", "roll80")),
+    "result": (result, ResultDoc, ("a4", "roll80")),
+    "refusal": (refusal, RefusalDoc, ("a4", "roll80")),
+    "daily": (daily, DailyReport, ("a4",)),
+}
+
+
+def _case_of(doc: Document) -> CaseDoc | None:
+    if isinstance(doc, CaseDoc):
+        return doc
+    return getattr(doc, "case", None)
+
+
+def render(doc: Document, kind: str, fmt: str = "a4", large: bool = False,
+           font_path: str | None = None, texts_path: Path | None = None) -> bytes:
+    """Render one document to PDF bytes.
+
+    ``kind``: receipt | notice | correction | result | refusal | daily. ``fmt``: a4 | roll80
+    (the daily report is A4 only). ``font_path``: the station's configured CJK font, tried
+    before the system search; ``"builtin:STSong-Light"`` forces the non-embedded CID font.
+    ``texts_path``: a locally edited copy of ``printouts/texts/zh.toml``.
+    """
+    try:
+        module, doc_type, formats = KINDS[kind]
+    except KeyError:
+        raise StationError("bad_kind", f"没有这种文书：{kind}（可用：{'、'.join(KINDS)}）") from None
+    spec = page_spec(fmt)
+    if fmt not in formats:
+        raise StationError("bad_format", f"{kind} 不支持 {fmt} 纸张（可用：{'、'.join(formats)}）")
+    if not isinstance(doc, doc_type):
+        raise StationError("bad_document",
+                           f"{kind} 需要 {doc_type.__name__} 数据，收到的是 {type(doc).__name__}")
+    font = resolve_font(font_path)
+    ctx = make_ctx(spec, large, font.name, load_texts(texts_path))
+    builder: Callable[[Document, Ctx], list[Flowable]] = module.build
+    flowables = builder(doc, ctx)
+    case = _case_of(doc)
+    station = case.station if case else doc.station  # type: ignore[union-attr]
+    title_bits = [kind, case.case_number if case else getattr(doc, "day", "")]
+    footer = ctx.texts("common", "footer", station_name=station.name, station_phone=station.phone)
+    if case:
+        footer = f"{case.case_number}　{footer}"
+    return build_pdf(ctx, flowables, title=" ".join(str(b) for b in title_bits), footer=footer)
