@@ -54,7 +54,7 @@ def _check_chain(store: Store, report: CheckReport) -> None:
             report.add("bad_event_body", f"事件 {fields[0]} 的内容不是有效JSON（数据库被改动）", event=fields[0])
             previous = link
             continue
-        expected = event.chain_hash(previous)
+        expected = event.chain_hash(previous, store.codec.audit_key)
         if expected != link:
             report.add("chain_broken", f"审计链在事件 {event.id}（第{rowid}行）处断开：日志被改动或删除过",
                        event=event.id, rowid=rowid)

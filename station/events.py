@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -51,11 +52,15 @@ class Event:
     recorded_at: str
     origin: str = "local"
 
-    def chain_hash(self, previous: str) -> str:
-        """Audit chain link: sha256(previous link, canonical event). Any edit breaks every later link."""
+    def chain_hash(self, previous: str, key: bytes) -> str:
+        """Audit chain link: HMAC-SHA256(key, previous link + canonical event).
+
+        Keyed with a secret kept outside the database (derived from the station data key), so whoever
+        edits station.db cannot recompute the chain after the edit: any change breaks it.
+        """
         payload = canonical_json([self.id, self.station, self.seq, self.hlc, self.operator,
                                   self.case_number, self.type, self.body, self.recorded_at, self.origin])
-        return hashlib.sha256((previous + "\n" + payload).encode("utf-8")).hexdigest()
+        return hmac.new(key, (previous + "\n" + payload).encode("utf-8"), hashlib.sha256).hexdigest()
 
     def wire(self, opened_body: dict[str, Any]) -> dict[str, Any]:
         """The event as it travels inside a sync envelope (personal data in clear, the envelope encrypts)."""

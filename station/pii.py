@@ -35,6 +35,8 @@ class PiiCodec:
         self._aead = AESGCM(data_key)
         self._mac_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                              info=b"village-station lookup-hash v1").derive(data_key)
+        self.audit_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                              info=b"village-station audit-chain v1").derive(data_key)
 
     def seal(self, value: str) -> dict[str, str]:
         nonce = os.urandom(12)

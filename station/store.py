@@ -174,7 +174,7 @@ class Store:
         return row[0] if row else GENESIS
 
     def _insert(self, event: Event) -> None:
-        link = event.chain_hash(self._chain_head())
+        link = event.chain_hash(self._chain_head(), self.codec.audit_key)
         self.conn.execute(
             "INSERT INTO events(id, station, seq, hlc, operator, case_number, type, body, recorded_at,"
             " origin, chain_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
