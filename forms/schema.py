@@ -11,6 +11,7 @@ Pinyin is not computed here: :mod:`forms.catalog` fills ``pinyin``/``initials`` 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -337,7 +338,7 @@ def _parse_field(c: _Checker, raw: Any, index: int) -> FieldDef | None:
             continue
         value = raw[b]
         if ftype == "number":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 c.add(f"{path}.{b}", f"{b} 应为数字")
                 continue
         elif ftype == "date":

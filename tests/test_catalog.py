@@ -239,6 +239,7 @@ def test_broken_files_are_reported_and_the_rest_load(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("change", "key", "fragment"), [
     (lambda s: s + '\n[[fields]]\nkey = "age"\nlabel = "又一个年龄"\ntype = "text"\n', "fields.age.key", "重复"),
     (lambda s: s.replace("min = 0\nmax = 130", "min = 200\nmax = 130"), "fields.age.min", "不能大于"),
+    (lambda s: s.replace("min = 0\nmax = 130", "min = nan\nmax = 130"), "fields.age.min", "应为数字"),
     (lambda s: s.replace('type = "number"', 'type = "choice"').replace("min = 0\nmax = 130\n", ""),
      "fields.age.options", "必须列出"),
     (lambda s: s.replace('unit = "工作日" }\nstatutory', 'unit = "周" }\nstatutory'), "promised_limit.unit", "无效"),
