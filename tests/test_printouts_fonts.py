@@ -59,7 +59,8 @@ def test_configured_font_path_comes_first():
     choice = resolve_font(DROID)
     assert choice.path == DROID and choice.embedded
     pdf = render(samples.case(), "notice", font_path=DROID)
-    assert any(str(f.get("/BaseFont")).split("+", 1)[-1].startswith(ps_name(choice.name)) for f in fonts_of(pdf))
+    wanted = ps_name(choice.name)
+    assert any(str(f.get("/BaseFont")).split("+", 1)[-1].startswith(wanted) for f in fonts_of(pdf))
 
 
 @pytest.mark.skipif(not os.path.isfile(WQY), reason="fonts-wqy-microhei not installed")
