@@ -20,9 +20,9 @@ def build(doc: CorrectionDoc, ctx: Ctx) -> list[Flowable]:
     rows = [(t("common", "case_number"), group_case_number(case.case_number))]
     rows += case_rows(ctx, case)
     out.append(kv_table(ctx, rows, wide=(t("common", "item"),)))
-    out.append(heading(ctx, t("correction", "reason_title")))
+    out += heading(ctx, t("correction", "reason_title"))
     out.append(para(ctx, doc.reason))
-    out.append(heading(ctx, t("correction", "materials_title")))
+    out += heading(ctx, t("correction", "materials_title"))
     out += materials_block(ctx, doc.materials)
     out.append(gap(ctx, 0.4))
     out.append(para(ctx, t("correction", "due", due=fmt_due(doc.due, t, weekday=True),

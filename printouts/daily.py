@@ -27,15 +27,15 @@ def build(rep: DailyReport, ctx: Ctx) -> list[Flowable]:
     t = ctx.texts
     out: list[Flowable] = header(ctx, rep.station.name, t("daily", "title"), rep.reprint_count)
     out.append(para(ctx, t("daily", "day", day=fmt_date(rep.day)), "center_small"))
-    out.append(heading(ctx, t("daily", "by_item_title")))
+    out += heading(ctx, t("daily", "by_item_title"))
     rows = [[name, str(n)] for name, n in rep.received_by_item]
     rows.append([t("daily", "total"), str(sum(n for _, n in rep.received_by_item))])
     out.append(data_table(ctx, [t("daily", "item"), t("daily", "count")], rows, (0.8, 0.2)))
     out.append(gap(ctx, 0.5))
     out.append(para(ctx, t("daily", "pending_sync", n=rep.pending_sync_events)
                     if rep.pending_sync_events else t("daily", "pending_sync_zero")))
-    out.append(heading(ctx, t("daily", "near_due_title") + f"（{len(rep.near_due)}）"))
+    out += heading(ctx, t("daily", "near_due_title") + f"（{len(rep.near_due)}）")
     out += _due_table(ctx, rep.near_due)
-    out.append(heading(ctx, t("daily", "overdue_title") + f"（{len(rep.overdue)}）"))
+    out += heading(ctx, t("daily", "overdue_title") + f"（{len(rep.overdue)}）")
     out += _due_table(ctx, rep.overdue)
     return out

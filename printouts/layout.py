@@ -22,7 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import paragraph as _rl_paragraph
-from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph,
+from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Flowable, Frame, PageTemplate, Paragraph,
                                 Spacer, Table, TableStyle)
 
 from station.problems import StationError
@@ -117,8 +117,7 @@ def make_ctx(spec: PageSpec, large: bool, font: str, texts: Texts) -> Ctx:
         "cell": st("cell", body, leading=1.35),
         "small": st("small", small, after=gap * 0.3),
         "center_small": st("center_small", small, TA_CENTER),
-        "heading": st("heading", heading, before=gap * 0.6, after=gap * 0.3, leading=1.3,
-                      keepWithNext=1),
+        "heading": st("heading", heading, before=gap * 0.6, after=gap * 0.3, leading=1.3),
         "title": st("title", title, TA_CENTER, after=gap, leading=1.3),
         "station": st("station", station, TA_CENTER, leading=1.3),
         "number": st("number", number, TA_CENTER, leading=1.25),
@@ -127,7 +126,7 @@ def make_ctx(spec: PageSpec, large: bool, font: str, texts: Texts) -> Ctx:
         "mark": st("mark", heading, TA_CENTER, leading=1.3),
         "right": st("right", body, TA_RIGHT),
         "item": st("item", body, leftIndent=body * 1.8, bulletIndent=0, leading=1.4,
-                   after=gap * 0.4),
+                   after=gap * 0.4, bulletFontName=font, bulletFontSize=body),
     }
     return Ctx(spec, large, font, texts, styles)
 
@@ -162,8 +161,17 @@ def header(ctx: Ctx, station_name: str, title: str, reprint_count: int) -> list[
             gap(ctx, 0.3), para(ctx, title, "title")]
 
 
-def heading(ctx: Ctx, text: str) -> Paragraph:
-    return para(ctx, "■ " + text, "heading")
+def heading(ctx: Ctx, text: str) -> list[Flowable]:
+    """A section heading; on A4 it goes to the next page when fewer than ~4 lines are left.
+
+    (``keepWithNext`` would glue it to a whole multi-page table and push both to the next page;
+    the roll is one page, so it needs neither.)
+    """
+    title = para(ctx, "■ " + text, "heading")
+    if ctx.spec.roll:
+        return [title]
+    keep = ctx.styles["heading"].leading + 4 * ctx.styles["body"].leading
+    return [CondPageBreak(keep), title]
 
 
 def _grid(rows: int, header_row: bool = False) -> TableStyle:

@@ -22,9 +22,9 @@ def build(case: CaseDoc, ctx: Ctx) -> list[Flowable]:
     rows = [(t("common", "case_number"), group_case_number(case.case_number))]
     rows += case_rows(ctx, case)
     out.append(kv_table(ctx, rows, wide=(t("common", "item"),)))
-    out.append(heading(ctx, t("notice", "materials_title")))
+    out += heading(ctx, t("notice", "materials_title"))
     out += materials_block(ctx, case.materials)
-    out.append(heading(ctx, t("notice", "where_title")))
+    out += heading(ctx, t("notice", "where_title"))
     if any(m.status != "received" for m in case.materials):
         out.append(para(ctx, t("notice", "where", station_name=st.name,
                                station_address=st.address, station_phone=st.phone)))

@@ -77,17 +77,17 @@ def build(case: CaseDoc, ctx: Ctx) -> list[Flowable]:
              (t("common", "promised"), fmt_due(case.promised, t, weekday=True))]
     out.append(kv_table(ctx, rows, wide=(t("common", "item"), t("common", "promised"))))
 
-    out.append(heading(ctx, t("receipt", "next_title")))
+    out += heading(ctx, t("receipt", "next_title"))
     out.append(para(ctx, next_steps(ctx, case)))
     if any(d is not None and d.estimate for d in (case.promised, case.statutory)):
         out.append(para(ctx, t("common", "estimate_note"), "small"))
 
     received = [m for m in case.materials if m.status == "received"]
     to_bring = [m for m in case.materials if m.status != "received"]
-    out.append(heading(ctx, t("receipt", "materials_received")))
+    out += heading(ctx, t("receipt", "materials_received"))
     out += materials_block(ctx, received, show_status=False)
     if to_bring:
-        out.append(heading(ctx, t("receipt", "materials_to_bring")))
+        out += heading(ctx, t("receipt", "materials_to_bring"))
         out += materials_block(ctx, to_bring)
 
     out.append(gap(ctx, 0.4))

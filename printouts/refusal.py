@@ -25,7 +25,7 @@ def build(doc: RefusalDoc, ctx: Ctx) -> list[Flowable]:
     rows = [(t("common", "case_number"), group_case_number(case.case_number))]
     rows += case_rows(ctx, case)
     out.append(kv_table(ctx, rows, wide=(t("common", "item"),)))
-    out.append(heading(ctx, t("refusal", "reason_title")))
+    out += heading(ctx, t("refusal", "reason_title"))
     out.append(para(ctx, doc.reason))
     out.append(gap(ctx, 0.4))
     out.append(para(ctx, t("refusal", "rights", reconsideration_body=doc.reconsideration_body,
