@@ -34,6 +34,12 @@ def group_case_number(case_number: str) -> str:
     three joins the group before it). Existing separators (space, hyphen) are dropped first; the
     characters themselves are unchanged.
     """
+    canonical = re.fullmatch(r"(\d{12})-(\d{6})-(\d{4})-([0-9X])", case_number.strip())
+    if canonical:
+        # The station's own format: village code in fours, then date, day sequence, check character,
+        # keeping the hyphens the operator types when searching.
+        v, ymd, seq, check = canonical.groups()
+        return f"{v[:4]} {v[4:8]} {v[8:]} - {ymd} - {seq} - {check}"
     compact = re.sub(r"[\s\-]", "", case_number)
     if len(compact) < 2:
         return compact

@@ -47,6 +47,10 @@ class StationConfig:
     sync_url: str = ""
     sync_interval_minutes: int = 15
     rating_followup_days: int = 5
+    # Printed on refusal notices: who decided, where to apply for reconsideration, which court.
+    authority_name: str = "乡镇人民政府"
+    reconsideration_body: str = "县（市、区）人民政府"
+    court_name: str = "县（市、区）人民法院"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -1,0 +1,180 @@
+"""Printing a case's documents: build the printout data, render, archive, record, send to the printer.
+
+The printed PDF is always archived under the home first and recorded as a ``notice.printed`` event;
+only then is it sent to the configured printer. A printer failure is reported in Chinese and never
+loses the document. A reprint is marked 补打 with its count.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from printouts import (CaseDoc, CorrectionDoc, DailyReport, DueInfo, MaterialLine, RefusalDoc, ResultDoc,
+                       StationInfo, archive_pdf, render, send_to_printer)
+from station import events as ev
+from station import lifecycle
+from station.cases import CaseReader, CaseRecord
+from station.operators import Operator, require
+from station.problems import StationError
+from station.store import Store
+
+KIND_TITLES = {"receipt": "受理回执", "notice": "一次性告知书", "correction": "补正通知书",
+               "result": "办结通知书", "refusal": "不予受理/不予批准告知书", "daily": "日报"}
+FORMATS = ("a4", "roll80")
+
+
+@dataclass(frozen=True)
+class PrintResult:
+    path: Path
+    sent: bool
+    message: str
+    reprint_count: int
+    kind: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "printed": self.sent, "message": self.message,
+                "reprint_count": self.reprint_count, "kind": self.kind, "title": KIND_TITLES[self.kind]}
+
+
+def _decision_type(case: CaseRecord) -> str | None:
+    return (case.decision or {}).get("type")
+
+
+def documents_for(case: CaseRecord) -> list[str]:
+    """The documents that apply to the case in its current state, receipt first."""
+    kinds = ["receipt"]
+    if any(m.status in ("missing", "waived", "requested") for m in case.materials):
+        kinds.append("notice")
+    decision = _decision_type(case)
+    if case.status == lifecycle.CORRECTION_REQUESTED:
+        kinds.append("correction")
+    if decision == ev.CASE_APPROVED and case.status in (lifecycle.APPROVED, lifecycle.DELIVERED):
+        kinds.append("result")
+    if decision in (ev.CASE_REJECTED, ev.CASE_NOT_ACCEPTED) and case.status in (
+            lifecycle.REJECTED, lifecycle.NOT_ACCEPTED, lifecycle.DELIVERED):
+        kinds.append("refusal")
+    return kinds
+
+
+def _station_info(store: Store) -> StationInfo:
+    c = store.config
+    return StationInfo(name=c.name, division_code=c.station_id, phone=c.phone or "（未设置）",
+                       address=c.address or c.name, lookup_url=c.lookup_url or None)
+
+
+def _material_lines(case: CaseRecord, only: list[str] | None = None) -> list[MaterialLine]:
+    lines = []
+    for m in case.materials:
+        if only is not None and m.key not in only:
+            continue
+        status = {"requested": "missing"}.get(m.status, m.status)
+        lines.append(MaterialLine(key=m.key, name=m.name, form=m.form or "", copies=m.copies or 1,
+                                  required=m.required, status=status,  # type: ignore[arg-type]
+                                  due_date=date.fromisoformat(m.due_date) if m.due_date else None))
+    return lines
+
+
+def _due(day: str | None, estimate: bool) -> DueInfo | None:
+    return DueInfo(date.fromisoformat(day), estimate) if day else None
+
+
+def _case_doc(store: Store, case: CaseRecord, reprints: int) -> CaseDoc:
+    return CaseDoc(
+        case_number=case.number, query_password=case.query_password(store.codec), item_code=case.item_code,
+        item_name=case.item_name, department=case.department or "", applicant_name=case.applicant_name,
+        applicant_id_number=case.reveal_id(store.codec), applicant_phone=case.reveal_phone(store.codec),
+        received_at=datetime.fromisoformat(case.received_at), agent_name=case.operator,
+        promised=_due(case.promised_due, case.promised_estimate),
+        statutory=_due(case.statutory_due, case.statutory_estimate),
+        materials=_material_lines(case), handling_level=case.handling_level or "village",
+        status_label=case.status_label, reprint_count=reprints, station=_station_info(store))
+
+
+def _decided_at(case: CaseRecord) -> datetime:
+    at = (case.decision or {}).get("at")
+    return datetime.fromisoformat(at) if at else datetime.now()
+
+
+def _document(store: Store, case: CaseRecord, kind: str, reprints: int) -> Any:
+    base = _case_doc(store, case, reprints)
+    d = case.decision or {}
+    if kind in ("receipt", "notice"):
+        return base
+    if kind == "correction":
+        due = d.get("due_date")
+        return CorrectionDoc(case=base, requested_at=_decided_at(case), reviewer=d.get("by", ""),
+                             reason=d.get("reason") or "", materials=_material_lines(case, d.get("materials") or []),
+                             due=DueInfo(date.fromisoformat(due), False) if due else
+                             DueInfo(store.clock().date(), False))
+    if kind == "result":
+        return ResultDoc(case=base, decided_at=_decided_at(case), decided_by=d.get("by", ""),
+                         result="准予办理" if not d.get("reason") else f"准予办理：{d['reason']}",
+                         certificate_no=d.get("certificate"), collect_where=store.config.address or store.config.name,
+                         collect_how="请申请人携带本人身份证原件到本站领取；代领的，请携带代领人身份证和申请人身份证")
+    if kind == "refusal":
+        refusal_kind = "不予受理" if d.get("type") == ev.CASE_NOT_ACCEPTED else "不予批准"
+        return RefusalDoc(case=base, kind=refusal_kind, decided_at=_decided_at(case), decided_by=d.get("by", ""),
+                          reason=d.get("reason") or "", authority=store.config.authority_name,
+                          reconsideration_body=store.config.reconsideration_body, court=store.config.court_name)
+    raise StationError("bad_kind", f"未知的文书类型 {kind}")
+
+
+def _finish(store: Store, pdf: bytes, number: str | None, kind: str, operator: Operator, fmt: str, large: bool,
+            reprints: int, out: Path | None) -> PrintResult:
+    now = store.clock()
+    path = archive_pdf(store.home, number, kind, pdf, now)
+    store.append(ev.NOTICE_PRINTED, {"kind": kind, "title": KIND_TITLES[kind], "path": str(path.relative_to(store.home)),
+                                     "format": fmt, "large": large, "reprint": reprints},
+                 operator.name, number)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, out)
+        path = out
+    if store.config.printer:
+        outcome = send_to_printer(path, store.config.printer)
+        return PrintResult(path, outcome.sent, outcome.message_zh, reprints, kind)
+    return PrintResult(path, False, "未设置打印机，文书已存档（PDF）", reprints, kind)
+
+
+def print_case_document(store: Store, number: str, kind: str, operator: Operator, fmt: str | None = None,
+                        large: bool | None = None, out: Path | None = None) -> PrintResult:
+    require(store, operator, "handle", "打印文书")
+    fmt = fmt or store.config.paper_format or "a4"
+    if fmt not in FORMATS:
+        raise StationError("bad_format", f"纸张格式只能是 a4 或 roll80，收到 {fmt}")
+    large = store.config.large_print if large is None else large
+    case = CaseReader(store).get(number)
+    if kind not in KIND_TITLES or kind == "daily":
+        raise StationError("bad_kind", f"未知的文书类型 {kind}（可选：receipt notice correction result refusal）")
+    if kind not in documents_for(case):
+        raise StationError("not_applicable", f"办件当前状态为「{case.status_label}」，不能打印{KIND_TITLES[kind]}")
+    row = store.conn.execute("SELECT count FROM prints WHERE case_number=? AND kind=?", (case.number, kind)).fetchone()
+    reprints = row[0] if row else 0
+    pdf = render(_document(store, case, kind, reprints), kind, fmt=fmt, large=large,
+                 font_path=store.config.font_path or None)
+    return _finish(store, pdf, case.number, kind, operator, fmt, large, reprints, out)
+
+
+def daily_report(store: Store, day: date) -> DailyReport:
+    reader = CaseReader(store, day)
+    by_item = store.conn.execute("SELECT item_name, COUNT(*) FROM cases WHERE received_date=? AND filed_by_station=?"
+                                 " GROUP BY item_name ORDER BY 2 DESC, 1", (day.isoformat(), store.station_id)).fetchall()
+    pending = store.last_local_seq() - int(store.meta_get("sync.acked_seq", "0") or 0)
+
+    def rows(cases: list[CaseRecord]) -> list:
+        return [(c.number, c.item_name, c.applicant_name, DueInfo(date.fromisoformat(c.promised_due), c.promised_estimate))
+                for c in cases if c.promised_due]
+
+    return DailyReport(station=_station_info(store), day=day, received_by_item=[(n, c) for n, c in by_item],
+                       pending_sync_events=pending, near_due=rows(reader.list(near_due=True, limit=200)),
+                       overdue=rows(reader.list(overdue=True, limit=200)))
+
+
+def print_daily(store: Store, day: date, operator: Operator, out: Path | None = None) -> PrintResult:
+    require(store, operator, "handle", "打印日报")
+    pdf = render(daily_report(store, day), "daily", fmt="a4", font_path=store.config.font_path or None)
+    return _finish(store, pdf, None, "daily", operator, "a4", False, 0, out)
