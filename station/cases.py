@@ -296,7 +296,7 @@ class CaseReader:
         (number, item_code, item_version, item_name, department, level, village, filed_by, status, received_at,
          received_date, operator, name, last4, sex, birth, address, relationship, pdue, pest, sdue, sest,
          corrections, decision, rating, dup, last_local, id_enc, phone_enc, fields, pw_enc) = row
-        open_ = status in lifecycle.OPEN
+        open_ = status in lifecycle.CLOCK_RUNNING
         today = self.today.isoformat()
         if last_local == 0:
             sync_state = "remote"
@@ -343,13 +343,14 @@ class CaseReader:
                 raise StationError("bad_status", f"未知状态 {status}，可选：{', '.join(lifecycle.STATUS_LABELS)}")
             where.append("c.status=?")
             params.append(status)
-        open_marks = ",".join("?" * len(lifecycle.OPEN))
+        running = sorted(lifecycle.CLOCK_RUNNING)
+        marks = ",".join("?" * len(running))
         if overdue:
-            where.append(f"c.status IN ({open_marks}) AND c.promised_due < ?")
-            params += [*sorted(lifecycle.OPEN), self.today.isoformat()]
+            where.append(f"c.status IN ({marks}) AND c.promised_due < ?")
+            params += [*running, self.today.isoformat()]
         if near_due:
-            where.append(f"c.status IN ({open_marks}) AND c.promised_due BETWEEN ? AND ?")
-            params += [*sorted(lifecycle.OPEN), self.today.isoformat(), self.near_limit]
+            where.append(f"c.status IN ({marks}) AND c.promised_due BETWEEN ? AND ?")
+            params += [*running, self.today.isoformat(), self.near_limit]
         if unsynced:
             where.append("c.last_local_seq > ?")
             params.append(self.acked_seq)

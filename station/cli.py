@@ -91,6 +91,7 @@ def main(cctx: click.Context, home: str | None, as_json: bool, debug: bool) -> N
 def _register() -> None:
     # Each area registers its commands; imported here so `station --help` stays fast to start.
     from station import cli_commands  # noqa: F401
+    from station import cli_review  # noqa: F401
 
 
 _register()

@@ -54,8 +54,11 @@ ACTION_LABELS: dict[str, str] = {
 # A decided case stays open for delivery; these have nothing left to do for the township.
 DECIDED = frozenset({APPROVED, REJECTED, NOT_ACCEPTED})
 CLOSED = frozenset({DELIVERED, WITHDRAWN, FORWARDED})
-# Open = the promised date still matters (overdue/near-due are computed only for these).
+# Open = not yet decided. While a correction is requested the clock is stopped (行政许可法: the time
+# for 补正 is not counted; the promised date restarts when the materials come), so only the states in
+# CLOCK_RUNNING can be near-due or overdue.
 OPEN = frozenset({RECEIVED, ACCEPTED, CORRECTION_REQUESTED, SUPPLEMENTED})
+CLOCK_RUNNING = frozenset({RECEIVED, ACCEPTED, SUPPLEMENTED})
 
 _REVIEWABLE = {RECEIVED, ACCEPTED, SUPPLEMENTED}
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {

@@ -1,0 +1,187 @@
+"""Review: the decisions a township (or, for village-level items, the village) records on a case.
+
+Decisions are events like every other change, signed and synced back to the filing village. The
+rules of the domain live here: which action needs a reason, materials, a certificate or a
+department; who may decide which case (role and jurisdiction); duplicates across villages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from station import events as ev
+from station import lifecycle
+from station.cases import CaseReader, CaseRecord
+from station.identity import parse_division
+from station.operators import Operator, require
+from station.problems import Problem, ProblemList, StationError
+from station.projections import calendar_for
+from station.store import Store
+
+ACTIONS: dict[str, str] = {
+    "accept": ev.CASE_ACCEPTED,
+    "refuse": ev.CASE_NOT_ACCEPTED,
+    "correct": ev.CASE_CORRECTION_REQUESTED,
+    "approve": ev.CASE_APPROVED,
+    "reject": ev.CASE_REJECTED,
+    "forward": ev.CASE_FORWARDED,
+}
+ACTION_LABELS = {"accept": "受理", "refuse": "不予受理", "correct": "要求补正", "approve": "办结（准予）",
+                 "reject": "不予批准", "forward": "转报"}
+CORRECTION_WORKING_DAYS = 10  # default time given to bring corrected materials
+MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str
+    reason: str = ""
+    materials: tuple[str, ...] = ()
+    certificate: str = ""
+    to: str = ""
+    due_date: date | None = None
+
+
+def may_decide(store: Store, case: CaseRecord) -> str | None:
+    """Why this station may not decide the case (None when it may)."""
+    me = store.config
+    if me.role == "township":
+        if not parse_division(me.station_id).covers(case.village_code):
+            return f"办件属于 {case.village_code}，不在本乡镇（{me.station_id}）辖区内"
+        return None
+    if case.handling_level != "village":
+        return "该事项由乡镇办结，村站不能作出审核决定"
+    if case.village_code != me.station_id:
+        return "不是本站收件的办件"
+    return None
+
+
+def _check(store: Store, case: CaseRecord, d: Decision) -> dict[str, Any]:
+    problems = ProblemList()
+    if d.action not in ACTIONS:
+        raise StationError("bad_action", f"未知的审核动作 {d.action}，可选：{', '.join(ACTIONS)}",
+                           [Problem("action", "unknown", "未知的审核动作")])
+    reason = (d.reason or "").strip()
+    if d.action in ("refuse", "reject", "correct") and not reason:
+        problems.add("reason", "reason_required", f"{ACTION_LABELS[d.action]}必须写明理由")
+    if len(reason) > MAX_REASON:
+        problems.add("reason", "too_long", f"理由不超过{MAX_REASON}字")
+    body: dict[str, Any] = {"reason": reason or None, "date": store.clock().date().isoformat()}
+    if d.action == "correct":
+        keys = {m.key for m in case.materials}
+        if not d.materials:
+            problems.add("materials", "materials_required", "要求补正时必须选择需要补正的材料")
+        for key in d.materials:
+            if key not in keys:
+                problems.add(f"materials.{key}", "unknown_material", f"该事项没有材料 {key}")
+        due = d.due_date or calendar_for(store.conn).add_working_days(store.clock().date(),
+                                                                         CORRECTION_WORKING_DAYS).date
+        if due <= store.clock().date():
+            problems.add("due_date", "invalid_due_date", "补正期限必须晚于今天")
+        body["materials"] = list(d.materials)
+        body["material_names"] = [m.name for m in case.materials if m.key in d.materials]
+        body["due_date"] = due.isoformat()
+    if d.action == "approve" and d.certificate:
+        if len(d.certificate) > 100:
+            problems.add("certificate", "too_long", "证书编号不超过100字")
+        body["certificate"] = d.certificate.strip()
+    if d.action == "forward":
+        if not d.to.strip():
+            problems.add("to", "department_required", "转报必须写明转报的部门")
+        body["to"] = d.to.strip()[:100]
+    problems.raise_if_any("invalid_decision", "审核决定有误，请按提示修改")
+    return body
+
+
+def decide(store: Store, number: str, decision: Decision, operator: Operator) -> CaseRecord:
+    """Record a decision; refused when the role, jurisdiction or the case's state does not allow it."""
+    require(store, operator, "decide", f"作出「{ACTION_LABELS.get(decision.action, decision.action)}」决定")
+    reader = CaseReader(store)
+    case = reader.get(number)
+    why_not = may_decide(store, case)
+    if why_not:  # audited outside the write transaction, so the refusal record is kept
+        store.append(ev.ACCESS_REFUSED, {"name": operator.name, "action": decision.action, "reason": why_not},
+                     operator.name, case.number)
+        raise StationError("forbidden", f"不能审核该办件：{why_not}", [Problem("case_number", "forbidden", why_not)])
+    with store.transaction():
+        case = reader.get(number)
+        event_type = ACTIONS.get(decision.action)
+        body = _check(store, case, decision)
+        assert event_type is not None
+        lifecycle.next_status(case.status, event_type)
+        store.append(event_type, body, operator.name, case.number)
+    return CaseReader(store).get(case.number)
+
+
+# --- the queue ---------------------------------------------------------------------------------
+
+QUEUE_FILTERS = {
+    "new": "待受理/待审核",
+    "correction": "等待补正",
+    "near_due": "临近到期",
+    "overdue": "已超期",
+    "duplicates": "疑似重复",
+    "followups": "差评整改",
+}
+
+
+def review_queue(store: Store, status: str | None = None, village: str | None = None, item: str | None = None,
+                 limit: int = 200) -> list[CaseRecord]:
+    """Cases waiting for this station's review, oldest due first."""
+    reader = CaseReader(store)
+    if status in (None, "new"):
+        cases = reader.list(status="received", limit=limit) + reader.list(status="supplemented", limit=limit) + \
+            reader.list(status="accepted", limit=limit)
+    elif status == "correction":
+        cases = reader.list(status="correction_requested", limit=limit)
+    elif status == "near_due":
+        cases = reader.list(near_due=True, limit=limit)
+    elif status == "overdue":
+        cases = reader.list(overdue=True, limit=limit)
+    elif status == "duplicates":
+        numbers = {n for pair in find_duplicates(store) for n in pair}
+        cases = [reader.get(n) for n in sorted(numbers)]
+    elif status == "followups":
+        numbers = [n for (n,) in store.conn.execute(
+            "SELECT case_number FROM ratings WHERE level < 3 AND followup_closed_at IS NULL ORDER BY followup_due")]
+        cases = [reader.get(n) for n in numbers]
+    elif status in lifecycle.STATUS_LABELS:
+        cases = reader.list(status=status, limit=limit)
+    else:
+        raise StationError("bad_status", f"未知的队列 {status}，可选：{', '.join(QUEUE_FILTERS)} 或办件状态")
+    if store.config.role == "village":
+        cases = [c for c in cases if c.handling_level == "village" or status in ("followups",)]
+    if village:
+        cases = [c for c in cases if c.village_code == village]
+    if item:
+        cases = [c for c in cases if c.item_code == item]
+    return sorted(cases, key=lambda c: (c.promised_due or "9999", c.number))[:limit]
+
+
+def find_duplicates(store: Store) -> list[tuple[str, str]]:
+    """Pairs of open cases with the same applicant (keyed ID hash) and item, not yet marked."""
+    open_states = sorted(lifecycle.OPEN)
+    marks = ",".join("?" * len(open_states))
+    rows = store.conn.execute(
+        f"SELECT a.number, b.number FROM cases a JOIN cases b ON a.id_hash = b.id_hash AND a.item_code = b.item_code"
+        f" AND a.number < b.number WHERE a.status IN ({marks}) AND b.status IN ({marks})"
+        f" AND a.duplicate_of IS NULL AND b.duplicate_of IS NULL ORDER BY a.number",
+        (*open_states, *open_states)).fetchall()
+    return [(a, b) for a, b in rows]
+
+
+def mark_duplicate(store: Store, number: str, other: str, duplicate: bool, operator: Operator) -> CaseRecord:
+    """The reviewer's verdict on a flagged pair; syncs back like a decision."""
+    require(store, operator, "decide", "标记重复件")
+    reader = CaseReader(store)
+    case, peer = reader.get(number), reader.get(other)
+    for c in (case, peer):
+        why_not = may_decide(store, c)
+        if why_not and store.config.role == "township":
+            raise StationError("forbidden", f"不能标记：{why_not}")
+    with store.transaction():
+        for a, b in ((case, peer), (peer, case)):
+            store.append(ev.DUPLICATE_MARKED, {"other": b.number, "duplicate": duplicate}, operator.name, a.number)
+    return CaseReader(store).get(case.number)
