@@ -1,0 +1,92 @@
+"""The composition root of the terminal UI: builds the session, opens the first screen.
+
+`station` with no arguments calls :func:`run_app` (via station/tui_launch.py). The app knows no
+SQL and no HTTP: screens call the domain (station/, forms/) and the sync service in workers.
+"""
+
+from __future__ import annotations
+
+import traceback
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from textual.app import App
+from textual.binding import Binding
+
+from forms.catalog import Catalog
+from station.home import is_station_home
+from station.tui.session import Session
+
+LOG_DIR = "logs"
+ERROR_LOG = "tui-errors.log"
+
+
+class StationApp(App[None]):
+    """村级便民服务站 terminal UI."""
+
+    CSS_PATH = "station.tcss"
+    TITLE = "村级便民服务站"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [Binding("ctrl+q", "quit", "退出", show=False, priority=True)]
+
+    def __init__(self, home: Path, debug: bool = False, clock: Callable[[], datetime] | None = None,
+                 catalog: Catalog | None = None):
+        super().__init__()
+        self.session = Session(home=Path(home), clock=clock or datetime.now, catalog=catalog)
+        self.debug_mode = debug
+
+    def on_mount(self) -> None:
+        from station.tui.screens.login import LoginScreen
+        from station.tui.screens.setup import SetupScreen
+
+        if is_station_home(self.session.home):
+            self.push_screen(LoginScreen())
+        else:
+            self.push_screen(SetupScreen())
+
+    # --- navigation used by several screens ---------------------------------------------------
+
+    def logged_in(self) -> None:
+        from station.tui.screens.home import HomeScreen
+
+        self.switch_screen(HomeScreen())
+
+    def log_out(self) -> None:
+        from station.tui.screens.login import LoginScreen
+
+        self.session.operator = None
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(LoginScreen())
+
+    def open_case(self, number: str) -> None:
+        from station.tui.screens.case import CaseScreen
+
+        self.push_screen(CaseScreen(number))
+
+    # --- errors ------------------------------------------------------------------------------
+
+    def report_crash(self, exc: BaseException) -> None:
+        """An unexpected error: keep the traceback in the home's log, show one Chinese line."""
+        path = self.session.home / LOG_DIR / ERROR_LOG
+        written = True
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(f"--- {datetime.now().isoformat(timespec='seconds')}\n")
+                fh.write("".join(traceback.format_exception(exc)))
+        except OSError:
+            written = False
+        where = f"详细信息已记入 {path}" if written else "且无法写入错误日志"
+        self.notify(f"操作没有完成：程序内部错误（{type(exc).__name__}），{where}。请联系技术支持。",
+                    title="内部错误", severity="error", timeout=15)
+        if self.debug_mode:
+            self.log.error("".join(traceback.format_exception(exc)))
+
+    def on_unmount(self) -> None:
+        self.session.close()
+
+
+def run_app(home: Path, debug: bool = False) -> None:
+    StationApp(home, debug=debug).run()

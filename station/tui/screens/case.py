@@ -1,0 +1,215 @@
+"""办件详情: everything about one case, its timeline, and the actions its state allows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Static
+
+from station import lifecycle
+from station.cases import CaseReader, CaseRecord, deliver, record_materials, withdraw
+from station.identity import mask_phone
+from station.ratings import Rating, get_rating, rate
+from station.tui import optional
+from station.tui.screens.base import StationScreen
+from station.tui.screens.dialogs import DeliverDialog, MaterialsDialog, PrintDialog, RatingDialog, ReasonDialog
+from station.tui.widgets.caselist import due_text
+
+SYNC_LABELS = {"pending": "待同步", "sent": "已发送，待确认", "acknowledged": "已确认", "remote": "外站办件"}
+DEFAULT_TITLES = {"receipt": "受理回执", "notice": "一次性告知书", "correction": "补正通知书",
+                  "result": "办结通知书", "refusal": "不予受理/不予批准告知书"}
+
+
+@dataclass(frozen=True)
+class CaseView:
+    case: CaseRecord
+    masked_id: str
+    phone: str
+    rating: Rating | None
+    documents: list[str] | None  # None: printing not installed
+
+
+def load_case(store: Any, number: str, today: Any) -> CaseView:
+    case = CaseReader(store, today).get(number)
+    printing = optional.printing()
+    documents = printing.documents_for(case) if printing else None
+    phone = case.reveal_phone(store.codec)
+    return CaseView(case, case.masked_id(store.codec), mask_phone(phone) if phone else "",
+                    get_rating(store, case.number), documents)
+
+
+class CaseScreen(StationScreen):
+    BINDINGS = [
+        Binding("escape", "back", "返回"),
+        Binding("m", "materials", "补交材料"),
+        Binding("p", "print", "打印"),
+        Binding("d", "deliver", "送达"),
+        Binding("r", "rate", "评价"),
+        Binding("w", "withdraw", "撤回"),
+    ]
+
+    def __init__(self, number: str):
+        super().__init__()
+        self.number = number
+        self.view: CaseView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"办件详情 · {self.number}", id="title", classes="screen-title")
+        with VerticalScroll(id="case-body"):
+            yield Static("正在读取……", id="info")
+            yield Static("材料", classes="section-title")
+            yield DataTable(id="materials", cursor_type="row", show_cursor=False)
+            yield Static("办理过程", classes="section-title")
+            yield DataTable(id="timeline", cursor_type="row", show_cursor=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#materials", DataTable).add_columns("材料", "形式", "状态", "补交期限")
+        self.query_one("#timeline", DataTable).add_columns("时间", "操作员", "事项", "说明")
+        self.query_one("#case-body").focus()
+        self.reload()
+
+    def reload(self) -> None:
+        today = self.session.today()
+        self.call_domain(lambda: load_case(self.session.require_store(), self.number, today), self._show,
+                         group="case", exclusive=True)
+
+    def _show(self, view: CaseView) -> None:
+        self.view = view
+        c = view.case
+        self.number = c.number
+        self.query_one("#title", Static).update(f"办件详情 · {c.number}")
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        grid.add_row("事项", f"{c.item_name}（{c.item_code} 第{c.item_version}版）")
+        status = Text(c.status_label, style="bold")
+        if c.decision and c.decision.get("reason"):
+            status.append(f"  {c.decision['reason']}")
+        grid.add_row("状态", status)
+        person = " ".join(x for x in (c.applicant_name, c.sex or "", c.birth_date or "") if x)
+        grid.add_row("申请人", person)
+        grid.add_row("身份证", view.masked_id + (f"  电话 {view.phone}" if view.phone else ""))
+        if c.address:
+            grid.add_row("住址", c.address)
+        if c.relationship:
+            grid.add_row("代办关系", c.relationship)
+        grid.add_row("收件", f"{c.received_at[:16].replace('T', ' ')}  {c.operator}")
+        due = due_text(c)
+        if c.promised_due:
+            due = Text(c.promised_due + ("（估算）" if c.promised_estimate else "") + "  ").append_text(
+                Text("已超期", style="bold red") if c.overdue else Text("临近到期", style="yellow") if c.near_due
+                else Text(""))
+        grid.add_row("承诺办结", due)
+        grid.add_row("同步", SYNC_LABELS.get(c.sync_state, c.sync_state))
+        if view.rating:
+            grid.add_row("评价", f"{view.rating.level} {view.rating.label}"
+                         + (f"：{view.rating.detail}" if view.rating.detail else ""))
+        self.query_one("#info", Static).update(grid)
+        materials = self.query_one("#materials", DataTable)
+        materials.clear()
+        for m in c.materials:
+            style = "" if m.status == "received" else "yellow" if m.status == "waived" else "red"
+            materials.add_row(m.name, m.form or "", Text(m.status_label, style=style), m.due_date or "", key=m.key)
+        timeline = self.query_one("#timeline", DataTable)
+        timeline.clear()
+        for t in c.timeline:
+            who = t.operator if t.station == c.filed_by_station else f"{t.operator}（{t.station}）"
+            timeline.add_row(t.at[:16].replace("T", " "), who, t.label, t.detail)
+        self.refresh_bindings()
+
+    # --- which actions apply ------------------------------------------------------------------
+
+    def _waiting(self) -> list[tuple[str, str]]:
+        if self.view is None or self.view.case.status in lifecycle.CLOSED:
+            return []
+        return [(m.key, m.name) for m in self.view.case.materials if m.status in ("waived", "missing", "requested")]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        c = self.view.case if self.view else None
+        if action == "materials":
+            return bool(self._waiting())
+        if action == "deliver":
+            return c is not None and c.status in lifecycle.DECIDED
+        if action == "rate":
+            return c is not None and c.status == lifecycle.DELIVERED and self.view is not None and self.view.rating is None
+        if action == "withdraw":
+            return c is not None and c.status in lifecycle.OPEN
+        if action == "print":
+            return c is not None
+        return True
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def _operator(self) -> Any:
+        return self.session.operator
+
+    def _after(self, result: Any, message: str) -> None:
+        if result is None:
+            return
+        self.app.notify(message, title="已保存")
+        self.reload()
+
+    def action_materials(self) -> None:
+        store, op, number = self.session.require_store(), self._operator(), self.number
+        self.app.push_screen(MaterialsDialog(self._waiting(), lambda keys: record_materials(store, number, keys, op)),
+                             lambda r: self._after(r, "补交材料已登记"))
+
+    def action_deliver(self) -> None:
+        if self.view is None:
+            return
+        store, op, number = self.session.require_store(), self._operator(), self.number
+        self.app.push_screen(DeliverDialog(self.view.case.applicant_name,
+                                           lambda who, checked: deliver(store, number, who, checked, op)),
+                             lambda r: self._after(r, "结果送达已登记"))
+
+    def action_rate(self) -> None:
+        if self.view is None:
+            return
+        store, op, number = self.session.require_store(), self._operator(), self.number
+        self.app.push_screen(
+            RatingDialog(self.view.case.applicant_name,
+                         lambda level, detail, rater: rate(store, number, level, op, detail, rater_name=rater)),
+            lambda r: self._after(r, "评价已登记" + ("，差评已转入整改" if r is not None and r.is_bad else "")))
+
+    def action_withdraw(self) -> None:
+        store, op, number = self.session.require_store(), self._operator(), self.number
+        self.app.push_screen(ReasonDialog("撤回办件", "撤回原因（如：申请人本人要求撤回）",
+                                          lambda reason: withdraw(store, number, reason, op)),
+                             lambda r: self._after(r, "办件已撤回"))
+
+    def action_print(self) -> None:
+        printing = optional.printing()
+        if printing is None or self.view is None or self.view.documents is None:
+            self.app.notify(optional.NO_PRINTING, severity="error")
+            return
+        titles = getattr(printing, "KIND_TITLES", DEFAULT_TITLES)
+        kinds = [(k, titles.get(k, k)) for k in self.view.documents]
+        self.app.push_screen(PrintDialog(kinds), self.print_kind)
+
+    def print_kind(self, kind: str | None) -> None:
+        if not kind:
+            return
+        printing = optional.printing()
+        if printing is None:
+            self.app.notify(optional.NO_PRINTING, severity="error")
+            return
+        store, op, number = self.session.require_store(), self._operator(), self.number
+        self.app.notify("正在生成文书……", timeout=2)
+        self.call_domain(lambda: printing.print_case_document(store, number, kind, op), self._printed,
+                         group="print")
+
+    def _printed(self, result: Any) -> None:
+        again = f"（第{result.reprint_count}次补打）" if result.reprint_count else ""
+        self.last_print = result
+        self.app.notify(f"{result.message}{again}\n{result.path}", title="已打印" if result.sent else "已存档")
+        self.reload()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

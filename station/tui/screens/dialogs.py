@@ -1,0 +1,258 @@
+"""Dialogs over the case screen and the settings screen: each collects input and calls the domain.
+
+A dialog dismisses with the domain's answer (a CaseRecord, Rating, …) when it succeeded, or None
+when cancelled; refusals stay in the dialog as Chinese messages so nothing typed is lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, RadioButton, RadioSet, Select, \
+    SelectionList, Static
+from textual.widgets.option_list import Option
+
+from station.problems import StationError
+from station.tui.screens.base import StationDialog
+from station.tui.widgets.problems import ProblemPanel
+
+
+class FormDialog(StationDialog):
+    """A titled box with a problem panel and OK / cancel buttons; subclasses add the fields."""
+
+    TITLE_TEXT = ""
+    OK_LABEL = "确定"
+    BINDINGS = [Binding("escape", "dismiss_dialog", "取消"), Binding("ctrl+s", "submit", "确定")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.TITLE_TEXT, classes="dialog-title")
+            yield from self.fields()
+            yield ProblemPanel(classes="problems")
+            with Horizontal(classes="buttons"):
+                yield Button(self.OK_LABEL, id="ok", variant="primary")
+                yield Button("取消", id="cancel")
+
+    def fields(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.query_one(ProblemPanel).clear()
+        focusable = [w for w in self.query("Input, RadioSet, SelectionList, OptionList, Select, Checkbox")]
+        if focusable:
+            focusable[0].focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "ok":
+            self.action_submit()
+        else:
+            self.dismiss(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        inputs = list(self.query(Input))
+        if inputs and event.input is inputs[-1]:
+            self.action_submit()
+        else:
+            self.focus_next()
+
+    def action_submit(self) -> None:
+        try:
+            fn = self.work()
+        except StationError as exc:
+            self.refused(exc)
+            return
+        self.query_one(ProblemPanel).show(["正在保存……"])
+        self.call_domain(fn, self._done, failed=self.refused)
+
+    def _done(self, result: Any) -> None:
+        self.dismiss(result)
+
+    def work(self) -> Callable[[], Any]:
+        raise NotImplementedError
+
+    def refused(self, exc: StationError) -> None:
+        self.query_one(ProblemPanel).show(exc.problems or [exc.message], exc.message if exc.problems else "")
+
+
+class MaterialsDialog(FormDialog):
+    TITLE_TEXT = "登记补交材料（空格勾选）"
+
+    def __init__(self, waiting: list[tuple[str, str]], record: Callable[[list[str]], Any]):
+        super().__init__()
+        self.waiting = waiting
+        self.record = record
+
+    def fields(self) -> ComposeResult:
+        yield SelectionList[str](*[(name, key) for key, name in self.waiting], id="materials")
+
+    def work(self) -> Callable[[], Any]:
+        keys = list(self.query_one(SelectionList).selected)
+        if not keys:
+            raise StationError("nothing_selected", "请用空格勾选带来的材料")
+        return lambda: self.record(keys)
+
+
+class PrintDialog(StationDialog):
+    """Choose which document to print; the case screen does the printing."""
+
+    def __init__(self, kinds: list[tuple[str, str]]):
+        super().__init__()
+        self.kinds = kinds
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("打印哪份文书？（Enter 打印，Esc 取消）", classes="dialog-title")
+            yield OptionList(*[Option(label, id=kind) for kind, label in self.kinds], id="kinds")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class DeliverDialog(FormDialog):
+    TITLE_TEXT = "登记结果送达"
+
+    def __init__(self, applicant: str, deliver: Callable[[str, bool], Any]):
+        super().__init__()
+        self.applicant = applicant
+        self.deliver = deliver
+
+    def fields(self) -> ComposeResult:
+        yield Label("领取人姓名（本人领取即申请人）", classes="field-label")
+        yield Input(value=self.applicant, id="to_whom")
+        yield Checkbox("已核验领取人身份证件", value=True, id="id_checked")
+
+    def work(self) -> Callable[[], Any]:
+        to_whom = self.query_one("#to_whom", Input).value
+        checked = self.query_one("#id_checked", Checkbox).value
+        return lambda: self.deliver(to_whom, checked)
+
+
+LEVELS = [(5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意")]
+
+
+class RatingDialog(FormDialog):
+    TITLE_TEXT = "好差评（按 1–5 选择，5=非常满意）"
+    BINDINGS = [Binding("escape", "dismiss_dialog", "取消"), Binding("ctrl+s", "submit", "确定")] + [
+        Binding(str(n), f"level({n})", label, show=False) for n, label in LEVELS]
+
+    def __init__(self, applicant: str, rate: Callable[[int, str, str], Any]):
+        super().__init__()
+        self.applicant = applicant
+        self.rate = rate
+
+    def fields(self) -> ComposeResult:
+        with RadioSet(id="level"):
+            for n, label in LEVELS:
+                yield RadioButton(f"{n} {label}", value=(n == 5), id=f"level-{n}")
+        yield Label("具体意见（不满意、非常不满意时必填）", classes="field-label")
+        yield Input(id="detail", max_length=500)
+        yield Label("评价人（代办的，记录实际评价的人）", classes="field-label")
+        yield Input(value=self.applicant, id="rater")
+
+    def action_level(self, n: int) -> None:
+        self.query_one(f"#level-{n}", RadioButton).value = True
+
+    def level(self) -> int:
+        pressed = self.query_one(RadioSet).pressed_button
+        return int(pressed.id.rsplit("-", 1)[1]) if pressed and pressed.id else 5
+
+    def work(self) -> Callable[[], Any]:
+        level = self.level()
+        detail = self.query_one("#detail", Input).value
+        rater = self.query_one("#rater", Input).value
+        return lambda: self.rate(level, detail, rater)
+
+
+class ReasonDialog(FormDialog):
+    """One line of text with a reason (withdraw)."""
+
+    def __init__(self, title: str, label: str, act: Callable[[str], Any], value: str = ""):
+        super().__init__()
+        self.TITLE_TEXT = title
+        self.label = label
+        self.act = act
+        self.value = value
+
+    def fields(self) -> ComposeResult:
+        yield Label(self.label, classes="field-label")
+        yield Input(value=self.value, id="reason")
+
+    def work(self) -> Callable[[], Any]:
+        reason = self.query_one("#reason", Input).value
+        return lambda: self.act(reason)
+
+
+class OperatorDialog(FormDialog):
+    TITLE_TEXT = "添加操作员"
+
+    def __init__(self, add: Callable[[str, str, str], Any]):
+        super().__init__()
+        self.add = add
+
+    def fields(self) -> ComposeResult:
+        yield Label("姓名", classes="field-label")
+        yield Input(id="name")
+        yield Label("角色", classes="field-label")
+        yield Select([("代办员", "agent"), ("审核员", "reviewer"), ("管理员", "admin")], value="agent",
+                     allow_blank=False, id="role")
+        yield Label("初始密码（至少6位）", classes="field-label")
+        yield Input(password=True, id="password")
+
+    def work(self) -> Callable[[], Any]:
+        name = self.query_one("#name", Input).value
+        role = str(self.query_one("#role", Select).value)
+        password = self.query_one("#password", Input).value
+        return lambda: self.add(name, role, password)
+
+
+class PasswordDialog(FormDialog):
+    OK_LABEL = "重置"
+
+    def __init__(self, name: str, reset: Callable[[str], Any]):
+        super().__init__()
+        self.TITLE_TEXT = f"重置「{name}」的密码"
+        self.reset = reset
+
+    def fields(self) -> ComposeResult:
+        yield Label("新密码（至少6位）", classes="field-label")
+        yield Input(password=True, id="password")
+
+    def work(self) -> Callable[[], Any]:
+        password = self.query_one("#password", Input).value
+        return lambda: self.reset(password) or True
+
+
+class FolderDialog(FormDialog):
+    """Ask for a folder (USB export / import)."""
+
+    def __init__(self, title: str, act: Callable[[str], Any], value: str = ""):
+        super().__init__()
+        self.TITLE_TEXT = title
+        self.act = act
+        self.value = value
+
+    def fields(self) -> ComposeResult:
+        yield Label("U盘上的文件夹（如 /media/usb/同步 或 E:\\同步）", classes="field-label")
+        yield Input(value=self.value, id="folder")
+
+    def work(self) -> Callable[[], Any]:
+        folder = self.query_one("#folder", Input).value.strip()
+        if not folder:
+            raise StationError("folder_required", "请填写文件夹路径")
+        return lambda: folder
+
+    def action_submit(self) -> None:
+        try:
+            fn = self.work()
+        except StationError as exc:
+            self.refused(exc)
+            return
+        self.dismiss(fn())

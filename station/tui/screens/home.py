@@ -1,0 +1,185 @@
+"""首页: what is still to do today, each list a key away; warnings that never stop intake."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Static
+
+from station.cases import CaseReader, CaseRecord
+from station.projections import calendar_for
+from station.tui import optional
+from station.tui.screens.base import StationScreen
+from station.tui.widgets.caselist import fill_case_table, setup_case_table
+
+COUNT_CAP = 1000
+SYNC_WARN_DAYS = 3
+CALENDAR_WARN_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    station_name: str
+    today: date
+    counts: dict[str, int]
+    today_cases: list[CaseRecord]
+    pending_events: int
+    link: str
+    last_sync: str
+    warnings: list[str] = field(default_factory=list)
+
+
+TILES = [("today", "今日收件", "t"), ("waiting", "待补材料", "w"), ("near_due", "临期", "d"),
+         ("overdue", "超期", "o"), ("unsynced", "未同步办件", "u")]
+
+
+def _count(reader: CaseReader, **filters: Any) -> int:
+    return len(reader.list(limit=COUNT_CAP, **filters))
+
+
+def sync_overview(store: Any) -> tuple[int, str, str, datetime | None]:
+    """(pending events, link label, last sync label, last success time) from the sync service."""
+    service = optional.sync_service()
+    acked = int(store.meta_get("sync.acked_seq", "0") or 0)
+    pending = max(store.last_local_seq() - acked, 0)
+    if service is None:
+        return pending, "未安装同步功能", "—", None
+    status = service.sync_status(store).to_dict()
+    pending = int(status.get("pending_events", pending) or 0)
+    link = str(status.get("link_label") or status.get("link_state") or status.get("link") or "未知")
+    last = status.get("last_success") or status.get("last_success_at")
+    when: datetime | None = None
+    if last:
+        try:
+            when = datetime.fromisoformat(str(last))
+        except ValueError:
+            when = None
+    return pending, link, (str(last)[:16].replace("T", " ") if last else "从未同步"), when
+
+
+def build_dashboard(store: Any, today: date) -> Dashboard:
+    reader = CaseReader(store, today)
+    iso = today.isoformat()
+    counts = {
+        "today": _count(reader, received_from=iso, received_to=iso),
+        "waiting": _count(reader, waiting_materials=True),
+        "near_due": _count(reader, near_due=True),
+        "overdue": _count(reader, overdue=True),
+        "unsynced": _count(reader, unsynced=True),
+    }
+    today_cases = reader.list(received_from=iso, received_to=iso, limit=50)
+    pending, link, last_label, last_when = sync_overview(store)
+    warnings = []
+    if pending and (last_when is None or (datetime.combine(today, datetime.min.time()) - last_when).days >= SYNC_WARN_DAYS):
+        if last_when is None:
+            warnings.append(f"本站还没有成功同步过，{pending} 条记录未上报。请按 s 同步，或用U盘导出。")
+        else:
+            days = (today - last_when.date()).days
+            warnings.append(f"已 {days} 天没有同步，{pending} 条记录未上报。请检查网络后按 s 同步，或用U盘导出。")
+    coverage = calendar_for(store.conn).coverage_end()
+    if coverage < today + timedelta(days=CALENDAR_WARN_DAYS):
+        warnings.append(f"节假日日历只到 {coverage.isoformat()}，之后的到期日是估算。同步后会更新；收件不受影响。")
+    return Dashboard(store.config.name, today, counts, today_cases, pending, link, last_label, warnings)
+
+
+class HomeScreen(StationScreen):
+    BINDINGS = [
+        Binding("n", "new_case", "新建"),
+        Binding("f", "find", "查询"),
+        Binding("t", "list('today')", "今日"),
+        Binding("w", "list('waiting')", "待补"),
+        Binding("d", "list('near_due')", "临期"),
+        Binding("o", "list('overdue')", "超期"),
+        Binding("u", "list('unsynced')", "未同步"),
+        Binding("s", "sync", "同步"),
+        Binding("c", "settings", "设置"),
+        Binding("l", "logout", "注销"),
+        Binding("f5", "refresh", "刷新", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="title", classes="screen-title")
+        yield Static("", id="warnings", classes="warnings")
+        with Horizontal(id="tiles"):
+            for key, label, shortcut in TILES:
+                yield Static(f"{label}\n…", id=f"tile-{key}", classes="tile")
+        yield Static("", id="sync-line", classes="sync-line")
+        yield Static("今日收件（Enter 打开）", classes="section-title")
+        yield DataTable(id="today-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        setup_case_table(self.query_one(DataTable))
+        self.query_one("#warnings", Static).display = False
+        self.query_one(DataTable).focus()
+        self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        today = self.session.today()
+        self.call_domain(lambda: build_dashboard(self.session.require_store(), today), self._show,
+                         group="dashboard", exclusive=True)
+
+    def _show(self, board: Dashboard) -> None:
+        op = self.session.operator
+        who = f"{op.name}（{op.role_label}）" if op else ""
+        self.query_one("#title", Static).update(f"首页 · {board.station_name} · {who} · {board.today.isoformat()}")
+        warnings = self.query_one("#warnings", Static)
+        warnings.update("\n".join("⚠ " + w for w in board.warnings))
+        warnings.display = bool(board.warnings)
+        for key, label, shortcut in TILES:
+            n = board.counts[key]
+            shown = f"{n}+" if n >= COUNT_CAP else str(n)
+            text = Text(f"{label} ", style="bold")
+            text.append(f"[{shortcut}]", style="dim")
+            text.append(f"\n{shown}", style="bold red" if key == "overdue" and n else "bold")
+            tile = self.query_one(f"#tile-{key}", Static)
+            tile.update(text)
+            tile.set_class(key == "overdue" and n > 0, "alert")
+        self.query_one("#sync-line", Static).update(
+            f"未上报记录 {board.pending_events} 条 · 网络：{board.link} · 上次同步：{board.last_sync}")
+        fill_case_table(self.query_one(DataTable), board.today_cases)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.app.open_case(str(event.row_key.value))
+
+    def action_new_case(self) -> None:
+        from station.tui.screens.intake import IntakeScreen
+
+        self.app.push_screen(IntakeScreen())
+
+    def action_find(self) -> None:
+        from station.tui.screens.search import SearchScreen
+
+        self.app.push_screen(SearchScreen())
+
+    def action_list(self, preset: str) -> None:
+        from station.tui.screens.search import SearchScreen
+
+        self.app.push_screen(SearchScreen(preset=preset))
+
+    def action_sync(self) -> None:
+        from station.tui.screens.sync import SyncScreen
+
+        self.app.push_screen(SyncScreen())
+
+    def action_settings(self) -> None:
+        op = self.session.operator
+        if op is None or op.role != "admin":
+            self.app.notify("设置只有管理员可以修改，请用管理员账户登录", severity="warning")
+            return
+        from station.tui.screens.settings import SettingsScreen
+
+        self.app.push_screen(SettingsScreen())
+
+    def action_logout(self) -> None:
+        self.app.log_out()

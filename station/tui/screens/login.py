@@ -1,0 +1,74 @@
+"""Start: log in (operator name and password). Five wrong passwords lock the account for 15 minutes."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.suggester import SuggestFromList
+from textual.widgets import Footer, Input, Label, Static
+
+from station.operators import Operator, authenticate, list_operators
+from station.problems import StationError
+from station.tui.screens.base import StationScreen
+
+
+class LoginScreen(StationScreen):
+    BINDINGS = [Binding("ctrl+q", "app.quit", "退出")]
+
+    def __init__(self, hint: str = ""):
+        super().__init__()
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        yield Static("村级便民服务站 · 登录", classes="screen-title")
+        with Vertical(classes="login-box"):
+            yield Static("", id="station-name", classes="station-name")
+            yield Label("操作员", classes="field-label")
+            yield Input(placeholder="姓名", id="operator")
+            yield Label("密码", classes="field-label")
+            yield Input(password=True, id="password")
+            yield Static(self.hint, id="message", classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#operator", Input).focus()
+        self.call_domain(self._load, self._loaded)
+
+    def _load(self) -> tuple[str, list[str]]:
+        store = self.session.open_store()
+        return store.config.name, [op.name for op in list_operators(store) if not op.disabled]
+
+    def _loaded(self, result: tuple[str, list[str]]) -> None:
+        name, operators = result
+        self.query_one("#station-name", Static).update(name)
+        box = self.query_one("#operator", Input)
+        box.suggester = SuggestFromList(operators, case_sensitive=False)
+        if len(operators) == 1 and not box.value:
+            box.value = operators[0]
+            self.query_one("#password", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "operator":
+            self.query_one("#password", Input).focus()
+            return
+        name = self.query_one("#operator", Input).value.strip()
+        password = self.query_one("#password", Input).value
+        message = self.query_one("#message", Static)
+        if not name:
+            message.update("请输入操作员姓名")
+            self.query_one("#operator", Input).focus()
+            return
+        message.update("正在核对……")
+        self.call_domain(lambda: authenticate(self.session.require_store(), name, password),
+                         self._ok, failed=self._refused)
+
+    def _refused(self, exc: StationError) -> None:
+        self.query_one("#message", Static).update(exc.message)
+        box = self.query_one("#password", Input)
+        box.value = ""
+        box.focus()
+
+    def _ok(self, operator: Operator) -> None:
+        self.session.operator = operator
+        self.app.logged_in()

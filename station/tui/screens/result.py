@@ -1,0 +1,79 @@
+"""The case is saved: its number and query password in large type, and the papers to print."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from station.cases import FiledCase
+from station.tui import optional
+from station.tui.screens.base import StationScreen
+from station.tui.widgets.bigtext import BigText
+
+
+class ResultScreen(StationScreen):
+    BINDINGS = [
+        Binding("p", "print('receipt')", "打印回执"),
+        Binding("n", "print('notice')", "打印告知书"),
+        Binding("o", "open", "办件详情"),
+        Binding("enter,escape", "done", "完成"),
+    ]
+
+    def __init__(self, filed: FiledCase, item_name: str):
+        super().__init__()
+        self.filed = filed
+        self.item_name = item_name
+        self.printed: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        f = self.filed
+        village, rest = f.number.split("-", 1)
+        yield Static(f"已保存 · {self.item_name}", classes="screen-title")
+        with VerticalScroll(id="result-body"):
+            yield Static("办件编号（请申请人记下或保留回执）", classes="section-title")
+            yield BigText(village, id="number-1", classes="big")
+            yield BigText(rest, id="number-2", classes="big")
+            yield Static("查询密码", classes="section-title")
+            yield BigText(f.query_password, id="password", classes="big")
+            info = Text(f"办件编号 {f.number}  查询密码 {f.query_password}\n")
+            if f.promised_due:
+                info.append(f"承诺办结日期 {f.promised_due}{'（估算）' if f.promised_estimate else ''}\n")
+            if f.waived or f.missing:
+                info.append(f"容缺/缺少材料 {len(f.waived) + len(f.missing)} 项：请按 n 打印一次性告知书交给申请人\n",
+                            style="yellow")
+            info.append("按 p 打印受理回执；按 Enter 回到首页。")
+            yield Static(info, id="result-info")
+        yield Footer()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "print" and parameters and parameters[0] == "notice":
+            return bool(self.filed.waived or self.filed.missing)
+        return True
+
+    def action_print(self, kind: str) -> None:
+        printing = optional.printing()
+        if printing is None:
+            self.app.notify(optional.NO_PRINTING, severity="error")
+            return
+        store, op, number = self.session.require_store(), self.session.operator, self.filed.number
+        self.app.notify("正在生成文书……", timeout=2)
+        self.call_domain(lambda: printing.print_case_document(store, number, kind, op), self._printed,
+                         group="print")
+
+    def _printed(self, result: Any) -> None:
+        self.printed.append(result)
+        again = f"（第{result.reprint_count}次补打）" if result.reprint_count else ""
+        self.app.notify(f"{result.message}{again}\n{result.path}", title="已打印" if result.sent else "已存档")
+
+    def action_open(self) -> None:
+        from station.tui.screens.case import CaseScreen
+
+        self.app.switch_screen(CaseScreen(self.filed.number))
+
+    def action_done(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,214 @@
+"""同步: link state, what is waiting to go, a progress bar while syncing, the last error in Chinese.
+
+Sync and USB export/import run in thread workers on their own store connection, so the rest of
+the UI (and intake) keeps working while batches go out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, ProgressBar, Static
+
+from station.store import Store
+from station.tui import optional
+from station.tui.screens.base import StationScreen
+from station.tui.screens.dialogs import FolderDialog
+
+LABELS = {
+    "link_state": "网络连接", "link": "网络连接", "link_label": "网络连接",
+    "pending_events": "待上报记录", "pending_batches": "待发送批次", "sent_unacked": "已发送待确认",
+    "last_success": "上次成功同步", "last_success_at": "上次成功同步", "last_attempt": "上次尝试",
+    "last_attempt_at": "上次尝试", "last_error": "上次错误", "sync_url": "平台地址",
+    "inbox_cursor": "已收取到", "acked_seq": "已确认到",
+}
+LINK_ZH = {"online": "在线", "offline": "离线", "unknown": "未知", "unconfigured": "未设置平台地址",
+           "error": "连接出错", "ok": "在线"}
+HIDDEN = {"link_label"}
+
+
+def _value(key: str, value: Any) -> str:
+    if value in (None, ""):
+        return "—" if key != "last_error" else "无"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, dict):
+        return str(value.get("message") or value.get("message_zh") or value)
+    text = str(value)
+    if key.startswith("link"):
+        return LINK_ZH.get(text, text)
+    if key.startswith("last_") and "T" in text and len(text) >= 16:
+        return text[:16].replace("T", " ")
+    return text
+
+
+def status_rows(status: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in status.items():
+        if key in HIDDEN:
+            continue
+        rows.append((LABELS.get(key, key), _value(key, value)))
+    return rows
+
+
+class SyncScreen(StationScreen):
+    BINDINGS = [
+        Binding("escape", "back", "返回"),
+        Binding("s", "sync_now", "立即同步"),
+        Binding("e", "export", "导出到U盘"),
+        Binding("i", "import_", "从U盘导入"),
+        Binding("f5", "refresh", "刷新"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy = False
+        self.last_summary: Any = None
+        self.progress_seen: list[tuple[str, int, int]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("同步 · 与省平台交换数据", classes="screen-title")
+        with VerticalScroll(id="sync-body"):
+            yield Static("正在读取同步状态……", id="sync-status")
+            yield Static("", id="sync-phase", classes="hint")
+            yield ProgressBar(total=None, show_eta=False, id="sync-progress")
+            yield Static("", id="sync-result")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(ProgressBar).display = False
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        service = optional.sync_service()
+        if service is None:
+            self._show_status(None)
+            return
+        store = self.session.require_store()
+        self.call_domain(lambda: service.sync_status(store).to_dict(), self._show_status, group="status",
+                         exclusive=True)
+
+    def _show_status(self, status: dict[str, Any] | None) -> None:
+        box = self.query_one("#sync-status", Static)
+        if status is None:
+            box.update(optional.NO_SYNC + "。办件照常保存在本机，安装后再同步。")
+            return
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        for label, value in status_rows(status):
+            grid.add_row(label, value)
+        box.update(grid)
+
+    # --- long work ----------------------------------------------------------------------------
+
+    def _start(self, phase: str) -> bool:
+        if self.busy:
+            self.app.notify("正在同步，请稍候", severity="warning")
+            return False
+        self.busy = True
+        bar = self.query_one(ProgressBar)
+        bar.update(total=None, progress=0)
+        bar.display = True
+        self.query_one("#sync-phase", Static).update(phase)
+        self.query_one("#sync-result", Static).update("")
+        return True
+
+    def _finish(self, text: str) -> None:
+        self.busy = False
+        self.query_one("#sync-result", Static).update(text)
+        self.query_one("#sync-phase", Static).update("")
+        self.action_refresh()
+
+    def progress(self, phase: str, done: int, total: int) -> None:
+        """Called from the worker thread by the sync service."""
+        self.app.call_from_thread(self._progress, phase, done, total)
+
+    def _progress(self, phase: str, done: int, total: int) -> None:
+        self.progress_seen.append((phase, done, total))
+        self.query_one("#sync-phase", Static).update(f"{phase}（{done}/{total}）" if total else phase)
+        self.query_one(ProgressBar).update(total=total or None, progress=done)
+
+    def _own_store(self) -> Store:
+        """Sync gets its own connection: a long sync never holds up the screens."""
+        return Store.open(self.session.home, clock=self.session.clock)
+
+    def action_sync_now(self) -> None:
+        service = optional.sync_service()
+        if service is None:
+            self.app.notify(optional.NO_SYNC, severity="error")
+            return
+        if not self._start("正在连接省平台……"):
+            return
+
+        def run() -> Any:
+            with self._own_store() as store:
+                return service.sync_now(store, progress=self.progress)
+
+        self.call_domain(run, self._synced, failed=self._failed, group="sync", lock=False)
+
+    def _synced(self, summary: Any) -> None:
+        self.last_summary = summary
+        data = summary.to_dict() if hasattr(summary, "to_dict") else {}
+        message = data.get("message") or data.get("message_zh")
+        if not message:
+            parts = []
+            for key, label in (("sent_batches", "发送批次"), ("sent_events", "上报记录"),
+                               ("acknowledged", "已确认"), ("received_events", "收到记录"),
+                               ("applied", "已更新")):
+                if key in data:
+                    parts.append(f"{label} {data[key]}")
+            message = "同步完成" + ("：" + "，".join(parts) if parts else "")
+        bar = self.query_one(ProgressBar)
+        if bar.total is None:
+            bar.update(total=1, progress=1)
+        self._finish(message)
+        self.app.notify(message, title="同步")
+
+    def _failed(self, exc: Any) -> None:
+        self.query_one(ProgressBar).display = False
+        self._finish(f"同步没有完成：{exc.message}\n办件都已保存在本机，网络恢复后再按 s 同步，或按 e 用U盘导出。")
+
+    def action_export(self) -> None:
+        usb = optional.sync_usb()
+        if usb is None:
+            self.app.notify(optional.NO_USB, severity="error")
+            return
+        self.app.push_screen(FolderDialog("导出到U盘", lambda f: f), lambda folder: self._usb(folder, "export"))
+
+    def action_import_(self) -> None:
+        usb = optional.sync_usb()
+        if usb is None:
+            self.app.notify(optional.NO_USB, severity="error")
+            return
+        self.app.push_screen(FolderDialog("从U盘导入", lambda f: f), lambda folder: self._usb(folder, "import"))
+
+    def _usb(self, folder: str | None, which: str) -> None:
+        usb = optional.sync_usb()
+        if not folder or usb is None:
+            return
+        if not self._start("正在导出……" if which == "export" else "正在导入……"):
+            return
+        path = Path(folder).expanduser()
+
+        def run() -> Any:
+            with self._own_store() as store:
+                return usb.export_to(store, path) if which == "export" else usb.import_from(store, path)
+
+        def done(result: Any) -> None:
+            data = result.to_dict() if hasattr(result, "to_dict") else {}
+            text = data.get("message") or ("导出完成" if which == "export" else "导入完成")
+            details = "，".join(f"{k} {v}" for k, v in data.items() if isinstance(v, int) and not isinstance(v, bool))
+            bar = self.query_one(ProgressBar)
+            bar.update(total=1, progress=1)
+            self._finish(f"{text}（{path}）" + (f"\n{details}" if details else ""))
+
+        self.call_domain(run, done, failed=self._failed, group="sync", lock=False)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
