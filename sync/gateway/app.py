@@ -1,0 +1,221 @@
+"""The gateway's HTTP face: a Starlette ASGI app, served by uvicorn (``station platform serve``).
+
+API v1 (docs/protocol.md):
+    GET  /v1/health                       liveness and identity
+    POST /v1/batches                      body = one envelope; 200 + signed ack, or 4xx JSON error
+    GET  /v1/inbox?after=N                X-Station-Auth signed; 200 + length-prefixed envelopes
+    POST /v1/publish/calendar             X-Station-Auth signed by the platform key; body = holiday table JSON
+
+Cheap refusals first: body size from Content-Length and while reading, header parse and enrolment
+before any crypto, a per-station (and per-peer) rate limit. Errors are JSON, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import struct
+import threading
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from station.problems import StationError
+from sync import envelope as env
+from sync.gateway.platform import Platform, Refused
+
+log = logging.getLogger("sync.gateway")
+ACK_TYPE = "application/vnd.village-station.ack"
+ENVELOPES_TYPE = "application/vnd.village-station.envelopes"
+
+
+class RateLimiter:
+    """Token bucket per key: ``per_minute`` sustained, bursts up to a quarter of that (min 10)."""
+
+    def __init__(self, per_minute: int):
+        self.rate = per_minute / 60.0
+        self.burst = max(10.0, per_minute / 4)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - at) * self.rate)
+            if tokens < 1:
+                self._buckets[key] = (tokens, now)
+                return False
+            self._buckets[key] = (tokens - 1, now)
+            if len(self._buckets) > 100_000:  # forget idle keys rather than grow without bound
+                self._buckets.clear()
+            return True
+
+
+def error(code: str, message: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _refusal(err: StationError) -> JSONResponse:
+    status = err.status if isinstance(err, Refused) else 400
+    return error(err.code, err.message, status)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is None or not declared.isdigit():
+        raise Refused("bad_format", "缺少 Content-Length")
+    if int(declared) > limit:
+        raise Refused("too_large", f"请求体 {declared} 字节，上限 {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Refused("too_large", f"请求体超过上限 {limit}")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if len(body) != int(declared):
+        raise Refused("bad_format", "请求体不完整")
+    return body
+
+
+def create_app(platform: Platform) -> Starlette:
+    limiter = RateLimiter(platform.config.rate_per_minute)
+    peer_limiter = RateLimiter(platform.config.rate_per_minute * 4)
+
+    def peer_of(request: Request) -> str:
+        return request.client.host if request.client else "?"
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True, "platform": platform.config.name, "id": platform.config.id,
+                             "fingerprint": platform.keys.public.fingerprint(), "api": "v1"})
+
+    async def push(request: Request) -> Response:
+        peer = peer_of(request)
+        if not peer_limiter.allow(peer):
+            return error("rate_limited", "请求过于频繁，请稍后再试", 429)
+        try:
+            body = await _read_body(request, platform.config.max_body_bytes)
+        except ClientDisconnect:
+            log.warning("upload from %s broke off: nothing stored", peer)
+            return error("bad_format", "上传中断", 400)
+        except Refused as err:
+            await run_in_threadpool(platform.refuse, err.code, err.message, None, None, b"", peer)
+            return _refusal(err)
+        try:
+            sender = env.peek(body).sender
+        except env.EnvelopeError:
+            sender = ""
+        if sender and not limiter.allow("push:" + sender):
+            return error("rate_limited", "请求过于频繁，请稍后再试", 429)
+        try:
+            outcome = await run_in_threadpool(platform.ingest, body, "http", peer)
+        except Refused as err:
+            return _refusal(err)
+        return Response(outcome.ack, media_type=ACK_TYPE,
+                        headers={"X-Ack-Status": "duplicate" if outcome.duplicate else "accepted",
+                                 "X-Events-New": str(outcome.events_new), "X-Conflicts": str(outcome.conflicts)})
+
+    async def _authenticated(request: Request, body: bytes = b"") -> str:
+        value = request.headers.get("x-station-auth", "")
+        try:
+            station = env.request_signer(value)
+        except env.EnvelopeError as err:
+            raise Refused("bad_request_auth", err.message) from None
+        if not limiter.allow("req:" + station):
+            raise Refused("rate_limited", "请求过于频繁，请稍后再试")
+        keys = platform.keys.public if station == platform.config.id else platform.station_keys(station)
+        if keys is None:
+            raise Refused("bad_request_auth", f"站点 {station} 未登记")
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        try:
+            env.verify_request(value, keys, request.method, target, body)
+        except env.EnvelopeError as err:
+            raise Refused("bad_request_auth", err.message) from None
+        return station
+
+    async def inbox(request: Request) -> Response:
+        try:
+            station = await _authenticated(request)
+            after = request.query_params.get("after", "0")
+            if not after.isdigit():
+                raise Refused("bad_format", "after 应为非负整数")
+            blobs, more = await run_in_threadpool(platform.inbox, station, int(after))
+        except Refused as err:
+            return _refusal(err)
+        data = b"".join(struct.pack(">I", len(b)) + b for b in blobs)
+        return Response(data, media_type=ENVELOPES_TYPE, headers={"X-More": "1" if more else "0",
+                                                                  "X-Count": str(len(blobs))})
+
+    async def publish_calendar(request: Request) -> Response:
+        try:
+            body = await _read_body(request, platform.config.max_body_bytes)
+            station = await _authenticated(request, body)
+            if station != platform.config.id:
+                raise Refused("bad_request_auth", "只有平台管理员可以发布")
+            try:
+                data = json.loads(body)
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                raise Refused("bad_format", "节假日安排应为JSON") from None
+            result = await run_in_threadpool(platform.publish_calendar, data, "http")
+        except StationError as err:
+            return _refusal(err)
+        return JSONResponse(result)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return error("not_found" if exc.status_code == 404 else "http_error", str(exc.detail), exc.status_code)
+
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        log.exception("internal error on %s", request.url.path)
+        return error("internal", "服务器内部错误，已记录日志", 500)
+
+    return Starlette(routes=[Route("/v1/health", health), Route("/v1/batches", push, methods=["POST"]),
+                             Route("/v1/inbox", inbox), Route("/v1/publish/calendar", publish_calendar,
+                                                              methods=["POST"])],
+                     exception_handlers={HTTPException: http_error, Exception: internal_error})
+
+
+def make_server(platform: Platform, host: str = "127.0.0.1", port: int = 8700, log_level: str = "warning") -> Any:
+    """A uvicorn Server (run it with ``.run()``; stop with ``.should_exit = True``)."""
+    import uvicorn
+
+    config = uvicorn.Config(create_app(platform), host=host, port=port, log_level=log_level, access_log=False,
+                            timeout_keep_alive=30, server_header=False)
+    return uvicorn.Server(config)
+
+
+class ServerThread:
+    """The real gateway on a free loopback port in a background thread (tests and benchmarks)."""
+
+    def __init__(self, platform: Platform, host: str = "127.0.0.1", port: int = 0):
+        import socket
+
+        if not port:
+            with socket.socket() as sock:
+                sock.bind((host, 0))
+                port = sock.getsockname()[1]
+        self.host, self.port = host, port
+        self.url = f"http://{host}:{port}"
+        self.server = make_server(platform, host, port)
+        self.thread = threading.Thread(target=self.server.run, name="gateway", daemon=True)
+
+    def __enter__(self) -> "ServerThread":
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("gateway did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

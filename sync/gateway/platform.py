@@ -1,0 +1,425 @@
+"""The provincial platform: its home folder, enrolment, ingest with routing, and station inboxes.
+
+Layout of a platform home (PDIR)::
+
+    platform.toml   name and limits
+    platform.db     the gateway store (SQLite by default, see store.py)
+    keys/sync.key   the platform's X25519 + Ed25519 keys (owner-only)
+    keys/data.key   AES key sealing personal data inside stored events (owner-only)
+
+Ingest refuses a batch only for transport reasons (format, version, suite, recipient, enrolment,
+signature, chain); what is inside an accepted batch is stored whole, and business conflicts are
+recorded and routed back as ``sync.conflict`` events, never refused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import time
+import tomllib
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from station import events as ev
+from station import lifecycle
+from station.events import canonical_json
+from station.identity import parse_division
+from station.pii import PiiCodec
+from station.problems import StationError
+from sync import envelope as env
+from sync.batching import DEFAULT_BATCH_BYTES, fit
+from sync.errors import SyncError
+from sync.gateway.store import BatchRow, EventRow, GatewayStore, InboxBatchRow, SqliteGatewayStore, StationRow
+from sync.keys import PLATFORM_ID, Enrolment, load_or_create
+
+log = logging.getLogger("sync.gateway")
+
+CONFIG_FILE = "platform.toml"
+DB_FILE = "platform.db"
+DATA_KEY_FILE = "keys/data.key"
+CONFLICT = "sync.conflict"
+PLATFORM_OPERATOR = "省平台"
+
+HTTP_STATUS = {"too_large": 413, "bad_format": 400, "unknown_version": 400, "unknown_suite": 400,
+               "wrong_recipient": 400, "unknown_sender": 403, "bad_signature": 403, "decrypt_failed": 400,
+               "bad_payload": 422, "fork": 409, "chain_broken": 409, "rate_limited": 429,
+               "bad_request_auth": 401, "not_found": 404}
+
+CONFLICT_ZH = {
+    "unknown_case": "平台上没有这个办件",
+    "illegal_transition": "办件状态已变化，此操作与当前状态不符",
+    "duplicate_case_number": "办件编号重复",
+    "foreign_case": "不是本站的办件",
+    "out_of_jurisdiction": "办件不在本乡镇辖区内",
+}
+
+
+class Refused(SyncError):
+    """A batch or request the gateway will not take. ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(code, message, retry=code == "rate_limited")
+        self.status = HTTP_STATUS.get(code, 400)
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    name: str
+    id: str = PLATFORM_ID
+    max_body_bytes: int = 1024 * 1024
+    rate_per_minute: int = 600
+    inbox_batch_bytes: int = DEFAULT_BATCH_BYTES
+    pull_max_bytes: int = 256 * 1024
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    ack: bytes
+    duplicate: bool
+    events_new: int
+    conflicts: int
+
+
+def _now() -> datetime:
+    return datetime.now()
+
+
+def _private_file(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def is_platform_home(home: Path) -> bool:
+    return (home / CONFIG_FILE).is_file()
+
+
+def init_platform(home: Path, name: str) -> PlatformConfig:
+    if not name.strip():
+        raise SyncError("bad_name", "平台名称不能为空")
+    if is_platform_home(home):
+        raise SyncError("home_exists", f"目录 {home} 已经是平台目录，不会覆盖")
+    if home.exists() and any(home.iterdir()):
+        raise SyncError("home_not_empty", f"目录 {home} 不是空目录，不会在其中创建平台")
+    home.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+    _private_file(home / DATA_KEY_FILE, secrets.token_bytes(32))
+    config = PlatformConfig(name=name.strip())
+    lines = [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in asdict(config).items()]
+    (home / CONFIG_FILE).write_text("# 省一体化政务服务平台 reference gateway\n" + "\n".join(lines) + "\n",
+                                    encoding="utf-8")
+    load_or_create(home, config.id)
+    SqliteGatewayStore(home / DB_FILE).close()
+    return config
+
+
+def read_platform_config(home: Path) -> PlatformConfig:
+    if not is_platform_home(home):
+        raise SyncError("not_a_platform", f"目录 {home} 不是平台目录，请先运行 station platform init --home {home} --name 名称")
+    try:
+        raw = tomllib.loads((home / CONFIG_FILE).read_text(encoding="utf-8"))
+        return PlatformConfig(**{k: v for k, v in raw.items() if k in PlatformConfig.__dataclass_fields__})
+    except (tomllib.TOMLDecodeError, TypeError) as exc:
+        raise SyncError("bad_config", f"平台配置文件格式错误：{exc}") from None
+
+
+class Platform:
+    """The gateway's logic over one store. Thread-safe through the store's transaction lock."""
+
+    def __init__(self, home: Path, config: PlatformConfig, keys: env.SecretKeys, codec: PiiCodec,
+                 store: GatewayStore, clock: Callable[[], datetime] = _now):
+        self.home, self.config, self.keys, self.codec, self.store, self.clock = home, config, keys, codec, store, clock
+
+    @classmethod
+    def open(cls, home: Path) -> "Platform":
+        config = read_platform_config(home)
+        keys = load_or_create(home, config.id)
+        data_key = (home / DATA_KEY_FILE).read_bytes()
+        return cls(home, config, keys, PiiCodec(data_key), SqliteGatewayStore(home / DB_FILE))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Platform":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _at(self) -> str:
+        return self.clock().isoformat(timespec="seconds")
+
+    @property
+    def enrolment(self) -> Enrolment:
+        return Enrolment(self.config.id, "platform", self.config.name, self.keys.public)
+
+    # --- enrolment --------------------------------------------------------------------------
+
+    def enroll(self, enrolment: Enrolment) -> dict[str, Any]:
+        """Register a station (or replace its keys). Backfills its inbox: a township gets the cases of
+        the villages under it already held; every station gets the holiday calendars published."""
+        if enrolment.role not in ("village", "township"):
+            raise SyncError("bad_enrolment", "只能登记村站或乡镇中心")
+        try:
+            division = parse_division(enrolment.id, "station_id", expect=enrolment.role)
+        except StationError as err:
+            raise SyncError("bad_enrolment", f"站点编码无效：{err.message}") from None
+        backfilled = 0
+        with self.store.transaction():
+            existing = self.store.get_station(enrolment.id)
+            self.store.put_station(StationRow(enrolment.id, enrolment.role, enrolment.name, enrolment.keys.kem,
+                                              enrolment.keys.sig, self._at()))
+            if existing is None:
+                for row in self.store.events_of_type(ev.CALENDAR_UPDATED):
+                    self.store.add_inbox(enrolment.id, row.id)
+                    backfilled += 1
+                if enrolment.role == "township":
+                    prefix = division.jurisdiction_prefix
+                    for row in self.store.events_of(prefix):
+                        if row.station != enrolment.id and row.case_number and division.covers(row.case_number[:12]):
+                            self.store.add_inbox(enrolment.id, row.id)
+                            backfilled += 1
+        log.info("enrolled %s (%s)", enrolment.id, enrolment.role)
+        return {"station_id": enrolment.id, "role": enrolment.role, "name": enrolment.name,
+                "fingerprint": enrolment.keys.fingerprint(), "replaced": existing is not None,
+                "backfilled_events": backfilled}
+
+    def station_keys(self, station_id: str) -> env.PublicKeys | None:
+        row = self.store.get_station(station_id)
+        return env.PublicKeys(row.id, row.kem_public, row.sig_public) if row else None
+
+    # --- ingest -----------------------------------------------------------------------------
+
+    def refuse(self, code: str, detail: str, station: str | None = None, seq: int | None = None,
+               blob: bytes = b"", peer: str = "") -> Refused:
+        """Log and record a refusal (metadata only: nothing of the batch is kept)."""
+        message = env.REASONS_ZH.get(code) or {"fork": "批次分叉：同一序号的批次内容不同",
+                                              "chain_broken": "批次链断裂：前一批次摘要不符",
+                                              "too_large": "批次过大",
+                                              "rate_limited": "请求过于频繁，请稍后再试"}.get(code, code)
+        if detail:
+            message += f"（{detail}）"
+        log.warning("refused batch station=%s seq=%s reason=%s %s", station, seq, code, detail)
+        self.store.record_refusal(station, seq, env.batch_hash(blob) if blob else b"", code, detail, self._at(), peer)
+        return Refused(code, message)
+
+    def ingest(self, blob: bytes, via: str = "http", peer: str = "") -> IngestOutcome:
+        """Verify one station batch and store it whole, or refuse it (raising :class:`Refused`)."""
+        if len(blob) > self.config.max_body_bytes:
+            raise self.refuse("too_large", f"{len(blob)} 字节，上限 {self.config.max_body_bytes}", blob=blob, peer=peer)
+        try:
+            header = env.peek(blob)
+        except env.EnvelopeError as err:
+            raise self.refuse(err.reason, err.message, blob=blob, peer=peer) from None
+        sid, seq = header.sender, header.seq
+        if header.recipient != self.config.id:
+            raise self.refuse("wrong_recipient", header.recipient, sid, seq, blob, peer)
+        sender = self.station_keys(sid)
+        if sender is None:
+            raise self.refuse("unknown_sender", sid, sid, seq, blob, peer)
+        hash_ = env.batch_hash(blob)
+        seen = self.store.get_batch(sid, seq)
+        if seen is not None and seen.hash == hash_:
+            return IngestOutcome(env.sign_ack(self.keys, sid, seq, hash_), True, 0, 0)
+        try:
+            batch = env.open_(blob, self.keys, {sid: sender})
+        except env.EnvelopeError as err:
+            raise self.refuse(err.reason, "", sid, seq, blob, peer) from None
+        if seen is not None:
+            raise self.refuse("fork", f"序号 {seq} 已有不同内容的批次", sid, seq, blob, peer)
+        bad = _check_events(batch.events, sid)
+        if bad:
+            raise self.refuse("bad_payload", bad, sid, seq, blob, peer)
+        problem = ""
+        raced = False
+        with self.store.transaction():
+            raced = self.store.get_batch(sid, seq) is not None  # an identical upload got in first
+            problem = "" if raced else self._check_chain(sid, seq, header.prev_hash, hash_)
+            if not raced and not problem:
+                if seq > 1 and self.store.get_batch(sid, seq - 1) is None:
+                    self.store.add_gap(sid, seq - 1, self._at())
+                self.store.close_gap(sid, seq)
+                self.store.add_batch(BatchRow(sid, seq, hash_, header.prev_hash, header.count), self._at(), via)
+                new, conflicts = self._store_events(batch.events, self.store.get_station(sid))  # type: ignore[arg-type]
+        if raced:
+            return self.ingest(blob, via, peer)
+        if problem:  # recorded outside the (rolled back) transaction so the log keeps it
+            raise self.refuse("chain_broken", problem, sid, seq, blob, peer)
+        return IngestOutcome(env.sign_ack(self.keys, sid, seq, hash_), False, new, conflicts)
+
+    def _check_chain(self, sid: str, seq: int, prev_hash: bytes, hash_: bytes) -> str:
+        """Links are checked both ways whenever both neighbours are held. A missing predecessor (a batch
+        the station set aside) is a gap, recorded and checked when it arrives; it never blocks."""
+        if seq == 1 and prev_hash != env.GENESIS_HASH:
+            return "第一个批次的前一批次摘要应为全零"
+        before = self.store.get_batch(sid, seq - 1) if seq > 1 else None
+        if before is not None and before.hash != prev_hash:
+            return f"批次 {seq} 指向的前一批次与平台所存批次 {seq - 1} 不符"
+        after = self.store.get_batch(sid, seq + 1)
+        if after is not None and after.prev_hash != hash_:
+            return f"批次 {seq + 1} 所指的前一批次不是此批次"
+        return ""
+
+    def _store_events(self, events: list[dict[str, Any]], sender: StationRow) -> tuple[int, int]:
+        new = conflicts = 0
+        at = self._at()
+        route_cache: dict[str, list[str]] = {}
+        for e in events:
+            row = EventRow(e["id"], e["station"], int(e["seq"]), e["hlc"], e.get("case"), e["type"],
+                           canonical_json(self.codec.seal_body(e)))
+            if not self.store.add_event(row, at):
+                continue  # the same event id already held: exactly once
+            new += 1
+            number = row.case_number
+            if not number:
+                continue
+            village = number[:12]
+            conflict = self._fold_case(e, village)
+            if sender.role == "village" and village != sender.id:
+                conflict = "foreign_case"
+            if sender.role == "township" and not village.startswith(sender.id[:9]):
+                conflict = "out_of_jurisdiction"
+            if conflict:
+                conflicts += 1
+                self.store.add_conflict(row.id, number, row.type, conflict, self.store.case_status(number), at)
+                self._notify_conflict(e, conflict, sender.id)
+                if conflict in ("foreign_case", "out_of_jurisdiction"):
+                    continue
+            for target in self._targets(sender, village, route_cache):
+                self.store.add_inbox(target, row.id)
+        return new, conflicts
+
+    def _fold_case(self, e: dict[str, Any], village: str) -> str:
+        number, type_ = e["case"], e["type"]
+        status = self.store.case_status(number)
+        if type_ == ev.CASE_FILED:
+            if status is not None:
+                return "duplicate_case_number"
+            item = (e.get("body") or {}).get("item") or {}
+            self.store.put_case(number, village, str(item.get("code", "")), str(item.get("name", "")),
+                                lifecycle.RECEIVED, e["hlc"])
+            return ""
+        if status is None:
+            return "unknown_case"
+        if lifecycle.is_transition(type_):
+            allowed, target = lifecycle.TRANSITIONS[type_]
+            if status not in allowed:
+                return "illegal_transition"
+            self.store.set_case_status(number, target, e["hlc"])
+        else:
+            self.store.set_case_status(number, status, e["hlc"])
+        return ""
+
+    def _targets(self, sender: StationRow, village: str, cache: dict[str, list[str]]) -> list[str]:
+        if village not in cache:
+            townships = [s.id for s in self._townships_covering(village)]
+            if sender.role == "village":
+                cache[village] = townships
+            else:
+                own = [village] if self.store.get_station(village) else []
+                cache[village] = own + [t for t in townships if t != sender.id]
+        return cache[village]
+
+    def _townships_covering(self, village: str) -> list[StationRow]:
+        return [s for s in self._stations_cached() if s.role == "township" and village.startswith(s.id[:9])]
+
+    def _stations_cached(self) -> list[StationRow]:
+        # Re-read at most once a second: `station platform enroll` may run while the server does.
+        now = time.monotonic()
+        if getattr(self, "_stations_at", 0.0) < now - 1.0:
+            self._stations = self.store.stations()
+            self._stations_at = now
+        return self._stations
+
+    def _platform_event(self, type_: str, case: str | None, body: dict[str, Any]) -> dict[str, Any]:
+        seq = self.store.next_platform_seq()
+        now = self.clock()
+        return {"id": f"{self.config.id}:{seq}", "station": self.config.id, "seq": seq,
+                "hlc": f"{int(now.timestamp() * 1000):016d}-0000", "operator": PLATFORM_OPERATOR, "case": case,
+                "type": type_, "body": body, "recorded_at": now.isoformat(timespec="seconds")}
+
+    def _notify_conflict(self, e: dict[str, Any], reason: str, sender: str) -> None:
+        notice = self._platform_event(CONFLICT, e.get("case"), {
+            "event": e["id"], "event_type": e["type"], "code": reason,
+            "reason": f"同步冲突：{CONFLICT_ZH.get(reason, reason)}（事件 {e['id']}）"})
+        self.store.add_event(EventRow(notice["id"], notice["station"], notice["seq"], notice["hlc"],
+                                      notice["case"], notice["type"], canonical_json(notice)), self._at())
+        self.store.add_inbox(sender, notice["id"])
+
+    # --- publishing -------------------------------------------------------------------------
+
+    def publish_calendar(self, data: Mapping[str, Any], source: str) -> dict[str, Any]:
+        from station.calendar import parse_holiday_table
+
+        table, years = parse_holiday_table(data)
+        body = {"years": sorted(years), "days": {d.isoformat(): kind for d, kind in sorted(table.items())},
+                "source": str(data.get("source") or source)}
+        with self.store.transaction():
+            event = self._platform_event(ev.CALENDAR_UPDATED, None, body)
+            self.store.add_event(EventRow(event["id"], event["station"], event["seq"], event["hlc"], None,
+                                          event["type"], canonical_json(event)), self._at())
+            stations = self.store.stations()
+            for s in stations:
+                self.store.add_inbox(s.id, event["id"])
+        return {"event": event["id"], "years": body["years"], "days": len(body["days"]), "stations": len(stations)}
+
+    # --- inboxes ----------------------------------------------------------------------------
+
+    def inbox(self, station_id: str, after: int, max_bytes: int | None = None) -> tuple[list[bytes], bool]:
+        """Sealed inbox envelopes for a station after its cursor. Pending events are cut into new
+        batches first; a batch once cut is stored and served unchanged forever (its own chain)."""
+        station = self.station_keys(station_id)
+        if station is None:
+            raise Refused("unknown_sender", f"站点 {station_id} 未登记")
+        self._cut_inbox(station)
+        return self.store.inbox_batches_after(station_id, after, max_bytes or self.config.pull_max_bytes)
+
+    def _cut_inbox(self, station: env.PublicKeys) -> None:
+        with self.store.transaction():
+            last = self.store.last_inbox_batch(station.id)
+            seq, prev, idx = (last.seq, last.hash, last.last_idx) if last else (0, env.GENESIS_HASH, 0)
+            while True:
+                pending = self.store.inbox_pending(station.id, idx, 1000)
+                if not pending:
+                    return
+                events = [self.codec.open_body(json.loads(row.body)) for _, row in pending]
+                n, payload = fit(events, self.config.inbox_batch_bytes)
+                stamp = max(e["hlc"] for e in events[:n])
+                blob = env.seal(events[:n], self.keys, station, seq + 1, prev, stamp, payload=payload)
+                first = pending[0][0]
+                idx = pending[n - 1][0]
+                seq, prev = seq + 1, env.batch_hash(blob)
+                self.store.add_inbox_batch(InboxBatchRow(station.id, seq, prev, idx, blob), first, n, self._at())
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def overview(self) -> dict[str, Any]:
+        store = self.store
+        return {"platform": self.config.name, "counts": store.counts(), "cases": store.cases(),  # type: ignore[attr-defined]
+                "conflicts": store.conflicts(), "refusals": store.refusals(20),  # type: ignore[attr-defined]
+                "stations": [{"id": s.id, "role": s.role, "name": s.name} for s in store.stations()]}
+
+
+def _check_events(events: list[dict[str, Any]], sender: str) -> str:
+    """Every event of a station batch must be that station's own, well formed."""
+    for i, e in enumerate(events):
+        try:
+            ok = (e["station"] == sender and isinstance(e["seq"], int) and e["id"] == f"{sender}:{e['seq']}"
+                  and isinstance(e["hlc"], str) and isinstance(e["type"], str) and isinstance(e["body"], dict)
+                  and isinstance(e.get("case"), (str, type(None))) and isinstance(e["operator"], str)
+                  and isinstance(e["recorded_at"], str))
+        except (KeyError, TypeError):
+            ok = False
+        if not ok:
+            return f"第 {i + 1} 条事件格式不对或不是发送站的事件"
+    return ""

@@ -1,0 +1,315 @@
+"""The platform's storage, behind one interface (:class:`GatewayStore`) so PostgreSQL can follow.
+
+Only the gateway logic (sync/gateway/gateway.py) calls it; it never sees keys or envelopes'
+plaintext other than the event rows it is handed (personal data already sealed under the
+platform data key). Every multi-row change happens inside :meth:`transaction`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Protocol
+
+
+@dataclass(frozen=True)
+class StationRow:
+    id: str
+    role: str
+    name: str
+    kem_public: bytes
+    sig_public: bytes
+    enrolled_at: str
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    station: str
+    seq: int
+    hash: bytes
+    prev_hash: bytes
+    events: int
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: str
+    station: str
+    seq: int
+    hlc: str
+    case_number: str | None
+    type: str
+    body: str  # canonical JSON, personal data sealed
+
+
+@dataclass(frozen=True)
+class InboxBatchRow:
+    station: str
+    seq: int
+    hash: bytes
+    last_idx: int
+    blob: bytes
+
+
+class GatewayStore(Protocol):
+    """What the gateway needs from a database. SQLite here; a PostgreSQL store implements the same."""
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+    def close(self) -> None: ...
+    # stations
+    def put_station(self, row: StationRow) -> None: ...
+    def get_station(self, station_id: str) -> StationRow | None: ...
+    def stations(self) -> list[StationRow]: ...
+    # batches from stations
+    def get_batch(self, station: str, seq: int) -> BatchRow | None: ...
+    def add_batch(self, row: BatchRow, received_at: str, via: str) -> None: ...
+    def record_refusal(self, station: str | None, seq: int | None, hash_: bytes, reason: str, detail: str,
+                       at: str, peer: str) -> None: ...
+    def add_gap(self, station: str, seq: int, at: str) -> None: ...
+    def close_gap(self, station: str, seq: int) -> None: ...
+    # events and cases
+    def add_event(self, row: EventRow, received_at: str) -> bool: ...
+    def get_event(self, event_id: str) -> EventRow | None: ...
+    def events_of(self, station_prefix: str, case_events_only: bool = True) -> list[EventRow]: ...
+    def events_of_type(self, type_: str) -> list[EventRow]: ...
+    def case_status(self, number: str) -> str | None: ...
+    def put_case(self, number: str, village: str, item_code: str, item_name: str, status: str, hlc: str) -> None: ...
+    def set_case_status(self, number: str, status: str, hlc: str) -> None: ...
+    def add_conflict(self, event_id: str, case_number: str | None, type_: str, reason: str,
+                     status: str | None, at: str) -> None: ...
+    def next_platform_seq(self) -> int: ...
+    # inboxes
+    def add_inbox(self, station: str, event_id: str) -> None: ...
+    def inbox_pending(self, station: str, after_idx: int, limit: int) -> list[tuple[int, EventRow]]: ...
+    def last_inbox_batch(self, station: str) -> InboxBatchRow | None: ...
+    def add_inbox_batch(self, row: InboxBatchRow, first_idx: int, events: int, at: str) -> None: ...
+    def inbox_batches_after(self, station: str, seq: int, max_bytes: int) -> tuple[list[bytes], bool]: ...
+    # reading
+    def counts(self) -> dict[str, int]: ...
+    def cases(self) -> list[dict]: ...
+
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS stations (
+        id TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, kem_public BLOB NOT NULL,
+        sig_public BLOB NOT NULL, enrolled_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS batches (
+        station TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, prev_hash BLOB NOT NULL,
+        events INTEGER NOT NULL, received_at TEXT NOT NULL, via TEXT NOT NULL, PRIMARY KEY (station, seq))""",
+    """CREATE TABLE IF NOT EXISTS refusals (
+        id INTEGER PRIMARY KEY, station TEXT, seq INTEGER, hash BLOB, reason TEXT NOT NULL, detail TEXT,
+        at TEXT NOT NULL, peer TEXT)""",
+    """CREATE TABLE IF NOT EXISTS gaps (
+        station TEXT NOT NULL, seq INTEGER NOT NULL, noted_at TEXT NOT NULL, PRIMARY KEY (station, seq))""",
+    """CREATE TABLE IF NOT EXISTS events (
+        id TEXT PRIMARY KEY, station TEXT NOT NULL, seq INTEGER NOT NULL, hlc TEXT NOT NULL,
+        case_number TEXT, type TEXT NOT NULL, body TEXT NOT NULL, received_at TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS events_station ON events(station, seq)",
+    "CREATE INDEX IF NOT EXISTS events_type ON events(type)",
+    """CREATE TABLE IF NOT EXISTS cases (
+        number TEXT PRIMARY KEY, village TEXT NOT NULL, item_code TEXT NOT NULL, item_name TEXT NOT NULL,
+        status TEXT NOT NULL, updated_hlc TEXT NOT NULL, events INTEGER NOT NULL DEFAULT 1)""",
+    """CREATE TABLE IF NOT EXISTS conflicts (
+        event_id TEXT PRIMARY KEY, case_number TEXT, type TEXT NOT NULL, reason TEXT NOT NULL,
+        status_then TEXT, at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS inbox (
+        station TEXT NOT NULL, idx INTEGER NOT NULL, event_id TEXT NOT NULL, PRIMARY KEY (station, idx),
+        UNIQUE (station, event_id))""",
+    """CREATE TABLE IF NOT EXISTS inbox_batches (
+        station TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, first_idx INTEGER NOT NULL,
+        last_idx INTEGER NOT NULL, events INTEGER NOT NULL, blob BLOB NOT NULL, created_at TEXT NOT NULL,
+        PRIMARY KEY (station, seq))""",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+]
+
+
+class SqliteGatewayStore:
+    """The default store: one SQLite file in WAL mode, fsync on every commit (an ack means stored)."""
+
+    def __init__(self, path: Path):
+        self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("PRAGMA busy_timeout=30000")
+        self._lock = threading.RLock()
+        self._depth = 0
+        with self.transaction():
+            for sql in SCHEMA:
+                self.conn.execute(sql)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One writer at a time (the lock), one BEGIN IMMEDIATE; nested use joins the outer one."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _one(self, sql: str, params: tuple = ()) -> tuple | None:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchone()
+
+    def _all(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    # --- stations ---------------------------------------------------------------------------
+
+    def put_station(self, row: StationRow) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO stations VALUES (?,?,?,?,?,?)",
+                          (row.id, row.role, row.name, row.kem_public, row.sig_public, row.enrolled_at))
+
+    def get_station(self, station_id: str) -> StationRow | None:
+        r = self._one("SELECT * FROM stations WHERE id=?", (station_id,))
+        return StationRow(*r) if r else None
+
+    def stations(self) -> list[StationRow]:
+        return [StationRow(*r) for r in self._all("SELECT * FROM stations ORDER BY id")]
+
+    # --- batches ----------------------------------------------------------------------------
+
+    def get_batch(self, station: str, seq: int) -> BatchRow | None:
+        r = self._one("SELECT station, seq, hash, prev_hash, events FROM batches WHERE station=? AND seq=?",
+                      (station, seq))
+        return BatchRow(*r) if r else None
+
+    def add_batch(self, row: BatchRow, received_at: str, via: str) -> None:
+        self.conn.execute("INSERT INTO batches VALUES (?,?,?,?,?,?,?)",
+                          (row.station, row.seq, row.hash, row.prev_hash, row.events, received_at, via))
+
+    def record_refusal(self, station: str | None, seq: int | None, hash_: bytes, reason: str, detail: str,
+                       at: str, peer: str) -> None:
+        with self.transaction():
+            self.conn.execute("INSERT INTO refusals(station, seq, hash, reason, detail, at, peer)"
+                              " VALUES (?,?,?,?,?,?,?)", (station, seq, hash_, reason, detail, at, peer))
+
+    def refusals(self, limit: int = 100) -> list[dict]:
+        rows = self._all("SELECT station, seq, hex(hash), reason, detail, at, peer FROM refusals"
+                         " ORDER BY id DESC LIMIT ?", (limit,))
+        keys = ("station", "seq", "hash", "reason", "detail", "at", "peer")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def add_gap(self, station: str, seq: int, at: str) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO gaps VALUES (?,?,?)", (station, seq, at))
+
+    def close_gap(self, station: str, seq: int) -> None:
+        self.conn.execute("DELETE FROM gaps WHERE station=? AND seq=?", (station, seq))
+
+    # --- events and cases -------------------------------------------------------------------
+
+    def add_event(self, row: EventRow, received_at: str) -> bool:
+        cur = self.conn.execute("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?)",
+                                (row.id, row.station, row.seq, row.hlc, row.case_number, row.type, row.body,
+                                 received_at))
+        return cur.rowcount == 1
+
+    def get_event(self, event_id: str) -> EventRow | None:
+        r = self._one("SELECT id, station, seq, hlc, case_number, type, body FROM events WHERE id=?", (event_id,))
+        return EventRow(*r) if r else None
+
+    def events_of(self, station_prefix: str, case_events_only: bool = True) -> list[EventRow]:
+        where = " AND case_number IS NOT NULL" if case_events_only else ""
+        return [EventRow(*r) for r in self._all(
+            "SELECT id, station, seq, hlc, case_number, type, body FROM events"
+            f" WHERE station >= ? AND station < ?{where} ORDER BY station, seq",
+            (station_prefix, station_prefix + "\uffff"))]
+
+    def events_of_type(self, type_: str) -> list[EventRow]:
+        return [EventRow(*r) for r in self._all(
+            "SELECT id, station, seq, hlc, case_number, type, body FROM events WHERE type=? ORDER BY rowid",
+            (type_,))]
+
+    def case_status(self, number: str) -> str | None:
+        r = self.conn.execute("SELECT status FROM cases WHERE number=?", (number,)).fetchone()
+        return r[0] if r else None
+
+    def put_case(self, number: str, village: str, item_code: str, item_name: str, status: str, hlc: str) -> None:
+        self.conn.execute("INSERT INTO cases(number, village, item_code, item_name, status, updated_hlc)"
+                          " VALUES (?,?,?,?,?,?)", (number, village, item_code, item_name, status, hlc))
+
+    def set_case_status(self, number: str, status: str, hlc: str) -> None:
+        self.conn.execute("UPDATE cases SET status=?, updated_hlc=max(updated_hlc, ?), events=events+1"
+                          " WHERE number=?", (status, hlc, number))
+
+    def add_conflict(self, event_id: str, case_number: str | None, type_: str, reason: str,
+                     status: str | None, at: str) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO conflicts VALUES (?,?,?,?,?,?)",
+                          (event_id, case_number, type_, reason, status, at))
+
+    def next_platform_seq(self) -> int:
+        r = self.conn.execute("SELECT value FROM meta WHERE key='platform_seq'").fetchone()
+        seq = int(r[0]) + 1 if r else 1
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('platform_seq', ?)", (str(seq),))
+        return seq
+
+    # --- inboxes ----------------------------------------------------------------------------
+
+    def add_inbox(self, station: str, event_id: str) -> None:
+        r = self.conn.execute("SELECT MAX(idx) FROM inbox WHERE station=?", (station,)).fetchone()
+        self.conn.execute("INSERT OR IGNORE INTO inbox VALUES (?,?,?)", (station, (r[0] or 0) + 1, event_id))
+
+    def inbox_pending(self, station: str, after_idx: int, limit: int) -> list[tuple[int, EventRow]]:
+        rows = self._all(
+            "SELECT i.idx, e.id, e.station, e.seq, e.hlc, e.case_number, e.type, e.body FROM inbox i"
+            " JOIN events e ON e.id = i.event_id WHERE i.station=? AND i.idx>? ORDER BY i.idx LIMIT ?",
+            (station, after_idx, limit))
+        return [(r[0], EventRow(*r[1:])) for r in rows]
+
+    def last_inbox_batch(self, station: str) -> InboxBatchRow | None:
+        r = self._one("SELECT station, seq, hash, last_idx, blob FROM inbox_batches WHERE station=?"
+                      " ORDER BY seq DESC LIMIT 1", (station,))
+        return InboxBatchRow(*r) if r else None
+
+    def add_inbox_batch(self, row: InboxBatchRow, first_idx: int, events: int, at: str) -> None:
+        self.conn.execute("INSERT INTO inbox_batches VALUES (?,?,?,?,?,?,?,?)",
+                          (row.station, row.seq, row.hash, first_idx, row.last_idx, events, row.blob, at))
+
+    def inbox_batches_after(self, station: str, seq: int, max_bytes: int) -> tuple[list[bytes], bool]:
+        out: list[bytes] = []
+        size = 0
+        with self._lock:
+            cur = self.conn.execute("SELECT blob FROM inbox_batches WHERE station=? AND seq>? ORDER BY seq",
+                                    (station, seq))
+            for (blob,) in cur:
+                if out and size + len(blob) > max_bytes:
+                    return out, True
+                out.append(blob)
+                size += len(blob)
+        return out, False
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        return {t: self._one(f"SELECT COUNT(*) FROM {t}")[0]  # type: ignore[index]
+                for t in ("stations", "batches", "events", "cases", "conflicts", "refusals", "gaps", "inbox",
+                          "inbox_batches")}
+
+    def cases(self) -> list[dict]:
+        keys = ("number", "village", "item_code", "item_name", "status", "updated_hlc", "events")
+        rows = self._all(f"SELECT {', '.join(keys)} FROM cases ORDER BY number")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def conflicts(self) -> list[dict]:
+        keys = ("event_id", "case_number", "type", "reason", "status_then", "at")
+        return [dict(zip(keys, r)) for r in self._all(f"SELECT {', '.join(keys)} FROM conflicts ORDER BY at")]

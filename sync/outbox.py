@@ -1,0 +1,190 @@
+"""The station outbox: local events cut into sealed batches, recorded before anything is sent.
+
+A batch row (``sync_batches``) holds its number, the event range, its hash and the previous
+batch's hash, its state and the sealed bytes. The bytes are written once, in the same transaction
+that advances ``sync.batched_seq``; sending, resending and USB export all use those same bytes, so
+a number never names two contents. States:
+
+    built         sealed and recorded, not yet handed to any link
+    sent          handed to the network or written to a USB folder at least once
+    acknowledged  a platform-signed ack for exactly this (station, seq, hash) was verified
+    held          refused for a reason retrying cannot fix; shown with the reason, later batches flow
+
+``sync.sent_seq`` / ``sync.acked_seq`` (meta) are the highest local event seq such that every event
+up to it is in a sent / acknowledged batch; the case list reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from station.store import Store
+from sync import envelope as env
+from sync.batching import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_EVENTS, fit
+
+BUILT, SENT, ACKED, HELD = "built", "sent", "acknowledged", "held"
+
+_DDL = [
+    """CREATE TABLE IF NOT EXISTS sync_batches (
+        seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+        events INTEGER NOT NULL, hash BLOB NOT NULL, prev_hash BLOB NOT NULL, state TEXT NOT NULL,
+        blob BLOB NOT NULL, created_at TEXT NOT NULL, sent_at TEXT, acked_at TEXT, via TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0, refusals INTEGER NOT NULL DEFAULT 0,
+        reason_code TEXT, reason TEXT)""",
+    "CREATE INDEX IF NOT EXISTS sync_batches_state ON sync_batches(state, seq)",
+    """CREATE TABLE IF NOT EXISTS sync_inbox (
+        seq INTEGER PRIMARY KEY, hash BLOB NOT NULL, events INTEGER NOT NULL, applied INTEGER NOT NULL,
+        duplicates INTEGER NOT NULL, conflicts INTEGER NOT NULL, received_at TEXT NOT NULL, via TEXT)""",
+]
+
+
+@dataclass(frozen=True)
+class OutBatch:
+    seq: int
+    first_seq: int
+    last_seq: int
+    events: int
+    hash: bytes
+    state: str
+    blob: bytes
+    attempts: int
+    refusals: int
+    reason_code: str | None
+    reason: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "events": self.events, "first_event_seq": self.first_seq,
+                "last_event_seq": self.last_seq, "bytes": len(self.blob), "hash": self.hash.hex(),
+                "state": self.state, "attempts": self.attempts, "reason_code": self.reason_code,
+                "reason": self.reason}
+
+
+_COLS = "seq, first_seq, last_seq, events, hash, state, blob, attempts, refusals, reason_code, reason"
+
+
+def ensure_tables(store: Store) -> None:
+    for sql in _DDL:
+        store.conn.execute(sql)
+
+
+def _meta_int(store: Store, key: str) -> int:
+    return int(store.meta_get(key, "0") or 0)
+
+
+def cut(store: Store, sender: env.SecretKeys, platform: env.PublicKeys,
+        max_bytes: int = DEFAULT_BATCH_BYTES, max_events: int = DEFAULT_BATCH_EVENTS) -> list[int]:
+    """Seal every local event not yet in a batch into new batches; returns their numbers.
+
+    Each batch is its own transaction (a power cut keeps the ones already cut), and reads the
+    watermark inside it, so two processes cutting at once cannot give two batches the same events.
+    """
+    ensure_tables(store)
+    made: list[int] = []
+    while True:
+        with store.transaction():
+            after = _meta_int(store, "sync.batched_seq")
+            events = store.local_events_after(after, limit=max_events)
+            if not events:
+                return made
+            wire = [store.wire_event(e) for e in events]
+            n, payload = fit(wire, max_bytes)
+            last = store.conn.execute("SELECT seq, hash FROM sync_batches ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (last[0] + 1, last[1]) if last else (1, env.GENESIS_HASH)
+            blob = env.seal(wire[:n], sender, platform, seq, prev, events[n - 1].hlc, payload=payload)
+            store.conn.execute(
+                "INSERT INTO sync_batches(seq, first_seq, last_seq, events, hash, prev_hash, state, blob,"
+                " created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (seq, events[0].seq, events[n - 1].seq, n, env.batch_hash(blob), prev, BUILT, blob,
+                 store.clock().isoformat(timespec="seconds")))
+            store.meta_set("sync.batched_seq", str(events[n - 1].seq))
+            made.append(seq)
+
+
+def batches(store: Store, states: tuple[str, ...]) -> list[OutBatch]:
+    ensure_tables(store)
+    marks = ",".join("?" * len(states))
+    rows = store.conn.execute(f"SELECT {_COLS} FROM sync_batches WHERE state IN ({marks}) ORDER BY seq", states)
+    return [OutBatch(*r) for r in rows]
+
+
+def get(store: Store, seq: int) -> OutBatch | None:
+    ensure_tables(store)
+    row = store.conn.execute(f"SELECT {_COLS} FROM sync_batches WHERE seq=?", (seq,)).fetchone()
+    return OutBatch(*row) if row else None
+
+
+def _recompute(store: Store) -> None:
+    """Advance sync.sent_seq / sync.acked_seq over the contiguous prefix of batches in those states."""
+    sent = acked = 0
+    sent_open = acked_open = True
+    for state, last_seq in store.conn.execute("SELECT state, last_seq FROM sync_batches ORDER BY seq"):
+        if sent_open and state in (SENT, ACKED):
+            sent = last_seq
+        else:
+            sent_open = False
+        if acked_open and state == ACKED:
+            acked = last_seq
+        else:
+            acked_open = False
+        if not sent_open and not acked_open:
+            break
+    store.meta_set("sync.sent_seq", str(sent))
+    store.meta_set("sync.acked_seq", str(acked))
+
+
+def mark_sent(store: Store, seq: int, via: str) -> None:
+    with store.transaction():
+        store.conn.execute("UPDATE sync_batches SET state=CASE WHEN state=? THEN ? ELSE state END,"
+                           " sent_at=?, via=?, attempts=attempts+1 WHERE seq=?",
+                           (BUILT, SENT, store.clock().isoformat(timespec="seconds"), via, seq))
+        _recompute(store)
+
+
+def mark_acknowledged(store: Store, batch: OutBatch, ack: bytes, platform: env.PublicKeys) -> bool:
+    """Verify the ack against this batch and mark it; returns False if it was already acknowledged."""
+    env.verify_ack(ack, platform, store.station_id, batch.seq, batch.hash)
+    with store.transaction():
+        cur = store.conn.execute("UPDATE sync_batches SET state=?, acked_at=?, reason_code=NULL, reason=NULL"
+                                 " WHERE seq=? AND state<>?",
+                                 (ACKED, store.clock().isoformat(timespec="seconds"), batch.seq, ACKED))
+        _recompute(store)
+    return cur.rowcount == 1
+
+
+def record_refusal(store: Store, seq: int, code: str, reason: str, hold: bool) -> None:
+    with store.transaction():
+        store.conn.execute("UPDATE sync_batches SET refusals=refusals+1, reason_code=?, reason=?,"
+                           " state=CASE WHEN ? THEN ? ELSE state END WHERE seq=? AND state<>?",
+                           (code, reason, hold, HELD, seq, ACKED))
+        _recompute(store)
+
+
+def release_held(store: Store) -> int:
+    """Put held batches back in the queue (after the operator fixed the cause)."""
+    with store.transaction():
+        cur = store.conn.execute("UPDATE sync_batches SET state=?, refusals=0 WHERE state=?", (SENT, HELD))
+        _recompute(store)
+    return cur.rowcount
+
+
+# --- inbox cursor ----------------------------------------------------------------------------
+
+def inbox_cursor(store: Store) -> tuple[int, bytes]:
+    ensure_tables(store)
+    row = store.conn.execute("SELECT seq, hash FROM sync_inbox ORDER BY seq DESC LIMIT 1").fetchone()
+    return (row[0], row[1]) if row else (0, env.GENESIS_HASH)
+
+
+def record_inbox(store: Store, batch: env.Batch, applied: int, duplicates: int, conflicts: int, via: str) -> None:
+    store.conn.execute("INSERT INTO sync_inbox VALUES (?,?,?,?,?,?,?,?)",
+                       (batch.seq, batch.hash, len(batch.events), applied, duplicates, conflicts,
+                        store.clock().isoformat(timespec="seconds"), via))
+
+
+def counts(store: Store) -> dict[str, int]:
+    ensure_tables(store)
+    out = {BUILT: 0, SENT: 0, ACKED: 0, HELD: 0}
+    for state, n in store.conn.execute("SELECT state, COUNT(*) FROM sync_batches GROUP BY state"):
+        out[state] = n
+    return out

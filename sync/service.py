@@ -1,0 +1,230 @@
+"""Station sync, the library the CLI, the scheduler and the UI call: push then pull, and status.
+
+Push sends the outbox in batch order. Per gateway answer:
+  * ack                  verified against (station, seq, hash), then the batch is acknowledged;
+  * link trouble / busy  stop, the outbox stays as it is, try again next time;
+  * station-level refusal (not enrolled, signature, wrong platform key): stop and say why —
+    every batch would fail the same way;
+  * batch-level refusal (format, suite, chain, fork, size…): counted; after MAX_REFUSALS (at once for
+    the ones retrying cannot fix) the batch is held and shown, and the batches after it keep flowing.
+Pull fetches the station's inbox after its cursor, verifies each envelope (platform signature,
+recipient, chain) and applies its events through ``Store.ingest_remote`` in the same transaction
+that moves the cursor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from station.store import Store
+from sync import envelope as env
+from sync import outbox
+from sync.errors import SyncError
+from sync.keys import load_or_create, platform_keys
+from sync.settings import SyncSettings
+from sync.transport import HttpTransport
+
+MAX_REFUSALS = 3
+STATION_LEVEL = frozenset({"unknown_sender", "bad_signature", "wrong_recipient", "bad_request_auth"})
+HOLD_AT_ONCE = frozenset({"too_large", "unknown_suite", "unknown_version", "fork", "chain_broken"})
+
+LINK_UP, LINK_DOWN, LINK_UNKNOWN = "up", "down", "unknown"
+
+
+@dataclass
+class SyncSummary:
+    batches_built: int = 0
+    batches_sent: int = 0
+    events_sent: int = 0
+    batches_acknowledged: int = 0
+    events_acknowledged: int = 0
+    batches_held: int = 0
+    inbox_batches: int = 0
+    events_pulled: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+    link: str = LINK_UNKNOWN
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def error(self, code: str, message: str) -> None:
+        self.errors.append({"code": code, "message": message})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+    def text(self) -> str:
+        lines = [f"上传：{self.batches_sent} 批 {self.events_sent} 条事件，平台已确认 {self.batches_acknowledged} 批"
+                 f" {self.events_acknowledged} 条",
+                 f"下载：{self.inbox_batches} 批 {self.events_pulled} 条（新 {self.applied}，重复 {self.duplicates}，"
+                 f"冲突 {self.conflicts}）"]
+        if self.batches_held:
+            lines.append(f"有 {self.batches_held} 批被平台拒收，已搁置，请查看 station sync status")
+        lines += [f"错误：{e['message']}" for e in self.errors]
+        lines.append("同步完成" if self.ok else "同步未完成，待办数据仍保留在本站，稍后会自动重试")
+        return "\n".join(lines)
+
+
+class StationSync:
+    """One sync session of a station: its keys, the platform's keys, the transport."""
+
+    def __init__(self, store: Store, transport: HttpTransport | None = None):
+        self.store = store
+        self.settings = SyncSettings.of(store.config)
+        self.keys = load_or_create(store.home, store.station_id)
+        self.platform = platform_keys(store.home).keys
+        self.transport = transport or HttpTransport(self.settings.url, self.settings.ca_bundle, self.settings.proxy,
+                                                    self.settings.timeout_seconds)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def cut(self) -> int:
+        return len(outbox.cut(self.store, self.keys, self.platform, self.settings.batch_bytes,
+                              self.settings.batch_events))
+
+    # --- push -------------------------------------------------------------------------------
+
+    def push(self, summary: SyncSummary, retry_held: bool = False) -> None:
+        if retry_held:
+            outbox.release_held(self.store)
+        summary.batches_built += self.cut()
+        for batch in outbox.batches(self.store, (outbox.BUILT, outbox.SENT)):
+            reply = self.transport.push(batch.blob)  # SyncError (link) propagates: outbox untouched
+            outbox.mark_sent(self.store, batch.seq, "network")
+            summary.batches_sent += 1
+            summary.events_sent += batch.events
+            if reply.ack is not None:
+                try:
+                    outbox.mark_acknowledged(self.store, batch, reply.ack, self.platform)
+                except env.EnvelopeError as err:
+                    raise SyncError("bad_ack", f"平台回执无效，批次 {batch.seq} 未标记为已确认：{err.message}") from None
+                summary.batches_acknowledged += 1
+                summary.events_acknowledged += batch.events
+                continue
+            if reply.status == 429 or reply.status >= 500:
+                raise SyncError(reply.code, f"平台暂时无法处理：{reply.message}", retry=True)
+            if reply.code in STATION_LEVEL:
+                raise SyncError(reply.code, f"平台拒收本站数据：{reply.message}。请确认本站已在平台登记、平台公钥正确")
+            hold = reply.code in HOLD_AT_ONCE or batch.refusals + 1 >= MAX_REFUSALS
+            outbox.record_refusal(self.store, batch.seq, reply.code, reply.message, hold)
+            if hold:
+                summary.batches_held += 1
+            summary.error(reply.code, f"批次 {batch.seq} 被平台拒收：{reply.message}"
+                          + ("（已搁置，后续批次继续上传）" if hold else "（下次同步时重试）"))
+
+    # --- pull -------------------------------------------------------------------------------
+
+    def pull(self, summary: SyncSummary) -> None:
+        while True:
+            cursor, _ = outbox.inbox_cursor(self.store)
+            blobs, more = self.transport.pull(self.keys, cursor)
+            for blob in blobs:
+                apply_inbox_envelope(self.store, self.keys, self.platform, blob, summary, "network")
+            if not more or not blobs:
+                return
+
+
+def apply_inbox_envelope(store: Store, keys: env.SecretKeys, platform: env.PublicKeys, blob: bytes,
+                         summary: SyncSummary, via: str) -> bool:
+    """Verify one inbox envelope and apply it; False if it was already applied (idempotent)."""
+    batch = env.open_(blob, keys, {platform.id: platform})
+    with store.transaction():
+        cursor, last_hash = outbox.inbox_cursor(store)
+        if batch.seq <= cursor:
+            return False
+        if batch.seq != cursor + 1:
+            raise SyncError("inbox_gap", f"平台消息缺少第 {cursor + 1} 批（收到第 {batch.seq} 批），请重新同步")
+        if batch.header.prev_hash != last_hash:
+            raise SyncError("inbox_chain", f"平台消息第 {batch.seq} 批与前一批衔接不上，已拒收")
+        result = store.ingest_remote(batch.events)
+        outbox.record_inbox(store, batch, result.applied, result.duplicates, result.conflicts, via)
+    summary.inbox_batches += 1
+    summary.events_pulled += len(batch.events)
+    summary.applied += result.applied
+    summary.duplicates += result.duplicates
+    summary.conflicts += result.conflicts
+    return True
+
+
+def _record_outcome(store: Store, summary: SyncSummary) -> None:
+    now = store.clock().isoformat(timespec="seconds")
+    with store.transaction():
+        store.meta_set("sync.last_attempt", now)
+        store.meta_set("sync.link", summary.link)
+        if summary.ok:
+            store.meta_set("sync.last_success", now)
+            store.meta_set("sync.last_error", "")
+        else:
+            store.meta_set("sync.last_error", f"{now} {summary.errors[-1]['message']}")
+
+
+def sync_now(store: Store, transport: HttpTransport | None = None, retry_held: bool = False) -> SyncSummary:
+    """Push everything pending, then pull the inbox. Never raises for link or gateway trouble: the
+    summary carries the errors (in Chinese) and the outbox is left intact for the next attempt."""
+    summary = SyncSummary()
+    session = StationSync(store, transport)
+    try:
+        try:
+            session.push(summary, retry_held)
+            summary.link = LINK_UP
+            session.pull(summary)
+        except SyncError as err:
+            summary.error(err.code, err.message)
+            if err.retry and summary.link != LINK_UP:
+                summary.link = LINK_DOWN
+            elif summary.link == LINK_UNKNOWN:
+                summary.link = LINK_UP  # the platform answered, it refused
+    finally:
+        session.close()
+    _record_outcome(store, summary)
+    return summary
+
+
+def sync_status(store: Store) -> dict[str, Any]:
+    outbox.ensure_tables(store)
+    last_local = store.last_local_seq()
+    acked = int(store.meta_get("sync.acked_seq", "0") or 0)
+    sent = int(store.meta_get("sync.sent_seq", "0") or 0)
+    batched = int(store.meta_get("sync.batched_seq", "0") or 0)
+    cursor, _ = outbox.inbox_cursor(store)
+    settings = SyncSettings.of(store.config)
+    configured = bool(settings.url) and (store.home / "keys" / "platform.json").exists()
+    return {
+        "station_id": store.station_id,
+        "configured": configured,
+        "url": settings.url,
+        "pending_events": last_local - acked,
+        "unsent_events": last_local - sent,
+        "unbatched_events": last_local - batched,
+        "last_local_seq": last_local,
+        "sent_seq": sent,
+        "acked_seq": acked,
+        "batches": outbox.counts(store),
+        "held": [b.to_dict() for b in outbox.batches(store, (outbox.HELD,))],
+        "refused_pending": [b.to_dict() for b in outbox.batches(store, (outbox.BUILT, outbox.SENT)) if b.refusals],
+        "inbox_cursor": cursor,
+        "last_success": store.meta_get("sync.last_success", "") or None,
+        "last_attempt": store.meta_get("sync.last_attempt", "") or None,
+        "last_error": store.meta_get("sync.last_error", "") or None,
+        "link": store.meta_get("sync.link", LINK_UNKNOWN),
+    }
+
+
+def status_text(status: dict[str, Any]) -> str:
+    link = {"up": "正常", "down": "不通", "unknown": "未知"}.get(status["link"], status["link"])
+    lines = [f"平台地址：{status['url'] or '（未配置）'}",
+             f"待确认事件：{status['pending_events']} 条（未上传 {status['unsent_events']} 条）",
+             "批次：" + "，".join(f"{k} {v}" for k, v in status["batches"].items()),
+             f"上次成功：{status['last_success'] or '从未'}",
+             f"网络状态：{link}"]
+    if status["last_error"]:
+        lines.append(f"上次错误：{status['last_error']}")
+    for b in status["held"]:
+        lines.append(f"已搁置批次 {b['seq']}（{b['events']} 条事件）：{b['reason']}")
+    return "\n".join(lines)

@@ -1,0 +1,58 @@
+"""Sync settings of a station, read from its station.toml.
+
+``sync_url`` and ``sync_interval_minutes`` are StationConfig fields; the rest lives under
+``[extra]`` (``sync_ca_bundle``, ``sync_proxy``, ``sync_batch_bytes``, ``sync_timeout_seconds``)
+so the station settings file needs no new columns for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from station.home import StationConfig, read_config, update_config
+from sync.batching import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_EVENTS
+
+EXTRA_KEYS = ("sync_ca_bundle", "sync_proxy", "sync_batch_bytes", "sync_timeout_seconds")
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    url: str
+    interval_minutes: int
+    ca_bundle: str = ""
+    proxy: str = ""
+    batch_bytes: int = DEFAULT_BATCH_BYTES
+    batch_events: int = DEFAULT_BATCH_EVENTS
+    timeout_seconds: float = 60.0
+
+    @classmethod
+    def of(cls, config: StationConfig) -> "SyncSettings":
+        x = config.extra or {}
+        return cls(url=config.sync_url.rstrip("/"), interval_minutes=max(1, int(config.sync_interval_minutes)),
+                   ca_bundle=str(x.get("sync_ca_bundle", "")), proxy=str(x.get("sync_proxy", "")),
+                   batch_bytes=int(x.get("sync_batch_bytes", DEFAULT_BATCH_BYTES)),
+                   timeout_seconds=float(x.get("sync_timeout_seconds", 60)))
+
+
+def configure(home: Path, url: str | None = None, interval_minutes: int | None = None,
+              **extra: Any) -> StationConfig:
+    config = read_config(home)
+    changes: dict[str, Any] = {}
+    if url is not None:
+        changes["sync_url"] = url.rstrip("/")
+    if interval_minutes is not None:
+        changes["sync_interval_minutes"] = interval_minutes
+    merged = dict(config.extra or {})
+    for key, value in extra.items():
+        if key not in EXTRA_KEYS:
+            raise KeyError(key)
+        if value is None:
+            continue
+        if value == "":
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    changes["extra"] = merged
+    return update_config(home, **changes)

@@ -1,0 +1,121 @@
+"""HTTP transport to the platform gateway (requests): timeouts, retries with exponential backoff and
+jitter, TLS verification (system CAs or a custom bundle), an optional proxy.
+
+Retrying a push is safe by design: the gateway acknowledges a repeated batch again without storing
+it twice. Failures become :class:`SyncError` with a Chinese message; ``retry`` says whether the
+link (not the batch) was the problem.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from sync import envelope as env
+from sync.errors import SyncError
+
+USER_AGENT = "village-station-sync/1"
+
+
+@dataclass(frozen=True)
+class PushReply:
+    """What the gateway said about one batch: an ack, or a refusal (code + Chinese message)."""
+
+    ack: bytes | None
+    duplicate: bool
+    code: str = ""
+    message: str = ""
+    status: int = 200
+
+
+class HttpTransport:
+    def __init__(self, url: str, ca_bundle: str = "", proxy: str = "", timeout: float = 60.0,
+                 retries: int = 3, backoff: float = 1.0, connect_timeout: float = 10.0):
+        if not url:
+            raise SyncError("not_configured", "尚未配置平台地址：请运行 station sync configure --url 地址")
+        if not url.startswith(("http://", "https://")):
+            raise SyncError("bad_url", f"平台地址应以 http:// 或 https:// 开头：{url}")
+        self.url = url.rstrip("/")
+        self.timeout = (connect_timeout, timeout)
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.verify = ca_bundle or True
+        if proxy:
+            self.session.proxies = {"http": proxy, "https": proxy}
+        retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
+                      backoff_jitter=backoff / 2, backoff_max=60, status_forcelist=(429, 502, 503, 504),
+                      allowed_methods=frozenset({"GET", "POST"}), respect_retry_after_header=True,
+                      raise_on_status=False)
+        adapter = HTTPAdapter(max_retries=retry)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _call(self, method: str, path: str, **kw: Any) -> requests.Response:
+        try:
+            return self.session.request(method, self.url + path, timeout=self.timeout, **kw)
+        except requests.exceptions.SSLError as exc:
+            raise SyncError("tls_failed", f"与平台的加密连接校验失败（证书不受信任或已过期）：{_short(exc)}",
+                            retry=True) from None
+        except requests.exceptions.ProxyError as exc:
+            raise SyncError("proxy_failed", f"代理服务器连接失败：{_short(exc)}", retry=True) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise SyncError("unreachable", f"无法连接平台（网络不通或平台未开启）：{_short(exc)}", retry=True) from None
+        except requests.exceptions.RequestException as exc:
+            raise SyncError("http_failed", f"与平台通信失败：{_short(exc)}", retry=True) from None
+
+    def health(self) -> bool:
+        try:
+            return self._call("GET", "/v1/health").status_code == 200
+        except SyncError:
+            return False
+
+    def push(self, blob: bytes) -> PushReply:
+        resp = self._call("POST", "/v1/batches", data=blob,
+                          headers={"Content-Type": "application/vnd.village-station.envelope"})
+        if resp.status_code == 200:
+            return PushReply(resp.content, resp.headers.get("X-Ack-Status") == "duplicate")
+        code, message = _error_of(resp)
+        return PushReply(None, False, code, message, resp.status_code)
+
+    def pull(self, signer: env.SecretKeys, after: int) -> tuple[list[bytes], bool]:
+        target = f"/v1/inbox?after={after}"
+        resp = self._call("GET", target, headers={"X-Station-Auth": env.sign_request(signer, "GET", target)})
+        if resp.status_code != 200:
+            code, message = _error_of(resp)
+            raise SyncError(code, f"下载平台消息失败：{message}", retry=resp.status_code >= 500 or resp.status_code == 429)
+        return split_frames(resp.content), resp.headers.get("X-More") == "1"
+
+
+def split_frames(data: bytes) -> list[bytes]:
+    out: list[bytes] = []
+    pos = 0
+    while pos < len(data):
+        if pos + 4 > len(data):
+            raise SyncError("bad_response", "平台返回的数据不完整", retry=True)
+        (n,) = struct.unpack(">I", data[pos:pos + 4])
+        if pos + 4 + n > len(data):
+            raise SyncError("bad_response", "平台返回的数据不完整", retry=True)
+        out.append(data[pos + 4:pos + 4 + n])
+        pos += 4 + n
+    return out
+
+
+def _error_of(resp: requests.Response) -> tuple[str, str]:
+    try:
+        err = resp.json()["error"]
+        return str(err["code"]), str(err["message"])
+    except (ValueError, KeyError, TypeError):
+        return f"http_{resp.status_code}", f"平台返回错误 HTTP {resp.status_code}"
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) < 160 else text[:157] + "…"

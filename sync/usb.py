@@ -1,0 +1,157 @@
+"""Sneakernet: the same envelopes as the network path, carried as files on a USB stick.
+
+Folder layout (one sub-folder per station, so one stick can carry several)::
+
+    FOLDER/<station_id>/manifest.json     who, the inbox cursor, the batches written
+    FOLDER/<station_id>/out/<seq>.vse     the station's sealed batches (exact outbox bytes)
+    FOLDER/<station_id>/acks/<seq>.ack    platform-signed acknowledgements
+    FOLDER/<station_id>/in/<seq>.vse      the station's inbox envelopes from the platform
+
+Every file is written atomically (tmp + fsync + rename). Each file is verified on its own: a
+corrupted one is refused and reported, the rest are imported. Importing twice changes nothing:
+acks and envelopes are deterministic bytes, already-applied ones are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from station.store import Store
+from sync import envelope as env
+from sync import outbox
+from sync.errors import SyncError
+from sync.gateway.platform import Platform, Refused
+from sync.keys import load_or_create, platform_keys, write_bytes_atomic, write_json_atomic
+from sync.service import SyncSummary, apply_inbox_envelope
+from sync.settings import SyncSettings
+
+MANIFEST_FORMAT = "village-station-usb/1"
+
+
+def _name(seq: int, ext: str) -> str:
+    return f"{seq:08d}.{ext}"
+
+
+def _seq_of(path: Path) -> int | None:
+    return int(path.stem) if path.stem.isdigit() else None
+
+
+def _write_if_changed(path: Path, data: bytes) -> bool:
+    if path.exists() and path.read_bytes() == data:
+        return False
+    write_bytes_atomic(path, data)
+    return True
+
+
+# --- station side --------------------------------------------------------------------------
+
+def export(store: Store, folder: Path) -> dict[str, Any]:
+    """Write every unacknowledged batch and a manifest into ``folder/<station_id>``."""
+    settings = SyncSettings.of(store.config)
+    keys = load_or_create(store.home, store.station_id)
+    platform = platform_keys(store.home).keys
+    built = outbox.cut(store, keys, platform, settings.batch_bytes, settings.batch_events)
+    own = folder / store.station_id
+    out = own / "out"
+    pending = outbox.batches(store, (outbox.BUILT, outbox.SENT))
+    written = 0
+    for batch in pending:
+        if _write_if_changed(out / _name(batch.seq, "vse"), batch.blob):
+            written += 1
+        outbox.mark_sent(store, batch.seq, "usb")
+    keep = {_name(b.seq, "vse") for b in pending}
+    removed = 0
+    if out.exists():
+        for path in out.glob("*.vse"):
+            if path.name not in keep:  # acknowledged since (or held): no longer to be carried
+                path.unlink()
+                removed += 1
+    cursor, _ = outbox.inbox_cursor(store)
+    manifest = {"format": MANIFEST_FORMAT, "station_id": store.station_id, "role": store.config.role,
+                "name": store.config.name, "inbox_after": cursor,
+                "batches": [{"seq": b.seq, "file": f"out/{_name(b.seq, 'vse')}", "sha256": b.hash.hex(),
+                             "events": b.events} for b in pending]}
+    old = own / "manifest.json"
+    if not old.exists() or json.loads(old.read_text(encoding="utf-8")) != manifest:
+        write_json_atomic(old, manifest)
+    return {"folder": str(own), "batches": len(pending), "events": sum(b.events for b in pending),
+            "batches_built": len(built), "files_written": written, "files_removed": removed,
+            "inbox_after": cursor}
+
+
+def import_(store: Store, folder: Path) -> dict[str, Any]:
+    """Apply the platform's acks and inbox envelopes found in ``folder/<station_id>``."""
+    own = folder / store.station_id
+    if not own.is_dir():
+        raise SyncError("usb_nothing", f"{folder} 中没有本站（{store.station_id}）的数据")
+    keys = load_or_create(store.home, store.station_id)
+    platform = platform_keys(store.home).keys
+    summary = SyncSummary(link="usb")
+    acked = already = 0
+    for path in sorted((own / "acks").glob("*.ack")):
+        seq = _seq_of(path)
+        batch = outbox.get(store, seq) if seq is not None else None
+        if batch is None:
+            summary.error("usb_unknown_ack", f"回执 {path.name} 对应的批次本站没有")
+            continue
+        try:
+            if outbox.mark_acknowledged(store, batch, path.read_bytes(), platform):
+                acked += 1
+                summary.batches_acknowledged += 1
+                summary.events_acknowledged += batch.events
+            else:
+                already += 1
+        except env.EnvelopeError as err:
+            summary.error(err.code, f"回执 {path.name} 无效，已跳过：{err.message}")
+    inbox = sorted((p for p in (own / "in").glob("*.vse") if _seq_of(p) is not None), key=_seq_of)  # type: ignore[arg-type]
+    skipped = 0
+    for path in inbox:
+        try:
+            if not apply_inbox_envelope(store, keys, platform, path.read_bytes(), summary, "usb"):
+                skipped += 1
+        except SyncError as err:
+            summary.error(err.code, f"文件 {path.name} 被拒收：{err.message}")
+    result = summary.to_dict()
+    result.update({"acks_applied": acked, "acks_already": already, "inbox_skipped": skipped})
+    return result
+
+
+# --- platform side -------------------------------------------------------------------------
+
+def platform_import(platform: Platform, folder: Path) -> dict[str, Any]:
+    """Ingest every station folder found; write signed acks and each station's inbox envelopes back."""
+    report: list[dict[str, Any]] = []
+    for manifest_path in sorted(folder.glob("*/manifest.json")):
+        own = manifest_path.parent
+        entry: dict[str, Any] = {"station_id": own.name, "accepted": 0, "duplicates": 0, "refused": [],
+                                 "acks_written": 0, "inbox_written": 0}
+        report.append(entry)
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            if manifest.get("format") != MANIFEST_FORMAT or manifest.get("station_id") != own.name:
+                raise ValueError
+            inbox_after = int(manifest.get("inbox_after", 0))
+        except (ValueError, UnicodeDecodeError, AttributeError, TypeError):
+            entry["refused"].append({"file": "manifest.json", "code": "bad_manifest", "message": "清单文件损坏"})
+            continue
+        if platform.station_keys(own.name) is None:
+            entry["refused"].append({"file": "manifest.json", "code": "unknown_sender",
+                                     "message": f"站点 {own.name} 未在平台登记"})
+            continue
+        for path in sorted((own / "out").glob("*.vse")):
+            try:
+                outcome = platform.ingest(path.read_bytes(), via="usb", peer="usb")
+            except Refused as err:
+                entry["refused"].append({"file": path.name, "code": err.code, "message": err.message})
+                continue
+            entry["duplicates" if outcome.duplicate else "accepted"] += 1
+            seq = env.peek(path.read_bytes()).seq
+            if _write_if_changed(own / "acks" / _name(seq, "ack"), outcome.ack):
+                entry["acks_written"] += 1
+        blobs, _ = platform.inbox(own.name, inbox_after, max_bytes=1 << 62)
+        for blob in blobs:
+            if _write_if_changed(own / "in" / _name(env.peek(blob).seq, "vse"), blob):
+                entry["inbox_written"] += 1
+    return {"folder": str(folder), "stations": report}
