@@ -92,6 +92,7 @@ def _register() -> None:
     # Each area registers its commands; imported here so `station --help` stays fast to start.
     from station import cli_commands  # noqa: F401
     from station import cli_review  # noqa: F401
+    from station import cli_sync  # noqa: F401
 
 
 _register()
