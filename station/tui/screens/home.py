@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from station.cases import CaseReader, CaseRecord
 from station.projections import calendar_for
-from station.tui import optional
+from station.tui import optional, syncview
 from station.tui.screens.base import StationScreen
 from station.tui.widgets.caselist import fill_case_table, setup_case_table
 
@@ -36,7 +36,7 @@ class Dashboard:
 
 
 TILES = [("today", "今日收件", "t"), ("waiting", "待补材料", "w"), ("near_due", "临期", "d"),
-         ("overdue", "超期", "o"), ("unsynced", "未同步办件", "u")]
+         ("overdue", "超期", "o"), ("unsynced", "未同步", "u")]
 
 
 def _count(reader: CaseReader, **filters: Any) -> int:
@@ -50,17 +50,10 @@ def sync_overview(store: Any) -> tuple[int, str, str, datetime | None]:
     pending = max(store.last_local_seq() - acked, 0)
     if service is None:
         return pending, "未安装同步功能", "—", None
-    status = service.sync_status(store).to_dict()
+    status = syncview.status(service, store)
     pending = int(status.get("pending_events", pending) or 0)
-    link = str(status.get("link_label") or status.get("link_state") or status.get("link") or "未知")
-    last = status.get("last_success") or status.get("last_success_at")
-    when: datetime | None = None
-    if last:
-        try:
-            when = datetime.fromisoformat(str(last))
-        except ValueError:
-            when = None
-    return pending, link, (str(last)[:16].replace("T", " ") if last else "从未同步"), when
+    when = syncview.last_success(status)
+    return pending, syncview.link_label(status), (when.isoformat(" ", "minutes") if when else "从未同步"), when
 
 
 def build_dashboard(store: Any, today: date) -> Dashboard:

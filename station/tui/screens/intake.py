@@ -235,9 +235,8 @@ class IntakeScreen(StationScreen):
         for item in items:
             used = self.usage.get(item.code, 0)
             label = Text(item.short_name or item.name)
-            label.append(f"  {item.code}", style="dim")
             if used:
-                label.append(f"  已办{used}", style="dim")
+                label.append(f"  已办{used}件", style="dim")
             options.add_option(Option(label, id=item.code))
         if items:
             options.highlighted = 0
@@ -269,6 +268,26 @@ class IntakeScreen(StationScreen):
     @on(Input.Changed, "#item-q")
     def _item_query(self, event: Input.Changed) -> None:
         self._fill_items(event.value)
+
+    @on(Input.Submitted, "#item-q")
+    def _item_entered(self, event: Input.Submitted) -> None:
+        event.stop()
+        options = self.query_one("#items", OptionList)
+        if options.highlighted is not None and options.option_count:
+            option = options.get_option_at_index(options.highlighted)
+            if option.id:
+                self.choose_item(option.id)
+
+    @on(Input.Submitted)
+    def _enter_moves_on(self, event: Input.Submitted) -> None:
+        """Enter moves to the next field; on the step's last field, to the next step."""
+        event.stop()
+        step = self.query_one(f"#{STEP_IDS[self.state['step']]}")
+        inputs = [w for w in step.query("Input, Select") if w.display]
+        if inputs and event.input is inputs[-1]:
+            self.action_next()
+        else:
+            self.focus_next()
 
     @on(OptionList.OptionHighlighted, "#items")
     def _item_highlighted(self, event: OptionList.OptionHighlighted) -> None:

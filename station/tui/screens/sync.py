@@ -16,45 +16,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, ProgressBar, Static
 
 from station.store import Store
-from station.tui import optional
+from station.tui import optional, syncview
 from station.tui.screens.base import StationScreen
 from station.tui.screens.dialogs import FolderDialog
-
-LABELS = {
-    "link_state": "网络连接", "link": "网络连接", "link_label": "网络连接",
-    "pending_events": "待上报记录", "pending_batches": "待发送批次", "sent_unacked": "已发送待确认",
-    "last_success": "上次成功同步", "last_success_at": "上次成功同步", "last_attempt": "上次尝试",
-    "last_attempt_at": "上次尝试", "last_error": "上次错误", "sync_url": "平台地址",
-    "inbox_cursor": "已收取到", "acked_seq": "已确认到",
-}
-LINK_ZH = {"online": "在线", "offline": "离线", "unknown": "未知", "unconfigured": "未设置平台地址",
-           "error": "连接出错", "ok": "在线"}
-HIDDEN = {"link_label"}
-
-
-def _value(key: str, value: Any) -> str:
-    if value in (None, ""):
-        return "—" if key != "last_error" else "无"
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, dict):
-        return str(value.get("message") or value.get("message_zh") or value)
-    text = str(value)
-    if key.startswith("link"):
-        return LINK_ZH.get(text, text)
-    if key.startswith("last_") and "T" in text and len(text) >= 16:
-        return text[:16].replace("T", " ")
-    return text
-
-
-def status_rows(status: dict[str, Any]) -> list[tuple[str, str]]:
-    rows = []
-    for key, value in status.items():
-        if key in HIDDEN:
-            continue
-        rows.append((LABELS.get(key, key), _value(key, value)))
-    return rows
-
 
 class SyncScreen(StationScreen):
     BINDINGS = [
@@ -90,7 +54,7 @@ class SyncScreen(StationScreen):
             self._show_status(None)
             return
         store = self.session.require_store()
-        self.call_domain(lambda: service.sync_status(store).to_dict(), self._show_status, group="status",
+        self.call_domain(lambda: syncview.status(service, store), self._show_status, group="status",
                          exclusive=True)
 
     def _show_status(self, status: dict[str, Any] | None) -> None:
@@ -101,7 +65,7 @@ class SyncScreen(StationScreen):
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
-        for label, value in status_rows(status):
+        for label, value in syncview.status_rows(status):
             grid.add_row(label, value)
         box.update(grid)
 
@@ -148,27 +112,20 @@ class SyncScreen(StationScreen):
 
         def run() -> Any:
             with self._own_store() as store:
-                return service.sync_now(store, progress=self.progress)
+                return syncview.run(service, store, self.progress)
 
         self.call_domain(run, self._synced, failed=self._failed, group="sync", lock=False)
 
     def _synced(self, summary: Any) -> None:
         self.last_summary = summary
-        data = summary.to_dict() if hasattr(summary, "to_dict") else {}
-        message = data.get("message") or data.get("message_zh")
-        if not message:
-            parts = []
-            for key, label in (("sent_batches", "发送批次"), ("sent_events", "上报记录"),
-                               ("acknowledged", "已确认"), ("received_events", "收到记录"),
-                               ("applied", "已更新")):
-                if key in data:
-                    parts.append(f"{label} {data[key]}")
-            message = "同步完成" + ("：" + "，".join(parts) if parts else "")
+        message, ok = syncview.summary_text(summary)
         bar = self.query_one(ProgressBar)
-        if bar.total is None:
-            bar.update(total=1, progress=1)
+        bar.update(total=1, progress=1 if ok else 0)
+        if not ok:
+            message += "\n办件都已保存在本机，网络恢复后再按 s 同步，或按 e 用U盘导出。"
         self._finish(message)
-        self.app.notify(message, title="同步")
+        self.app.notify(message.splitlines()[-1] if ok else "同步没有完成，详见同步页", title="同步",
+                        severity="information" if ok else "warning")
 
     def _failed(self, exc: Any) -> None:
         self.query_one(ProgressBar).display = False
