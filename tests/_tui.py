@@ -1,0 +1,65 @@
+"""Helpers for the TUI tests: a demo station built once per session, copied per test, a fixed clock."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from station.demo import create_demo
+
+TODAY = date(2026, 9, 21)
+NOW = datetime(2026, 9, 21, 10, 0)
+AGENT = ("王小红", "demo1234")
+ADMIN = ("李建国", "admin1234")
+
+
+class Clock:
+    def __init__(self, now: datetime = NOW):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def build_demo(root: Path) -> Path:
+    home = root / "demo-template"
+    if not home.exists():
+        create_demo(home, today=TODAY)
+    return home
+
+
+def copy_home(template: Path, dest: Path) -> Path:
+    shutil.copytree(template, dest)
+    return dest
+
+
+async def wait_for(pilot: Any, condition: Any, timeout: float = 10.0) -> None:
+    """Let workers finish: pause until ``condition()`` holds (fails the test after ``timeout``)."""
+    waited = 0.0
+    while not condition():
+        await pilot.pause(0.05)
+        waited += 0.05
+        if waited > timeout:
+            raise AssertionError("condition not reached in time")
+
+
+async def log_in(pilot: Any, who: tuple[str, str] = AGENT) -> None:
+    from station.tui.screens.home import HomeScreen
+    from station.tui.screens.login import LoginScreen
+
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, LoginScreen))
+    box = pilot.app.screen.query_one("#operator")
+    box.value = ""
+    box.focus()
+    await pilot.press(*who[0], "enter", *who[1], "enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, HomeScreen))
+    await wait_for(pilot, lambda: text_of(pilot.app.screen.query_one("#title")).startswith("首页"))
+    await pilot.pause(0.1)
+
+
+def text_of(widget: Any) -> str:
+    """The plain text a Static shows (str or rich Text content)."""
+    content = widget.content
+    return content.plain if hasattr(content, "plain") else str(content)
