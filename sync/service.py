@@ -79,7 +79,7 @@ class StationSync:
         self.keys = load_or_create(store.home, store.station_id)
         self.platform = platform_keys(store.home).keys
         self.transport = transport or HttpTransport(self.settings.url, self.settings.ca_bundle, self.settings.proxy,
-                                                    self.settings.timeout_seconds)
+                                                    self.settings.timeout_seconds, self.settings.retries)
 
     def close(self) -> None:
         self.transport.close()
@@ -172,14 +172,12 @@ def sync_now(store: Store, transport: HttpTransport | None = None, retry_held: b
     try:
         try:
             session.push(summary, retry_held)
-            summary.link = LINK_UP
             session.pull(summary)
+            summary.link = LINK_UP
         except SyncError as err:
             summary.error(err.code, err.message)
-            if err.retry and summary.link != LINK_UP:
-                summary.link = LINK_DOWN
-            elif summary.link == LINK_UNKNOWN:
-                summary.link = LINK_UP  # the platform answered, it refused
+            # a retryable error is the link or a busy platform; any other means the platform answered
+            summary.link = LINK_DOWN if err.retry else LINK_UP
     finally:
         session.close()
     _record_outcome(store, summary)

@@ -1,7 +1,7 @@
 """Sync settings of a station, read from its station.toml.
 
 ``sync_url`` and ``sync_interval_minutes`` are StationConfig fields; the rest lives under
-``[extra]`` (``sync_ca_bundle``, ``sync_proxy``, ``sync_batch_bytes``, ``sync_timeout_seconds``)
+``[extra]`` (``sync_ca_bundle``, ``sync_proxy``, ``sync_batch_bytes``, ``sync_timeout_seconds``, ``sync_retries``)
 so the station settings file needs no new columns for them.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from station.home import StationConfig, read_config, update_config
 from sync.batching import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_EVENTS
 
-EXTRA_KEYS = ("sync_ca_bundle", "sync_proxy", "sync_batch_bytes", "sync_timeout_seconds")
+EXTRA_KEYS = ("sync_ca_bundle", "sync_proxy", "sync_batch_bytes", "sync_timeout_seconds", "sync_retries")
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class SyncSettings:
     batch_bytes: int = DEFAULT_BATCH_BYTES
     batch_events: int = DEFAULT_BATCH_EVENTS
     timeout_seconds: float = 60.0
+    retries: int = 3
 
     @classmethod
     def of(cls, config: StationConfig) -> "SyncSettings":
@@ -33,7 +34,8 @@ class SyncSettings:
         return cls(url=config.sync_url.rstrip("/"), interval_minutes=max(1, int(config.sync_interval_minutes)),
                    ca_bundle=str(x.get("sync_ca_bundle", "")), proxy=str(x.get("sync_proxy", "")),
                    batch_bytes=int(x.get("sync_batch_bytes", DEFAULT_BATCH_BYTES)),
-                   timeout_seconds=float(x.get("sync_timeout_seconds", 60)))
+                   timeout_seconds=float(x.get("sync_timeout_seconds", 60)),
+                   retries=int(x.get("sync_retries", 3)))
 
 
 def configure(home: Path, url: str | None = None, interval_minutes: int | None = None,
