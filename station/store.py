@@ -64,6 +64,17 @@ class IngestResult:
     conflicts: int
 
 
+def _store_error(exc: sqlite3.OperationalError) -> StationError:
+    text = str(exc).lower()
+    if "full" in text:
+        return StationError("disk_full", "磁盘空间不足，本次操作没有保存。请清理磁盘（或更换U盘）后重试，已保存的数据不受影响")
+    if "locked" in text or "busy" in text:
+        return StationError("store_busy", "数据正被另一个程序长时间占用（如同步或导入），本次操作没有保存，请稍后重试")
+    if "readonly" in text or "read-only" in text:
+        return StationError("store_readonly", "站点目录不可写，本次操作没有保存。请检查目录权限或磁盘是否写保护")
+    return StationError("store_error", f"数据库错误，本次操作没有保存：{exc}")
+
+
 def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -130,21 +141,40 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; nested use joins the outer one."""
+        """A write transaction; nested use joins the outer one.
+
+        SQLite's own failures are turned into operator errors here (disk full, store busy for longer
+        than the busy timeout), after the rollback, so nothing half-written stays and the operator
+        reads what to do instead of a traceback.
+        """
         if self._in_tx:
             yield self.conn
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise _store_error(exc) from None
         self._in_tx = True
         try:
             yield self.conn
+        except sqlite3.OperationalError as exc:
+            self._rollback()
+            raise _store_error(exc) from None
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
         else:
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self._rollback()
+                raise _store_error(exc) from None
         finally:
             self._in_tx = False
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
     # --- meta --------------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
-"""Child process for the power-cut test: files cases forever, printing each number once it returned."""
+"""Child process for the power-cut and concurrency tests: files cases (forever, or $FILING_LIMIT),
+printing each number once its filing returned."""
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 from datetime import date
@@ -20,9 +22,12 @@ def main() -> None:
     items = list(catalog.items)
     rng = random.Random(seed)
     op = os_account()
+    limit = int(os.environ.get("FILING_LIMIT", "0")) or None
     with Store.open(home) as store:
         print("ready", flush=True)
-        while True:
+        done = 0
+        while limit is None or done < limit:
+            done += 1
             item = rng.choice(items)
             filed = file_case(store, catalog, item.code, make_submission(item, rng, date.today(),
                                                                          waive=rng.random() < 0.3), op)
