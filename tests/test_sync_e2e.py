@@ -212,6 +212,7 @@ def test_cli_enrolment_configure_sync_and_status(tmp_path: Path) -> None:
         assert status["pending_events"] == 0 and status["link"] == "up"
         cases = run("platform", "cases", "--home", str(pdir))
         assert cases["counts"]["cases"] == 2
+    configure(vdir, sync_retries=0)
     bad = runner.invoke(main, ["sync", "now", "--home", str(vdir), "--json"])
     assert bad.exit_code == 2 and json.loads(bad.output)["link"] == "down"
 

@@ -72,13 +72,13 @@ async def _read_body(request: Request, limit: int) -> bytes:
     if declared is None or not declared.isdigit():
         raise Refused("bad_format", "缺少 Content-Length")
     if int(declared) > limit:
-        raise Refused("too_large", f"请求体 {declared} 字节，上限 {limit}")
+        raise Refused("too_large", f"批次过大：{declared} 字节，平台上限 {limit} 字节")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise Refused("too_large", f"请求体超过上限 {limit}")
+            raise Refused("too_large", f"批次过大：超过平台上限 {limit} 字节")
         chunks.append(chunk)
     body = b"".join(chunks)
     if len(body) != int(declared):
