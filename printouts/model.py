@@ -138,4 +138,44 @@ class DailyReport:
     reprint_count: int = 0
 
 
-Document = Union[CaseDoc, CorrectionDoc, ResultDoc, RefusalDoc, DailyReport]
+@dataclass(frozen=True, kw_only=True)
+class FigureRow:
+    """One line of the monthly report: a village, an item or the total (see docs/统计口径.md).
+
+    Rates are fractions (0.6667) or None where undefined (nothing completed / no rating).
+    """
+
+    code: str
+    name: str = ""
+    received: int = 0
+    accepted: int = 0
+    completed: int = 0
+    on_time: int = 0
+    on_time_rate: float | None = None
+    overdue_now: int = 0
+    avg_working_days: float | None = None
+    corrections_per_case: float | None = None
+    ratings: int = 0
+    satisfaction_rate: float | None = None
+    bad_ratings: int = 0
+    followups_open: int = 0
+    followups_overdue: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonthlyReport:
+    """政务服务统计月报: the month's figures in total, by village and by item."""
+
+    station: StationInfo
+    month: date                  # any day of the month; printed as 2026年9月
+    date_from: date
+    date_to: date
+    made_on: date                # 制表日期, also the day 当前超期 is counted on
+    total: FigureRow
+    by_village: list[FigureRow] = field(default_factory=list)
+    by_item: list[FigureRow] = field(default_factory=list)
+    daily_received: list[tuple[date, int]] = field(default_factory=list)
+    reprint_count: int = 0
+
+
+Document = Union[CaseDoc, CorrectionDoc, ResultDoc, RefusalDoc, DailyReport, MonthlyReport]

@@ -10,10 +10,10 @@ from reportlab.platypus import Flowable
 
 from station.problems import StationError
 
-from . import correction, daily, notice, receipt, refusal, result
+from . import correction, daily, monthly, notice, receipt, refusal, result
 from .fonts import resolve_font
 from .layout import Ctx, build_pdf, make_ctx, page_spec
-from .model import CaseDoc, CorrectionDoc, DailyReport, Document, RefusalDoc, ResultDoc
+from .model import CaseDoc, CorrectionDoc, DailyReport, Document, MonthlyReport, RefusalDoc, ResultDoc
 from .texts import load_texts
 
 #: kind -> (builder module, document type, formats allowed)
@@ -24,6 +24,12 @@ KINDS: dict[str, tuple[ModuleType, type, tuple[str, ...]]] = {
     "result": (result, ResultDoc, ("a4", "roll80")),
     "refusal": (refusal, RefusalDoc, ("a4", "roll80")),
     "daily": (daily, DailyReport, ("a4",)),
+}
+
+#: Statistics reports (not per-case or per-day documents, no sample data): rendered like the
+#: documents above but kept out of :data:`KINDS`, which callers iterate to render every document.
+REPORT_KINDS: dict[str, tuple[ModuleType, type, tuple[str, ...]]] = {
+    "monthly": (monthly, MonthlyReport, ("a4",)),
 }
 
 
@@ -37,15 +43,16 @@ def render(doc: Document, kind: str, fmt: str = "a4", large: bool = False,
            font_path: str | None = None, texts_path: Path | None = None) -> bytes:
     """Render one document to PDF bytes.
 
-    ``kind``: receipt | notice | correction | result | refusal | daily. ``fmt``: a4 | roll80
-    (the daily report is A4 only). ``font_path``: the station's configured CJK font, tried
+    ``kind``: receipt | notice | correction | result | refusal | daily | monthly. ``fmt``: a4 |
+    roll80 (the daily and monthly reports are A4 only). ``font_path``: the station's configured CJK font, tried
     before the system search; ``"builtin:STSong-Light"`` forces the non-embedded CID font.
     ``texts_path``: a locally edited copy of ``printouts/texts/zh.toml``.
     """
     try:
-        module, doc_type, formats = KINDS[kind]
+        module, doc_type, formats = {**KINDS, **REPORT_KINDS}[kind]
     except KeyError:
-        raise StationError("bad_kind", f"没有这种文书：{kind}（可用：{'、'.join(KINDS)}）") from None
+        raise StationError("bad_kind",
+                           f"没有这种文书：{kind}（可用：{'、'.join([*KINDS, *REPORT_KINDS])}）") from None
     spec = page_spec(fmt)
     if fmt not in formats:
         raise StationError("bad_format", f"{kind} 不支持 {fmt} 纸张（可用：{'、'.join(formats)}）")
@@ -58,7 +65,7 @@ def render(doc: Document, kind: str, fmt: str = "a4", large: bool = False,
     flowables = builder(doc, ctx)
     case = _case_of(doc)
     station = case.station if case else doc.station  # type: ignore[union-attr]
-    title_bits = [kind, case.case_number if case else getattr(doc, "day", "")]
+    title_bits = [kind, case.case_number if case else getattr(doc, "day", None) or getattr(doc, "month", "")]
     footer = ctx.texts("common", "footer", station_name=station.name, station_phone=station.phone)
     if case:
         footer = f"{case.case_number}　{footer}"

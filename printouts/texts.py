@@ -65,6 +65,17 @@ SCHEMA: dict[str, dict[str, frozenset[str]]] = {
         "total": _P(), "pending_sync": _P({"n"}), "pending_sync_zero": _P(),
         "near_due_title": _P(), "overdue_title": _P(), "due": _P(), "none": _P(),
     },
+    "monthly": {
+        "title": _P({"station_name", "month"}), "period": _P({"date_from", "date_to", "made_on"}),
+        "totals_title": _P(), "village_title": _P(), "village_chart_title": _P(),
+        "daily_chart_title": _P(), "item_title": _P(), "village": _P(), "item": _P(),
+        "received": _P(), "accepted": _P(), "completed": _P(), "on_time": _P(),
+        "on_time_rate": _P(), "overdue_now": _P(), "avg_working_days": _P(),
+        "corrections_per_case": _P(), "ratings": _P(), "satisfaction_rate": _P(),
+        "bad_ratings": _P(), "followups": _P(), "undefined": _P(), "none": _P(),
+        "day_axis": _P(), "count_axis": _P(), "chart_part": _P({"part", "parts"}),
+        "definitions_title": _P(), "definitions": _P(), "pointer": _P(),
+    },
 }
 
 

@@ -1,4 +1,5 @@
-"""Review and statistics commands: `station review list|decide|duplicates|mark`, `station stats`."""
+"""Review and statistics commands: `station review list|decide|duplicates|mark`, `station stats`,
+`station print monthly`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import click
 
 from station.cli import Context, command, main
+from station.cli_commands import print_group
 from station.problems import StationError
 
 
@@ -125,3 +127,23 @@ def stats_cmd(ctx: Context, date_from: str | None, date_to: str | None, by: str 
         return "\n".join(lines)
 
     ctx.out(data, text)
+
+
+@command(print_group, "monthly", help="政务服务统计月报（PDF）")
+@click.option("--month", required=True, help="月份 YYYY-MM")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="另存一份PDF到此文件")
+@click.option("--operator", default=None)
+def print_monthly_cmd(ctx: Context, month: str, out: str | None, operator: str | None) -> None:
+    """打印某月的政务服务统计月报：合计、分村（含柱状图）、每日收件、分事项。"""
+    from station.operators import resolve_cli_operator
+    from station.printing import print_monthly
+
+    try:
+        year, mon = (int(x) for x in month.split("-"))
+        first = date(year, mon, 1)
+    except ValueError:
+        raise StationError("bad_month", f"月份格式应为 YYYY-MM，收到 {month}") from None
+    with _open(ctx) as store:
+        result = print_monthly(store, first, resolve_cli_operator(store, operator), out=Path(out) if out else None)
+    ctx.out({**result.to_dict(), "month": f"{first.year:04d}-{first.month:02d}"},
+            f"{first.year}年{first.month}月统计月报：{result.path}\n{result.message}")

@@ -7,6 +7,7 @@ loses the document. A reprint is marked 补打 with its count.
 
 from __future__ import annotations
 
+import calendar
 import shutil
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,15 +16,20 @@ from typing import Any
 
 from printouts import (CaseDoc, CorrectionDoc, DailyReport, DueInfo, MaterialLine, RefusalDoc, ResultDoc,
                        StationInfo, archive_pdf, render, send_to_printer)
+from printouts.model import FigureRow, MonthlyReport
 from station import events as ev
 from station import lifecycle
 from station.cases import CaseReader, CaseRecord
 from station.operators import Operator, require
 from station.problems import StationError
+from station.stats import Figures, compute
 from station.store import Store
 
 KIND_TITLES = {"receipt": "受理回执", "notice": "一次性告知书", "correction": "补正通知书",
-               "result": "办结通知书", "refusal": "不予受理/不予批准告知书", "daily": "日报"}
+               "result": "办结通知书", "refusal": "不予受理/不予批准告知书", "daily": "日报",
+               "monthly": "政务服务统计月报"}
+#: Station-wide reports, printed without a case (not through print_case_document).
+REPORT_KINDS = ("daily", "monthly")
 FORMATS = ("a4", "roll80")
 
 
@@ -148,7 +154,7 @@ def print_case_document(store: Store, number: str, kind: str, operator: Operator
         raise StationError("bad_format", f"纸张格式只能是 a4 或 roll80，收到 {fmt}")
     large = store.config.large_print if large is None else large
     case = CaseReader(store).get(number)
-    if kind not in KIND_TITLES or kind == "daily":
+    if kind not in KIND_TITLES or kind in REPORT_KINDS:
         raise StationError("bad_kind", f"未知的文书类型 {kind}（可选：receipt notice correction result refusal）")
     if kind not in documents_for(case):
         raise StationError("not_applicable", f"办件当前状态为「{case.status_label}」，不能打印{KIND_TITLES[kind]}")
@@ -178,3 +184,45 @@ def print_daily(store: Store, day: date, operator: Operator, out: Path | None = 
     require(store, operator, "handle", "打印日报")
     pdf = render(daily_report(store, day), "daily", fmt="a4", font_path=store.config.font_path or None)
     return _finish(store, pdf, None, "daily", operator, "a4", False, 0, out)
+
+
+def station_names(store: Store) -> dict[str, str]:
+    """Division code -> station name, from the ``station.initialised`` events this store has seen."""
+    names: dict[str, str] = {}
+    for event in store.iter_events("type=?", (ev.STATION_INITIALISED,)):
+        body = store.codec.open_body(event.body)
+        if body.get("station_id") and body.get("name"):
+            names[str(body["station_id"])] = str(body["name"])
+    return names
+
+
+def _figure_row(f: Figures, name: str = "") -> FigureRow:
+    return FigureRow(code=f.group if f.group != "all" else "", name=name or (f.label if f.label != f.group else ""),
+                     received=f.received, accepted=f.accepted, completed=f.completed, on_time=f.on_time,
+                     on_time_rate=f.on_time_rate, overdue_now=f.overdue_now, avg_working_days=f.avg_working_days,
+                     corrections_per_case=f.corrections_per_case, ratings=f.ratings,
+                     satisfaction_rate=f.satisfaction_rate, bad_ratings=f.bad_ratings,
+                     followups_open=f.followups_open, followups_overdue=f.followups_overdue)
+
+
+def monthly_report(store: Store, month: date, today: date | None = None) -> MonthlyReport:
+    """The figures of ``month`` (any day in it) by village and by item, as station.stats computes them."""
+    first = month.replace(day=1)
+    last = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+    today = today or store.clock().date()
+    by_village = compute(store, first, last, by="village", today=today)
+    by_item = compute(store, first, last, by="item", today=today)
+    names = station_names(store)
+    return MonthlyReport(
+        station=_station_info(store), month=first, date_from=first, date_to=last, made_on=today,
+        total=_figure_row(by_village.total),
+        by_village=[_figure_row(g, names.get(g.group, "")) for g in by_village.groups],
+        by_item=[_figure_row(g) for g in by_item.groups],
+        daily_received=[(date.fromisoformat(d), n) for d, n in by_village.daily_received])
+
+
+def print_monthly(store: Store, month: date, operator: Operator, out: Path | None = None) -> PrintResult:
+    """Print the 政务服务统计月报 of ``month``: archived, recorded as ``notice.printed``, then printed."""
+    require(store, operator, "handle", "打印统计月报")
+    pdf = render(monthly_report(store, month), "monthly", fmt="a4", font_path=store.config.font_path or None)
+    return _finish(store, pdf, None, "monthly", operator, "a4", False, 0, out)
