@@ -290,7 +290,7 @@ def validate_submission(item: ServiceItem, data: Mapping[str, Any], today: date)
     problems = ProblemList()
     for key in data:
         if key not in TOP_KEYS:
-            problems.add(str(key), "unknown_field", f"不认识的项目 {key}")
+            problems.add(str(key) or "(空键名)", "unknown_field", f"不认识的项目「{key}」")
     _check_item_identity(item, data, problems)
 
     applicant = _check_applicant(item, _mapping(data, "applicant", problems, required=True), today, problems)
