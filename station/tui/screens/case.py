@@ -67,7 +67,7 @@ class CaseScreen(StationScreen):
             yield DataTable(id="materials", cursor_type="row", show_cursor=False)
             yield Static("办理过程", classes="section-title")
             yield DataTable(id="timeline", cursor_type="row", show_cursor=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#materials", DataTable).add_columns("材料", "形式", "状态", "补交期限")

@@ -105,7 +105,7 @@ class HomeScreen(StationScreen):
         yield Static("", id="sync-line", classes="sync-line")
         yield Static("今日收件（Enter 打开）", classes="section-title")
         yield DataTable(id="today-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         setup_case_table(self.query_one(DataTable))

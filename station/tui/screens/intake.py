@@ -134,7 +134,7 @@ class IntakeScreen(StationScreen):
             with VerticalScroll(id="step-review"):
                 yield Static("", id="review")
                 yield ProblemPanel(id="review-problems", classes="problems")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         for panel in self.query(ProblemPanel):

@@ -29,7 +29,7 @@ class LoginScreen(StationScreen):
             yield Label("密码", classes="field-label")
             yield Input(password=True, id="password")
             yield Static(self.hint, id="message", classes="hint")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#operator", Input).focus()

@@ -48,7 +48,7 @@ class ResultScreen(StationScreen):
                             style="yellow")
             info.append("按 p 打印受理回执；按 Enter 回到首页。")
             yield Static(info, id="result-info")
-        yield Footer()
+        yield Footer(compact=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "print" and parameters and parameters[0] == "notice":

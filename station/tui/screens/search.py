@@ -109,7 +109,7 @@ class SearchScreen(StationScreen):
             yield Input(placeholder="收件日期 2026-09-01~2026-09-30", id="dates")
         yield Static("", id="result-line", classes="result-line")
         yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         setup_case_table(self.query_one(DataTable))

@@ -68,7 +68,7 @@ class SettingsScreen(StationScreen):
             yield ProblemPanel(id="settings-problems", classes="problems")
             yield Static("操作员（Ctrl+O 添加，Ctrl+R 重置密码，Ctrl+T 停用/启用）", classes="section-title")
             yield DataTable(id="operators", cursor_type="row")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(ProblemPanel).clear()

@@ -47,7 +47,7 @@ class SetupScreen(StationScreen):
             with Horizontal(classes="buttons"):
                 yield Button("创建站点", id="create", variant="primary")
                 yield Button("打开演示站", id="demo")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(ProblemPanel).clear()

@@ -42,7 +42,7 @@ class SyncScreen(StationScreen):
             yield Static("", id="sync-phase", classes="hint")
             yield ProgressBar(total=None, show_eta=False, id="sync-progress")
             yield Static("", id="sync-result")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(ProgressBar).display = False

@@ -1,0 +1,158 @@
+"""Snapshots of every screen at 80×24 and 120×40 (pytest-textual-snapshot).
+
+Deterministic: a demo station built for a fixed day, the store's clock fixed, and the saved-case
+screen fed a fixed FiledCase (a real save draws a random query password). Review a changed
+snapshot like code: `pytest tests/test_tui_snapshots.py --snapshot-update`, then look at the SVGs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import pytest
+
+from station import lifecycle
+from station.cases import CaseReader, FiledCase
+from station.store import Store
+from station.tui.app import StationApp
+from station.tui.screens.case import CaseScreen
+from station.tui.screens.intake import IntakeScreen
+from station.tui.screens.login import LoginScreen
+from station.tui.screens.result import ResultScreen
+from station.tui.screens.search import SearchScreen
+from station.tui.screens.setup import SetupScreen
+from station.tui.screens.sync import SyncScreen
+from tests._tui import ADMIN, Clock, TODAY, build_demo, copy_home, log_in, text_of, wait_for
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_demo(tmp_path_factory.mktemp("tui-demo"))
+
+
+@pytest.fixture
+def demo_home(demo_template: Path, tmp_path: Path) -> Path:
+    return copy_home(demo_template, tmp_path / "station")
+
+
+def _app(home: Path, catalog: Any) -> StationApp:
+    return StationApp(home, clock=Clock(), catalog=catalog)
+
+
+async def _settle(pilot: Any) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(0.1)
+    pilot.app.clear_notifications()
+    await pilot.pause(0.05)
+
+
+def _shot(snap_compare: Callable, app: StationApp, size: tuple[int, int],
+          steps: Callable[[Any], Awaitable[None]]) -> None:
+    async def run_before(pilot: Any) -> None:
+        await steps(pilot)
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_setup_screen(snap_compare, tmp_path: Path, catalog, size) -> None:
+    async def steps(pilot: Any) -> None:
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SetupScreen))
+
+    _shot(snap_compare, _app(tmp_path / "new", catalog), size, steps)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_login_screen(snap_compare, demo_home: Path, catalog, size) -> None:
+    async def steps(pilot: Any) -> None:
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, LoginScreen))
+        await wait_for(pilot, lambda: text_of(pilot.app.screen.query_one("#station-name")) != "")
+
+    _shot(snap_compare, _app(demo_home, catalog), size, steps)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_home_screen(snap_compare, demo_home: Path, catalog, size) -> None:
+    _shot(snap_compare, _app(demo_home, catalog), size, log_in)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_intake_item_step(snap_compare, demo_home: Path, catalog, size) -> None:
+    async def steps(pilot: Any) -> None:
+        await log_in(pilot)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, IntakeScreen) and pilot.app.screen.catalog)
+        await pilot.press(*"gljt")
+
+    _shot(snap_compare, _app(demo_home, catalog), size, steps)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_intake_applicant_step(snap_compare, demo_home: Path, catalog, size) -> None:
+    async def steps(pilot: Any) -> None:
+        await log_in(pilot)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, IntakeScreen) and pilot.app.screen.catalog)
+        await pilot.press(*"gljt", "enter", *"张秀英", "enter", *"11010519491231002X")
+
+    _shot(snap_compare, _app(demo_home, catalog), size, steps)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_search_screen(snap_compare, demo_home: Path, catalog, size) -> None:
+    async def steps(pilot: Any) -> None:
+        await log_in(pilot)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SearchScreen) and pilot.app.screen.searches_done)
+
+    _shot(snap_compare, _app(demo_home, catalog), size, steps)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_case_screen(snap_compare, demo_home: Path, catalog, size) -> None:
+    with Store.open(demo_home) as store:
+        number = CaseReader(store, TODAY).list(status=lifecycle.APPROVED, limit=1)[0].number
+
+    async def steps(pilot: Any) -> None:
+        await log_in(pilot)
+        pilot.app.open_case(number)
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CaseScreen) and pilot.app.screen.view)
+
+    _shot(snap_compare, _app(demo_home, catalog), size, steps)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_result_screen(snap_compare, demo_home: Path, catalog, size) -> None:
+    filed = FiledCase("421381105201-260921-0001-3", "382916", "2026-10-26", False, (), ("hukou_book",))
+
+    async def steps(pilot: Any) -> None:
+        await log_in(pilot)
+        pilot.app.push_screen(ResultScreen(filed, "高龄津贴申领"))
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ResultScreen))
+
+    _shot(snap_compare, _app(demo_home, catalog), size, steps)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_sync_screen(snap_compare, demo_home: Path, catalog, size) -> None:
+    async def steps(pilot: Any) -> None:
+        await log_in(pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SyncScreen))
+
+    _shot(snap_compare, _app(demo_home, catalog), size, steps)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_settings_screen(snap_compare, demo_home: Path, catalog, size) -> None:
+    async def steps(pilot: Any) -> None:
+        await log_in(pilot, ADMIN)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: pilot.app.screen.__class__.__name__ == "SettingsScreen")
+        await wait_for(pilot, lambda: pilot.app.screen.query_one("#s-name").value != "")
+
+    _shot(snap_compare, _app(demo_home, catalog), size, steps)
