@@ -14,6 +14,8 @@ that moves the cursor.
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,7 +25,7 @@ from sync import outbox
 from sync.errors import SyncError
 from sync.keys import load_or_create, platform_keys
 from sync.settings import SyncSettings
-from sync.transport import HttpTransport
+from sync.transport import HttpTransport, PushReply
 
 MAX_REFUSALS = 3
 STATION_LEVEL = frozenset({"unknown_sender", "bad_signature", "wrong_recipient", "bad_request_auth"})
@@ -73,8 +75,9 @@ class SyncSummary:
 class StationSync:
     """One sync session of a station: its keys, the platform's keys, the transport."""
 
-    def __init__(self, store: Store, transport: HttpTransport | None = None):
+    def __init__(self, store: Store, transport: HttpTransport | None = None, window: int = 4):
         self.store = store
+        self.window = max(1, window)
         self.settings = SyncSettings.of(store.config)
         self.keys = load_or_create(store.home, store.station_id)
         self.platform = platform_keys(store.home).keys
@@ -91,32 +94,53 @@ class StationSync:
     # --- push -------------------------------------------------------------------------------
 
     def push(self, summary: SyncSummary, retry_held: bool = False) -> None:
+        """Send the outbox with up to ``window`` batches in flight (a slow, long link stays busy instead
+        of idling one round trip per batch); answers are handled strictly in batch order."""
         if retry_held:
             outbox.release_held(self.store)
         summary.batches_built += self.cut()
-        for batch in outbox.batches(self.store, (outbox.BUILT, outbox.SENT)):
-            reply = self.transport.push(batch.blob)  # SyncError (link) propagates: outbox untouched
-            outbox.mark_sent(self.store, batch.seq, "network")
-            summary.batches_sent += 1
-            summary.events_sent += batch.events
-            if reply.ack is not None:
-                try:
-                    outbox.mark_acknowledged(self.store, batch, reply.ack, self.platform)
-                except env.EnvelopeError as err:
-                    raise SyncError("bad_ack", f"平台回执无效，批次 {batch.seq} 未标记为已确认：{err.message}") from None
-                summary.batches_acknowledged += 1
-                summary.events_acknowledged += batch.events
-                continue
-            if reply.status == 429 or reply.status >= 500:
-                raise SyncError(reply.code, f"平台暂时无法处理：{reply.message}", retry=True)
-            if reply.code in STATION_LEVEL:
-                raise SyncError(reply.code, f"平台拒收本站数据：{reply.message}。请确认本站已在平台登记、平台公钥正确")
-            hold = reply.code in HOLD_AT_ONCE or batch.refusals + 1 >= MAX_REFUSALS
-            outbox.record_refusal(self.store, batch.seq, reply.code, reply.message, hold)
-            if hold:
-                summary.batches_held += 1
-            summary.error(reply.code, f"批次 {batch.seq} 被平台拒收：{reply.message}"
-                          + ("（已搁置，后续批次继续上传）" if hold else "（下次同步时重试）"))
+        queue = iter(outbox.batches(self.store, (outbox.BUILT, outbox.SENT)))
+        inflight: deque[tuple[outbox.OutBatch, Future[PushReply]]] = deque()
+        pool = ThreadPoolExecutor(max_workers=self.window, thread_name_prefix="sync-push")
+
+        def submit() -> None:
+            batch = next(queue, None)
+            if batch is not None:
+                inflight.append((batch, pool.submit(self.transport.push, batch.blob)))
+
+        try:
+            for _ in range(self.window):
+                submit()
+            while inflight:
+                batch, future = inflight.popleft()
+                reply = future.result()  # SyncError (link) propagates: the outbox stays as it is
+                self._handle(batch, reply, summary)
+                submit()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _handle(self, batch: outbox.OutBatch, reply: PushReply, summary: SyncSummary) -> None:
+        outbox.mark_sent(self.store, batch.seq, "network")
+        summary.batches_sent += 1
+        summary.events_sent += batch.events
+        if reply.ack is not None:
+            try:
+                outbox.mark_acknowledged(self.store, batch, reply.ack, self.platform)
+            except env.EnvelopeError as err:
+                raise SyncError("bad_ack", f"平台回执无效，批次 {batch.seq} 未标记为已确认：{err.message}") from None
+            summary.batches_acknowledged += 1
+            summary.events_acknowledged += batch.events
+            return
+        if reply.status == 429 or reply.status >= 500:
+            raise SyncError(reply.code, f"平台暂时无法处理：{reply.message}", retry=True)
+        if reply.code in STATION_LEVEL:
+            raise SyncError(reply.code, f"平台拒收本站数据：{reply.message}。请确认本站已在平台登记、平台公钥正确")
+        hold = reply.code in HOLD_AT_ONCE or batch.refusals + 1 >= MAX_REFUSALS
+        outbox.record_refusal(self.store, batch.seq, reply.code, reply.message, hold)
+        if hold:
+            summary.batches_held += 1
+        summary.error(reply.code, f"批次 {batch.seq} 被平台拒收：{reply.message}"
+                      + ("（已搁置，后续批次继续上传）" if hold else "（下次同步时重试）"))
 
     # --- pull -------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ link (not the batch) was the problem.
 from __future__ import annotations
 
 import struct
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,21 +43,39 @@ class HttpTransport:
             raise SyncError("bad_url", f"平台地址应以 http:// 或 https:// 开头：{url}")
         self.url = url.rstrip("/")
         self.timeout = (connect_timeout, timeout)
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = USER_AGENT
-        self.session.verify = ca_bundle or True
-        if proxy:
-            self.session.proxies = {"http": proxy, "https": proxy}
-        retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
-                      backoff_jitter=backoff / 2, backoff_max=60, status_forcelist=(429, 502, 503, 504),
-                      allowed_methods=frozenset({"GET", "POST"}), respect_retry_after_header=True,
-                      raise_on_status=False)
-        adapter = HTTPAdapter(max_retries=retry)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self._settings = (ca_bundle, proxy, retries, backoff)
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    @property
+    def session(self) -> requests.Session:
+        """One requests.Session per thread (pushes run a few at a time)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            ca_bundle, proxy, retries, backoff = self._settings
+            session = requests.Session()
+            session.headers["User-Agent"] = USER_AGENT
+            session.verify = ca_bundle or True
+            if proxy:
+                session.proxies = {"http": proxy, "https": proxy}
+            retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
+                          backoff_jitter=backoff / 2, backoff_max=60, status_forcelist=(429, 502, 503, 504),
+                          allowed_methods=frozenset({"GET", "POST"}), respect_retry_after_header=True,
+                          raise_on_status=False)
+            adapter = HTTPAdapter(max_retries=retry)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
 
     def close(self) -> None:
-        self.session.close()
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
 
     def _call(self, method: str, path: str, **kw: Any) -> requests.Response:
         try:

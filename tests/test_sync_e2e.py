@@ -6,7 +6,6 @@ import json
 import socket
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -204,7 +203,7 @@ def test_cli_enrolment_configure_sync_and_status(tmp_path: Path) -> None:
                          str(tmp_path / "platform.json"), "--interval", "5")
         assert configured["platform_fingerprint"] == info["fingerprint"]
         assert (vdir / PLATFORM_KEYS_FILE).exists()
-        with Store.open(vdir, clock=lambda: datetime(2026, 9, 21, 10, 0)) as store:
+        with Store.open(vdir) as store:
             file_cases(store, 2)
         summary = run("sync", "now", "--home", str(vdir))
         assert summary["ok"] and summary["events_acknowledged"] > 0
