@@ -54,7 +54,7 @@ async def test_search_as_you_type_and_open(demo_home: Path, catalog) -> None:
         await pilot.press("f")
         await wait_for(pilot, lambda: isinstance(app.screen, SearchScreen) and app.screen.searches_done >= 1)
         search = app.screen
-        assert len(search.last_results) == 40  # everything, newest first
+        assert len(search.last_results) == 40  # everything (under one page), newest first
         await pilot.press(*target.applicant_name)
         await wait_for(pilot, lambda: search.last_results and all(
             target.applicant_name in c.applicant_name for c in search.last_results))

@@ -25,7 +25,7 @@ ERROR_LOG = "tui-errors.log"
 class StationApp(App[None]):
     """村级便民服务站 terminal UI."""
 
-    CSS_PATH = "station.tcss"
+    CSS_PATH = Path(__file__).with_name("station.tcss")
     TITLE = "村级便民服务站"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [Binding("ctrl+q", "quit", "退出", show=False, priority=True)]

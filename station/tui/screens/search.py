@@ -25,7 +25,7 @@ from station.tui.screens.base import StationScreen
 from station.tui.widgets.caselist import fill_case_table, setup_case_table
 
 DEBOUNCE_SECONDS = 0.03
-PAGE = 100
+PAGE = 50
 
 FLAGS: list[tuple[str, str]] = [("不限", ""), ("超期", "overdue"), ("临期", "near_due"),
                                 ("待补材料", "waiting"), ("未同步", "unsynced"), ("今日收件", "today")]
@@ -167,7 +167,7 @@ class SearchScreen(StationScreen):
         self.last_results = rows
         table = self.query_one(DataTable)
         fill_case_table(table, rows)
-        more = "（仅显示前100条，请输入更多条件）" if len(rows) >= PAGE else ""
+        more = "（仅显示最近50条，请输入更多条件）" if len(rows) >= PAGE else ""
         self.query_one("#result-line", Static).update(
             f"找到 {len(rows)} 件{more}" if rows else "没有找到符合条件的办件")
         self.searches_done += 1

@@ -1,0 +1,192 @@
+"""TUI benchmarks: cold start to a usable login screen, and search-as-you-type over 100,000 cases.
+
+    .venv/bin/python bench/bench_tui.py [--cases 100000] [--runs 5]
+
+Cold start: a fresh Python process per run, timed from spawn until the login screen is mounted and
+shows the station's name (the store is open: the operator can type). Search: the real app,
+headless, logged in, on the 办件查询 screen; each key is timed from the key event until the result
+table holds the answer for it (debounce + query in a worker + table fill; the table is painted on
+the next frame). The 100k-case home is
+built once with the domain's own ``file_case`` (many calls per transaction) and cached under
+bench/_out/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date, datetime, time as dtime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+OUT = ROOT / "bench" / "_out"
+TODAY = date(2026, 9, 21)
+OPERATOR = ("王小红", "bench1234")
+
+CHILD = r"""
+import sys, time
+from pathlib import Path
+from station.tui.app import StationApp
+from station.tui.screens.login import LoginScreen
+
+class BenchApp(StationApp):
+    def on_ready(self) -> None:
+        self.set_interval(0.002, self._check)
+
+    def _check(self) -> None:
+        s = self.screen
+        if isinstance(s, LoginScreen):
+            name = s.query_one("#station-name").content
+            if name:
+                print("READY", flush=True)
+                self.exit()
+
+BenchApp(Path(sys.argv[1])).run(headless=True)
+"""
+
+
+class _Clock:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def build_home(cases: int) -> Path:
+    from forms.catalog import load_catalog
+    from station.cases import file_case
+    from station.operators import add_operator, os_account
+    from station.problems import StationError
+    from station.sample_data import make_submission
+    from station.setup import init_station
+    from station.store import Store
+
+    home = OUT / f"home-{cases}"
+    marker = home / "BUILT"
+    if marker.exists():
+        return home
+    if home.exists():
+        shutil.rmtree(home)
+    OUT.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    init_station(home, "421381105201", "基准测试村便民服务站", "village")
+    catalog = load_catalog()
+    items = list(catalog.items)
+    rng = random.Random(5)
+    days = max(1, cases // 400)
+    clock = _Clock(datetime.combine(TODAY - timedelta(days=days), dtime(8, 0)))
+    with Store.open(home, clock=clock) as store:
+        agent = add_operator(store, OPERATOR[0], "agent", OPERATOR[1], os_account())
+        per_day = -(-cases // days)
+        done = 0
+        for d in range(days):
+            day = TODAY - timedelta(days=days - d)
+            with store.transaction():
+                for i in range(min(per_day, cases - done)):
+                    clock.now = datetime.combine(day, dtime(8, 0)) + timedelta(seconds=20 * i)
+                    item = rng.choice(items)
+                    for attempt in range(5):  # a generated date can fall outside its bounds: draw again
+                        try:
+                            file_case(store, catalog, item.code,
+                                      make_submission(item, rng, day, waive=(i % 5 == 1 and attempt == 0)), agent)
+                            break
+                        except StationError:
+                            item = rng.choice(items)
+                    done += 1
+            if d % 20 == 0:
+                print(f"  built {done}/{cases} cases ({time.perf_counter() - started:.0f} s)", flush=True)
+    marker.write_text(str(cases))
+    print(f"built {cases}-case home in {time.perf_counter() - started:.0f} s: {home}")
+    return home
+
+
+def cold_start(home: Path, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(home)], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        elapsed = time.perf_counter() - t0
+        proc.wait(timeout=30)
+        if line.strip() != "READY":
+            raise SystemExit(f"child did not reach the login screen: {proc.stderr.read() if proc.stderr else ''}")
+        times.append(elapsed * 1000)
+    return times
+
+
+async def search_latency(home: Path, queries: list[str]) -> list[tuple[str, float, int, float]]:
+    from station.tui.app import StationApp
+    from station.tui.screens.home import HomeScreen
+    from station.tui.screens.search import SearchScreen
+
+    app = StationApp(home, clock=_Clock(datetime.combine(TODAY, dtime(10, 0))))
+    out: list[tuple[str, float, int, float]] = []
+
+    async def until(pilot, cond, limit: float = 60.0) -> None:
+        t = time.perf_counter()
+        while not cond():
+            await asyncio.sleep(0.0005)
+            if time.perf_counter() - t > limit:
+                raise SystemExit("timed out")
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
+        await pilot.press(*OPERATOR[0], "enter", *OPERATOR[1], "enter")
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, SearchScreen) and app.screen.searches_done >= 1)
+        screen = app.screen
+        for query in queries:
+            if screen.query_one("#q").value:
+                before = screen.searches_done
+                screen.query_one("#q").value = ""
+                await until(pilot, lambda: screen.searches_done > before)
+            for ch in query:
+                before = screen.searches_done
+                t0 = time.perf_counter()
+                app.simulate_key(ch)  # delivered like a keystroke; the pilot's own settling is not timed
+                await until(pilot, lambda: screen.searches_done > before)
+                out.append((screen.query_one("#q").value, (time.perf_counter() - t0) * 1000,
+                            len(screen.last_results), screen.last_elapsed_ms))
+    return out
+
+
+def _stats(values: list[float]) -> str:
+    values = sorted(values)
+    p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+    return f"median {statistics.median(values):.0f} ms, p95 {p95:.0f} ms, max {values[-1]:.0f} ms (n={len(values)})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    home = build_home(args.cases)
+    from station.store import Store
+    from station.cases import CaseReader
+
+    with Store.open(home) as store:
+        sample = CaseReader(store, TODAY).list(limit=1, offset=args.cases // 2)[0]
+        last4 = sample.id_last4 or "1234"
+    queries = ["wang", sample.applicant_name, "zxy", last4, sample.number.split("-")[2], "gljt", "高龄津贴"]
+    print(f"cold start to usable login ({args.cases}-case home): {_stats(cold_start(home, args.runs))}")
+    rows = asyncio.run(search_latency(home, queries))
+    for text, ms, n, inner in rows:
+        print(f"  key → results  {text!r:14} {ms:6.1f} ms  (in app {inner:5.1f} ms; {n} shown)")
+    print(f"search as you type over {args.cases} cases, key → results shown: {_stats([r[1] for r in rows])}")
+
+
+if __name__ == "__main__":
+    main()
