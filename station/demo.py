@@ -43,12 +43,13 @@ def _township_event(seq: int, number: str, type_: str, body: dict[str, Any], at:
 
 def create_demo(home: Path, case_count: int = 40, today: date | None = None) -> dict[str, Any]:
     today = today or date.today()
-    init_station(home, DEMO_VILLAGE, DEMO_NAME, "village")
-    update_config(home, phone="0722-6412345", address="示范镇示范村村委会一楼便民服务站")
+    clock = _DemoClock(datetime.combine(today - timedelta(days=46), time(8, 0)))
+    init_station(home, DEMO_VILLAGE, DEMO_NAME, "village", clock=clock)
+    update_config(home, phone="0722-6412345", address="示范镇示范村村委会一楼便民服务站",
+                  authority_name="示范镇人民政府", reconsideration_body="广水市人民政府", court_name="广水市人民法院")
     rng = random.Random(20261125)
     catalog = load_catalog()
     items = list(catalog.items)
-    clock = _DemoClock(datetime.combine(today - timedelta(days=45), time(9, 0)))
     with Store.open(home, clock=clock) as store:
         admin = os_account()
         for name, role, password in DEMO_OPERATORS:

@@ -8,15 +8,16 @@ from pathlib import Path
 from station import events as ev
 from station.home import StationConfig, create_home_files
 from station.problems import StationError
-from station.store import Store
+from station.store import Clock, Store
 
 
-def init_station(home: Path, division_code: str, name: str, role: str = "village") -> StationConfig:
+def init_station(home: Path, division_code: str, name: str, role: str = "village",
+                 clock: Clock | None = None) -> StationConfig:
     """Create a new station home; refuses an existing one. Leaves nothing behind if it fails."""
     existed = home.exists()
     config = create_home_files(home, division_code, name, role)
     try:
-        with Store.open(home, create=True) as store:
+        with Store.open(home, create=True, clock=clock) as store:
             store.append(ev.STATION_INITIALISED, {"station_id": config.station_id, "name": config.name,
                                                   "role": config.role}, "系统")
     except (StationError, OSError):

@@ -39,15 +39,15 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 
 
 @pytest.fixture
-def village_home(tmp_path: Path) -> Path:
-    home = tmp_path / "village"
-    init_station(home, VILLAGE, "测试村便民服务站", "village")
-    return home
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 9, 21, 10, 0))  # a Monday with a holiday week ahead
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime(2026, 9, 21, 10, 0))  # a Monday with a holiday week ahead
+def village_home(tmp_path: Path, clock: FixedClock) -> Path:
+    home = tmp_path / "village"
+    init_station(home, VILLAGE, "测试村便民服务站", "village", clock=clock)
+    return home
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def world(tmp_path: Path, catalog):
     stores = {}
     for key, code, role in (("v1", VILLAGE, "village"), ("v2", VILLAGE_2, "village"), ("t", TOWNSHIP, "township")):
         init_station(tmp_path / key, code, {"v1": "东岭村服务站", "v2": "西河村服务站", "t": "东河镇便民服务中心"}[key],
-                     role)
+                     role, clock=clock)
         stores[key] = Store.open(tmp_path / key, clock=clock)
     reviewer = add_operator(stores["t"], "赵审核", "reviewer", "secret123", os_account())
     yield stores, clock, reviewer

@@ -36,7 +36,7 @@ def world(tmp_path: Path, catalog):
     clock = FixedClock(datetime(2026, 9, 28, 9, 0))  # Monday before the National Day week
     stores = {}
     for key, code, role in (("v1", VILLAGE, "village"), ("v2", VILLAGE_2, "village"), ("t", TOWNSHIP, "township")):
-        init_station(tmp_path / key, code, f"{key}站", role)
+        init_station(tmp_path / key, code, f"{key}站", role, clock=clock)
         stores[key] = Store.open(tmp_path / key, clock=clock)
     reviewer = add_operator(stores["t"], "赵审核", "reviewer", "secret123", os_account())
     yield stores, clock, reviewer
@@ -160,8 +160,8 @@ def test_roles_and_jurisdiction(world, catalog, tmp_path) -> None:
     with pytest.raises(StationError) as err:  # a village cannot decide a township-level item
         decide(v1, number, Decision("accept"), os_account())
     assert err.value.code == "forbidden"
-    init_station(tmp_path / "other", "421381106000", "另一个镇", "township")
-    with Store.open(tmp_path / "other") as other:
+    init_station(tmp_path / "other", "421381106000", "另一个镇", "township", clock=clock)
+    with Store.open(tmp_path / "other", clock=clock) as other:
         ship(v1, other)  # even if another township got the events, it may not decide them
         with pytest.raises(StationError) as err:
             decide(other, number, Decision("accept"), os_account())
