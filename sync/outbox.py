@@ -81,10 +81,11 @@ def cut(store: Store, sender: env.SecretKeys, platform: env.PublicKeys,
     """
     ensure_tables(store)
     made: list[int] = []
+    want = max_events
     while True:
         with store.transaction():
             after = _meta_int(store, "sync.batched_seq")
-            events = store.local_events_after(after, limit=max_events)
+            events = store.local_events_after(after, limit=want)
             if not events:
                 return made
             wire = [store.wire_event(e) for e in events]
@@ -99,6 +100,8 @@ def cut(store: Store, sender: env.SecretKeys, platform: env.PublicKeys,
                  store.clock().isoformat(timespec="seconds")))
             store.meta_set("sync.batched_seq", str(events[n - 1].seq))
             made.append(seq)
+            # read about what fits next time (events are opened and compressed only once or twice)
+            want = min(max_events, n * 2 if n == len(events) else n + n // 4 + 1)
 
 
 def batches(store: Store, states: tuple[str, ...]) -> list[OutBatch]:

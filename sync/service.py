@@ -7,7 +7,10 @@ Push sends the outbox in batch order. Per gateway answer:
     every batch would fail the same way;
   * batch-level refusal (format, suite, chain, fork, size…): counted; after MAX_REFUSALS (at once for
     the ones retrying cannot fix) the batch is held and shown, and the batches after it keep flowing.
-Pull fetches the station's inbox after its cursor, verifies each envelope (platform signature,
+Pushes keep up to four batches in flight, and the first inbox page is fetched while the push runs
+(on an 800 ms link the directions overlap instead of queueing round trips); if the gateway reports
+conflicts for what was just pushed, the inbox is pulled once more at the end so their notices arrive
+in the same sync. Pull fetches the station's inbox after its cursor, verifies each envelope (platform signature,
 recipient, chain) and applies its events through ``Store.ingest_remote`` in the same transaction
 that moves the cursor.
 """
@@ -78,6 +81,8 @@ class StationSync:
     def __init__(self, store: Store, transport: HttpTransport | None = None, window: int = 4):
         self.store = store
         self.window = max(1, window)
+        self.conflicts_reported = 0
+        self.pool = ThreadPoolExecutor(max_workers=self.window + 1, thread_name_prefix="sync")
         self.settings = SyncSettings.of(store.config)
         self.keys = load_or_create(store.home, store.station_id)
         self.platform = platform_keys(store.home).keys
@@ -85,6 +90,7 @@ class StationSync:
                                                     self.settings.timeout_seconds, self.settings.retries)
 
     def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
         self.transport.close()
 
     def cut(self) -> int:
@@ -101,23 +107,20 @@ class StationSync:
         summary.batches_built += self.cut()
         queue = iter(outbox.batches(self.store, (outbox.BUILT, outbox.SENT)))
         inflight: deque[tuple[outbox.OutBatch, Future[PushReply]]] = deque()
-        pool = ThreadPoolExecutor(max_workers=self.window, thread_name_prefix="sync-push")
+        pool = self.pool
 
         def submit() -> None:
             batch = next(queue, None)
             if batch is not None:
                 inflight.append((batch, pool.submit(self.transport.push, batch.blob)))
 
-        try:
-            for _ in range(self.window):
-                submit()
-            while inflight:
-                batch, future = inflight.popleft()
-                reply = future.result()  # SyncError (link) propagates: the outbox stays as it is
-                self._handle(batch, reply, summary)
-                submit()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        for _ in range(self.window):
+            submit()
+        while inflight:
+            batch, future = inflight.popleft()
+            reply = future.result()  # SyncError (link) propagates: the outbox stays as it is
+            self._handle(batch, reply, summary)
+            submit()
 
     def _handle(self, batch: outbox.OutBatch, reply: PushReply, summary: SyncSummary) -> None:
         outbox.mark_sent(self.store, batch.seq, "network")
@@ -130,6 +133,7 @@ class StationSync:
                 raise SyncError("bad_ack", f"平台回执无效，批次 {batch.seq} 未标记为已确认：{err.message}") from None
             summary.batches_acknowledged += 1
             summary.events_acknowledged += batch.events
+            self.conflicts_reported += reply.conflicts
             return
         if reply.status == 429 or reply.status >= 500:
             raise SyncError(reply.code, f"平台暂时无法处理：{reply.message}", retry=True)
@@ -144,10 +148,20 @@ class StationSync:
 
     # --- pull -------------------------------------------------------------------------------
 
-    def pull(self, summary: SyncSummary) -> None:
+    def start_pull(self) -> Future[tuple[list[bytes], bool]]:
+        """Fetch the first inbox page while the push runs: on a long-RTT link the two directions
+        overlap instead of paying for the pull's round trips after the last ack."""
+        cursor, _ = outbox.inbox_cursor(self.store)
+        return self.pool.submit(self.transport.pull, self.keys, cursor)
+
+    def pull(self, summary: SyncSummary, first: Future[tuple[list[bytes], bool]] | None = None) -> None:
         while True:
-            cursor, _ = outbox.inbox_cursor(self.store)
-            blobs, more = self.transport.pull(self.keys, cursor)
+            if first is not None:
+                blobs, more = first.result()
+                first = None
+            else:
+                cursor, _ = outbox.inbox_cursor(self.store)
+                blobs, more = self.transport.pull(self.keys, cursor)
             for blob in blobs:
                 apply_inbox_envelope(self.store, self.keys, self.platform, blob, summary, "network")
             if not more or not blobs:
@@ -195,8 +209,11 @@ def sync_now(store: Store, transport: HttpTransport | None = None, retry_held: b
     session = StationSync(store, transport)
     try:
         try:
+            first = session.start_pull()
             session.push(summary, retry_held)
-            session.pull(summary)
+            session.pull(summary, first)
+            if session.conflicts_reported:  # the gateway routed conflict notices back to us just now
+                session.pull(summary)
             summary.link = LINK_UP
         except SyncError as err:
             summary.error(err.code, err.message)

@@ -14,7 +14,8 @@ from typing import Any
 from station.home import StationConfig, read_config, update_config
 from sync.batching import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_EVENTS
 
-EXTRA_KEYS = ("sync_ca_bundle", "sync_proxy", "sync_batch_bytes", "sync_timeout_seconds", "sync_retries")
+EXTRA_KEYS = ("sync_ca_bundle", "sync_proxy", "sync_batch_bytes", "sync_timeout_seconds", "sync_retries",
+              "sync_batch_events")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class SyncSettings:
         return cls(url=config.sync_url.rstrip("/"), interval_minutes=max(1, int(config.sync_interval_minutes)),
                    ca_bundle=str(x.get("sync_ca_bundle", "")), proxy=str(x.get("sync_proxy", "")),
                    batch_bytes=int(x.get("sync_batch_bytes", DEFAULT_BATCH_BYTES)),
+                   batch_events=int(x.get("sync_batch_events", DEFAULT_BATCH_EVENTS)),
                    timeout_seconds=float(x.get("sync_timeout_seconds", 60)),
                    retries=int(x.get("sync_retries", 3)))
 

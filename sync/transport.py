@@ -32,6 +32,7 @@ class PushReply:
     code: str = ""
     message: str = ""
     status: int = 200
+    conflicts: int = 0
 
 
 class HttpTransport:
@@ -100,7 +101,9 @@ class HttpTransport:
         resp = self._call("POST", "/v1/batches", data=blob,
                           headers={"Content-Type": "application/vnd.village-station.envelope"})
         if resp.status_code == 200:
-            return PushReply(resp.content, resp.headers.get("X-Ack-Status") == "duplicate")
+            conflicts = resp.headers.get("X-Conflicts", "0")
+            return PushReply(resp.content, resp.headers.get("X-Ack-Status") == "duplicate",
+                             conflicts=int(conflicts) if conflicts.isdigit() else 0)
         code, message = _error_of(resp)
         return PushReply(None, False, code, message, resp.status_code)
 
