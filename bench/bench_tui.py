@@ -28,7 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "bench" / "_out"
-TODAY = date(2026, 9, 21)
 OPERATOR = ("王小红", "bench1234")
 
 CHILD = r"""
@@ -83,13 +82,16 @@ def build_home(cases: int) -> Path:
     items = list(catalog.items)
     rng = random.Random(5)
     days = max(1, cases // 400)
-    clock = _Clock(datetime.combine(TODAY - timedelta(days=days), dtime(8, 0)))
+    # Filing days run forward from tomorrow: the store refuses a wall clock behind its own log
+    # (station.clock_check), and the log starts at the real time of init_station.
+    first = date.today() + timedelta(days=1)
+    clock = _Clock(datetime.combine(first, dtime(8, 0)))
     with Store.open(home, clock=clock) as store:
         agent = add_operator(store, OPERATOR[0], "agent", OPERATOR[1], os_account())
         per_day = -(-cases // days)
         done = 0
         for d in range(days):
-            day = TODAY - timedelta(days=days - d)
+            day = first + timedelta(days=d)
             with store.transaction():
                 for i in range(min(per_day, cases - done)):
                     clock.now = datetime.combine(day, dtime(8, 0)) + timedelta(seconds=20 * i)
@@ -99,14 +101,24 @@ def build_home(cases: int) -> Path:
                             file_case(store, catalog, item.code,
                                       make_submission(item, rng, day, waive=(i % 5 == 1 and attempt == 0)), agent)
                             break
-                        except StationError:
+                        except StationError as exc:
+                            if exc.code != "invalid_submission":
+                                raise
                             item = rng.choice(items)
                     done += 1
             if d % 20 == 0:
                 print(f"  built {done}/{cases} cases ({time.perf_counter() - started:.0f} s)", flush=True)
-    marker.write_text(str(cases))
+    marker.write_text(last_day(home).isoformat())
     print(f"built {cases}-case home in {time.perf_counter() - started:.0f} s: {home}")
     return home
+
+
+def last_day(home: Path) -> date:
+    from station.store import Store
+
+    with Store.open(home) as store:
+        row = store.conn.execute("SELECT MAX(received_date) FROM cases").fetchone()
+    return date.fromisoformat(row[0])
 
 
 def cold_start(home: Path, runs: int) -> list[float]:
@@ -125,12 +137,12 @@ def cold_start(home: Path, runs: int) -> list[float]:
     return times
 
 
-async def search_latency(home: Path, queries: list[str]) -> list[tuple[str, float, int, float]]:
+async def search_latency(home: Path, queries: list[str], today: date) -> list[tuple[str, float, int, float]]:
     from station.tui.app import StationApp
     from station.tui.screens.home import HomeScreen
     from station.tui.screens.search import SearchScreen
 
-    app = StationApp(home, clock=_Clock(datetime.combine(TODAY, dtime(10, 0))))
+    app = StationApp(home, clock=_Clock(datetime.combine(today, dtime(18, 0))))
     out: list[tuple[str, float, int, float]] = []
 
     async def until(pilot, cond, limit: float = 60.0) -> None:
@@ -138,7 +150,7 @@ async def search_latency(home: Path, queries: list[str]) -> list[tuple[str, floa
         while not cond():
             await asyncio.sleep(0.0005)
             if time.perf_counter() - t > limit:
-                raise SystemExit("timed out")
+                raise SystemExit(f"timed out on {app.screen.__class__.__name__}")
 
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
@@ -177,15 +189,17 @@ def main() -> None:
     from station.store import Store
     from station.cases import CaseReader
 
+    today = last_day(home)
     with Store.open(home) as store:
-        sample = CaseReader(store, TODAY).list(limit=1, offset=args.cases // 2)[0]
+        total = store.conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
+        sample = CaseReader(store, today).list(limit=1, offset=total // 2)[0]
         last4 = sample.id_last4 or "1234"
     queries = ["wang", sample.applicant_name, "zxy", last4, sample.number.split("-")[2], "gljt", "高龄津贴"]
-    print(f"cold start to usable login ({args.cases}-case home): {_stats(cold_start(home, args.runs))}")
-    rows = asyncio.run(search_latency(home, queries))
+    print(f"cold start to usable login ({total}-case home): {_stats(cold_start(home, args.runs))}")
+    rows = asyncio.run(search_latency(home, queries, today))
     for text, ms, n, inner in rows:
         print(f"  key → results  {text!r:14} {ms:6.1f} ms  (in app {inner:5.1f} ms; {n} shown)")
-    print(f"search as you type over {args.cases} cases, key → results shown: {_stats([r[1] for r in rows])}")
+    print(f"search as you type over {total} cases, key → results shown: {_stats([r[1] for r in rows])}")
 
 
 if __name__ == "__main__":

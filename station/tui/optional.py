@@ -35,4 +35,12 @@ def sync_service() -> ModuleType | None:
 
 def sync_usb() -> ModuleType | None:
     mod = _module("sync.usb")
-    return mod if mod is not None and hasattr(mod, "export_to") else None
+    return mod if mod is not None and (hasattr(mod, "export_to") or hasattr(mod, "export")) else None
+
+
+def usb_export(mod: ModuleType):  # type: ignore[no-untyped-def]
+    return getattr(mod, "export_to", None) or getattr(mod, "export")
+
+
+def usb_import(mod: ModuleType):  # type: ignore[no-untyped-def]
+    return getattr(mod, "import_from", None) or getattr(mod, "import_")

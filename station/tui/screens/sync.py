@@ -155,7 +155,8 @@ class SyncScreen(StationScreen):
 
         def run() -> Any:
             with self._own_store() as store:
-                return usb.export_to(store, path) if which == "export" else usb.import_from(store, path)
+                act = optional.usb_export(usb) if which == "export" else optional.usb_import(usb)
+                return act(store, path)
 
         def done(result: Any) -> None:
             data = result.to_dict() if hasattr(result, "to_dict") else {}
