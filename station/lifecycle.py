@@ -49,6 +49,7 @@ ACTION_LABELS: dict[str, str] = {
     ev.NOTICE_PRINTED: "打印",
     ev.DUPLICATE_MARKED: "重复件标记",
     ev.FOLLOWUP_CLOSED: "差评整改",
+    "sync.conflict": "同步冲突（已被先到的决定取代）",
 }
 
 # A decided case stays open for delivery; these have nothing left to do for the township.
