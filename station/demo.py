@@ -24,6 +24,7 @@ from station.store import Store
 DEMO_VILLAGE = "421381105201"
 DEMO_TOWNSHIP = "421381105000"
 DEMO_NAME = "示范镇示范村便民服务站"
+DEMO_REMOTE_SEQ_BASE = 9_000_000
 DEMO_OPERATORS = [("王小红", "agent", "demo1234"), ("李建国", "admin", "admin1234")]
 
 
@@ -64,7 +65,7 @@ def create_demo(home: Path, case_count: int = 40, today: date | None = None) -> 
             data = make_submission(item, rng, day, waive=(i % 4 == 1))
             numbers.append(file_case(store, catalog, item.code, data, agent).number)
         # Township decisions arrive as remote events, a few days after filing.
-        seq = 0
+        seq = DEMO_REMOTE_SEQ_BASE  # far above a real township's own sequence: ids never collide
         remote: list[dict[str, Any]] = []
         decided: list[str] = []
         for i, number in enumerate(numbers[: int(len(numbers) * 0.7)]):
