@@ -49,6 +49,8 @@ _DDL = [
         search_text TEXT NOT NULL)""",
     "CREATE INDEX {s}.cases_status ON cases(status, promised_due)",
     "CREATE INDEX {s}.cases_received ON cases(received_date)",
+    "CREATE INDEX {s}.cases_received_at ON cases(received_at, number)",
+    "CREATE INDEX {s}.cases_status_received ON cases(status, received_at, number)",
     "CREATE INDEX {s}.cases_id_hash ON cases(id_hash, item_code)",
     "CREATE INDEX {s}.cases_pinyin ON cases(applicant_pinyin)",
     "CREATE INDEX {s}.cases_sync ON cases(last_local_seq)",

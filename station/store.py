@@ -54,6 +54,8 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                locked_until TEXT)""",
         "__projections__",
     ]),
+    (2, ["CREATE INDEX IF NOT EXISTS cases_received_at ON cases(received_at, number)"]),
+    (3, ["CREATE INDEX IF NOT EXISTS cases_status_received ON cases(status, received_at, number)"]),
 ]
 
 

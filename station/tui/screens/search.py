@@ -147,12 +147,6 @@ class SearchScreen(StationScreen):
         except StationError as exc:
             self.query_one("#result-line", Static).update(exc.message)
             return
-        if len(q.text) == 1 and q.text.isascii():
-            # One letter or digit matches most of a big station: wait for the second key.
-            self._started = 0.0
-            self.query_one("#result-line", Static).update("再输入一个字母或数字开始查询")
-            self.searches_done += 1
-            return
         session = self.session
 
         def search() -> list[CaseRecord]:
