@@ -226,15 +226,21 @@ def platform_enroll(ctx: Context, file: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8700, show_default=True, type=int)
 @click.option("--log-level", default="info", show_default=True, hidden=True)
-def platform_serve(ctx: Context, host: str, port: int, log_level: str) -> None:
-    """运行平台网关（HTTP，uvicorn）。"""
+@click.option("--tls-cert", default=None, type=click.Path(dir_okay=False, exists=True), help="HTTPS 证书（PEM）")
+@click.option("--tls-key", default=None, type=click.Path(dir_okay=False, exists=True), help="HTTPS 私钥（PEM）")
+def platform_serve(ctx: Context, host: str, port: int, log_level: str, tls_cert: str | None,
+                   tls_key: str | None) -> None:
+    """运行平台网关（HTTP/HTTPS，uvicorn）。"""
     from sync.gateway.app import make_server
 
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO), format="%(asctime)s %(name)s %(message)s")
     with _platform(ctx) as platform:
         if not ctx.as_json:
-            click.echo(f"平台网关「{platform.config.name}」运行于 http://{host}:{port}/v1/health（Ctrl+C 停止）")
-        make_server(platform, host, port, log_level=log_level).run()
+            scheme = "https" if tls_cert else "http"
+            click.echo(f"平台网关「{platform.config.name}」运行于 {scheme}://{host}:{port}/v1/health（Ctrl+C 停止）")
+        if bool(tls_cert) != bool(tls_key):
+            raise StationError("bad_tls", "启用HTTPS需要同时提供 --tls-cert 和 --tls-key")
+        make_server(platform, host, port, log_level=log_level, tls_cert=tls_cert, tls_key=tls_key).run()
 
 
 @command(platform_group, "cases")

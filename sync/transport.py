@@ -80,7 +80,10 @@ class HttpTransport:
 
     def _call(self, method: str, path: str, **kw: Any) -> requests.Response:
         try:
-            return self.session.request(method, self.url + path, timeout=self.timeout, **kw)
+            # verify is passed per request: requests lets $REQUESTS_CA_BUNDLE / $CURL_CA_BUNDLE override
+            # a Session's own verify setting (psf/requests#3829), which would ignore the station's CA bundle.
+            return self.session.request(method, self.url + path, timeout=self.timeout,
+                                        verify=self._settings[0] or True, **kw)
         except requests.exceptions.SSLError as exc:
             raise SyncError("tls_failed", f"与平台的加密连接校验失败（证书不受信任或已过期）：{_short(exc)}",
                             retry=True) from None

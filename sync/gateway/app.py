@@ -183,19 +183,25 @@ def create_app(platform: Platform) -> Starlette:
                      exception_handlers={HTTPException: http_error, Exception: internal_error})
 
 
-def make_server(platform: Platform, host: str = "127.0.0.1", port: int = 8700, log_level: str = "warning") -> Any:
-    """A uvicorn Server (run it with ``.run()``; stop with ``.should_exit = True``)."""
+def make_server(platform: Platform, host: str = "127.0.0.1", port: int = 8700, log_level: str = "warning",
+                tls_cert: str | None = None, tls_key: str | None = None) -> Any:
+    """A uvicorn Server (run it with ``.run()``; stop with ``.should_exit = True``).
+
+    With ``tls_cert``/``tls_key`` (PEM files) it serves HTTPS itself; a province may instead put it
+    behind its own TLS-terminating proxy.
+    """
     import uvicorn
 
     config = uvicorn.Config(create_app(platform), host=host, port=port, log_level=log_level, access_log=False,
-                            timeout_keep_alive=30, server_header=False)
+                            timeout_keep_alive=30, server_header=False, ssl_certfile=tls_cert, ssl_keyfile=tls_key)
     return uvicorn.Server(config)
 
 
 class ServerThread:
     """The real gateway on a free loopback port in a background thread (tests and benchmarks)."""
 
-    def __init__(self, platform: Platform, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, platform: Platform, host: str = "127.0.0.1", port: int = 0,
+                 tls_cert: str | None = None, tls_key: str | None = None):
         import socket
 
         if not port:
@@ -203,8 +209,8 @@ class ServerThread:
                 sock.bind((host, 0))
                 port = sock.getsockname()[1]
         self.host, self.port = host, port
-        self.url = f"http://{host}:{port}"
-        self.server = make_server(platform, host, port)
+        self.url = f"{'https' if tls_cert else 'http'}://{host}:{port}"
+        self.server = make_server(platform, host, port, tls_cert=tls_cert, tls_key=tls_key)
         self.thread = threading.Thread(target=self.server.run, name="gateway", daemon=True)
 
     def __enter__(self) -> "ServerThread":
