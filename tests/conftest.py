@@ -70,3 +70,17 @@ def item_by_initials(catalog: Catalog, initials: str):
     hits = catalog.search(initials)
     assert hits, f"no catalog item for {initials}"
     return hits[0]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", default=False,
+                     help="also run the long torture/soak tests (marker: slow)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="long version: run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
