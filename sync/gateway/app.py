@@ -145,7 +145,8 @@ def create_app(platform: Platform) -> Starlette:
         try:
             station = await _authenticated(request)
             after = request.query_params.get("after", "0")
-            if not after.isdigit():
+            # ASCII digits only ("²".isdigit() is true) and within SQLite's 64-bit integers
+            if not (after.isascii() and after.isdigit() and len(after) <= 18):
                 raise Refused("bad_format", "after 应为非负整数")
             blobs, more = await run_in_threadpool(platform.inbox, station, int(after))
         except Refused as err:
