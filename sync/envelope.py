@@ -262,7 +262,7 @@ def decode_events(payload: bytes) -> list[dict[str, Any]]:
         return []
     try:
         events = [json.loads(line) for line in text.split("\n")]
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: hostile nesting like [[[[…]]]]
         raise EnvelopeError("bad_payload", "事件不是有效JSON") from None
     if not all(isinstance(e, dict) for e in events):
         raise EnvelopeError("bad_payload", "事件不是JSON对象")

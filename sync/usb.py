@@ -34,8 +34,20 @@ def _name(seq: int, ext: str) -> str:
     return f"{seq:08d}.{ext}"
 
 
+MAX_SEQ_DIGITS = 18  # batch numbers are SQLite 64-bit integers
+
+
 def _seq_of(path: Path) -> int | None:
-    return int(path.stem) if path.stem.isdigit() else None
+    stem = path.stem
+    return int(stem) if stem.isascii() and stem.isdigit() and len(stem) <= MAX_SEQ_DIGITS else None
+
+
+def _read(path: Path) -> bytes:
+    """A file from the stick; an unreadable one (a folder, no permission, a bad sector) is a clear refusal."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SyncError("usb_unreadable", f"无法读取文件 {path.name}：{exc.strerror or exc}") from None
 
 
 def _write_if_changed(path: Path, data: bytes) -> bool:
@@ -97,19 +109,19 @@ def import_(store: Store, folder: Path) -> dict[str, Any]:
             summary.error("usb_unknown_ack", f"回执 {path.name} 对应的批次本站没有")
             continue
         try:
-            if outbox.mark_acknowledged(store, batch, path.read_bytes(), platform):
+            if outbox.mark_acknowledged(store, batch, _read(path), platform):
                 acked += 1
                 summary.batches_acknowledged += 1
                 summary.events_acknowledged += batch.events
             else:
                 already += 1
-        except env.EnvelopeError as err:
+        except SyncError as err:
             summary.error(err.code, f"回执 {path.name} 无效，已跳过：{err.message}")
     inbox = sorted((p for p in (own / "in").glob("*.vse") if _seq_of(p) is not None), key=_seq_of)  # type: ignore[arg-type]
     skipped = 0
     for path in inbox:
         try:
-            if not apply_inbox_envelope(store, keys, platform, path.read_bytes(), summary, "usb"):
+            if not apply_inbox_envelope(store, keys, platform, _read(path), summary, "usb"):
                 skipped += 1
         except SyncError as err:
             summary.error(err.code, f"文件 {path.name} 被拒收：{err.message}")
@@ -133,7 +145,9 @@ def platform_import(platform: Platform, folder: Path) -> dict[str, Any]:
             if manifest.get("format") != MANIFEST_FORMAT or manifest.get("station_id") != own.name:
                 raise ValueError
             inbox_after = int(manifest.get("inbox_after", 0))
-        except (ValueError, UnicodeDecodeError, AttributeError, TypeError):
+            if not 0 <= inbox_after < 10**MAX_SEQ_DIGITS:
+                raise ValueError
+        except (ValueError, UnicodeDecodeError, AttributeError, TypeError, OverflowError, OSError):
             entry["refused"].append({"file": "manifest.json", "code": "bad_manifest", "message": "清单文件损坏"})
             continue
         if platform.station_keys(own.name) is None:
@@ -142,12 +156,13 @@ def platform_import(platform: Platform, folder: Path) -> dict[str, Any]:
             continue
         for path in sorted((own / "out").glob("*.vse")):
             try:
-                outcome = platform.ingest(path.read_bytes(), via="usb", peer="usb")
-            except Refused as err:
+                blob = _read(path)
+                outcome = platform.ingest(blob, via="usb", peer="usb")
+            except SyncError as err:
                 entry["refused"].append({"file": path.name, "code": err.code, "message": err.message})
                 continue
             entry["duplicates" if outcome.duplicate else "accepted"] += 1
-            seq = env.peek(path.read_bytes()).seq
+            seq = env.peek(blob).seq
             if _write_if_changed(own / "acks" / _name(seq, "ack"), outcome.ack):
                 entry["acks_written"] += 1
         blobs, _ = platform.inbox(own.name, inbox_after, max_bytes=1 << 62)
