@@ -30,7 +30,8 @@ class FoldContext:
     codec: PiiCodec
 
 TABLES = ("cases", "materials", "applicants", "holidays", "holiday_years", "conflicts", "operators",
-          "ratings", "prints")
+          "ratings", "prints", "superseded")
+SYNC_CONFLICT = "sync.conflict"
 
 _DDL = [
     """CREATE TABLE {s}.cases (
@@ -75,6 +76,8 @@ _DDL = [
         case_number TEXT PRIMARY KEY, level INTEGER NOT NULL, label TEXT NOT NULL, detail TEXT,
         sub_scores TEXT, rater_name TEXT, agent_name TEXT, rated_at TEXT NOT NULL,
         followup_due TEXT, followup_closed_at TEXT, followup_note TEXT)""",
+    """CREATE TABLE {s}.superseded (
+        event_id TEXT PRIMARY KEY, case_number TEXT, notice_id TEXT NOT NULL, reason TEXT)""",
     """CREATE TABLE {s}.prints (
         case_number TEXT NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL, last_path TEXT,
         last_at TEXT, PRIMARY KEY (case_number, kind))""",
@@ -355,9 +358,49 @@ def _fold_calendar(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldCont
     return True
 
 
+def _fold_superseded(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
+    """The platform says one of our events lost to a decision that reached it first.
+
+    The losing event stays in the log; it is marked superseded and the case is folded again without
+    it, so the winner (already here, recorded as a conflict, or arriving later) takes effect. Nothing
+    is deleted: the timeline shows both, the loser as 已被取代.
+    """
+    loser = event.body.get("event")
+    if not loser or event.body.get("code") != "illegal_transition" or not event.case_number:
+        return True
+    row = conn.execute("SELECT station FROM events WHERE id=?", (loser,)).fetchone()
+    if row is None or row[0] != ctx.station:
+        return True  # only our own events can be superseded by a notice addressed to us
+    conn.execute(f"INSERT OR IGNORE INTO {s}.superseded(event_id, case_number, notice_id, reason) VALUES (?,?,?,?)",
+                 (loser, event.case_number, event.id, event.body.get("reason")))
+    _refold_case(conn, s, event.case_number, event.id, ctx)
+    return True
+
+
+def _refold_case(conn: sqlite3.Connection, s: str, number: str, upto_event: str, ctx: FoldContext) -> None:
+    """Fold one case again from its events up to ``upto_event`` (log order), skipping superseded ones."""
+    limit = conn.execute("SELECT rowid FROM events WHERE id=?", (upto_event,)).fetchone()[0]
+    old = conn.execute(f"SELECT id_hash FROM {s}.cases WHERE number=?", (number,)).fetchone()
+    if old and old[0]:
+        conn.execute(f"UPDATE {s}.applicants SET case_count=case_count-1 WHERE id_hash=?", (old[0],))
+    for table, key in (("cases", "number"), ("materials", "case_number"), ("ratings", "case_number"),
+                       ("prints", "case_number"), ("conflicts", "case_number")):
+        conn.execute(f"DELETE FROM {s}.{table} WHERE {key}=?", (number,))
+    skip = {e for (e,) in conn.execute(f"SELECT event_id FROM {s}.superseded WHERE case_number=?", (number,))}
+    rows = conn.execute("SELECT id, station, seq, hlc, operator, case_number, type, body, recorded_at, origin"
+                        " FROM events WHERE case_number=? AND rowid<? ORDER BY rowid", (number, limit)).fetchall()
+    for (id_, station, seq, stamp, operator, case_number, type_, body, recorded_at, origin) in rows:
+        if id_ in skip or type_ == SYNC_CONFLICT:
+            continue
+        apply(conn, s, Event(id_, station, seq, stamp, operator, case_number, type_, json.loads(body), recorded_at,
+                             origin), ctx)
+
+
 def apply(conn: sqlite3.Connection, schema: str, event: Event, ctx: FoldContext) -> bool:
     """Fold one event. Returns False when it was recorded as a conflict instead of applied."""
     t = event.type
+    if t == SYNC_CONFLICT:
+        return _fold_superseded(conn, schema, event, ctx)
     if t == ev.CASE_FILED:
         return _fold_filed(conn, schema, event, ctx)
     if lifecycle.is_transition(t):

@@ -56,6 +56,8 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     ]),
     (2, ["CREATE INDEX IF NOT EXISTS cases_received_at ON cases(received_at, number)"]),
     (3, ["CREATE INDEX IF NOT EXISTS cases_status_received ON cases(status, received_at, number)"]),
+    (4, ["CREATE TABLE IF NOT EXISTS superseded (event_id TEXT PRIMARY KEY, case_number TEXT,"
+         " notice_id TEXT NOT NULL, reason TEXT)"]),
 ]
 
 
