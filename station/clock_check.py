@@ -46,11 +46,16 @@ def assess(wall: datetime, last_stamp_ms: int, platform_ms: int | None) -> Clock
         if platform_ms and last > _from_ms(platform_ms) + SLACK and wall >= _from_ms(platform_ms) - SLACK:
             # The earlier stamps came from a clock that ran ahead; the platform vouches for now.
             return ClockAssessment(wall.date(), False, "log_ahead",
-                                   f"本站此前记录的时间（{last:%Y-%m-%d}）晚于平台时间，可能曾经把电脑时间调快过；"
+                                   f"本站此前记录的时间（{last:%Y-%m-%d}）晚于平台时间，可能是本站或往来站点的电脑时间曾被调快；"
                                    "现已按电脑当前时间记录，请确认电脑日期时间正确")
         return ClockAssessment(last.date(), False, "behind_log",
                                f"电脑时间（{wall:%Y-%m-%d}）比本站上一次操作（{last:%Y-%m-%d}）还早，"
                                f"可能是时钟电池没电。请校正电脑日期时间。收件日期暂按 {last:%Y-%m-%d} 记录")
+    if platform_ms and wall > _from_ms(platform_ms) + AHEAD_LIMIT:
+        # The platform vouches for the time; the log may have been stamped by this same fast clock.
+        return ClockAssessment(wall.date(), False, "far_ahead",
+                               f"电脑时间（{wall:%Y-%m-%d}）比上次同步时平台时间（{_from_ms(platform_ms):%Y-%m-%d}）"
+                               "晚一年以上，请确认电脑日期是否正确")
     reference = max(last_stamp_ms or 0, platform_ms or 0)
     if reference and wall > _from_ms(reference) + AHEAD_LIMIT:
         return ClockAssessment(wall.date(), False, "far_ahead",

@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from station import clock_check
 from station.store import Store
 from sync import envelope as env
 from sync import outbox
@@ -82,6 +83,8 @@ class StationSync:
         self.store = store
         self.window = max(1, window)
         self.conflicts_reported = 0
+        self.acks = 0
+        self.clock_ahead_ms = 0  # the most any acknowledged batch was stamped ahead of the platform's clock
         self.pool = ThreadPoolExecutor(max_workers=self.window + 1, thread_name_prefix="sync")
         self.settings = SyncSettings.of(store.config)
         self.keys = load_or_create(store.home, store.station_id)
@@ -134,6 +137,8 @@ class StationSync:
             summary.batches_acknowledged += 1
             summary.events_acknowledged += batch.events
             self.conflicts_reported += reply.conflicts
+            self.acks += 1
+            self.clock_ahead_ms = max(self.clock_ahead_ms, reply.clock_ahead_ms)
             return
         if reply.status == 429 or reply.status >= 500:
             raise SyncError(reply.code, f"平台暂时无法处理：{reply.message}", retry=True)
@@ -221,8 +226,47 @@ def sync_now(store: Store, transport: HttpTransport | None = None, retry_held: b
             summary.link = LINK_DOWN if err.retry else LINK_UP
     finally:
         session.close()
+    _record_clock(store, session)
     _record_outcome(store, summary)
     return summary
+
+
+CLOCK_SLACK_MS = 24 * 3600 * 1000
+
+
+def _record_clock(store: Store, session: StationSync) -> None:
+    """Keep the platform's time from its answers (``sync.platform_time_ms``, which station/clock_check.py
+    judges the PC clock by), how far this PC's clock was from it (``sync.clock_skew_ms``), and how far
+    ahead the gateway found our acknowledged batches stamped (``sync.clock_ahead_ms``, 0 = not flagged)."""
+    platform_ms = getattr(session.transport, "platform_time_ms", None)
+    with store.transaction():
+        if platform_ms:
+            store.meta_set("sync.platform_time_ms", str(platform_ms))
+            store.meta_set("sync.clock_skew_ms", str(int(store.clock().timestamp() * 1000) - platform_ms))
+        if session.acks:
+            store.meta_set("sync.clock_ahead_ms", str(session.clock_ahead_ms))
+
+
+def _days(ms: int) -> int:
+    return max(1, round(ms / 86_400_000))
+
+
+def clock_warnings(store: Store) -> list[str]:
+    """What the operator should hear about this PC's clock (Chinese), from the last sync and the log."""
+    out: list[str] = []
+    skew = int(store.meta_get("sync.clock_skew_ms", "0") or 0)
+    ahead = int(store.meta_get("sync.clock_ahead_ms", "0") or 0)
+    if skew > CLOCK_SLACK_MS:
+        out.append(f"上次同步时，本机电脑时间比平台快约 {_days(skew)} 天，请校正电脑日期时间")
+    elif skew < -CLOCK_SLACK_MS:
+        out.append(f"上次同步时，本机电脑时间比平台慢约 {_days(-skew)} 天，请校正电脑日期时间")
+    if ahead > CLOCK_SLACK_MS:
+        out.append(f"平台发现本站上传的数据时间戳比平台时间快约 {_days(ahead)} 天（电脑时间曾被调快），已标记；"
+                   "请确认电脑日期时间正确")
+    local = clock_check.assess_store(store)
+    if local.warning and local.warning not in out:
+        out.append(local.warning)
+    return out
 
 
 def sync_status(store: Store) -> dict[str, Any]:
@@ -252,6 +296,8 @@ def sync_status(store: Store) -> dict[str, Any]:
         "last_attempt": store.meta_get("sync.last_attempt", "") or None,
         "last_error": store.meta_get("sync.last_error", "") or None,
         "link": store.meta_get("sync.link", LINK_UNKNOWN),
+        "platform_time_ms": int(store.meta_get("sync.platform_time_ms", "0") or 0) or None,
+        "clock_warnings": clock_warnings(store),
     }
 
 
@@ -264,6 +310,7 @@ def status_text(status: dict[str, Any]) -> str:
              f"网络状态：{link}"]
     if status["last_error"]:
         lines.append(f"上次错误：{status['last_error']}")
+    lines += [f"时钟警告：{w}" for w in status.get("clock_warnings", [])]
     for b in status["held"]:
         lines.append(f"已搁置批次 {b['seq']}（{b['events']} 条事件）：{b['reason']}")
     return "\n".join(lines)

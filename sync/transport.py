@@ -33,6 +33,7 @@ class PushReply:
     message: str = ""
     status: int = 200
     conflicts: int = 0
+    clock_ahead_ms: int = 0  # the gateway found this batch stamped that far ahead of its clock
 
 
 class HttpTransport:
@@ -48,6 +49,7 @@ class HttpTransport:
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
+        self.platform_time_ms: int | None = None  # from the latest answer's X-Platform-Time
 
     @property
     def session(self) -> requests.Session:
@@ -94,6 +96,14 @@ class HttpTransport:
         except requests.exceptions.RequestException as exc:
             raise SyncError("http_failed", f"与平台通信失败：{_short(exc)}", retry=True) from None
 
+    def _seen(self, resp: requests.Response) -> requests.Response:
+        """Remember the platform's clock from an answer (X-Platform-Time, Unix ms)."""
+        stamp = resp.headers.get("X-Platform-Time", "")
+        if stamp.isascii() and stamp.isdigit() and len(stamp) <= 15:
+            with self._lock:
+                self.platform_time_ms = max(self.platform_time_ms or 0, int(stamp))
+        return resp
+
     def health(self) -> bool:
         try:
             return self._call("GET", "/v1/health").status_code == 200
@@ -101,18 +111,22 @@ class HttpTransport:
             return False
 
     def push(self, blob: bytes) -> PushReply:
-        resp = self._call("POST", "/v1/batches", data=blob,
-                          headers={"Content-Type": "application/vnd.village-station.envelope"})
+        resp = self._seen(self._call("POST", "/v1/batches", data=blob,
+                                     headers={"Content-Type": "application/vnd.village-station.envelope"}))
         if resp.status_code == 200:
             conflicts = resp.headers.get("X-Conflicts", "0")
+            ahead = resp.headers.get("X-Clock-Ahead-Ms", "0")
             return PushReply(resp.content, resp.headers.get("X-Ack-Status") == "duplicate",
-                             conflicts=int(conflicts) if conflicts.isdigit() else 0)
+                             conflicts=int(conflicts) if conflicts.isdigit() else 0,
+                             clock_ahead_ms=int(ahead) if ahead.isascii() and ahead.isdigit() and len(ahead) <= 15
+                             else 0)
         code, message = _error_of(resp)
         return PushReply(None, False, code, message, resp.status_code)
 
     def pull(self, signer: env.SecretKeys, after: int) -> tuple[list[bytes], bool]:
         target = f"/v1/inbox?after={after}"
-        resp = self._call("GET", target, headers={"X-Station-Auth": env.sign_request(signer, "GET", target)})
+        resp = self._seen(self._call("GET", target,
+                                     headers={"X-Station-Auth": env.sign_request(signer, "GET", target)}))
         if resp.status_code != 200:
             code, message = _error_of(resp)
             raise SyncError(code, f"下载平台消息失败：{message}", retry=resp.status_code >= 500 or resp.status_code == 429)

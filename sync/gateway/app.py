@@ -58,6 +58,27 @@ class RateLimiter:
             return True
 
 
+class PlatformTime:
+    """ASGI wrapper: every answer carries ``X-Platform-Time`` (the platform's clock, Unix ms), so a station
+    learns a sane time from each response and can judge its own clock (station/clock_check.py)."""
+
+    def __init__(self, app: Any, now_ms: Any):
+        self.app, self.now_ms = app, now_ms
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def stamped(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"x-platform-time", str(self.now_ms()).encode())]}
+            await send(message)
+
+        await self.app(scope, receive, stamped)
+
+
 def error(code: str, message: str, status: int) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
@@ -86,7 +107,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return body
 
 
-def create_app(platform: Platform) -> Starlette:
+def create_app(platform: Platform) -> Any:
     limiter = RateLimiter(platform.config.rate_per_minute)
     peer_limiter = RateLimiter(platform.config.rate_per_minute * 4)
 
@@ -119,9 +140,11 @@ def create_app(platform: Platform) -> Starlette:
             outcome = await run_in_threadpool(platform.ingest, body, "http", peer)
         except Refused as err:
             return _refusal(err)
-        return Response(outcome.ack, media_type=ACK_TYPE,
-                        headers={"X-Ack-Status": "duplicate" if outcome.duplicate else "accepted",
-                                 "X-Events-New": str(outcome.events_new), "X-Conflicts": str(outcome.conflicts)})
+        headers = {"X-Ack-Status": "duplicate" if outcome.duplicate else "accepted",
+                   "X-Events-New": str(outcome.events_new), "X-Conflicts": str(outcome.conflicts)}
+        if outcome.clock_ahead_ms:
+            headers["X-Clock-Ahead-Ms"] = str(outcome.clock_ahead_ms)
+        return Response(outcome.ack, media_type=ACK_TYPE, headers=headers)
 
     async def _authenticated(request: Request, body: bytes = b"") -> str:
         value = request.headers.get("x-station-auth", "")
@@ -178,10 +201,11 @@ def create_app(platform: Platform) -> Starlette:
         log.exception("internal error on %s", request.url.path)
         return error("internal", "服务器内部错误，已记录日志", 500)
 
-    return Starlette(routes=[Route("/v1/health", health), Route("/v1/batches", push, methods=["POST"]),
-                             Route("/v1/inbox", inbox), Route("/v1/publish/calendar", publish_calendar,
-                                                              methods=["POST"])],
-                     exception_handlers={HTTPException: http_error, Exception: internal_error})
+    app = Starlette(routes=[Route("/v1/health", health), Route("/v1/batches", push, methods=["POST"]),
+                            Route("/v1/inbox", inbox), Route("/v1/publish/calendar", publish_calendar,
+                                                             methods=["POST"])],
+                    exception_handlers={HTTPException: http_error, Exception: internal_error})
+    return PlatformTime(app, platform.now_ms)
 
 
 def make_server(platform: Platform, host: str = "127.0.0.1", port: int = 8700, log_level: str = "warning",

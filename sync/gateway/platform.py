@@ -75,6 +75,9 @@ class PlatformConfig:
     rate_per_minute: int = 600
     inbox_batch_bytes: int = DEFAULT_BATCH_BYTES
     pull_max_bytes: int = 256 * 1024
+    # A batch stamped further ahead of the platform's clock than this flags the station's clock, and the
+    # platform's own stamps derived from it (case updated_hlc, inbox envelope headers) are bounded to it.
+    max_future_ms: int = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class IngestOutcome:
     duplicate: bool
     events_new: int
     conflicts: int
+    clock_ahead_ms: int = 0  # > 0: the sender's clock stamp is this far ahead of the platform's (flagged)
 
 
 def _now() -> datetime:
@@ -230,7 +234,7 @@ class Platform:
         hash_ = env.batch_hash(blob)
         seen = self.store.get_batch(sid, seq)
         if seen is not None and seen.hash == hash_:
-            return IngestOutcome(env.sign_ack(self.keys, sid, seq, hash_), True, 0, 0)
+            return IngestOutcome(env.sign_ack(self.keys, sid, seq, hash_), True, 0, 0, self._check_clock(header))
         try:
             batch = env.open_(blob, self.keys, {sid: sender})
         except env.EnvelopeError as err:
@@ -255,7 +259,26 @@ class Platform:
             return self.ingest(blob, via, peer)
         if problem:  # recorded outside the (rolled back) transaction so the log keeps it
             raise self.refuse("chain_broken", problem, sid, seq, blob, peer)
-        return IngestOutcome(env.sign_ack(self.keys, sid, seq, hash_), False, new, conflicts)
+        return IngestOutcome(env.sign_ack(self.keys, sid, seq, hash_), False, new, conflicts, self._check_clock(header))
+
+    # --- clocks -----------------------------------------------------------------------------
+
+    def now_ms(self) -> int:
+        return int(self.clock().timestamp() * 1000)
+
+    def stamp_bound(self) -> str:
+        """The latest HLC stamp the platform lets into its own state: now + max_future_ms."""
+        return f"{self.now_ms() + self.config.max_future_ms:016d}-9999"
+
+    def _check_clock(self, header: env.Header) -> int:
+        """Flag a station whose (authenticated) batch is stamped too far in the future; how far ahead, or 0."""
+        now = self.now_ms()
+        ahead = header.stamp_ms - now
+        if ahead <= self.config.max_future_ms:
+            return 0
+        log.warning("clock ahead station=%s seq=%s by %.1f days", header.sender, header.seq, ahead / 86_400_000)
+        self.store.flag_clock(header.sender, header.stamp_ms, now, self._at())
+        return ahead
 
     def _check_chain(self, sid: str, seq: int, prev_hash: bytes, hash_: bytes) -> str:
         """Links are checked both ways whenever both neighbours are held. A missing predecessor (a batch
@@ -301,13 +324,14 @@ class Platform:
 
     def _fold_case(self, e: dict[str, Any], village: str) -> str:
         number, type_ = e["case"], e["type"]
+        stamp = min(e["hlc"], self.stamp_bound())  # a clock years ahead must not pin the case in the future
         status = self.store.case_status(number)
         if type_ == ev.CASE_FILED:
             if status is not None:
                 return "duplicate_case_number"
             item = (e.get("body") or {}).get("item") or {}
             self.store.put_case(number, village, str(item.get("code", "")), str(item.get("name", "")),
-                                lifecycle.RECEIVED, e["hlc"])
+                                lifecycle.RECEIVED, stamp)
             return ""
         if status is None:
             return "unknown_case"
@@ -315,9 +339,9 @@ class Platform:
             allowed, target = lifecycle.TRANSITIONS[type_]
             if status not in allowed:
                 return "illegal_transition"
-            self.store.set_case_status(number, target, e["hlc"])
+            self.store.set_case_status(number, target, stamp)
         else:
-            self.store.set_case_status(number, status, e["hlc"])
+            self.store.set_case_status(number, status, stamp)
         return ""
 
     def _targets(self, sender: StationRow, village: str, cache: dict[str, list[str]]) -> list[str]:
@@ -394,7 +418,7 @@ class Platform:
                     return
                 events = [self.codec.open_body(json.loads(row.body)) for _, row in pending]
                 n, payload = fit(events, self.config.inbox_batch_bytes)
-                stamp = max(e["hlc"] for e in events[:n])
+                stamp = min(max(e["hlc"] for e in events[:n]), self.stamp_bound())
                 blob = env.seal(events[:n], self.keys, station, seq + 1, prev, stamp, payload=payload)
                 first = pending[0][0]
                 idx = pending[n - 1][0]
@@ -407,6 +431,7 @@ class Platform:
         store = self.store
         return {"platform": self.config.name, "counts": store.counts(), "cases": store.cases(),  # type: ignore[attr-defined]
                 "conflicts": store.conflicts(), "refusals": store.refusals(20),  # type: ignore[attr-defined]
+                "clock_flags": store.clock_flags(),  # type: ignore[attr-defined]
                 "stations": [{"id": s.id, "role": s.role, "name": s.name} for s in store.stations()]}
 
 

@@ -87,6 +87,7 @@ class GatewayStore(Protocol):
     def last_inbox_batch(self, station: str) -> InboxBatchRow | None: ...
     def add_inbox_batch(self, row: InboxBatchRow, first_idx: int, events: int, at: str) -> None: ...
     def inbox_batches_after(self, station: str, seq: int, max_bytes: int) -> tuple[list[bytes], bool]: ...
+    def flag_clock(self, station: str, stamp_ms: int, platform_ms: int, at: str) -> None: ...
     # reading
     def counts(self) -> dict[str, int]: ...
     def cases(self) -> list[dict]: ...
@@ -123,6 +124,10 @@ SCHEMA = [
         last_idx INTEGER NOT NULL, events INTEGER NOT NULL, blob BLOB NOT NULL, created_at TEXT NOT NULL,
         PRIMARY KEY (station, seq))""",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # Stations whose batches carried clock stamps too far ahead of the platform's time (the latest per station)
+    """CREATE TABLE IF NOT EXISTS clock_flags (
+        station TEXT PRIMARY KEY, stamp_ms INTEGER NOT NULL, platform_ms INTEGER NOT NULL, at TEXT NOT NULL,
+        batches INTEGER NOT NULL DEFAULT 1)""",
 ]
 
 
@@ -297,6 +302,16 @@ class SqliteGatewayStore:
                 out.append(blob)
                 size += len(blob)
         return out, False
+
+    def flag_clock(self, station: str, stamp_ms: int, platform_ms: int, at: str) -> None:
+        with self.transaction():
+            self.conn.execute("INSERT INTO clock_flags VALUES (?,?,?,?,1) ON CONFLICT(station) DO UPDATE SET"
+                              " stamp_ms=excluded.stamp_ms, platform_ms=excluded.platform_ms, at=excluded.at,"
+                              " batches=batches+1", (station, stamp_ms, platform_ms, at))
+
+    def clock_flags(self) -> list[dict]:
+        keys = ("station", "stamp_ms", "platform_ms", "at", "batches")
+        return [dict(zip(keys, r)) for r in self._all(f"SELECT {', '.join(keys)} FROM clock_flags ORDER BY station")]
 
     # --- reading ----------------------------------------------------------------------------
 
