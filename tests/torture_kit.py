@@ -107,8 +107,11 @@ class Torture:
     def _kill_child(self, mode: str, argv: list[str]) -> bool:
         """Start a child, wait for it to be ready, kill -9 it at a random point. True if it was still
         working when killed. Numbers it printed are cases whose filing returned."""
+        # FILING_LIMIT: a filing child stops after that many cases, so hundreds of kills stay under the
+        # 9,999 case numbers a station has per day
         proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                                text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT),
+                                                          "FILING_LIMIT": "40"})
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
         began = time.monotonic()
@@ -127,7 +130,7 @@ class Torture:
         proc.stdout.close()
         return landed
 
-    def _backlog(self, n: int = 12) -> None:
+    def _backlog(self, n: int = 10) -> None:
         with Store.open(self.village) as store:
             self.returned.update(file_cases(store, n, self.rng))
 
@@ -170,7 +173,7 @@ class Torture:
 
     def _kill_gateway(self) -> bool:
         """The station syncs (in this process); the gateway process is killed mid-ingest, then restarted."""
-        self._backlog(20)
+        self._backlog(16)
         done = threading.Event()
 
         def run() -> None:

@@ -2,12 +2,14 @@
 until it is killed (or the command ends):
 
     cut <home> <seed>        file a case, print its number once filing returned, cut the outbox; repeat
+                             ($FILING_LIMIT times, or forever)
     cli <station args...>    run one real `station …` command (sync now, sync export / import,
                              platform import, db rebuild)
 """
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 from datetime import date
@@ -30,7 +32,7 @@ def _cut(home: Path, seed: int) -> None:
         keys = load_or_create(home, store.station_id)
         plat = platform_keys(home).keys
         print("ready", flush=True)
-        while True:
+        for _ in range(int(os.environ.get("FILING_LIMIT", "0")) or 10**9):
             item = rng.choice(items)
             filed = file_case(store, catalog, item.code, make_submission(item, rng, date.today()), os_account())
             print(filed.number, flush=True)
