@@ -83,11 +83,15 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     """tmp + fsync + rename: a power cut or a pulled USB stick leaves the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # disk full, stick pulled: leave no half-written temp file behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_enrolment(path: Path) -> Enrolment:

@@ -14,6 +14,7 @@ acks and envelopes are deterministic bytes, already-applied ones are skipped.
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 from typing import Any
@@ -51,10 +52,21 @@ def _read(path: Path) -> bytes:
 
 
 def _write_if_changed(path: Path, data: bytes) -> bool:
-    if path.exists() and path.read_bytes() == data:
-        return False
-    write_bytes_atomic(path, data)
+    try:
+        if path.is_file() and path.read_bytes() == data:
+            return False
+        write_bytes_atomic(path, data)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
     return True
+
+
+def _write_error(path: Path, exc: OSError) -> SyncError:
+    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return SyncError("usb_full", f"U盘空间不足（或文件过大），{path.name} 没有写入。已写入的文件完整可用，"
+                                     "未写入的批次仍在本站待传；请换一个空间足够的U盘后重新导出")
+    return SyncError("usb_write_failed", f"无法写入U盘文件 {path.name}：{exc.strerror or exc}。"
+                                         "未写入的批次仍在本站待传，请检查U盘后重新导出")
 
 
 # --- station side --------------------------------------------------------------------------
@@ -86,8 +98,13 @@ def export(store: Store, folder: Path) -> dict[str, Any]:
                 "batches": [{"seq": b.seq, "file": f"out/{_name(b.seq, 'vse')}", "sha256": b.hash.hex(),
                              "events": b.events} for b in pending]}
     old = own / "manifest.json"
-    if not old.exists() or json.loads(old.read_text(encoding="utf-8")) != manifest:
+    try:
+        if not old.is_file() or json.loads(old.read_text(encoding="utf-8")) != manifest:
+            write_json_atomic(old, manifest)
+    except (ValueError, UnicodeDecodeError):  # a damaged manifest on the stick: replace it
         write_json_atomic(old, manifest)
+    except OSError as exc:
+        raise _write_error(old, exc) from None
     return {"folder": str(own), "batches": len(pending), "events": sum(b.events for b in pending),
             "batches_built": len(built), "files_written": written, "files_removed": removed,
             "inbox_after": cursor}
