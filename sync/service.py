@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from station import clock_check
 from station.store import Store
@@ -207,18 +207,51 @@ def _record_outcome(store: Store, summary: SyncSummary) -> None:
             store.meta_set("sync.last_error", f"{now} {summary.errors[-1]['message']}")
 
 
-def sync_now(store: Store, transport: HttpTransport | None = None, retry_held: bool = False) -> SyncSummary:
+Progress = Callable[[str, int, int], None]
+
+
+def _report_push_progress(session: StationSync, summary: SyncSummary, retry_held: bool, progress: Progress) -> None:
+    """Cut the outbox up front so the number of batches is known, then report after each answer.
+
+    Wraps this session's batch handler instead of changing ``push``: the batches are handled
+    strictly in order there, so counting handled batches is the progress."""
+    if retry_held:
+        outbox.release_held(session.store)
+    summary.batches_built += session.cut()
+    total = len(outbox.batches(session.store, (outbox.BUILT, outbox.SENT)))
+    done = 0
+    handle = session._handle
+
+    def counted(batch: outbox.OutBatch, reply: PushReply, summary: SyncSummary) -> None:
+        nonlocal done
+        handle(batch, reply, summary)
+        done += 1
+        progress("push", done, total)
+
+    session._handle = counted  # type: ignore[method-assign]
+    progress("push", 0, total)
+
+
+def sync_now(store: Store, transport: HttpTransport | None = None, retry_held: bool = False,
+             progress: Progress | None = None) -> SyncSummary:
     """Push everything pending, then pull the inbox. Never raises for link or gateway trouble: the
-    summary carries the errors (in Chinese) and the outbox is left intact for the next attempt."""
+    summary carries the errors (in Chinese) and the outbox is left intact for the next attempt.
+
+    ``progress`` (optional) is called as ``("push", batches_done, batches_total)`` after each pushed
+    batch and ``("pull", n, n)`` once the inbox (``n`` batches) has been applied."""
     summary = SyncSummary()
     session = StationSync(store, transport)
     try:
         try:
             first = session.start_pull()
+            if progress is not None:
+                _report_push_progress(session, summary, retry_held, progress)
             session.push(summary, retry_held)
             session.pull(summary, first)
             if session.conflicts_reported:  # the gateway routed conflict notices back to us just now
                 session.pull(summary)
+            if progress is not None:
+                progress("pull", summary.inbox_batches, summary.inbox_batches)
             summary.link = LINK_UP
         except SyncError as err:
             summary.error(err.code, err.message)

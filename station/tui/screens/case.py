@@ -17,6 +17,7 @@ from station.cases import CaseReader, CaseRecord, deliver, record_materials, wit
 from station.identity import mask_phone
 from station.ratings import Rating, get_rating, rate
 from station.tui import optional
+from station.tui.decisions import decision_lines, is_superseded, superseded
 from station.tui.screens.base import StationScreen
 from station.tui.screens.dialogs import DeliverDialog, MaterialsDialog, PrintDialog, RatingDialog, ReasonDialog
 from station.tui.widgets.caselist import due_text
@@ -33,6 +34,8 @@ class CaseView:
     phone: str
     rating: Rating | None
     documents: list[str] | None  # None: printing not installed
+    superseded: frozenset[tuple[str, str]] = frozenset()  # (station, hlc) of timeline entries that lost
+    station_names: dict[str, str] | None = None
 
 
 def load_case(store: Any, number: str, today: Any) -> CaseView:
@@ -40,8 +43,9 @@ def load_case(store: Any, number: str, today: Any) -> CaseView:
     printing = optional.printing()
     documents = printing.documents_for(case) if printing else None
     phone = case.reveal_phone(store.codec)
+    names = printing.station_names(store) if printing and hasattr(printing, "station_names") else {}
     return CaseView(case, case.masked_id(store.codec), mask_phone(phone) if phone else "",
-                    get_rating(store, case.number), documents)
+                    get_rating(store, case.number), documents, frozenset(superseded(store, case.number)), names)
 
 
 class CaseScreen(StationScreen):
@@ -62,6 +66,7 @@ class CaseScreen(StationScreen):
     def compose(self) -> ComposeResult:
         yield Static(f"办件详情 · {self.number}", id="title", classes="screen-title")
         with VerticalScroll(id="case-body"):
+            yield Static("", id="decision", classes="decision")
             yield Static("正在读取……", id="info")
             yield Static("材料", classes="section-title")
             yield DataTable(id="materials", cursor_type="row", show_cursor=False)
@@ -112,6 +117,7 @@ class CaseScreen(StationScreen):
             grid.add_row("评价", f"{view.rating.level} {view.rating.label}"
                          + (f"：{view.rating.detail}" if view.rating.detail else ""))
         self.query_one("#info", Static).update(grid)
+        self._show_decision(view)
         materials = self.query_one("#materials", DataTable)
         materials.clear()
         for m in c.materials:
@@ -121,8 +127,26 @@ class CaseScreen(StationScreen):
         timeline.clear()
         for t in c.timeline:
             who = t.operator if t.station == c.filed_by_station else f"{t.operator}（{t.station}）"
-            timeline.add_row(t.at[:16].replace("T", " "), who, t.label, t.detail)
+            if is_superseded(t, set(view.superseded)):
+                timeline.add_row(t.at[:16].replace("T", " "), who,
+                                 Text(t.label, style="strike dim").append(" 已被取代", style="bold red"), t.detail)
+            else:
+                timeline.add_row(t.at[:16].replace("T", " "), who, t.label, t.detail)
         self.refresh_bindings()
+
+    def _show_decision(self, view: CaseView) -> None:
+        """The township's decision, where the agent sees it first: type, reason, certificate, who, when."""
+        box = self.query_one("#decision", Static)
+        rows = decision_lines(view.case, view.station_names)
+        box.display = bool(rows)
+        if not rows:
+            return
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        for label, value in rows:
+            grid.add_row(label, Text(value, style="bold") if label == "审核结果" else value)
+        box.update(grid)
 
     # --- which actions apply ------------------------------------------------------------------
 

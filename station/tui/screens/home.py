@@ -13,10 +13,12 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Static
 
 from station.cases import CaseReader, CaseRecord
+from station.operators import PERMISSIONS
 from station.projections import calendar_for
 from station.tui import optional, syncview
+from station.tui.decisions import Arrival, arrivals
 from station.tui.screens.base import StationScreen
-from station.tui.widgets.caselist import fill_case_table, setup_case_table
+from station.tui.widgets.caselist import clip, fill_case_table, setup_case_table, short_number
 
 COUNT_CAP = 1000
 SYNC_WARN_DAYS = 3
@@ -33,8 +35,10 @@ class Dashboard:
     link: str
     last_sync: str
     warnings: list[str] = field(default_factory=list)
+    arrivals: list[Arrival] = field(default_factory=list)
 
 
+ARRIVAL_COLUMNS = (("编号", 13), ("申请人", 8), ("事项", 14), ("结果", 14), ("通知书", 14))
 TILES = [("today", "今日收件", "t"), ("waiting", "待补材料", "w"), ("near_due", "临期", "d"),
          ("overdue", "超期", "o"), ("unsynced", "未同步", "u")]
 
@@ -78,18 +82,23 @@ def build_dashboard(store: Any, today: date) -> Dashboard:
     coverage = calendar_for(store.conn).coverage_end()
     if coverage < today + timedelta(days=CALENDAR_WARN_DAYS):
         warnings.append(f"节假日日历只到 {coverage.isoformat()}，之后的到期日是估算。同步后会更新；收件不受影响。")
-    return Dashboard(store.config.name, today, counts, today_cases, pending, link, last_label, warnings)
+    return Dashboard(store.config.name, today, counts, today_cases, pending, link, last_label, warnings,
+                     arrivals(store, today))
 
 
 class HomeScreen(StationScreen):
     BINDINGS = [
         Binding("n", "new_case", "新建"),
         Binding("f", "find", "查询"),
-        Binding("t", "list('today')", "今日"),
-        Binding("w", "list('waiting')", "待补"),
-        Binding("d", "list('near_due')", "临期"),
-        Binding("o", "list('overdue')", "超期"),
-        Binding("u", "list('unsynced')", "未同步"),
+        # The tiles show these keys ([t] …), so the footer keeps its room for the rest.
+        Binding("t", "list('today')", "今日", show=False),
+        Binding("w", "list('waiting')", "待补", show=False),
+        Binding("d", "list('near_due')", "临期", show=False),
+        Binding("o", "list('overdue')", "超期", show=False),
+        Binding("u", "list('unsynced')", "未同步", show=False),
+        Binding("p", "print_arrival", "打印通知"),
+        Binding("r", "review", "审核"),
+        Binding("g", "stats", "统计"),
         Binding("s", "sync", "同步"),
         Binding("c", "settings", "设置"),
         Binding("l", "logout", "注销"),
@@ -103,14 +112,22 @@ class HomeScreen(StationScreen):
             for key, label, shortcut in TILES:
                 yield Static(f"{label}\n…", id=f"tile-{key}", classes="tile")
         yield Static("", id="sync-line", classes="sync-line")
+        yield Static("新的审核结果（Enter 打印通知书）", id="arrivals-title", classes="section-title")
+        yield DataTable(id="arrivals", cursor_type="row", zebra_stripes=True)
         yield Static("今日收件（Enter 打开）", classes="section-title")
         yield DataTable(id="today-table", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        setup_case_table(self.query_one(DataTable))
+        self.arrivals: list[Arrival] = []
+        self.last_print: Any = None
+        setup_case_table(self.query_one("#today-table", DataTable))
+        table = self.query_one("#arrivals", DataTable)
+        for label, width in ARRIVAL_COLUMNS:
+            table.add_column(label, width=width)
+        self._show_arrivals([])
         self.query_one("#warnings", Static).display = False
-        self.query_one(DataTable).focus()
+        self.query_one("#today-table", DataTable).focus()
         self.action_refresh()
 
     def on_screen_resume(self) -> None:
@@ -139,11 +156,93 @@ class HomeScreen(StationScreen):
             tile.set_class(key == "overdue" and n > 0, "alert")
         self.query_one("#sync-line", Static).update(
             f"未上报记录 {board.pending_events} 条 · 网络：{board.link} · 上次同步：{board.last_sync}")
-        fill_case_table(self.query_one(DataTable), board.today_cases)
+        fill_case_table(self.query_one("#today-table", DataTable), board.today_cases)
+        self._show_arrivals(board.arrivals)
+        self.refresh_bindings()
+
+    # --- decisions that arrived from the township ----------------------------------------------
+
+    def _show_arrivals(self, found: list[Arrival]) -> None:
+        had = bool(self.arrivals)
+        self.arrivals = found
+        table = self.query_one("#arrivals", DataTable)
+        table.clear()
+        for a in found:
+            c = a.case
+            table.add_row(short_number(c.number), clip(c.applicant_name, 8), clip(c.item_name, 14),
+                          clip(c.status_label, 14), clip(a.title, 14), key=c.number)
+        shown = bool(found)
+        table.display = shown
+        self.query_one("#arrivals-title", Static).display = shown
+        if shown and not had:
+            table.focus()  # a decision came in: it is the first thing to deal with
+
+    def _arrival(self, number: str | None) -> Arrival | None:
+        return next((a for a in self.arrivals if a.case.number == number), None)
+
+    def action_print_arrival(self) -> None:
+        table = self.query_one("#arrivals", DataTable)
+        if not self.arrivals:
+            return
+        number = None
+        if table.row_count:
+            number = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        self._offer(self._arrival(number) or self.arrivals[0])
+
+    def _offer(self, arrival: Arrival) -> None:
+        from station.tui.screens.dialogs import PrintDialog
+
+        number = arrival.case.number
+        self.app.push_screen(PrintDialog([(arrival.kind, f"打印{arrival.title}"), ("open", "打开办件详情")]),
+                             lambda kind: self._print_arrival(number, kind))
+
+    def _print_arrival(self, number: str, kind: str | None) -> None:
+        if not kind:
+            return
+        if kind == "open":
+            self.app.open_case(number)
+            return
+        printing = optional.printing()
+        if printing is None:
+            self.app.notify(optional.NO_PRINTING, severity="error")
+            return
+        store, op = self.session.require_store(), self.session.operator
+        self.app.notify("正在生成文书……", timeout=2)
+        self.call_domain(lambda: printing.print_case_document(store, number, kind, op), self._printed,
+                         group="print")
+
+    def _printed(self, result: Any) -> None:
+        self.last_print = result
+        self.app.notify(f"{result.message}\n{result.path}", title="已打印" if result.sent else "已存档")
+        self.action_refresh()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.app.open_case(str(event.row_key.value))
+        if not event.row_key.value:
+            return
+        if event.data_table.id == "arrivals":
+            arrival = self._arrival(str(event.row_key.value))
+            if arrival is not None:
+                self._offer(arrival)
+            return
+        self.app.open_case(str(event.row_key.value))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "review":
+            op = self.session.operator
+            return op is not None and op.role in PERMISSIONS["decide"]
+        if action == "print_arrival":
+            return bool(getattr(self, "arrivals", None))
+        return True
+
+    def action_review(self) -> None:
+        from station.tui.screens.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen())
+
+    def action_stats(self) -> None:
+        from station.tui.screens.stats import StatsScreen
+
+        self.app.push_screen(StatsScreen())
 
     def action_new_case(self) -> None:
         from station.tui.screens.intake import IntakeScreen

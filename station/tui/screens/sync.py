@@ -95,8 +95,20 @@ class SyncScreen(StationScreen):
 
     def _progress(self, phase: str, done: int, total: int) -> None:
         self.progress_seen.append((phase, done, total))
-        self.query_one("#sync-phase", Static).update(f"{phase}（{done}/{total}）" if total else phase)
-        self.query_one(ProgressBar).update(total=total or None, progress=done)
+        bar = self.query_one(ProgressBar)
+        if phase == "push":
+            text = f"正在上传：第 {done}/{total} 批" if total else "没有待上传的数据，正在下载……"
+            if total:
+                bar.update(total=total, progress=done)
+            if total and done == total:
+                text = f"上传完成（{total} 批），正在下载……"
+        elif phase == "pull":
+            text = f"下载完成：{done} 批"
+            bar.update(total=max(total, 1), progress=max(done, 1))
+        else:  # a service without per-batch progress: the phase text only
+            text = f"{phase}（{done}/{total}）" if total else phase
+            bar.update(total=total or None, progress=done)
+        self.query_one("#sync-phase", Static).update(text)
 
     def _own_store(self) -> Store:
         """Sync gets its own connection: a long sync never holds up the screens."""
@@ -109,6 +121,7 @@ class SyncScreen(StationScreen):
             return
         if not self._start("正在连接省平台……"):
             return
+        self.progress_seen = []
 
         def run() -> Any:
             with self._own_store() as store:
@@ -120,7 +133,8 @@ class SyncScreen(StationScreen):
         self.last_summary = summary
         message, ok = syncview.summary_text(summary)
         bar = self.query_one(ProgressBar)
-        bar.update(total=1, progress=1 if ok else 0)
+        if not any(p in ("push", "pull") for p, _, _ in self.progress_seen):
+            bar.update(total=1, progress=1 if ok else 0)  # no per-batch progress from this service
         if not ok:
             message += "\n办件都已保存在本机，网络恢复后再按 s 同步，或按 e 用U盘导出。"
         self._finish(message)

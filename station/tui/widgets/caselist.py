@@ -23,7 +23,8 @@ def setup_case_table(table: DataTable) -> None:
         table.add_column(label, width=width)
 
 
-def _clip(text: str, cells: int) -> str:
+def clip(text: str, cells: int) -> str:
+    """Cut ``text`` to ``cells`` terminal cells (CJK characters take two), ending with … when cut."""
     out, used = "", 0
     for ch in text:
         w = 2 if ord(ch) > 0x2E80 else 1
@@ -51,6 +52,6 @@ SYNC_SHORT = {"pending": "待传", "sent": "已发", "acknowledged": "已确认"
 def fill_case_table(table: DataTable, cases: Iterable[CaseRecord]) -> None:
     table.clear()
     for c in cases:
-        table.add_row(short_number(c.number), _clip(c.applicant_name, 8), _clip(c.item_name, 16),
-                      _clip(c.status_label, 12), due_text(c), SYNC_SHORT.get(c.sync_state, c.sync_state),
+        table.add_row(short_number(c.number), clip(c.applicant_name, 8), clip(c.item_name, 16),
+                      clip(c.status_label, 12), due_text(c), SYNC_SHORT.get(c.sync_state, c.sync_state),
                       key=c.number)
