@@ -70,10 +70,10 @@ class World:
         with self.open(src) as a, self.open(dst) as b:
             ship(a, b)
 
-    def file(self, key: str, catalog: Any, seed: int, **kw: Any) -> str:
+    def file(self, key: str, catalog: Any, seed: int, item: str = ITEM, **kw: Any) -> str:
         with self.open(key) as store:
-            data = make_submission(catalog.get(ITEM), random.Random(seed), store.clock().date(), **kw)
-            return file_case(store, catalog, ITEM, data, os_account()).number
+            data = make_submission(catalog.get(item), random.Random(seed), store.clock().date(), **kw)
+            return file_case(store, catalog, item, data, os_account()).number
 
 
 def make_world(root: Path, now: datetime = datetime(2026, 9, 28, 9, 0)) -> World:
