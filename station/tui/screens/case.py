@@ -17,7 +17,7 @@ from station.cases import CaseReader, CaseRecord, deliver, record_materials, wit
 from station.identity import mask_phone
 from station.ratings import Rating, get_rating, rate
 from station.tui import optional
-from station.tui.decisions import decision_lines, is_superseded, superseded
+from station.decisions import decision_lines, is_superseded, superseded
 from station.tui.screens.base import StationScreen
 from station.tui.screens.dialogs import DeliverDialog, MaterialsDialog, PrintDialog, RatingDialog, ReasonDialog
 from station.tui.widgets.caselist import due_text

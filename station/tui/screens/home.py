@@ -16,7 +16,7 @@ from station.cases import CaseReader, CaseRecord
 from station.operators import PERMISSIONS
 from station.projections import calendar_for
 from station.tui import optional, syncview
-from station.tui.decisions import Arrival, arrivals
+from station.decisions import Arrival, arrivals
 from station.tui.screens.base import StationScreen
 from station.tui.widgets.caselist import clip, fill_case_table, setup_case_table, short_number
 

@@ -26,7 +26,7 @@ from station.operators import PERMISSIONS
 from station.problems import StationError
 from station.ratings import Rating, close_followup, get_rating
 from station.review import ACTION_LABELS, ACTIONS, Decision, decide, find_duplicates, mark_duplicate, may_decide
-from station.tui.decisions import decision_lines, is_superseded, superseded
+from station.decisions import decision_lines, is_superseded, superseded
 from station.tui.names import station_names, village_label
 from station.tui.screens.base import StationScreen
 from station.tui.screens.dialogs import FormDialog, ReasonDialog
