@@ -66,6 +66,12 @@ def rng() -> random.Random:
     return random.Random(7)
 
 
+def ship(src: Store, dst: Store) -> None:
+    """Deliver every local event of ``src`` that ``dst`` has not seen: what sync does, minus the
+    envelope (the sync package has its own end-to-end tests over the real gateway)."""
+    dst.ingest_remote([src.wire_event(e) for e in src.iter_events("origin='local'")])
+
+
 def item_by_initials(catalog: Catalog, initials: str):
     hits = catalog.search(initials)
     assert hits, f"no catalog item for {initials}"

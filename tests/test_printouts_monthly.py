@@ -32,7 +32,7 @@ from station.review import Decision, decide
 from station.sample_data import make_submission
 from station.setup import init_station
 from station.store import Store
-from tests.conftest import TOWNSHIP, VILLAGE, VILLAGE_2, FixedClock
+from tests.conftest import TOWNSHIP, VILLAGE, VILLAGE_2, FixedClock, ship
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
 
@@ -41,9 +41,6 @@ A4 = (595.28, 841.89)
 ARTIFACTS = Path(__file__).parent / "_artifacts"
 
 
-def ship(src: Store, dst: Store) -> None:
-    """Deliver every event of ``src`` that ``dst`` has not seen (what sync does, minus the envelope)."""
-    dst.ingest_remote([src.wire_event(e) for e in src.iter_events("origin='local'")])
 
 
 @pytest.fixture

@@ -21,14 +21,11 @@ from station.sample_data import make_submission
 from station.setup import init_station
 from station.stats import compute, export
 from station.store import Store
-from tests.conftest import TOWNSHIP, VILLAGE, VILLAGE_2, FixedClock
+from tests.conftest import TOWNSHIP, VILLAGE, VILLAGE_2, FixedClock, ship
 
 ITEM = "RS-CBZT-001"  # 城乡居民养老保险参保暂停: township level, promised 5 working days
 
 
-def ship(src: Store, dst: Store) -> None:
-    """Deliver every event of ``src`` that ``dst`` has not seen (what sync does, minus the envelope)."""
-    dst.ingest_remote([src.wire_event(e) for e in src.iter_events("origin='local'")])
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from station.tui.screens.home import HomeScreen
 from station.tui.screens.review import TABS, ReviewScreen
 from station.tui.screens.review_case import DecisionDialog, DuplicateScreen, ReviewCaseScreen
 from tests._tui import log_in, text_of, wait_for
-from tests.conftest import TOWNSHIP, VILLAGE, VILLAGE_2, FixedClock
+from tests.conftest import TOWNSHIP, VILLAGE, VILLAGE_2, FixedClock, ship
 
 ITEM = "RS-CBZT-001"  # 城乡居民养老保险参保暂停: township level, promised 5 working days
 REVIEWER = ("赵审核", "secret123")
@@ -49,9 +49,6 @@ def shown(widget: Any) -> str:
     return console.export_text()
 
 
-def ship(src: Store, dst: Store) -> None:
-    """Deliver every event of ``src`` that ``dst`` has not seen (what sync does, minus the envelope)."""
-    dst.ingest_remote([src.wire_event(e) for e in src.iter_events("origin='local'")])
 
 
 @dataclass
