@@ -20,9 +20,7 @@ from printouts.qr import qr_payload
 from printouts.texts import load_texts
 from station.problems import StationError
 
-needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None,
-                                   reason="poppler-utils (pdftotext) not installed")
-pytestmark = needs_poppler
+# poppler-utils and zbar-tools are installed by scripts/test; a missing tool fails loudly, never skips.
 
 A4 = (595.28, 841.89)
 ROLL_W = 226.77  # 80 mm
@@ -199,8 +197,6 @@ def test_qr_payload_has_case_and_password_not_id():
     assert qr_payload("A", "1", "https://x.cn/q?s=1") == "https://x.cn/q?s=1&case=A&pwd=1"
 
 
-@pytest.mark.skipif(shutil.which("zbarimg") is None or shutil.which("pdftoppm") is None,
-                    reason="zbarimg/pdftoppm not installed")
 @pytest.mark.parametrize("fmt", ["a4", "roll80"])
 @pytest.mark.parametrize("url", [None, "https://zwfw.example.cn/q"])
 def test_qr_code_on_paper_decodes(fmt, url, tmp_path):
@@ -406,7 +402,6 @@ def test_edited_texts_change_the_printout(tmp_path):
 
 # --- pictures for a human to look at ----------------------------------------------------------
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm not installed")
 def test_render_first_pages_to_png():
     out = Path(__file__).parent / "_artifacts" / "printouts"
     out.mkdir(parents=True, exist_ok=True)

@@ -43,8 +43,7 @@ def descriptors(pdf: bytes) -> list[dict]:
 
 
 def test_system_font_is_found_and_embedded():
-    if not any(os.path.isfile(p) for p in (WQY, DROID)):
-        pytest.skip("no CJK TrueType font installed")
+    assert any(os.path.isfile(p) for p in (WQY, DROID)), "scripts/test installs fonts-wqy-microhei"
     choice = resolve_font()
     assert choice.embedded and choice.path and os.path.isfile(choice.path)
     pdf = render(samples.case(), "receipt")
@@ -54,7 +53,6 @@ def test_system_font_is_found_and_embedded():
     assert not any("STSong" in n for n in base_names)
 
 
-@pytest.mark.skipif(not os.path.isfile(DROID), reason="fonts-droid-fallback not installed")
 def test_configured_font_path_comes_first():
     choice = resolve_font(DROID)
     assert choice.path == DROID and choice.embedded
@@ -63,7 +61,6 @@ def test_configured_font_path_comes_first():
     assert any(str(f.get("/BaseFont")).split("+", 1)[-1].startswith(wanted) for f in fonts_of(pdf))
 
 
-@pytest.mark.skipif(not os.path.isfile(WQY), reason="fonts-wqy-microhei not installed")
 def test_collection_face_index():
     assert resolve_font(WQY + "#0").path == WQY
 
@@ -74,7 +71,6 @@ def test_bad_configured_path_falls_back_to_search(tmp_path):
     assert choice.name == "STSong-Light" and not choice.embedded
 
 
-@pytest.mark.skipif(not os.path.isfile(DEJAVU), reason="DejaVu not installed")
 def test_font_without_chinese_is_refused(tmp_path):
     # a CJK-looking name on a Latin-only font: loadable, but no 中文 glyphs
     fake = tmp_path / "wqy-fake.ttf"
@@ -85,8 +81,7 @@ def test_font_without_chinese_is_refused(tmp_path):
 
 
 def test_search_walks_font_folders(tmp_path):
-    if not os.path.isfile(DROID):
-        pytest.skip("fonts-droid-fallback not installed")
+    assert os.path.isfile(DROID), "scripts/test installs fonts-droid-fallback"
     (tmp_path / "sub").mkdir()
     shutil.copy(DROID, tmp_path / "sub" / "DroidSansFallbackFull.ttf")
     choice = resolve_font(candidates=[], search_dirs=[tmp_path], use_fc_match=False)

@@ -34,7 +34,6 @@ from station.setup import init_station
 from station.store import Store
 from tests.conftest import TOWNSHIP, VILLAGE, VILLAGE_2, FixedClock, ship
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
 
 ITEM = "RS-CBZT-001"  # 城乡居民养老保险参保暂停: township level, promised 5 working days
 A4 = (595.28, 841.89)
