@@ -120,7 +120,7 @@ def update_config(home: Path, **changes: Any) -> StationConfig:
     return config
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private_file(path: Path, data: bytes) -> None:
     """Create a file readable by the owner only, refusing to overwrite one that exists."""
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
@@ -159,7 +159,7 @@ def create_home_files(home: Path, division_code: str, name: str, role: str) -> S
         raise StationError("home_not_empty", f"目录 {home} 不是空目录，不会在其中创建服务站")
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)
-    _write_private(home / DATA_KEY_FILE, secrets.token_bytes(32))
+    write_private_file(home / DATA_KEY_FILE, secrets.token_bytes(32))
     config = StationConfig(station_id=division.code, name=name.strip(), role=role)
     write_config(home, config)
     (home / "prints").mkdir(exist_ok=True)

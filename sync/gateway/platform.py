@@ -29,6 +29,7 @@ from station import events as ev
 from station import lifecycle
 from station.events import canonical_json
 from station.identity import parse_division
+from station.home import write_private_file
 from station.pii import PiiCodec
 from station.problems import StationError
 from sync import envelope as env
@@ -93,15 +94,6 @@ def _now() -> datetime:
     return datetime.now()
 
 
-def _private_file(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def is_platform_home(home: Path) -> bool:
@@ -117,7 +109,7 @@ def init_platform(home: Path, name: str) -> PlatformConfig:
         raise SyncError("home_not_empty", f"目录 {home} 不是空目录，不会在其中创建平台")
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)
-    _private_file(home / DATA_KEY_FILE, secrets.token_bytes(32))
+    write_private_file(home / DATA_KEY_FILE, secrets.token_bytes(32))
     config = PlatformConfig(name=name.strip())
     lines = [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in asdict(config).items()]
     (home / CONFIG_FILE).write_text("# 省一体化政务服务平台 reference gateway\n" + "\n".join(lines) + "\n",
