@@ -106,7 +106,7 @@ class SearchScreen(StationScreen):
                          id="status")
             yield Select([(label, key) for label, key in FLAGS[1:]], prompt="不限", id="flag",
                          value=self.preset or Select.NULL)
-            yield Input(placeholder="收件日期 2026-09-01~2026-09-30", id="dates")
+            yield Input(placeholder="收件日期，如 2026-09-01~2026-09-30", id="dates")
         yield Static("", id="result-line", classes="result-line")
         yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)
