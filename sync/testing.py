@@ -28,11 +28,11 @@ def make_platform(root: Path, name: str = "测试省一体化政务服务平台"
 
 
 def make_station(root: Path, platform_home: Path, keys_file: Path, code: str, role: str = "village",
-                 url: str = "", name: str | None = None, enroll: bool = True) -> Path:
+                 url: str = "", name: str | None = None, enroll: bool = True, clock: Any = None) -> Path:
     """A station home, enrolled on the platform, configured with the platform keys (and url)."""
     home = root / f"{role}-{code}"
     label = name or (f"测试{'镇便民服务中心' if role == 'township' else '村便民服务站'}{code[-3:]}")
-    init_station(home, code, label, role)
+    init_station(home, code, label, role, clock=clock)
     if enroll:
         with Platform.open(platform_home) as platform:
             platform.enroll(station_enrolment(home, code, role, label))
