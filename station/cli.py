@@ -83,7 +83,7 @@ def main(cctx: click.Context, home: str | None, as_json: bool, debug: bool) -> N
     """村级便民服务站 —— 不带参数运行时打开操作界面。"""
     cctx.obj = {"home": home, "as_json": as_json, "debug": debug}
     if cctx.invoked_subcommand is None:
-        from station.tui_launch import launch  # the UI is loaded only when it is asked for
+        from station.tui.launch import launch  # the UI is loaded only when it is asked for
 
         launch(resolve_home(home), debug=debug)
 

@@ -1,6 +1,6 @@
 """The composition root of the terminal UI: builds the session, opens the first screen.
 
-`station` with no arguments calls :func:`run_app` (via station/tui_launch.py). The app knows no
+`station` with no arguments calls :func:`run_app` (via station/tui/launch.py). The app knows no
 SQL and no HTTP: screens call the domain (station/, forms/) and the sync service in workers.
 """
 
