@@ -27,7 +27,7 @@ def mask_phone(phone: str) -> str:
     return p[:3] + "*" * (len(p) - 7) + p[-4:]
 
 
-def group_case_number(case_number: str) -> str:
+def group_case_number(case_number: str, two_lines: bool = False) -> str:
     """Spaced for reading aloud: blocks of four, the check character on its own.
 
     ``4201021002012026031500071K`` -> ``4201 0210 0201 2026 0315 00071 K`` (a tail shorter than
@@ -38,8 +38,10 @@ def group_case_number(case_number: str) -> str:
     if canonical:
         # The station's own format: village code in fours, then date, day sequence, check character,
         # keeping the hyphens the operator types when searching.
+        # With ``two_lines`` (the large number on receipts) the break falls between the village code
+        # and the day part instead of wherever the line runs out.
         v, ymd, seq, check = canonical.groups()
-        return f"{v[:4]} {v[4:8]} {v[8:]} - {ymd} - {seq} - {check}"
+        return f"{v[:4]} {v[4:8]} {v[8:]}{chr(10) if two_lines else ' - '}{ymd} - {seq} - {check}"
     compact = re.sub(r"[\s\-]", "", case_number)
     if len(compact) < 2:
         return compact

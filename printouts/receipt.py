@@ -29,7 +29,7 @@ def number_block(ctx: Ctx, case: CaseDoc, qr: bool = True) -> list[Flowable]:
     t = ctx.texts
     text_part: list[Flowable] = [
         para(ctx, t("common", "case_number"), "label"),
-        para(ctx, group_case_number(case.case_number), "number"),
+        para(ctx, group_case_number(case.case_number, two_lines=True), "number"),
         gap(ctx, 0.3),
         para(ctx, t("common", "query_password"), "label"),
         para(ctx, case.query_password, "password"),

@@ -368,6 +368,15 @@ def test_masking():
     assert mask_phone("13812345678") == "138****5678"
 
 
+def test_station_case_numbers_break_between_village_and_day(tmp_path):
+    number = "421381105201-261123-0001-1"
+    assert group_case_number(number) == "4213 8110 5201 - 261123 - 0001 - 1"
+    assert group_case_number(number, two_lines=True) == "4213 8110 5201\n261123 - 0001 - 1"
+    for fmt in ("a4", "roll80"):
+        lines = pdf_text(render(samples.case(case_number=number), "receipt", fmt=fmt, large=True), tmp_path).splitlines()
+        assert "4213 8110 5201" in lines and "261123 - 0001 - 1" in lines
+
+
 def test_case_number_grouping_keeps_every_character():
     for n in (samples.SAMPLE_CASE, "4201-0210-2026-0001-7", "AB12", "X"):
         grouped = group_case_number(n)
