@@ -378,9 +378,6 @@ class CaseReader:
                f" ORDER BY {order} LIMIT ? OFFSET ?")
         return [self._record(r) for r in self.store.conn.execute(sql, (*params, limit, offset))]
 
-    def count(self, **filters: Any) -> int:
-        return len(self.list(limit=1_000_000, **filters))
-
 
 def _timeline_entry(e: ev.Event) -> TimelineEntry:
     b = e.body
