@@ -64,3 +64,40 @@ async def test_sync_failure_is_explained_in_chinese(tmp_path: Path, catalog) -> 
         result = text_of(screen.query_one("#sync-result"))
         assert not screen.last_summary.ok
         assert "办件都已保存在本机" in result and "Traceback" not in result
+
+
+async def test_usb_export_and_import_from_the_sync_screen(tmp_path: Path, catalog) -> None:
+    """No network: export to a folder from the screen, the platform imports it, the acks come back."""
+    from station.tui.screens.dialogs import FolderDialog
+    from sync.usb import platform_import
+
+    platform_home, keys = make_platform(tmp_path)
+    home = make_station(tmp_path, platform_home, keys, VILLAGE, "village", "")
+    with Store.open(home) as store:
+        file_cases(store, 3)
+        last = store.last_local_seq()
+    stick = tmp_path / "U盘" / "同步"
+    app = StationApp(home, catalog=catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, ("王小红", "secret123"))
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SyncScreen))
+        screen = app.screen
+
+        async def through_dialog(key: str) -> None:
+            await pilot.press(key)
+            await wait_for(pilot, lambda: isinstance(app.screen, FolderDialog))
+            app.screen.query_one("#folder").value = str(stick)
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: app.screen is screen and not screen.busy, timeout=60)
+
+        await through_dialog("e")
+        assert "导出" in text_of(screen.query_one("#sync-result"))
+        assert any(stick.glob("*")), "nothing written to the stick"
+        with Platform.open(platform_home) as platform:
+            platform_import(platform, stick)
+        await through_dialog("i")
+        assert "导入" in text_of(screen.query_one("#sync-result"))
+    with Store.open(home) as store:
+        assert int(store.meta_get("sync.acked_seq")) >= last  # the filings and the TUI's own login event
+        assert {c.sync_state for c in CaseReader(store).list()} == {"acknowledged"}
