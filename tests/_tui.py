@@ -35,13 +35,15 @@ def copy_home(template: Path, dest: Path) -> Path:
     return dest
 
 
-async def wait_for(pilot: Any, condition: Any, timeout: float = 10.0) -> None:
-    """Let workers finish: pause until ``condition()`` holds (fails the test after ``timeout``)."""
-    waited = 0.0
+async def wait_for(pilot: Any, condition: Any, timeout: float = 30.0) -> None:
+    """Let workers finish: pause until ``condition()`` holds (fails the test after ``timeout`` seconds
+    of wall time; generous because a loaded 2-core CI machine runs thread workers late)."""
+    import time
+
+    deadline = time.monotonic() + timeout
     while not condition():
         await pilot.pause(0.05)
-        waited += 0.05
-        if waited > timeout:
+        if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
 
 
