@@ -46,8 +46,10 @@ def create_demo(home: Path, case_count: int = 40, today: date | None = None) -> 
     today = today or date.today()
     clock = _DemoClock(datetime.combine(today - timedelta(days=46), time(8, 0)))
     init_station(home, DEMO_VILLAGE, DEMO_NAME, "village", clock=clock)
+    hint = "演示站点：" + "，".join(f"{n} / {p}" for n, _, p in DEMO_OPERATORS)
     update_config(home, phone="0722-6412345", address="示范镇示范村村委会一楼便民服务站",
-                  authority_name="示范镇人民政府", reconsideration_body="广水市人民政府", court_name="广水市人民法院")
+                  authority_name="示范镇人民政府", reconsideration_body="广水市人民政府", court_name="广水市人民法院",
+                  extra={"demo_hint": hint})
     rng = random.Random(20261125)
     catalog = load_catalog()
     items = list(catalog.items)

@@ -35,13 +35,16 @@ class LoginScreen(StationScreen):
         self.query_one("#operator", Input).focus()
         self.call_domain(self._load, self._loaded)
 
-    def _load(self) -> tuple[str, list[str]]:
+    def _load(self) -> tuple[str, list[str], str]:
         store = self.session.open_store()
-        return store.config.name, [op.name for op in list_operators(store) if not op.disabled]
+        demo_hint = str((store.config.extra or {}).get("demo_hint", ""))
+        return store.config.name, [op.name for op in list_operators(store) if not op.disabled], demo_hint
 
-    def _loaded(self, result: tuple[str, list[str]]) -> None:
-        name, operators = result
+    def _loaded(self, result: tuple[str, list[str], str]) -> None:
+        name, operators, demo_hint = result
         self.query_one("#station-name", Static).update(name)
+        if demo_hint and not self.hint:
+            self.query_one("#message", Static).update(demo_hint)
         box = self.query_one("#operator", Input)
         box.suggester = SuggestFromList(operators, case_sensitive=False)
         if len(operators) == 1 and not box.value:
