@@ -17,6 +17,7 @@ import hmac
 import os
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -49,7 +50,7 @@ class PiiCodec:
         raw = base64.b64decode(sealed[ENC])
         try:
             return self._aead.decrypt(raw[:12], raw[12:], _AAD).decode("utf-8")
-        except Exception:  # InvalidTag: wrong key or altered ciphertext
+        except (InvalidTag, ValueError):  # wrong key, altered ciphertext, or a token cut short
             raise StationError("pii_unreadable", "个人信息无法解密：数据密钥不匹配或数据被改动") from None
 
     def lookup_hash(self, value: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
+from textual.css.query import NoMatches, WrongType
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -444,7 +445,7 @@ class IntakeScreen(StationScreen):
         found = [p.message for p in self._problems() if p.field == path]
         try:
             box = self.query_one(f"#{_safe_id(path)}", Static)
-        except Exception:  # noqa: BLE001 - a field without an error slot (not shown on this step)
+        except (NoMatches, WrongType):  # a field without an error slot (not shown on this step)
             return
         box.update("；".join(found))
 
@@ -648,7 +649,7 @@ class IntakeScreen(StationScreen):
             for key, value in base["applicant"].items():
                 try:
                     self.query_one(f"#a-{key}", Input).value = str(value)
-                except Exception:  # noqa: BLE001 - an applicant key this version no longer shows
+                except (NoMatches, WrongType):  # an applicant key this version no longer shows
                     continue
             for key in ("signer", "due_date"):
                 self.query_one(f"#c-{key}", Input).value = str(base["commitment"].get(key, ""))
