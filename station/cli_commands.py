@@ -9,8 +9,10 @@ from typing import Any
 
 import click
 
-from station.cli import EXIT_CHECK_FAILED, Context, command, main
+from station.cli_support import EXIT_CHECK_FAILED, Context, command
 from station.problems import StationError
+
+COMMANDS: list[click.Command] = []  # attached to the root group by station/cli.py
 
 
 def _open(ctx: Context):
@@ -27,7 +29,7 @@ def _catalog():
 
 # --- init / demo -------------------------------------------------------------------------------
 
-@command(main, "init")
+@command(COMMANDS, "init")
 @click.option("--division-code", required=True, help="12位统计用区划代码（乡镇以000结尾）")
 @click.option("--name", required=True, help="站点名称")
 @click.option("--role", type=click.Choice(["village", "township"]), default="village", show_default=True)
@@ -40,7 +42,7 @@ def init_cmd(ctx: Context, division_code: str, name: str, role: str) -> None:
             f"已创建{'乡镇中心' if role == 'township' else '村服务站'}「{config.name}」（{config.station_id}）：{ctx.home}")
 
 
-@command(main, "demo")
+@command(COMMANDS, "demo")
 @click.option("--cases", "case_count", default=40, show_default=True, help="示例办件数量")
 def demo_cmd(ctx: Context, case_count: int) -> None:
     """创建一个带示例数据的演示站点，不需要服务器。"""
@@ -58,7 +60,7 @@ def _operator_lines(operators: list[dict[str, str]]) -> str:
 
 # --- catalog -----------------------------------------------------------------------------------
 
-@main.group("catalog")
+@click.group("catalog")
 def catalog_group() -> None:
     """服务事项目录。"""
 
@@ -103,7 +105,7 @@ def catalog_show(ctx: Context, code: str) -> None:
 
 # --- case --------------------------------------------------------------------------------------
 
-@main.group("case")
+@click.group("case")
 def case_group() -> None:
     """办件：收件、查询、查看。"""
 
@@ -240,7 +242,7 @@ def case_deliver(ctx: Context, number: str, to_whom: str, id_checked: bool, oper
 
 # --- db ----------------------------------------------------------------------------------------
 
-@main.group("db")
+@click.group("db")
 def db_group() -> None:
     """数据库：重建、校验。"""
 
@@ -280,7 +282,7 @@ def db_check(ctx: Context) -> None:
 
 # --- operators ---------------------------------------------------------------------------------
 
-@main.group("operator")
+@click.group("operator")
 def operator_group() -> None:
     """操作员管理。"""
 
@@ -328,7 +330,7 @@ def operator_disable(ctx: Context, name: str, operator: str | None) -> None:
 
 # --- print -------------------------------------------------------------------------------------
 
-@main.group("print")
+@click.group("print")
 def print_group() -> None:
     """打印文书：受理回执、一次性告知书、补正/办结/不予告知书、日报。"""
 
@@ -374,3 +376,6 @@ def print_daily_cmd(ctx: Context, day: str | None, out: str | None, operator: st
         result = print_daily(store, when or store.clock().date(), resolve_cli_operator(store, operator),
                              out=Path(out) if out else None)
     ctx.out(result.to_dict(), f"日报：{result.path}\n{result.message}")
+
+
+COMMANDS += [catalog_group, case_group, db_group, operator_group, print_group]

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import click
 
-from station.cli import Context, command, main
+from station.cli_support import Context, command
 from station.cli_commands import print_group
 from station.problems import StationError
+
+COMMANDS: list[click.Command] = []  # attached to the root group by station/cli.py
 
 
 def _open(ctx: Context):
@@ -19,7 +21,7 @@ def _open(ctx: Context):
     return Store.open(ctx.home)
 
 
-@main.group("review")
+@click.group("review")
 def review_group() -> None:
     """审核：待办队列与审核决定。"""
 
@@ -91,7 +93,7 @@ def review_mark(ctx: Context, number: str, other: str, duplicate: bool, operator
     ctx.out(case.summary_dict(), f"已标记：{number} {'与' if duplicate else '不与'} {other} 重复")
 
 
-@command(main, "stats")
+@command(COMMANDS, "stats")
 @click.option("--from", "date_from", default=None, help="开始日期 YYYY-MM-DD（默认本月1日）")
 @click.option("--to", "date_to", default=None, help="结束日期 YYYY-MM-DD（默认今天）")
 @click.option("--by", type=click.Choice(["village", "item", "operator"]), default=None)
@@ -147,3 +149,6 @@ def print_monthly_cmd(ctx: Context, month: str, out: str | None, operator: str |
         result = print_monthly(store, first, resolve_cli_operator(store, operator), out=Path(out) if out else None)
     ctx.out({**result.to_dict(), "month": f"{first.year:04d}-{first.month:02d}"},
             f"{first.year}年{first.month}月统计月报：{result.path}\n{result.message}")
+
+
+COMMANDS += [review_group]

@@ -11,8 +11,10 @@ from typing import Any
 
 import click
 
-from station.cli import Context, command, main
+from station.cli_support import Context, command
 from station.problems import StationError
+
+COMMANDS: list[click.Command] = []  # attached to the root group by station/cli.py
 
 
 def _open(ctx: Context):
@@ -29,7 +31,7 @@ def _platform(ctx: Context):
 
 # --- keys --------------------------------------------------------------------------------------
 
-@main.group("keys")
+@click.group("keys")
 def keys_group() -> None:
     """本站同步密钥与登记文件。"""
 
@@ -52,7 +54,7 @@ def keys_export(ctx: Context, out: str | None) -> None:
 
 # --- sync --------------------------------------------------------------------------------------
 
-@main.group("sync")
+@click.group("sync")
 def sync_group() -> None:
     """与省平台同步：配置、立即同步、状态、定时同步、U盘导出导入。"""
 
@@ -175,7 +177,7 @@ def sync_import(ctx: Context, from_: str) -> None:
 
 # --- platform ----------------------------------------------------------------------------------
 
-@main.group("platform")
+@click.group("platform")
 def platform_group() -> None:
     """省平台参考网关：初始化、登记站点、运行服务、查看、发布节假日安排、U盘导入。"""
 
@@ -296,3 +298,6 @@ def platform_import_cmd(ctx: Context, from_: str) -> None:
         return "\n".join(lines) or "文件夹中没有站点数据"
 
     ctx.out(result, text)
+
+
+COMMANDS += [keys_group, sync_group, platform_group]
