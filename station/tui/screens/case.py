@@ -17,8 +17,9 @@ from station.cases import CaseReader, CaseRecord, deliver, record_materials, wit
 from station.identity import mask_phone
 from station.ratings import Rating, get_rating, rate
 from station.tui import optional
-from station.decisions import decision_lines, is_superseded, superseded
+from station.decisions import decision_lines, superseded
 from station.tui.screens.base import StationScreen
+from station.tui.widgets.case_tables import fill_case_tables, setup_case_tables
 from station.tui.screens.dialogs import DeliverDialog, MaterialsDialog, PrintDialog, RatingDialog, ReasonDialog
 from station.tui.widgets.caselist import due_text
 
@@ -75,8 +76,7 @@ class CaseScreen(StationScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#materials", DataTable).add_columns("材料", "形式", "状态", "补交期限")
-        self.query_one("#timeline", DataTable).add_columns("时间", "操作员", "事项", "说明")
+        setup_case_tables(self.query_one("#materials", DataTable), self.query_one("#timeline", DataTable))
         self.query_one("#case-body").focus()
         self.reload()
 
@@ -118,20 +118,8 @@ class CaseScreen(StationScreen):
                          + (f"：{view.rating.detail}" if view.rating.detail else ""))
         self.query_one("#info", Static).update(grid)
         self._show_decision(view)
-        materials = self.query_one("#materials", DataTable)
-        materials.clear()
-        for m in c.materials:
-            style = "" if m.status == "received" else "yellow" if m.status == "waived" else "red"
-            materials.add_row(m.name, m.form or "", Text(m.status_label, style=style), m.due_date or "", key=m.key)
-        timeline = self.query_one("#timeline", DataTable)
-        timeline.clear()
-        for t in c.timeline:
-            who = t.operator if t.station == c.filed_by_station else f"{t.operator}（{t.station}）"
-            if is_superseded(t, set(view.superseded)):
-                timeline.add_row(t.at[:16].replace("T", " "), who,
-                                 Text(t.label, style="strike dim").append(" 已被取代", style="bold red"), t.detail)
-            else:
-                timeline.add_row(t.at[:16].replace("T", " "), who, t.label, t.detail)
+        fill_case_tables(self.query_one("#materials", DataTable), self.query_one("#timeline", DataTable), c,
+                         view.superseded)
         self.refresh_bindings()
 
     def _show_decision(self, view: CaseView) -> None:

@@ -26,9 +26,10 @@ from station.operators import PERMISSIONS
 from station.problems import StationError
 from station.ratings import Rating, close_followup, get_rating
 from station.review import ACTION_LABELS, ACTIONS, Decision, decide, find_duplicates, mark_duplicate, may_decide
-from station.decisions import decision_lines, is_superseded, superseded
+from station.decisions import decision_lines, superseded
 from station.tui.names import station_names, village_label
 from station.tui.screens.base import StationScreen
+from station.tui.widgets.case_tables import fill_case_tables, setup_case_tables
 from station.tui.screens.dialogs import FormDialog, ReasonDialog
 from station.tui.widgets.problems import ProblemPanel
 
@@ -112,8 +113,7 @@ class ReviewCaseScreen(StationScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#materials", DataTable).add_columns("材料", "形式", "状态", "补交期限")
-        self.query_one("#timeline", DataTable).add_columns("时间", "操作员", "事项", "说明")
+        setup_case_tables(self.query_one("#materials", DataTable), self.query_one("#timeline", DataTable))
         self.query_one("#case-body").focus()
         self.reload()
 
@@ -168,19 +168,8 @@ class ReviewCaseScreen(StationScreen):
             grid.add_row("评价", text)
         self.query_one("#info", Static).update(grid)
         self.query_one("#form-data", Static).update(_grid(view.fields) if view.fields else "（无）")
-        materials = self.query_one("#materials", DataTable)
-        materials.clear()
-        for m in c.materials:
-            style = "" if m.status == "received" else "yellow" if m.status == "waived" else "red"
-            materials.add_row(m.name, m.form or "", Text(m.status_label, style=style), m.due_date or "", key=m.key)
-        timeline = self.query_one("#timeline", DataTable)
-        timeline.clear()
-        for t in c.timeline:
-            who = t.operator if t.station == c.filed_by_station else f"{t.operator}（{t.station}）"
-            label: str | Text = t.label
-            if is_superseded(t, set(view.superseded)):
-                label = Text(t.label, style="strike dim").append(" 已被取代", style="bold red")
-            timeline.add_row(t.at[:16].replace("T", " "), who, label, t.detail)
+        fill_case_tables(self.query_one("#materials", DataTable), self.query_one("#timeline", DataTable), c,
+                         view.superseded)
         self.refresh_bindings()
 
     # --- which actions apply ------------------------------------------------------------------
