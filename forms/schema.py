@@ -15,7 +15,7 @@ import math
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 # --- vocabularies -----------------------------------------------------------------------------
 
@@ -394,6 +394,27 @@ def _pinyin_override(c: _Checker, data: Mapping[str, Any], key: str) -> str:
     return value
 
 
+def _parse_tables(c: "_Checker", data: Mapping[str, Any], name: str, what: str, limit: int,
+                  parse: Callable[["_Checker", Any, int], Any]) -> list[Any]:
+    """Parse a TOML array of tables ([[fields]] / [[materials]]): bounded, each checked, keys unique."""
+    out: list[Any] = []
+    if name not in data:
+        return out
+    raw = data[name]
+    if not isinstance(raw, list):
+        c.add(name, f"{name} 应写成若干个 [[{name}]] 表")
+    elif len(raw) > limit:
+        c.add(name, f"{what}过多（最多 {limit} 个）")
+    else:
+        for i, entry in enumerate(raw):
+            parsed = parse(c, entry, i)
+            if parsed is not None:
+                if any(o.key == parsed.key for o in out):
+                    c.add(f"{name}.{parsed.key}.key", f"{what}键「{parsed.key}」重复")
+                out.append(parsed)
+    return out
+
+
 def parse_item(data: Mapping[str, Any]) -> tuple[ServiceItem | None, list[SchemaIssue], dict[str, str]]:
     """Check one parsed catalog file. Returns the item (None when any issue was found), every
     issue, and the pinyin overrides (``pinyin``/``short_pinyin``, space-separated syllables)."""
@@ -428,37 +449,10 @@ def parse_item(data: Mapping[str, Any]) -> tuple[ServiceItem | None, list[Schema
     if overrides["short_pinyin"] and not short_name:
         c.add("short_pinyin", "没有 short_name 时不能写 short_pinyin")
 
-    fields: list[FieldDef] = []
-    if "fields" in data:
-        raw_fields = data["fields"]
-        if not isinstance(raw_fields, list):
-            c.add("fields", "fields 应写成若干个 [[fields]] 表")
-        elif len(raw_fields) > MAX_FIELDS:
-            c.add("fields", f"字段过多（最多 {MAX_FIELDS} 个）")
-        else:
-            for i, raw in enumerate(raw_fields):
-                fd = _parse_field(c, raw, i)
-                if fd is not None:
-                    if any(f.key == fd.key for f in fields):
-                        c.add(f"fields.{fd.key}.key", f"字段键「{fd.key}」重复")
-                    fields.append(fd)
-
-    materials: list[MaterialDef] = []
-    if "materials" in data:
-        raw_mats = data["materials"]
-        if not isinstance(raw_mats, list):
-            c.add("materials", "materials 应写成若干个 [[materials]] 表")
-        elif len(raw_mats) > MAX_MATERIALS:
-            c.add("materials", f"材料过多（最多 {MAX_MATERIALS} 个）")
-        else:
-            for i, raw in enumerate(raw_mats):
-                md = _parse_material(c, raw, i)
-                if md is not None:
-                    if any(m.key == md.key for m in materials):
-                        c.add(f"materials.{md.key}.key", f"材料键「{md.key}」重复")
-                    materials.append(md)
-            if isinstance(raw_mats, list) and not raw_mats:
-                c.add("materials", "至少要列出一项申请材料")
+    fields: list[FieldDef] = _parse_tables(c, data, "fields", "字段", MAX_FIELDS, _parse_field)
+    materials: list[MaterialDef] = _parse_tables(c, data, "materials", "材料", MAX_MATERIALS, _parse_material)
+    if isinstance(data.get("materials"), list) and not data["materials"]:
+        c.add("materials", "至少要列出一项申请材料")
 
     if c.issues:
         return None, c.issues, overrides
