@@ -86,6 +86,7 @@ def test_review_duplicates_screen(snap_compare, tmp_path: Path, catalog, size) -
         queue = await open_review(pilot, "duplicates")
         await open_row(pilot, queue, numbers[5])
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, DuplicateScreen) and pilot.app.screen.view)
+        await pilot.pause(0.2)  # let the screen repaint before the shot (slow under load)
 
     _shot(snap_compare, world.app("t", catalog), size, steps)
 

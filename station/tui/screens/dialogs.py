@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, RadioButton, RadioSet, Select, \
     SelectionList, Static
 from textual.widgets.option_list import Option
@@ -25,10 +25,13 @@ class FormDialog(StationDialog):
 
     TITLE_TEXT = ""
     OK_LABEL = "确定"
+    SCROLLS = False          # a long form scrolls inside the dialog
+    EXTRA_CLASSES = ""       # e.g. "decision-form" for its own width in the stylesheet
     BINDINGS = [Binding("escape", "dismiss_dialog", "取消"), Binding("ctrl+s", "submit", "确定")]
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        box = VerticalScroll if self.SCROLLS else Vertical
+        with box(classes=f"dialog {self.EXTRA_CLASSES}".strip()):
             yield Static(self.TITLE_TEXT, classes="dialog-title")
             yield from self.fields()
             yield ProblemPanel(classes="problems")

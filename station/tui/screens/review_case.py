@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, DataTable, Footer, Input, Label, SelectionList, Static
+from textual.widgets import DataTable, Footer, Input, Label, SelectionList, Static
 
 from station import lifecycle
 from station.cases import CaseReader, CaseRecord
@@ -31,7 +31,6 @@ from station.tui.names import station_names, village_label
 from station.tui.screens.base import StationScreen
 from station.tui.widgets.case_tables import fill_case_tables, setup_case_tables
 from station.tui.screens.dialogs import FormDialog, ReasonDialog
-from station.tui.widgets.problems import ProblemPanel
 
 #: Decision keys, in the order they are offered.
 DECISION_KEYS: list[tuple[str, str, str]] = [("a", "accept", "受理"), ("n", "refuse", "不予受理"),
@@ -247,6 +246,8 @@ class DecisionDialog(FormDialog):
     """One decision as a small form: only the inputs the action needs. Ctrl+S records it."""
 
     OK_LABEL = "确定"
+    SCROLLS = True
+    EXTRA_CLASSES = "decision-form"
 
     def __init__(self, action: str, materials: list[tuple[str, str]], act: Callable[[Decision], Any]):
         super().__init__()
@@ -254,15 +255,6 @@ class DecisionDialog(FormDialog):
         self.materials = materials
         self.act = act
         self.TITLE_TEXT = f"{ACTION_LABELS[action]}（Ctrl+S 确定，Esc 取消）"
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog decision-form"):
-            yield Static(self.TITLE_TEXT, classes="dialog-title")
-            yield from self.fields()
-            yield ProblemPanel(classes="problems")
-            with Horizontal(classes="buttons"):
-                yield Button(self.OK_LABEL, id="ok", variant="primary")
-                yield Button("取消", id="cancel")
 
     def fields(self) -> ComposeResult:
         a = self.action
