@@ -61,7 +61,9 @@ class SettingsScreen(StationScreen):
         with VerticalScroll(id="settings-body", classes="form"):
             for key, label in TEXT_SETTINGS:
                 yield Label(label, classes="field-label")
-                yield Input(id=f"s-{key}")
+                # Values arrive from a worker after focus; selecting all on focus would race the
+                # load (and one stray key would then wipe the station name).
+                yield Input(id=f"s-{key}", select_on_focus=False)
             with Horizontal(classes="row"):
                 yield Select(PAPER, allow_blank=False, value="a4", id="s-paper_format")
                 yield Checkbox("默认大字打印（方便老年人）", id="s-large_print")
