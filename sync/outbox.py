@@ -17,7 +17,7 @@ up to it is in a sent / acknowledged batch; the case list reads them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from station.store import Store
 from sync import envelope as env
@@ -74,20 +74,26 @@ def _meta_int(store: Store, key: str) -> int:
 
 def cut(store: Store, sender: env.SecretKeys, platform: env.PublicKeys,
         max_bytes: int = DEFAULT_BATCH_BYTES, max_events: int = DEFAULT_BATCH_EVENTS) -> list[int]:
-    """Seal every local event not yet in a batch into new batches; returns their numbers.
+    """Seal every local event not yet in a batch into new batches; returns their numbers."""
+    return list(cut_each(store, sender, platform, max_bytes, max_events))
+
+
+def cut_each(store: Store, sender: env.SecretKeys, platform: env.PublicKeys,
+             max_bytes: int = DEFAULT_BATCH_BYTES, max_events: int = DEFAULT_BATCH_EVENTS) -> Iterator[int]:
+    """Seal the local events not yet in a batch, yielding each new batch's number once it is committed
+    (so a push can send the first batch while the rest are still being cut).
 
     Each batch is its own transaction (a power cut keeps the ones already cut), and reads the
     watermark inside it, so two processes cutting at once cannot give two batches the same events.
     """
     ensure_tables(store)
-    made: list[int] = []
     want = max_events
     while True:
         with store.transaction():
             after = _meta_int(store, "sync.batched_seq")
             events = store.local_events_after(after, limit=want)
             if not events:
-                return made
+                return
             wire = [store.wire_event(e) for e in events]
             n, payload = fit(wire, max_bytes)
             last = store.conn.execute("SELECT seq, hash FROM sync_batches ORDER BY seq DESC LIMIT 1").fetchone()
@@ -99,9 +105,9 @@ def cut(store: Store, sender: env.SecretKeys, platform: env.PublicKeys,
                 (seq, events[0].seq, events[n - 1].seq, n, env.batch_hash(blob), prev, BUILT, blob,
                  store.clock().isoformat(timespec="seconds")))
             store.meta_set("sync.batched_seq", str(events[n - 1].seq))
-            made.append(seq)
-            # read about what fits next time (events are opened and compressed only once or twice)
-            want = min(max_events, n * 2 if n == len(events) else n + n // 4 + 1)
+        yield seq
+        # read about what fits next time (events are opened and compressed only once or twice)
+        want = min(max_events, n * 2 if n == len(events) else n + n // 4 + 1)
 
 
 def batches(store: Store, states: tuple[str, ...]) -> list[OutBatch]:

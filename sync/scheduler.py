@@ -60,9 +60,9 @@ class SyncLoop:
 
         self.scheduler.every(max(1, round(seconds))).seconds.do(once)
 
-    def _sync(self) -> None:
+    def _sync(self, transport: HttpTransport | None = None) -> None:
         with Store.open(self.home) as store:
-            summary = sync_now(store)
+            summary = sync_now(store, transport)
             interval = self._interval(store)
         self.state.syncs += 1
         self.state.summaries.append(summary)
@@ -88,14 +88,15 @@ class SyncLoop:
         with Store.open(self.home) as store:
             settings = SyncSettings.of(store.config)
             interval = self._interval(store)
-        transport = HttpTransport(settings.url, settings.ca_bundle, settings.proxy, timeout=15, retries=0)
-        try:
-            up = transport.health()
-        finally:
-            transport.close()
-        if up:
-            self._sync()  # it came back: sync at once
+        # The sync's own transport: the probe does not retry, and when it succeeds the sync that
+        # follows at once sends its first batch on the connection the probe opened (one round trip,
+        # about a second on an EDGE link, saved).
+        transport = HttpTransport(settings.url, settings.ca_bundle, settings.proxy, settings.timeout_seconds,
+                                  settings.retries)
+        if transport.health(timeout=15):
+            self._sync(transport)  # it came back: sync at once
         else:
+            transport.close()
             self.state.failures_in_row += 1
             self._after(self._backoff(interval), self._probe)
 

@@ -18,9 +18,10 @@ that moves the cursor.
 from __future__ import annotations
 
 from collections import deque
+from itertools import chain
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from station import clock_check
 from station.store import Store
@@ -84,6 +85,7 @@ class StationSync:
         self.window = max(1, window)
         self.conflicts_reported = 0
         self.acks = 0
+        self.prefetched: Future[tuple[list[bytes], bool]] | None = None  # the inbox page asked for during the push
         self.clock_ahead_ms = 0  # the most any acknowledged batch was stamped ahead of the platform's clock
         self.pool = ThreadPoolExecutor(max_workers=self.window + 1, thread_name_prefix="sync")
         self.settings = SyncSettings.of(store.config)
@@ -102,13 +104,17 @@ class StationSync:
 
     # --- push -------------------------------------------------------------------------------
 
-    def push(self, summary: SyncSummary, retry_held: bool = False) -> None:
+    def push(self, summary: SyncSummary, retry_held: bool = False, prefetch_inbox: bool = False) -> None:
         """Send the outbox with up to ``window`` batches in flight (a slow, long link stays busy instead
-        of idling one round trip per batch); answers are handled strictly in batch order."""
+        of idling one round trip per batch); answers are handled strictly in batch order.
+
+        New batches are cut as they are needed, each committed before it is sent, so the first one is
+        on the wire while the rest are still being sealed. With ``prefetch_inbox`` the first inbox page
+        is requested right after the first batch (which thus gets any connection already open)."""
         if retry_held:
             outbox.release_held(self.store)
-        summary.batches_built += self.cut()
-        queue = iter(outbox.batches(self.store, (outbox.BUILT, outbox.SENT)))
+        pending = outbox.batches(self.store, (outbox.BUILT, outbox.SENT))
+        queue = chain(pending, self._cut_as_needed(summary))
         inflight: deque[tuple[outbox.OutBatch, Future[PushReply]]] = deque()
         pool = self.pool
 
@@ -117,13 +123,24 @@ class StationSync:
             if batch is not None:
                 inflight.append((batch, pool.submit(self.transport.push, batch.blob)))
 
-        for _ in range(self.window):
+        submit()
+        if prefetch_inbox:
+            self.prefetched = self.start_pull()
+        for _ in range(self.window - 1):
             submit()
         while inflight:
             batch, future = inflight.popleft()
             reply = future.result()  # SyncError (link) propagates: the outbox stays as it is
             self._handle(batch, reply, summary)
             submit()
+
+    def _cut_as_needed(self, summary: SyncSummary) -> Iterator[outbox.OutBatch]:
+        for seq in outbox.cut_each(self.store, self.keys, self.platform, self.settings.batch_bytes,
+                                   self.settings.batch_events):
+            summary.batches_built += 1
+            batch = outbox.get(self.store, seq)
+            if batch is not None:
+                yield batch
 
     def _handle(self, batch: outbox.OutBatch, reply: PushReply, summary: SyncSummary) -> None:
         outbox.mark_sent(self.store, batch.seq, "network")
@@ -160,6 +177,8 @@ class StationSync:
         return self.pool.submit(self.transport.pull, self.keys, cursor)
 
     def pull(self, summary: SyncSummary, first: Future[tuple[list[bytes], bool]] | None = None) -> None:
+        if first is None:
+            first, self.prefetched = self.prefetched, None
         while True:
             if first is not None:
                 blobs, more = first.result()
@@ -243,11 +262,10 @@ def sync_now(store: Store, transport: HttpTransport | None = None, retry_held: b
     session = StationSync(store, transport)
     try:
         try:
-            first = session.start_pull()
             if progress is not None:
                 _report_push_progress(session, summary, retry_held, progress)
-            session.push(summary, retry_held)
-            session.pull(summary, first)
+            session.push(summary, retry_held, prefetch_inbox=True)
+            session.pull(summary)
             if session.conflicts_reported:  # the gateway routed conflict notices back to us just now
                 session.pull(summary)
             if progress is not None:

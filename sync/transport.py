@@ -21,6 +21,7 @@ from sync import envelope as env
 from sync.errors import SyncError
 
 USER_AGENT = "village-station-sync/1"
+POOL_SIZE = 8  # ≥ the push window + the inbox pull
 
 
 @dataclass(frozen=True)
@@ -50,28 +51,37 @@ class HttpTransport:
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
         self.platform_time_ms: int | None = None  # from the latest answer's X-Platform-Time
+        # One connection pool for every thread: on an 800 ms link a new TCP connection costs a round
+        # trip, so a connection any request left open (the scheduler's health probe, an earlier batch)
+        # is the one the next request takes. The probe adapter shares that pool but never retries.
+        retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
+                      backoff_jitter=backoff / 2, backoff_max=60, status_forcelist=(429, 502, 503, 504),
+                      allowed_methods=frozenset({"GET", "POST"}), respect_retry_after_header=True,
+                      raise_on_status=False)
+        self._adapter = HTTPAdapter(max_retries=retry, pool_maxsize=POOL_SIZE)
+        self._probe_adapter = HTTPAdapter(max_retries=Retry(0, read=False), pool_maxsize=POOL_SIZE)
+        self._probe_adapter.poolmanager = self._adapter.poolmanager
+        self._probe_adapter.proxy_manager = self._adapter.proxy_manager
+
+    def _new_session(self, adapter: HTTPAdapter) -> requests.Session:
+        ca_bundle, proxy, _, _ = self._settings
+        session = requests.Session()
+        session.headers["User-Agent"] = USER_AGENT
+        session.verify = ca_bundle or True
+        if proxy:
+            session.proxies = {"http": proxy, "https": proxy}
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        with self._lock:
+            self._sessions.append(session)
+        return session
 
     @property
     def session(self) -> requests.Session:
-        """One requests.Session per thread (pushes run a few at a time)."""
+        """One requests.Session per thread (pushes run a few at a time), all on the shared pool."""
         session = getattr(self._local, "session", None)
         if session is None:
-            ca_bundle, proxy, retries, backoff = self._settings
-            session = requests.Session()
-            session.headers["User-Agent"] = USER_AGENT
-            session.verify = ca_bundle or True
-            if proxy:
-                session.proxies = {"http": proxy, "https": proxy}
-            retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
-                          backoff_jitter=backoff / 2, backoff_max=60, status_forcelist=(429, 502, 503, 504),
-                          allowed_methods=frozenset({"GET", "POST"}), respect_retry_after_header=True,
-                          raise_on_status=False)
-            adapter = HTTPAdapter(max_retries=retry)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            self._local.session = session
-            with self._lock:
-                self._sessions.append(session)
+            session = self._local.session = self._new_session(self._adapter)
         return session
 
     def close(self) -> None:
@@ -79,13 +89,15 @@ class HttpTransport:
             for session in self._sessions:
                 session.close()
             self._sessions.clear()
+        self._adapter.close()
 
-    def _call(self, method: str, path: str, **kw: Any) -> requests.Response:
+    def _call(self, method: str, path: str, session: requests.Session | None = None,
+              timeout: float | tuple[float, float] | None = None, **kw: Any) -> requests.Response:
         try:
             # verify is passed per request: requests lets $REQUESTS_CA_BUNDLE / $CURL_CA_BUNDLE override
             # a Session's own verify setting (psf/requests#3829), which would ignore the station's CA bundle.
-            return self.session.request(method, self.url + path, timeout=self.timeout,
-                                        verify=self._settings[0] or True, **kw)
+            return (session or self.session).request(method, self.url + path, timeout=timeout or self.timeout,
+                                                     verify=self._settings[0] or True, **kw)
         except requests.exceptions.SSLError as exc:
             raise SyncError("tls_failed", f"与平台的加密连接校验失败（证书不受信任或已过期）：{_short(exc)}",
                             retry=True) from None
@@ -104,9 +116,15 @@ class HttpTransport:
                 self.platform_time_ms = max(self.platform_time_ms or 0, int(stamp))
         return resp
 
-    def health(self) -> bool:
+    def health(self, timeout: float = 15.0) -> bool:
+        """One probe, no retries (the caller schedules the next); the connection it opened stays in
+        the pool, so a sync that follows at once does not pay for a new handshake."""
+        session = getattr(self._local, "probe", None)
+        if session is None:
+            session = self._local.probe = self._new_session(self._probe_adapter)
         try:
-            return self._call("GET", "/v1/health").status_code == 200
+            return self._seen(self._call("GET", "/v1/health", session=session,
+                                         timeout=(min(timeout, self.timeout[0]), timeout))).status_code == 200
         except SyncError:
             return False
 

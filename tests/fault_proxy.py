@@ -117,6 +117,7 @@ class FaultProxy:
         self.plan = plan or FaultPlan()
         self.counts: Counter[str] = Counter()
         self.requests = 0
+        self.connections: list[list[str]] = []  # per client connection: its request lines, in order
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -155,10 +156,14 @@ class FaultProxy:
 
     def _serve(self, client: socket.socket) -> None:
         buf = bytearray()
+        with self._lock:
+            seen: list[str] = []
+            self.connections.append(seen)
         try:
             while True:
                 head, body = _read_message(client, buf)
                 with self._lock:
+                    seen.append(head.split(b"\r\n", 1)[0].decode("latin-1"))
                     fault = self.plan.next()
                     self.counts[fault] += 1
                     self.requests += 1

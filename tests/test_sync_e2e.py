@@ -22,6 +22,7 @@ from sync.scheduler import SyncLoop
 from sync.service import sync_now, sync_status
 from sync.settings import configure
 from sync.testing import file_cases, make_platform, make_station
+from tests.fault_proxy import FaultPlan, FaultProxy
 
 VILLAGE = "421381105201"
 TOWNSHIP = "421381105000"
@@ -177,6 +178,34 @@ def test_scheduler_backs_off_while_unreachable_and_syncs_when_back(tmp_path: Pat
         assert not runner.is_alive()
     assert loop.state.probes >= 1
     assert loop.state.summaries[-1].ok  # synced as soon as a probe found the platform back
+    with Store.open(village) as store:
+        assert sync_status(store)["pending_events"] == 0
+
+
+def test_when_the_link_comes_back_the_first_batch_rides_the_probes_connection(tmp_path: Path) -> None:
+    """On an 800 ms link a new TCP connection costs a round trip: after a successful probe the sync's
+    first batch goes on the connection the probe opened (and before the inbox pull takes one)."""
+    home, keys = make_platform(tmp_path)
+    village = make_station(tmp_path, home, keys, VILLAGE)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with FaultProxy(("127.0.0.1", port), FaultPlan(enabled=False)) as proxy:
+        configure(village, proxy.url, sync_retries=0)
+        with Store.open(village) as store:
+            file_cases(store, 3)
+        loop = SyncLoop(village, interval_seconds=3600, probe_seconds=1, max_syncs=2)
+        runner = threading.Thread(target=loop.run, daemon=True)
+        runner.start()
+        time.sleep(1.5)
+        assert loop.state.syncs == 1 and loop.state.summaries[0].link == "down"
+        with Platform.open(home) as platform, ServerThread(platform, port=port):
+            runner.join(timeout=20)
+            assert not runner.is_alive()
+        assert loop.state.summaries[-1].ok
+        answered = [c for c in proxy.connections if c[:1] == ["GET /v1/health HTTP/1.1"] and len(c) > 1]
+        assert len(answered) == 1, proxy.connections  # the successful probe's connection carried on
+        assert answered[0][1] == "POST /v1/batches HTTP/1.1", answered[0]
     with Store.open(village) as store:
         assert sync_status(store)["pending_events"] == 0
 
