@@ -110,7 +110,7 @@ class StationSync:
 
         New batches are cut as they are needed, each committed before it is sent, so the first one is
         on the wire while the rest are still being sealed. With ``prefetch_inbox`` the first inbox page
-        is requested right after the first batch (which thus gets any connection already open)."""
+        is requested right after the first batch is handed over, and runs beside the push."""
         if retry_held:
             outbox.release_held(self.store)
         pending = outbox.batches(self.store, (outbox.BUILT, outbox.SENT))

@@ -51,9 +51,11 @@ class HttpTransport:
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
         self.platform_time_ms: int | None = None  # from the latest answer's X-Platform-Time
-        # One connection pool for every thread: on an 800 ms link a new TCP connection costs a round
-        # trip, so a connection any request left open (the scheduler's health probe, an earlier batch)
-        # is the one the next request takes. The probe adapter shares that pool but never retries.
+        # One connection pool for the pushes of every thread: on an 800 ms link a new TCP connection
+        # costs a round trip, so a connection a request left open (the scheduler's health probe, an
+        # earlier batch) is the one the next batch takes. The probe adapter shares that pool but never
+        # retries. The inbox has a pool of its own, so a pull running beside the push never takes the
+        # connection the first batch should have.
         retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
                       backoff_jitter=backoff / 2, backoff_max=60, status_forcelist=(429, 502, 503, 504),
                       allowed_methods=frozenset({"GET", "POST"}), respect_retry_after_header=True,
@@ -62,6 +64,7 @@ class HttpTransport:
         self._probe_adapter = HTTPAdapter(max_retries=Retry(0, read=False), pool_maxsize=POOL_SIZE)
         self._probe_adapter.poolmanager = self._adapter.poolmanager
         self._probe_adapter.proxy_manager = self._adapter.proxy_manager
+        self._inbox_adapter = HTTPAdapter(max_retries=retry, pool_maxsize=2)
 
     def _new_session(self, adapter: HTTPAdapter) -> requests.Session:
         ca_bundle, proxy, _, _ = self._settings
@@ -90,6 +93,7 @@ class HttpTransport:
                 session.close()
             self._sessions.clear()
         self._adapter.close()
+        self._inbox_adapter.close()
 
     def _call(self, method: str, path: str, session: requests.Session | None = None,
               timeout: float | tuple[float, float] | None = None, **kw: Any) -> requests.Response:
@@ -143,7 +147,10 @@ class HttpTransport:
 
     def pull(self, signer: env.SecretKeys, after: int) -> tuple[list[bytes], bool]:
         target = f"/v1/inbox?after={after}"
-        resp = self._seen(self._call("GET", target,
+        session = getattr(self._local, "inbox", None)
+        if session is None:
+            session = self._local.inbox = self._new_session(self._inbox_adapter)
+        resp = self._seen(self._call("GET", target, session=session,
                                      headers={"X-Station-Auth": env.sign_request(signer, "GET", target)}))
         if resp.status_code != 200:
             code, message = _error_of(resp)
