@@ -266,6 +266,31 @@ async def test_filters_by_village_and_duplicates_side_by_side(world: World, cata
         assert CaseReader(store).get(a).duplicate_of == b
 
 
+async def test_a_late_echo_of_the_filter_does_not_reload_under_the_cursor(world: World, catalog) -> None:
+    """Refilling the filter options after a load posts Select.Changed messages that can arrive late on a
+    busy PC; reloading for them cleared the table and put the cursor back on row 1 while the operator
+    was choosing a row. Only a real change of filter reloads."""
+    numbers = [world.file("v1", catalog, 6 + i) for i in range(3)]
+    world.ship("v1", "t")
+    app = world.app("t", catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, REVIEWER)
+        queue = await open_review(pilot)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        table = queue.query_one("#queue")
+        table.move_cursor(row=2)
+        loads = queue.loads
+        village = queue.query_one("#village")
+        village.post_message(village.Changed(village, village.value))  # the echo, arriving late
+        await pilot.pause(0.2)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        assert queue.loads == loads and table.cursor_row == 2
+        village.value = VILLAGE
+        await wait_for(pilot, lambda: queue.loads > loads and {x.number for x in queue.view.cases} == set(numbers))
+
+
 async def test_marked_not_duplicate_both_stay_open(world: World, catalog) -> None:
     a = world.file("v1", catalog, 6, id_number=SAME_ID)
     b = world.file("v1", catalog, 7, id_number=SAME_ID)

@@ -94,6 +94,7 @@ class ReviewScreen(StationScreen):
         self.view: QueueView | None = None
         self.loads = 0
         self._filling = False
+        self._requested_filters: tuple[str | None, str | None] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("审核 · 待办队列", id="title", classes="screen-title")
@@ -125,6 +126,7 @@ class ReviewScreen(StationScreen):
     def action_refresh(self) -> None:
         tab = self.tab
         village, item = self._filters()
+        self._requested_filters = (village, item)
         today = self.session.today()
         self.call_domain(lambda: load_queue(self.session.require_store(), tab, village, item, today), self._show,
                          group="queue", exclusive=True)
@@ -170,7 +172,9 @@ class ReviewScreen(StationScreen):
             self.action_refresh()
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        if not self._filling:
+        # Refilling the options after a load posts Changed messages that may arrive late; reloading for
+        # them would clear the table under the operator's cursor. Only a real change of filter reloads.
+        if not self._filling and self._filters() != self._requested_filters:
             self.action_refresh()
 
     def action_tab(self, key: str) -> None:
