@@ -47,15 +47,38 @@ async def wait_for(pilot: Any, condition: Any, timeout: float = 30.0) -> None:
             raise AssertionError("condition not reached in time")
 
 
+async def type_fields(pilot: Any, *texts: str, submit: bool = True) -> None:
+    """Type into consecutive fields the way an operator does, text then Enter, waiting after each Enter
+    that moves on for the focus to leave the field: on a loaded machine the next keys can otherwise
+    be dispatched before the Enter's focus move is handled, and land in the field just left.
+    ``submit=False`` leaves the last text without an Enter."""
+    for i, text in enumerate(texts):
+        last = i == len(texts) - 1
+        before = pilot.app.focused
+        await pilot.press(*text)
+        if not last or submit:
+            await pilot.press("enter")
+        if not last:
+            await wait_for(pilot, lambda: pilot.app.focused is not before)
+
+
 async def log_in(pilot: Any, who: tuple[str, str] = AGENT) -> None:
     from station.tui.screens.home import HomeScreen
     from station.tui.screens.login import LoginScreen
 
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, LoginScreen))
-    box = pilot.app.screen.query_one("#operator")
-    box.value = ""
-    box.focus()
-    await pilot.press(*who[0], "enter", *who[1], "enter")
+    screen = pilot.app.screen
+    # The operator list loads in a worker and may fill the name box and move the focus when it lands;
+    # and a key typed right after Enter can reach the name box before Enter's focus move is handled
+    # on a loaded machine. So wait for the load, fill both boxes, and submit from the password box.
+    # (tests/test_tui_login.py types into the boxes key by key.)
+    await wait_for(pilot, lambda: text_of(screen.query_one("#station-name")) != "")
+    screen.query_one("#operator").value = who[0]
+    password = screen.query_one("#password")
+    password.value = who[1]
+    password.focus()
+    await wait_for(pilot, lambda: pilot.app.focused is password)
+    await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, HomeScreen))
     await wait_for(pilot, lambda: text_of(pilot.app.screen.query_one("#title")).startswith("首页"))
     await pilot.pause(0.1)

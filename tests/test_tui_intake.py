@@ -13,7 +13,7 @@ from station.tui import drafts
 from station.tui.app import StationApp
 from station.tui.screens.intake import IntakeScreen
 from station.tui.screens.result import ResultScreen
-from tests._tui import Clock, TODAY, build_demo, copy_home, log_in, text_of, wait_for
+from tests._tui import Clock, TODAY, build_demo, copy_home, log_in, text_of, type_fields, wait_for
 
 APPLICANT_ID = "11010519491231002X"  # valid check digit, born 1949-12-31, female
 
@@ -48,13 +48,13 @@ async def fill_applicant(pilot, screen: IntakeScreen) -> None:
     await pilot.press(*"gljt", "enter")  # pinyin initials → 高龄津贴申领
     await wait_for(pilot, lambda: screen.state["step"] == 1)
     assert screen.item is not None and screen.item.code == "MZ-GLJT-001"
-    await pilot.press(*"张秀英", "enter", *APPLICANT_ID[:10])
+    await type_fields(pilot, "张秀英", APPLICANT_ID[:10], submit=False)
     await pilot.pause(0.05)
     assert text_of(screen.query_one("#id-info")) == "已输入 10/18 位"
     await pilot.press(*APPLICANT_ID[10:])
     await wait_for(pilot, lambda: "女" in text_of(screen.query_one("#id-info")))
     assert "1949-12-31" in text_of(screen.query_one("#id-info"))
-    await pilot.press("enter", *"13800138000", "enter", *"示范村一组8号", "enter", *"女儿", "enter")
+    await type_fields(pilot, "", "13800138000", "示范村一组8号", "女儿")
     await wait_for(pilot, lambda: screen.state["step"] == 2)
 
 
@@ -125,7 +125,7 @@ async def test_draft_survives_leaving_and_is_resumed(demo_home: Path, catalog) -
         screen = await open_wizard(pilot)
         await pilot.press(*"gljt", "enter")
         await wait_for(pilot, lambda: screen.state["step"] == 1)
-        await pilot.press(*"张秀英", "enter", *APPLICANT_ID, "enter", *"1380013")
+        await type_fields(pilot, "张秀英", APPLICANT_ID, "1380013", submit=False)
         await pilot.press("escape")  # back to 首页; nothing typed is lost
         await wait_for(pilot, lambda: not isinstance(app.screen, IntakeScreen))
         store = app.session.require_store()

@@ -13,7 +13,7 @@ from station.tui.app import StationApp
 from station.tui.screens.home import HomeScreen
 from station.tui.screens.login import LoginScreen
 from station.tui.screens.setup import SetupScreen
-from tests._tui import AGENT, Clock, build_demo, copy_home, log_in, text_of, wait_for
+from tests._tui import AGENT, Clock, build_demo, copy_home, log_in, text_of, type_fields, wait_for
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ async def test_wrong_password_then_right(demo_home: Path, catalog) -> None:
     app = StationApp(demo_home, clock=Clock(), catalog=catalog)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen))
-        await pilot.press(*AGENT[0], "enter", *"wrong-password", "enter")
+        await type_fields(pilot, AGENT[0], "wrong-password")
         message = app.screen.query_one("#message")
         await wait_for(pilot, lambda: "还可尝试4次" in text_of(message))
         assert text_of(message) == "用户名或密码错误（还可尝试4次）"
@@ -44,7 +44,9 @@ async def test_lock_out_after_five_failures(demo_home: Path, catalog) -> None:
     app = StationApp(demo_home, clock=Clock(), catalog=catalog)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen))
+        name = app.screen.query_one("#operator")
         await pilot.press(*AGENT[0], "enter")
+        await wait_for(pilot, lambda: app.focused is not name)
         message = app.screen.query_one("#message")
         for attempt in range(5):
             await pilot.press(*f"bad{attempt}xx", "enter")
@@ -65,8 +67,7 @@ async def test_first_run_setup_creates_station_and_admin(tmp_path: Path, catalog
         await wait_for(pilot, lambda: "站点名称" in text_of(problems))
         for expected in ("请填写站点名称", "请填写12位村级区划代码", "请填写管理员姓名", "管理员密码至少6位"):
             assert expected in text_of(problems)
-        await pilot.press(*"测试村便民服务站", "enter", *"421381105201", "enter", *"张管理", "enter",
-                          *"secret123", "enter", *"secret123", "enter")
+        await type_fields(pilot, "测试村便民服务站", "421381105201", "张管理", "secret123", "secret123")
         await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), timeout=20)
         assert is_station_home(home)
         await log_in(pilot, ("张管理", "secret123"))

@@ -23,7 +23,7 @@ from station.tui.screens.result import ResultScreen
 from station.tui.screens.search import SearchScreen
 from station.tui.screens.setup import SetupScreen
 from station.tui.screens.sync import SyncScreen
-from tests._tui import ADMIN, Clock, TODAY, build_demo, copy_home, log_in, text_of, wait_for
+from tests._tui import ADMIN, Clock, TODAY, build_demo, copy_home, log_in, text_of, type_fields, wait_for
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
@@ -97,7 +97,9 @@ def test_intake_applicant_step(snap_compare, demo_home: Path, catalog, size) -> 
         await log_in(pilot)
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, IntakeScreen) and pilot.app.screen.catalog)
-        await pilot.press(*"gljt", "enter", *"张秀英", "enter", *"11010519491231002X")
+        await pilot.press(*"gljt", "enter")
+        await wait_for(pilot, lambda: getattr(pilot.app.focused, "id", "") == "a-name")
+        await type_fields(pilot, "张秀英", "11010519491231002X", submit=False)
 
     _shot(snap_compare, _app(demo_home, catalog), size, steps)
 
