@@ -18,9 +18,9 @@ that moves the cursor.
 from __future__ import annotations
 
 from collections import deque
-from itertools import chain
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 from typing import Any, Callable, Iterator
 
 from station import clock_check
