@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from station.demo import create_demo
 
@@ -88,3 +88,21 @@ def text_of(widget: Any) -> str:
     """The plain text a Static shows (str or rich Text content)."""
     content = widget.content
     return content.plain if hasattr(content, "plain") else str(content)
+
+
+async def settle(pilot: Any) -> None:
+    """Workers done, the screen repainted, toasts gone: a stable frame for a snapshot."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(0.1)
+    pilot.app.clear_notifications()
+    await pilot.pause(0.05)
+
+
+def snapshot(snap_compare: Callable[..., bool], app: Any, size: tuple[int, int],
+             steps: Callable[[Any], Awaitable[None]]) -> None:
+    """Assert the snapshot of ``app`` at ``size`` after ``steps`` (pytest-textual-snapshot)."""
+    async def run_before(pilot: Any) -> None:
+        await steps(pilot)
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

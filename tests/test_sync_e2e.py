@@ -159,6 +159,20 @@ def test_unreachable_platform_leaves_the_outbox_intact_and_says_why(world, tmp_p
         assert sync_status(store)["pending_events"] == 0
 
 
+def _sync_loop_until_the_platform_returns(village: Path, platform_home: Path, port: int) -> SyncLoop:
+    """Run `sync run`'s loop while nothing listens on ``port`` (its first sync finds the link down), then
+    start the gateway there and let the loop probe, find it back and sync; returns the finished loop."""
+    loop = SyncLoop(village, interval_seconds=3600, probe_seconds=1, max_syncs=2)
+    runner = threading.Thread(target=loop.run, daemon=True)
+    runner.start()
+    time.sleep(1.5)
+    assert loop.state.syncs == 1 and loop.state.summaries[0].link == "down"
+    with Platform.open(platform_home) as platform, ServerThread(platform, port=port):
+        runner.join(timeout=20)
+        assert not runner.is_alive()
+    return loop
+
+
 def test_scheduler_backs_off_while_unreachable_and_syncs_when_back(tmp_path: Path) -> None:
     home, keys = make_platform(tmp_path)
     village = make_station(tmp_path, home, keys, VILLAGE)
@@ -168,14 +182,7 @@ def test_scheduler_backs_off_while_unreachable_and_syncs_when_back(tmp_path: Pat
     configure(village, f"http://127.0.0.1:{port}", sync_retries=0)
     with Store.open(village) as store:
         file_cases(store, 2)
-    loop = SyncLoop(village, interval_seconds=3600, probe_seconds=1, max_syncs=2)
-    runner = threading.Thread(target=loop.run, daemon=True)
-    runner.start()
-    time.sleep(1.5)
-    assert loop.state.syncs == 1 and loop.state.summaries[0].link == "down"
-    with Platform.open(home) as platform, ServerThread(platform, port=port):
-        runner.join(timeout=20)
-        assert not runner.is_alive()
+    loop = _sync_loop_until_the_platform_returns(village, home, port)
     assert loop.state.probes >= 1
     assert loop.state.summaries[-1].ok  # synced as soon as a probe found the platform back
     with Store.open(village) as store:
@@ -194,14 +201,7 @@ def test_when_the_link_comes_back_the_first_batch_rides_the_probes_connection(tm
         configure(village, proxy.url, sync_retries=0)
         with Store.open(village) as store:
             file_cases(store, 3)
-        loop = SyncLoop(village, interval_seconds=3600, probe_seconds=1, max_syncs=2)
-        runner = threading.Thread(target=loop.run, daemon=True)
-        runner.start()
-        time.sleep(1.5)
-        assert loop.state.syncs == 1 and loop.state.summaries[0].link == "down"
-        with Platform.open(home) as platform, ServerThread(platform, port=port):
-            runner.join(timeout=20)
-            assert not runner.is_alive()
+        loop = _sync_loop_until_the_platform_returns(village, home, port)
         assert loop.state.summaries[-1].ok
         answered = [c for c in proxy.connections if c[:1] == ["GET /v1/health HTTP/1.1"] and len(c) > 1]
         assert len(answered) == 1, proxy.connections  # the successful probe's connection carried on

@@ -9,7 +9,7 @@ app share a fixed clock. Review a changed snapshot like code:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -17,7 +17,7 @@ from station.operators import get_operator
 from station.review import Decision, decide
 from station.tui.app import StationApp
 from station.tui.screens.review_case import DuplicateScreen, ReviewCaseScreen
-from tests._tui import log_in, wait_for
+from tests._tui import log_in, snapshot, wait_for
 from tests.test_tui_review import REVIEWER, SAME_ID, World, make_world, open_review, open_row, review_case
 from tests.test_tui_stats import hand_checked, open_stats
 
@@ -37,22 +37,6 @@ def queue_world(root: Path, catalog: Any) -> tuple[World, list[str]]:
     return world, numbers
 
 
-async def _settle(pilot: Any) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause(0.1)
-    pilot.app.clear_notifications()
-    await pilot.pause(0.05)
-
-
-def _shot(snap_compare: Callable, app: StationApp, size: tuple[int, int],
-          steps: Callable[[Any], Awaitable[None]]) -> None:
-    async def run_before(pilot: Any) -> None:
-        await steps(pilot)
-        await _settle(pilot)
-
-    assert snap_compare(app, terminal_size=size, run_before=run_before)
-
-
 @pytest.mark.parametrize("size", SIZES)
 def test_review_queue_screen(snap_compare, tmp_path: Path, catalog, size) -> None:
     world, _ = queue_world(tmp_path, catalog)
@@ -61,7 +45,7 @@ def test_review_queue_screen(snap_compare, tmp_path: Path, catalog, size) -> Non
         await log_in(pilot, REVIEWER)
         await open_review(pilot)
 
-    _shot(snap_compare, world.app("t", catalog), size, steps)
+    snapshot(snap_compare, world.app("t", catalog), size, steps)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -74,7 +58,7 @@ def test_review_detail_screen(snap_compare, tmp_path: Path, catalog, size) -> No
         await review_case(pilot, queue, numbers[1])
         assert isinstance(pilot.app.screen, ReviewCaseScreen)
 
-    _shot(snap_compare, world.app("t", catalog), size, steps)
+    snapshot(snap_compare, world.app("t", catalog), size, steps)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -88,7 +72,7 @@ def test_review_duplicates_screen(snap_compare, tmp_path: Path, catalog, size) -
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, DuplicateScreen) and pilot.app.screen.view)
         await pilot.pause(0.2)  # let the screen repaint before the shot (slow under load)
 
-    _shot(snap_compare, world.app("t", catalog), size, steps)
+    snapshot(snap_compare, world.app("t", catalog), size, steps)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -104,4 +88,4 @@ def test_stats_screen(snap_compare, tmp_path: Path, catalog, size) -> None:
         await wait_for(pilot, lambda: screen.loads > loads and screen.view.report.date_from == "2026-09-01")
         screen.query_one("#figures").focus()
 
-    _shot(snap_compare, world.app("t", catalog), size, steps)
+    snapshot(snap_compare, world.app("t", catalog), size, steps)

@@ -8,7 +8,7 @@ snapshot like code: `pytest tests/test_tui_snapshots.py --snapshot-update`, then
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -23,7 +23,8 @@ from station.tui.screens.result import ResultScreen
 from station.tui.screens.search import SearchScreen
 from station.tui.screens.setup import SetupScreen
 from station.tui.screens.sync import SyncScreen
-from tests._tui import ADMIN, Clock, TODAY, build_demo, copy_home, log_in, text_of, type_fields, wait_for
+from tests._tui import (ADMIN, Clock, TODAY, build_demo, copy_home, log_in, snapshot, text_of, type_fields,
+                        wait_for)
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
@@ -42,28 +43,12 @@ def _app(home: Path, catalog: Any) -> StationApp:
     return StationApp(home, clock=Clock(), catalog=catalog)
 
 
-async def _settle(pilot: Any) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause(0.1)
-    pilot.app.clear_notifications()
-    await pilot.pause(0.05)
-
-
-def _shot(snap_compare: Callable, app: StationApp, size: tuple[int, int],
-          steps: Callable[[Any], Awaitable[None]]) -> None:
-    async def run_before(pilot: Any) -> None:
-        await steps(pilot)
-        await _settle(pilot)
-
-    assert snap_compare(app, terminal_size=size, run_before=run_before)
-
-
 @pytest.mark.parametrize("size", SIZES)
 def test_setup_screen(snap_compare, tmp_path: Path, catalog, size) -> None:
     async def steps(pilot: Any) -> None:
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, SetupScreen))
 
-    _shot(snap_compare, _app(tmp_path / "new", catalog), size, steps)
+    snapshot(snap_compare, _app(tmp_path / "new", catalog), size, steps)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -72,12 +57,12 @@ def test_login_screen(snap_compare, demo_home: Path, catalog, size) -> None:
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, LoginScreen))
         await wait_for(pilot, lambda: text_of(pilot.app.screen.query_one("#station-name")) != "")
 
-    _shot(snap_compare, _app(demo_home, catalog), size, steps)
+    snapshot(snap_compare, _app(demo_home, catalog), size, steps)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_home_screen(snap_compare, demo_home: Path, catalog, size) -> None:
-    _shot(snap_compare, _app(demo_home, catalog), size, log_in)
+    snapshot(snap_compare, _app(demo_home, catalog), size, log_in)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -88,7 +73,7 @@ def test_intake_item_step(snap_compare, demo_home: Path, catalog, size) -> None:
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, IntakeScreen) and pilot.app.screen.catalog)
         await pilot.press(*"gljt")
 
-    _shot(snap_compare, _app(demo_home, catalog), size, steps)
+    snapshot(snap_compare, _app(demo_home, catalog), size, steps)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -101,7 +86,7 @@ def test_intake_applicant_step(snap_compare, demo_home: Path, catalog, size) -> 
         await wait_for(pilot, lambda: getattr(pilot.app.focused, "id", "") == "a-name")
         await type_fields(pilot, "张秀英", "11010519491231002X", submit=False)
 
-    _shot(snap_compare, _app(demo_home, catalog), size, steps)
+    snapshot(snap_compare, _app(demo_home, catalog), size, steps)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -111,7 +96,7 @@ def test_search_screen(snap_compare, demo_home: Path, catalog, size) -> None:
         await pilot.press("f")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, SearchScreen) and pilot.app.screen.searches_done)
 
-    _shot(snap_compare, _app(demo_home, catalog), size, steps)
+    snapshot(snap_compare, _app(demo_home, catalog), size, steps)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -124,7 +109,7 @@ def test_case_screen(snap_compare, demo_home: Path, catalog, size) -> None:
         pilot.app.open_case(number)
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, CaseScreen) and pilot.app.screen.view)
 
-    _shot(snap_compare, _app(demo_home, catalog), size, steps)
+    snapshot(snap_compare, _app(demo_home, catalog), size, steps)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -136,7 +121,7 @@ def test_result_screen(snap_compare, demo_home: Path, catalog, size) -> None:
         pilot.app.push_screen(ResultScreen(filed, "高龄津贴申领"))
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ResultScreen))
 
-    _shot(snap_compare, _app(demo_home, catalog), size, steps)
+    snapshot(snap_compare, _app(demo_home, catalog), size, steps)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -146,7 +131,7 @@ def test_sync_screen(snap_compare, demo_home: Path, catalog, size) -> None:
         await pilot.press("s")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, SyncScreen))
 
-    _shot(snap_compare, _app(demo_home, catalog), size, steps)
+    snapshot(snap_compare, _app(demo_home, catalog), size, steps)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -157,4 +142,4 @@ def test_settings_screen(snap_compare, demo_home: Path, catalog, size) -> None:
         await wait_for(pilot, lambda: pilot.app.screen.__class__.__name__ == "SettingsScreen")
         await wait_for(pilot, lambda: pilot.app.screen.query_one("#s-name").value != "")
 
-    _shot(snap_compare, _app(demo_home, catalog), size, steps)
+    snapshot(snap_compare, _app(demo_home, catalog), size, steps)
