@@ -19,7 +19,7 @@ from station.ratings import Rating, get_rating, rate
 from station.tui import optional
 from station.decisions import decision_lines, superseded
 from station.tui.screens.base import StationScreen
-from station.tui.widgets.case_tables import fill_case_tables, setup_case_tables
+from station.tui.widgets.case_tables import compose_case_tables, fill_case_tables, setup_case_tables
 from station.tui.screens.dialogs import DeliverDialog, MaterialsDialog, PrintDialog, RatingDialog, ReasonDialog
 from station.tui.widgets.caselist import due_text
 
@@ -69,10 +69,7 @@ class CaseScreen(StationScreen):
         with VerticalScroll(id="case-body"):
             yield Static("", id="decision", classes="decision")
             yield Static("正在读取……", id="info")
-            yield Static("材料", classes="section-title")
-            yield DataTable(id="materials", cursor_type="row", show_cursor=False)
-            yield Static("办理过程", classes="section-title")
-            yield DataTable(id="timeline", cursor_type="row", show_cursor=False)
+            yield from compose_case_tables()
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -29,7 +29,7 @@ from station.review import ACTION_LABELS, ACTIONS, Decision, decide, find_duplic
 from station.decisions import decision_lines, superseded
 from station.tui.names import station_names, village_label
 from station.tui.screens.base import StationScreen
-from station.tui.widgets.case_tables import fill_case_tables, setup_case_tables
+from station.tui.widgets.case_tables import compose_case_tables, fill_case_tables, setup_case_tables
 from station.tui.screens.dialogs import FormDialog, ReasonDialog
 
 #: Decision keys, in the order they are offered.
@@ -105,10 +105,7 @@ class ReviewCaseScreen(StationScreen):
             yield Static("正在读取……", id="info")
             yield Static("表单内容", classes="section-title")
             yield Static("", id="form-data")
-            yield Static("材料", classes="section-title")
-            yield DataTable(id="materials", cursor_type="row", show_cursor=False)
-            yield Static("办理过程", classes="section-title")
-            yield DataTable(id="timeline", cursor_type="row", show_cursor=False)
+            yield from compose_case_tables()
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from rich.text import Text
-from textual.widgets import DataTable
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
 
 from station.cases import CaseRecord
 from station.decisions import is_superseded
 
 MATERIAL_COLUMNS = ("材料", "形式", "状态", "补交期限")
 TIMELINE_COLUMNS = ("时间", "操作员", "事项", "说明")
+
+
+def compose_case_tables() -> Iterator[Widget]:
+    """The two titled tables (#materials, #timeline), for a screen's compose."""
+    yield Static("材料", classes="section-title")
+    yield DataTable(id="materials", cursor_type="row", show_cursor=False)
+    yield Static("办理过程", classes="section-title")
+    yield DataTable(id="timeline", cursor_type="row", show_cursor=False)
 
 
 def setup_case_tables(materials: DataTable, timeline: DataTable) -> None:
