@@ -106,3 +106,17 @@ def snapshot(snap_compare: Callable[..., bool], app: Any, size: tuple[int, int],
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def sync_from_screen(pilot: Any, timeout: float = 60.0) -> Any:
+    """From 首页 open 同步, press 立即同步 and wait until the run has ended; returns the sync screen."""
+    from station.tui.screens.sync import SyncScreen
+
+    app = pilot.app
+    await pilot.press("s")
+    await wait_for(pilot, lambda: isinstance(app.screen, SyncScreen))
+    screen = app.screen
+    await pilot.pause(0.2)
+    await pilot.press("s")
+    await wait_for(pilot, lambda: screen.last_summary is not None and not screen.busy, timeout=timeout)
+    return screen

@@ -13,13 +13,12 @@ from station.review import Decision, decide
 from station.store import Store
 from station.tui.app import StationApp
 from station.tui.screens.home import HomeScreen
-from station.tui.screens.sync import SyncScreen
 from sync.gateway.app import ServerThread
 from sync.gateway.platform import Platform
 from sync.service import sync_now
 from sync.settings import configure
 from sync.testing import file_cases, make_platform, make_station
-from tests._tui import log_in, wait_for
+from tests._tui import log_in, sync_from_screen, wait_for
 from tests.conftest import TOWNSHIP, VILLAGE
 
 AGENT = ("王小红", "secret123")
@@ -35,17 +34,6 @@ def online(tmp_path: Path):
         with Store.open(village) as store:
             numbers = file_cases(store, 6)
         yield village, township, numbers
-
-
-async def sync_from_screen(pilot) -> SyncScreen:
-    app = pilot.app
-    await pilot.press("s")
-    await wait_for(pilot, lambda: isinstance(app.screen, SyncScreen))
-    screen = app.screen
-    await pilot.pause(0.2)
-    await pilot.press("s")
-    await wait_for(pilot, lambda: screen.last_summary is not None and not screen.busy, timeout=60)
-    return screen
 
 
 async def test_progress_per_batch_and_a_decision_back_at_the_village(online, catalog) -> None:

@@ -13,7 +13,7 @@ from station.tui.screens.sync import SyncScreen
 from sync.gateway.app import ServerThread
 from sync.gateway.platform import Platform
 from sync.testing import file_cases, make_platform, make_station
-from tests._tui import log_in, text_of, wait_for
+from tests._tui import log_in, sync_from_screen, text_of, wait_for
 
 VILLAGE = "421381105201"
 
@@ -32,12 +32,7 @@ async def test_sync_now_from_the_sync_screen(village_online: Path, catalog) -> N
     app = StationApp(village_online, catalog=catalog)
     async with app.run_test(size=(80, 24)) as pilot:
         await log_in(pilot, ("王小红", "secret123"))
-        await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, SyncScreen))
-        screen = app.screen
-        await pilot.pause(0.2)
-        await pilot.press("s")
-        await wait_for(pilot, lambda: screen.last_summary is not None and not screen.busy, timeout=60)
+        screen = await sync_from_screen(pilot)
         assert screen.query_one("#sync-progress").display  # the bar was put up for the run
         assert screen.progress_seen, "no progress reported"
         assert screen.last_summary is not None and screen.last_summary.ok, screen.last_summary
@@ -55,12 +50,7 @@ async def test_sync_failure_is_explained_in_chinese(tmp_path: Path, catalog) -> 
     app = StationApp(home, catalog=catalog)
     async with app.run_test(size=(80, 24)) as pilot:
         await log_in(pilot, ("王小红", "secret123"))
-        await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, SyncScreen))
-        screen = app.screen
-        await pilot.pause(0.2)
-        await pilot.press("s")
-        await wait_for(pilot, lambda: screen.last_summary is not None, timeout=90)
+        screen = await sync_from_screen(pilot, timeout=90)
         result = text_of(screen.query_one("#sync-result"))
         assert not screen.last_summary.ok
         assert "办件都已保存在本机" in result and "Traceback" not in result
