@@ -64,7 +64,7 @@ def build_home(cases: int) -> Path:
     from forms.catalog import load_catalog
     from station.cases import file_case
     from station.operators import add_operator, os_account
-    from station.problems import StationError
+    from forms.problems import StationError
     from station.sample_data import make_submission
     from station.setup import init_station
     from station.store import Store

@@ -7,9 +7,8 @@ import platform
 import random
 import shutil
 import statistics
-import subprocess
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "_out"

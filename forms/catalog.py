@@ -21,7 +21,7 @@ from typing import Iterable
 import platformdirs
 
 from forms.schema import ServiceItem, parse_item
-from station.problems import StationError
+from forms.problems import StationError
 
 DEFAULT_CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 PINYIN_CACHE_FILE = "pinyin-cache-v1.json"

@@ -27,7 +27,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from forms.schema import FieldDef, ServiceItem
-from station.identity import (
+from forms.identity import (
     bank_account_problems,
     credit_code_problems,
     normalize_phone,
@@ -35,7 +35,7 @@ from station.identity import (
     phone_problems,
     resident_id_problems,
 )
-from station.problems import Problem, ProblemList, StationError
+from forms.problems import Problem, ProblemList, StationError
 
 MAX_SUBMISSION_BYTES = 64 * 1024
 MAX_COMMITMENT_DAYS = 60
@@ -63,7 +63,7 @@ _NO = ("否", "no", "false")
 class Applicant:
     name: str
     id_number: str       # upper-case, 18 characters
-    phone: str           # normalised (station.identity.normalize_phone)
+    phone: str           # normalised (forms.identity.normalize_phone)
     address: str
     relationship: str    # of the person at the counter (代办人) to the applicant; "" if not asked
     sex: str             # 男 / 女, from the ID number

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from station.problems import StationError
+from forms.problems import StationError
 
 _UNSAFE = re.compile(r"[^0-9A-Za-z_\-]+")
 

@@ -1,4 +1,6 @@
-"""Small text formatters shared by every document: masking, dates, the readable case number."""
+"""Small text formatters shared by every document: dates, the readable case number.
+
+Masking is a field rule and lives with the field checks (``forms.identity``); documents re-use it."""
 
 from __future__ import annotations
 
@@ -9,22 +11,6 @@ from .model import DueInfo, MaterialLine
 from .texts import Texts
 
 _WEEKDAYS = "一二三四五六日"
-
-
-def mask_id(number: str) -> str:
-    """Keep the first 4 and last 4 characters: ``4201**********123X``; short values fully masked."""
-    n = number.strip()
-    if len(n) <= 8:
-        return "*" * len(n)
-    return n[:4] + "*" * (len(n) - 8) + n[-4:]
-
-
-def mask_phone(phone: str) -> str:
-    """``13812345678`` -> ``138****5678``; other lengths keep the first 3 and last 4 digits."""
-    p = phone.strip()
-    if len(p) <= 7:
-        return p[:1] + "*" * max(len(p) - 1, 0) if p else ""
-    return p[:3] + "*" * (len(p) - 7) + p[-4:]
 
 
 def group_case_number(case_number: str, two_lines: bool = False) -> str:

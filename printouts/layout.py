@@ -25,7 +25,7 @@ from reportlab.platypus import paragraph as _rl_paragraph
 from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Flowable, Frame, PageTemplate, Paragraph,
                                 Spacer, Table, TableStyle)
 
-from station.problems import StationError
+from forms.problems import StationError
 
 from .formatting import material_status
 from .model import MaterialLine

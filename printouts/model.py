@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, Union
 
-from station.problems import StationError
+from forms.problems import StationError
 
 MaterialStatus = Literal["received", "missing", "waived"]
 MATERIAL_STATUSES: tuple[str, ...] = ("received", "missing", "waived")

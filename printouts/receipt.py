@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from reportlab.platypus import Flowable, Table, TableStyle
 
-from .formatting import fmt_datetime, fmt_due, group_case_number, mask_id, mask_phone
+from forms.identity import mask_id, mask_phone
+
+from .formatting import fmt_datetime, fmt_due, group_case_number
 from .layout import Ctx, gap, header, heading, kv_table, materials_block, para, signatures
 from .model import HANDLING_TOWNSHIP, HANDLING_VILLAGE, CaseDoc
 from .qr import QRFlowable, qr_payload

@@ -8,7 +8,7 @@ from typing import Callable
 
 from reportlab.platypus import Flowable
 
-from station.problems import StationError
+from forms.problems import StationError
 
 from . import correction, daily, monthly, notice, receipt, refusal, result
 from .fonts import resolve_font

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from station.problems import ProblemList, StationError
+from forms.problems import ProblemList, StationError
 
 _P = frozenset
 #: section -> key -> placeholders the text may use

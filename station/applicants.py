@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from station.identity import mask_id
+from forms.identity import mask_id
 from station.store import Store
 
 MAX_MATCHES = 10

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Mapping
 
-from station.problems import Problem, ProblemList, StationError
+from forms.problems import Problem, ProblemList, StationError
 
 __all__ = ["WORKING_DAY", "NATURAL_DAY", "DueDate", "WorkingCalendar", "parse_holiday_table"]
 

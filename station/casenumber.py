@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from station.identity import iso7064_mod11_2
-from station.problems import Problem, StationError
+from forms.identity import iso7064_mod11_2
+from forms.problems import Problem, StationError
 
 _PATTERN = re.compile(r"^(\d{12})(\d{6})(\d{4})([0-9X])$")
 

@@ -22,10 +22,10 @@ from station.calendar import WorkingCalendar
 from station.casenumber import CaseNumber
 from station.clock_check import assess_store
 from station.casenumber import normalise as normalise_number
-from station.identity import mask_id, mask_phone
+from forms.identity import mask_id, mask_phone
 from station.operators import Operator, require
 from station.pii import PiiCodec, pii
-from station.problems import Problem, StationError
+from forms.problems import Problem, StationError
 from station.projections import calendar_for
 from station.search_text import fts_query
 from station.store import Store

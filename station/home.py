@@ -21,8 +21,8 @@ from typing import Any
 
 import platformdirs
 
-from station.identity import parse_division
-from station.problems import StationError
+from forms.identity import parse_division
+from forms.problems import StationError
 
 CONFIG_FILE = "station.toml"
 DB_FILE = "station.db"

@@ -7,7 +7,7 @@ outbox tracks. Illegal transitions are refused with a clear Chinese error.
 from __future__ import annotations
 
 from station import events as ev
-from station.problems import Problem, StationError
+from forms.problems import Problem, StationError
 
 RECEIVED = "received"
 ACCEPTED = "accepted"

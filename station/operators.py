@@ -17,7 +17,7 @@ from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from station import events as ev
-from station.problems import Problem, StationError
+from forms.problems import Problem, StationError
 from station.store import Store
 
 ROLES = {"agent": "代办员", "reviewer": "审核员", "admin": "管理员"}

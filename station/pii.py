@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from station.problems import StationError
+from forms.problems import StationError
 
 ENC = "$enc"
 PII = "$pii"

@@ -21,7 +21,7 @@ from station import events as ev
 from station import lifecycle
 from station.cases import CaseReader, CaseRecord
 from station.operators import Operator, require
-from station.problems import StationError
+from forms.problems import StationError
 from station.stats import Figures, compute
 from station.store import Store
 

@@ -9,7 +9,7 @@ from station import events as ev
 from station import lifecycle
 from station.cases import CaseReader
 from station.operators import Operator, require
-from station.problems import ProblemList, StationError
+from forms.problems import ProblemList, StationError
 from station.projections import calendar_for
 from station.store import Store
 

@@ -14,9 +14,9 @@ from typing import Any
 from station import events as ev
 from station import lifecycle
 from station.cases import CaseReader, CaseRecord
-from station.identity import parse_division
+from forms.identity import parse_division
 from station.operators import Operator, require
-from station.problems import Problem, ProblemList, StationError
+from forms.problems import Problem, ProblemList, StationError
 from station.projections import calendar_for
 from station.store import Store
 

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from forms.schema import FieldDef, ServiceItem
-from station.identity import credit_check_char, iso7064_mod11_2
+from forms.identity import credit_check_char, iso7064_mod11_2
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "秀英桂兰玉梅凤珍华明国强建军伟平红芳丽霞春生德福海燕文学志忠永成金荣淑云兰英杰宝山林福祥贵兴发顺"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from station import events as ev
 from station.home import StationConfig, create_home_files
-from station.problems import StationError
+from forms.problems import StationError
 from station.store import Clock, Store
 
 

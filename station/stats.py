@@ -26,7 +26,7 @@ from typing import Any
 
 from station import lifecycle
 from station.projections import calendar_for
-from station.problems import StationError
+from forms.problems import StationError
 from station.store import Store
 
 GROUPINGS = ("village", "item", "operator")

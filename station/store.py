@@ -22,7 +22,7 @@ from station import hlc, projections
 from station.events import Event, canonical_json, event_id
 from station.home import DB_FILE, StationConfig, is_station_home, read_config, read_data_key
 from station.pii import PiiCodec
-from station.problems import StationError
+from forms.problems import StationError
 
 Clock = Callable[[], datetime]
 

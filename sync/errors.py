@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from station.problems import StationError
+from forms.problems import StationError
 
 
 class SyncError(StationError):

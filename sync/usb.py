@@ -7,6 +7,9 @@ Folder layout (one sub-folder per station, so one stick can carry several)::
     FOLDER/<station_id>/acks/<seq>.ack    platform-signed acknowledgements
     FOLDER/<station_id>/in/<seq>.vse      the station's inbox envelopes from the platform
 
+The platform's side (ingest a stick, write acks and inbox envelopes back) is
+``sync.gateway.usb_import``: nothing on the station side imports the platform.
+
 Every file is written atomically (tmp + fsync + rename). Each file is verified on its own: a
 corrupted one is refused and reported, the rest are imported. Importing twice changes nothing:
 acks and envelopes are deterministic bytes, already-applied ones are skipped.
@@ -20,10 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from station.store import Store
-from sync import envelope as env
 from sync import outbox
 from sync.errors import SyncError
-from sync.gateway.platform import Platform, Refused
 from sync.keys import load_or_create, platform_keys, write_bytes_atomic, write_json_atomic
 from sync.service import SyncSummary, apply_inbox_envelope
 from sync.settings import SyncSettings
@@ -145,45 +146,3 @@ def import_(store: Store, folder: Path) -> dict[str, Any]:
     result = summary.to_dict()
     result.update({"acks_applied": acked, "acks_already": already, "inbox_skipped": skipped})
     return result
-
-
-# --- platform side -------------------------------------------------------------------------
-
-def platform_import(platform: Platform, folder: Path) -> dict[str, Any]:
-    """Ingest every station folder found; write signed acks and each station's inbox envelopes back."""
-    report: list[dict[str, Any]] = []
-    for manifest_path in sorted(folder.glob("*/manifest.json")):
-        own = manifest_path.parent
-        entry: dict[str, Any] = {"station_id": own.name, "accepted": 0, "duplicates": 0, "refused": [],
-                                 "acks_written": 0, "inbox_written": 0}
-        report.append(entry)
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            if manifest.get("format") != MANIFEST_FORMAT or manifest.get("station_id") != own.name:
-                raise ValueError
-            inbox_after = int(manifest.get("inbox_after", 0))
-            if not 0 <= inbox_after < 10**MAX_SEQ_DIGITS:
-                raise ValueError
-        except (ValueError, UnicodeDecodeError, AttributeError, TypeError, OverflowError, OSError):
-            entry["refused"].append({"file": "manifest.json", "code": "bad_manifest", "message": "清单文件损坏"})
-            continue
-        if platform.station_keys(own.name) is None:
-            entry["refused"].append({"file": "manifest.json", "code": "unknown_sender",
-                                     "message": f"站点 {own.name} 未在平台登记"})
-            continue
-        for path in sorted((own / "out").glob("*.vse")):
-            try:
-                blob = _read(path)
-                outcome = platform.ingest(blob, via="usb", peer="usb")
-            except SyncError as err:
-                entry["refused"].append({"file": path.name, "code": err.code, "message": err.message})
-                continue
-            entry["duplicates" if outcome.duplicate else "accepted"] += 1
-            seq = env.peek(blob).seq
-            if _write_if_changed(own / "acks" / _name(seq, "ack"), outcome.ack):
-                entry["acks_written"] += 1
-        blobs, _ = platform.inbox(own.name, inbox_after, max_bytes=1 << 62)
-        for blob in blobs:
-            if _write_if_changed(own / "in" / _name(env.peek(blob).seq, "vse"), blob):
-                entry["inbox_written"] += 1
-    return {"folder": str(folder), "stations": report}

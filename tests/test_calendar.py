@@ -17,7 +17,7 @@ from station.calendar import (
     WorkingCalendar,
     parse_holiday_table,
 )
-from station.problems import StationError
+from forms.problems import StationError
 
 D = date
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from station.casenumber import CaseNumber, parse
-from station.problems import StationError
+from forms.problems import StationError
 
 
 def test_format_and_round_trip() -> None:

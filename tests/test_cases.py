@@ -9,7 +9,7 @@ import pytest
 
 from station.cases import CaseReader, file_case, record_materials
 from station.casenumber import parse
-from station.problems import StationError
+from forms.problems import StationError
 from station.sample_data import make_submission
 from tests.conftest import item_by_initials
 

@@ -13,7 +13,7 @@ import pytest
 
 from forms.catalog import DEFAULT_CATALOG_DIR, PINYIN_CACHE_FILE, Catalog, load_catalog
 from forms.schema import CORE_MATERIAL_RE, FIELD_TYPES, ServiceItem
-from station.problems import StationError
+from forms.problems import StationError
 
 REPO = Path(__file__).resolve().parent.parent
 

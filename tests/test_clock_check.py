@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from station.cases import CaseReader, file_case
 from station.clock_check import assess, assess_store

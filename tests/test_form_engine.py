@@ -14,7 +14,7 @@ import pytest
 from forms.catalog import load_catalog
 from forms.engine import MAX_SUBMISSION_BYTES, Submission, validate_submission
 from forms.schema import ServiceItem
-from station.problems import StationError
+from forms.problems import StationError
 
 TODAY = date(2026, 3, 2)
 ID_F = "11010519491231002X"          # female, born 1949-12-31 (domain-facts example)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from forms.catalog import load_catalog
 from forms.engine import validate_submission
-from station.problems import StationError
+from forms.problems import StationError
 from station.sample_data import make_submission
 
 json_values = st.recursive(

@@ -4,7 +4,6 @@ and the import folder readers on both sides. No crash, no hang: only EnvelopeErr
 from __future__ import annotations
 
 import json
-import random
 import time
 from pathlib import Path
 
@@ -13,13 +12,14 @@ import zstandard
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from station.problems import StationError
+from forms.problems import StationError
 from station.store import Store
 from sync import envelope as env
 from sync.gateway.platform import Platform
 from sync.keys import load_or_create, platform_keys
 from sync.testing import file_cases, make_platform, make_station
-from sync.usb import export, import_, platform_import
+from sync.gateway.usb_import import platform_import
+from sync.usb import export, import_
 
 VILLAGE = "421381105201"
 FUZZ_COUNTER = {"envelope_mutated": 0, "envelope_signed_payload": 0, "ack": 0, "manifest": 0,

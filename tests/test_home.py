@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from station.home import read_config, resolve_home
-from station.problems import StationError
+from forms.problems import StationError
 from station.setup import init_station
 from station.store import Store
 

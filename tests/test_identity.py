@@ -1,4 +1,4 @@
-"""National identifier checks (station.identity)."""
+"""National identifier checks (forms.identity)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from station.identity import (
+from forms.identity import (
     Division,
     ResidentId,
     bank_account_problems,
@@ -24,7 +24,7 @@ from station.identity import (
     phone_problems,
     resident_id_problems,
 )
-from station.problems import StationError
+from forms.problems import StationError
 
 VALID_ID = "11010519491231002X"  # domain-facts known-valid example
 VALID_CREDIT = "91350100M000100Y43"  # domain-facts known-valid example

@@ -8,7 +8,7 @@ import pytest
 
 from station.operators import (MAX_FAILURES, add_operator, authenticate, os_account, require, set_disabled,
                                set_password)
-from station.problems import StationError
+from forms.problems import StationError
 
 
 def _events(store, type_: str) -> int:

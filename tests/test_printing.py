@@ -12,7 +12,7 @@ from station.cases import CaseReader, file_case
 from station.hlc import Stamp
 from station.home import update_config
 from station.printing import documents_for, print_case_document, print_daily
-from station.problems import StationError
+from forms.problems import StationError
 from station.sample_data import make_submission
 from station.store import Store
 from tests.conftest import item_by_initials

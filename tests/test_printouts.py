@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from dataclasses import replace
 from datetime import date
@@ -13,12 +12,13 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from printouts import (HANDLING_VILLAGE, KINDS, DueInfo, MaterialLine, RefusalDoc, StationInfo,
+from printouts import (HANDLING_VILLAGE, KINDS, DueInfo, MaterialLine, StationInfo,
                        render, samples)
-from printouts.formatting import group_case_number, mask_id, mask_phone
+from forms.identity import mask_id, mask_phone
+from printouts.formatting import group_case_number
 from printouts.qr import qr_payload
 from printouts.texts import load_texts
-from station.problems import StationError
+from forms.problems import StationError
 
 # poppler-utils and zbar-tools are installed by scripts/test; a missing tool fails loudly, never skips.
 
@@ -362,10 +362,12 @@ def test_daily_report_long_lists_fit(tmp_path):
 
 # --- formatting helpers ------------------------------------------------------------------------
 
-def test_masking():
-    assert mask_id("42010519491231123X") == "4201**********123X"
-    assert mask_id("1234567") == "*******"
-    assert mask_phone("13812345678") == "138****5678"
+def test_documents_mask_with_the_field_rule(tmp_path):
+    """One masking rule (forms.identity) for screens and paper: the receipt shows exactly its output."""
+    case = samples.case()
+    text = pdf_text(render(case, "receipt", "a4"), tmp_path).replace(" ", "")
+    assert mask_id(case.applicant_id_number) in text and case.applicant_id_number not in text
+    assert mask_phone(case.applicant_phone) in text and case.applicant_phone not in text
 
 
 def test_station_case_numbers_break_between_village_and_day(tmp_path):

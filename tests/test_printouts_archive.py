@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from printouts import archive_pdf, render, samples
-from station.problems import StationError
+from forms.problems import StationError
 
 
 def test_archive_layout_and_content(tmp_path):

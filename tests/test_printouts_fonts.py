@@ -6,9 +6,7 @@ import os
 import shutil
 import subprocess
 from io import BytesIO
-from pathlib import Path
 
-import pytest
 from pypdf import PdfReader
 
 from reportlab.pdfbase import pdfmetrics

@@ -26,7 +26,7 @@ from station.cases import deliver, file_case
 from station.cli import main
 from station.operators import add_operator, os_account, set_disabled
 from station.printing import print_monthly
-from station.problems import StationError
+from forms.problems import StationError
 from station.ratings import rate
 from station.review import Decision, decide
 from station.sample_data import make_submission

@@ -9,7 +9,7 @@ import pytest
 from station.cases import CaseReader, deliver, file_case
 from station.hlc import Stamp
 from station.operators import os_account
-from station.problems import StationError
+from forms.problems import StationError
 from station.ratings import close_followup, rate
 from station.sample_data import make_submission
 from tests.conftest import item_by_initials

@@ -14,7 +14,7 @@ import pytest
 
 from station.cases import CaseReader, deliver, file_case, record_materials
 from station.operators import add_operator, os_account
-from station.problems import StationError
+from forms.problems import StationError
 from station.ratings import rate
 from station.review import Decision, decide, find_duplicates, mark_duplicate, review_queue
 from station.sample_data import make_submission

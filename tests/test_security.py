@@ -22,7 +22,7 @@ from station import events as ev
 from station.cases import file_case, record_materials
 from station.cli import main
 from station.operators import add_operator, authenticate, os_account, set_disabled
-from station.problems import StationError
+from forms.problems import StationError
 from station.review import Decision, decide
 from station.sample_data import make_submission
 from station.store import Store

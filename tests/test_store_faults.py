@@ -11,7 +11,7 @@ import pytest
 
 from station.audit import check
 from station.cases import file_case
-from station.problems import StationError
+from forms.problems import StationError
 from station.sample_data import make_submission
 from station.store import Store
 from tests.conftest import item_by_initials

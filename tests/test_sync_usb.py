@@ -142,7 +142,7 @@ def test_stick_full_during_export_is_a_clear_error_and_leaves_nothing_half_writt
         file_cases(store, 30)
         import pytest
 
-        from station.problems import StationError
+        from forms.problems import StationError
 
         with pytest.raises(StationError) as err:
             export(store, stick)
@@ -198,7 +198,8 @@ def test_envelopes_acks_and_inbox_truncated_at_many_offsets_are_refused_and_the_
 
     from sync.envelope import peek
     from sync.settings import configure
-    from sync.usb import export, import_, platform_import
+    from sync.gateway.usb_import import platform_import
+    from sync.usb import export, import_
 
     phome, keys = make_platform(tmp_path)
     village = make_station(tmp_path, phome, keys, VILLAGE)

@@ -15,7 +15,6 @@ import pytest
 
 from station.operators import get_operator
 from station.review import Decision, decide
-from station.tui.app import StationApp
 from station.tui.screens.review_case import DuplicateScreen, ReviewCaseScreen
 from tests._tui import log_in, snapshot, wait_for
 from tests.test_tui_review import REVIEWER, SAME_ID, World, make_world, open_review, open_row, review_case

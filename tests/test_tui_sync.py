@@ -59,7 +59,7 @@ async def test_sync_failure_is_explained_in_chinese(tmp_path: Path, catalog) -> 
 async def test_usb_export_and_import_from_the_sync_screen(tmp_path: Path, catalog) -> None:
     """No network: export to a folder from the screen, the platform imports it, the acks come back."""
     from station.tui.screens.dialogs import FolderDialog
-    from sync.usb import platform_import
+    from sync.gateway.usb_import import platform_import
 
     platform_home, keys = make_platform(tmp_path)
     home = make_station(tmp_path, platform_home, keys, VILLAGE, "village", "")

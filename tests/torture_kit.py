@@ -31,7 +31,8 @@ from sync.gateway.platform import Platform
 from sync.service import sync_now, sync_status
 from sync.settings import configure
 from sync.testing import file_cases, make_platform, make_station
-from sync.usb import export, platform_import
+from sync.gateway.usb_import import platform_import
+from sync.usb import export
 from tests.test_sync_crash import _free_port, _serve
 
 ROOT = Path(__file__).resolve().parents[1]

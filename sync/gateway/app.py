@@ -26,7 +26,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from station.problems import StationError
+from forms.problems import StationError
 from sync import envelope as env
 from sync.gateway.platform import Platform, Refused
 

@@ -28,10 +28,10 @@ from typing import Any, Callable, Mapping
 from station import events as ev
 from station import lifecycle
 from station.events import canonical_json
-from station.identity import parse_division
+from forms.identity import parse_division
 from station.home import write_private_file
 from station.pii import PiiCodec
-from station.problems import StationError
+from forms.problems import StationError
 from sync import envelope as env
 from sync.batching import DEFAULT_BATCH_BYTES, fit
 from sync.errors import SyncError

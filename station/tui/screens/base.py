@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker
 
-from station.problems import StationError
+from forms.problems import StationError
 from station.tui.session import Session
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from station import lifecycle
 from station.cases import CaseReader, CaseRecord, deliver, record_materials, withdraw
-from station.identity import mask_phone
+from forms.identity import mask_phone
 from station.ratings import Rating, get_rating, rate
 from station.tui import optional
 from station.decisions import decision_lines, superseded

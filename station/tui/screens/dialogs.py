@@ -15,7 +15,7 @@ from textual.widgets import Button, Checkbox, Input, Label, OptionList, RadioBut
     SelectionList, Static
 from textual.widgets.option_list import Option
 
-from station.problems import StationError
+from forms.problems import StationError
 from station.tui.screens.base import StationDialog
 from station.tui.widgets.problems import ProblemPanel
 

@@ -29,8 +29,8 @@ from forms.engine import validate_submission
 from forms.schema import FieldDef, ServiceItem
 from station.applicants import KnownApplicant, find_by_id, find_by_name, item_usage
 from station.cases import FiledCase, file_case
-from station.identity import parse_resident_id
-from station.problems import Problem, StationError
+from forms.identity import parse_resident_id
+from forms.problems import Problem, StationError
 from station.tui import drafts
 from station.tui.screens.base import StationScreen
 from station.tui.widgets.problems import ProblemPanel

@@ -9,7 +9,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Input, Label, Static
 
 from station.operators import Operator, authenticate, list_operators
-from station.problems import StationError
+from forms.problems import StationError
 from station.tui.screens.base import StationScreen
 
 

@@ -21,9 +21,9 @@ from textual.widgets import DataTable, Footer, Input, Label, SelectionList, Stat
 
 from station import lifecycle
 from station.cases import CaseReader, CaseRecord
-from station.identity import mask_phone
+from forms.identity import mask_phone
 from station.operators import PERMISSIONS
-from station.problems import StationError
+from forms.problems import StationError
 from station.ratings import Rating, close_followup, get_rating
 from station.review import ACTION_LABELS, ACTIONS, Decision, decide, find_duplicates, mark_duplicate, may_decide
 from station.decisions import decision_lines, superseded

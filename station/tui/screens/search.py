@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from station import lifecycle
 from station.cases import CaseReader, CaseRecord
-from station.problems import StationError
+from forms.problems import StationError
 from station.tui.screens.base import StationScreen
 from station.tui.widgets.caselist import fill_case_table, setup_case_table
 

@@ -11,7 +11,7 @@ from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select, S
 
 from station.home import StationConfig, read_config, update_config
 from station.operators import Operator, add_operator, list_operators, set_disabled, set_password
-from station.problems import ProblemList, StationError
+from forms.problems import ProblemList, StationError
 from station.tui.screens.base import StationScreen
 from station.tui.screens.dialogs import OperatorDialog, PasswordDialog
 from station.tui.widgets.problems import ProblemPanel

@@ -10,9 +10,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from station.demo import create_demo
-from station.identity import division_problems
+from forms.identity import division_problems
 from station.operators import add_operator, os_account
-from station.problems import ProblemList, StationError
+from forms.problems import ProblemList, StationError
 from station.setup import init_station
 from station.store import Store
 from station.tui.screens.base import StationScreen

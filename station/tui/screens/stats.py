@@ -22,7 +22,7 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Select, Sparkline, Static
 
-from station.problems import StationError
+from forms.problems import StationError
 from station.stats import StatsReport, compute
 from station.stats import export as export_report
 from station.tui import optional

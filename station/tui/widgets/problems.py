@@ -7,7 +7,7 @@ from typing import Iterable
 from rich.text import Text
 from textual.widgets import Static
 
-from station.problems import Problem
+from forms.problems import Problem
 
 
 class ProblemPanel(Static):

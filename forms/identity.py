@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from station.problems import Problem, ProblemList, StationError
+from forms.problems import Problem, ProblemList, StationError
 
 __all__ = [
     "ResidentId", "resident_id_problems", "parse_resident_id", "credit_code_problems",

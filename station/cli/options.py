@@ -1,8 +1,8 @@
 """What every `station` command shares: --home/--json/--debug, one JSON document or one Chinese line.
 
-The area modules (``cli_commands``, ``cli_review``, ``cli_sync``) build their commands with
-:func:`command` into a module-level ``COMMANDS`` list; the root group in ``station/cli.py`` attaches
-them. The leaves never import the root.
+Each command-group module of this package (``cases``, ``catalog``, ``print`` …) builds its commands
+with :func:`command` and exposes them in a module-level ``COMMANDS`` list; the root group in
+``station/cli/__init__.py`` attaches them. The leaves never import the root.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ import functools
 import json
 import sys
 from pathlib import Path
+from datetime import date
 from typing import Any, Callable
 
 import click
 
 from station.home import resolve_home
-from station.problems import StationError
+from forms.problems import StationError
 
 EXIT_ERROR = 1
 EXIT_CHECK_FAILED = 3
@@ -75,3 +76,25 @@ def run_guarded(ctx: Context, action: Callable[[], Any]) -> None:
         else:
             click.echo(f"错误：{err}", err=True)
         sys.exit(err.details.get("exit_code", EXIT_ERROR))
+
+
+def open_store(ctx: Context):
+    """The station store of ``--home`` (imported lazily: `station --help` stays fast)."""
+    from station.store import Store
+
+    return Store.open(ctx.home)
+
+
+def open_platform(ctx: Context):
+    """The platform of ``--home`` (a platform home, not a station home)."""
+    from sync.gateway.platform import Platform
+
+    return Platform.open(ctx.home)
+
+
+def parse_day(value: str | None, default: date | None = None) -> date | None:
+    """A YYYY-MM-DD option, or ``default`` when not given; a clear error otherwise."""
+    try:
+        return date.fromisoformat(value) if value else default
+    except ValueError:
+        raise StationError("bad_date", f"日期格式应为 YYYY-MM-DD，收到 {value}") from None

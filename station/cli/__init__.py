@@ -4,15 +4,18 @@ It parses arguments, calls the library and formats the answer. Every command tak
 ``--json``; with ``--json`` it prints one JSON document on stdout, and errors exit non-zero with
 ``{"error": {"code", "message", "problems"}}``. Without it, errors are one Chinese line on stderr;
 tracebacks only with ``--debug``.
+
+One module per command group (``cases``, ``catalog``, ``print``, ``review``, ``stats``, ``sync``,
+``platform``, ``operators``, ``db``, ``keys``, ``home`` for init/demo), the shared options in
+``options``; this root group attaches each module's ``COMMANDS``.
 """
 
 from __future__ import annotations
 
 import click
 
-from station import cli_commands, cli_review, cli_sync
+from station.cli import cases, catalog, db, home, keys, operators, platform, print as print_, review, stats, sync
 from station.home import resolve_home
-
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,6 +33,6 @@ def main(cctx: click.Context, home: str | None, as_json: bool, debug: bool) -> N
         launch(resolve_home(home), debug=debug)
 
 
-for _area in (cli_commands, cli_review, cli_sync):
+for _area in (home, catalog, cases, db, operators, print_, review, stats, keys, sync, platform):
     for _cmd in _area.COMMANDS:
         main.add_command(_cmd)

@@ -1,0 +1,157 @@
+"""Everyday case work: `station case file|list|show|material|withdraw|deliver`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from forms.problems import StationError
+from station.cli.options import Context, command, open_store
+
+
+def _catalog():
+    from forms.catalog import load_catalog
+
+    return load_catalog()
+
+
+@click.group("case")
+def case_group() -> None:
+    """办件：收件、查询、查看。"""
+
+
+def _read_json_file(path: str) -> Any:
+    try:
+        raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StationError("bad_data_file", f"无法读取申请数据文件 {path}：{exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise StationError("bad_data_file", f"申请数据文件 {path} 不是UTF-8文本") from None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise StationError("bad_data_file", f"申请数据文件 {path} 不是有效JSON：第{exc.lineno}行第{exc.colno}列 {exc.msg}") from None
+
+
+@command(case_group, "file")
+@click.option("--item", "item_code", required=True, help="事项编码")
+@click.option("--data", "data_file", required=True, help="申请数据JSON文件（- 表示标准输入）")
+@click.option("--operator", default=None, help="操作员姓名（默认：站点目录所属系统账户）")
+def case_file(ctx: Context, item_code: str, data_file: str, operator: str | None) -> None:
+    """收件登记：校验并保存，立即发放办件编号和查询密码。"""
+    from station.cases import file_case
+    from station.operators import resolve_cli_operator
+
+    data = _read_json_file(data_file)
+    with open_store(ctx) as store:
+        op = resolve_cli_operator(store, operator)
+        filed = file_case(store, _catalog(), item_code, data, op)
+    due = f"{filed.promised_due}{'（估算）' if filed.promised_estimate else ''}" if filed.promised_due else "即办"
+    ctx.out(filed.to_dict(), f"已收件。办件编号：{filed.number}\n查询密码：{filed.query_password}\n承诺办结日期：{due}")
+
+
+@command(case_group, "list")
+@click.option("--search", default=None, help="办件编号、姓名、姓名拼音、身份证后四位、事项名称")
+@click.option("--status", default=None, help="按状态筛选，如 received / accepted / correction_requested")
+@click.option("--overdue", is_flag=True, help="只看已超期")
+@click.option("--near-due", is_flag=True, help="只看临近到期")
+@click.option("--unsynced", is_flag=True, help="只看未同步")
+@click.option("--limit", default=50, show_default=True)
+def case_list(ctx: Context, search: str | None, status: str | None, overdue: bool, near_due: bool,
+              unsynced: bool, limit: int) -> None:
+    """查找办件。"""
+    from station.cases import CaseReader
+
+    with open_store(ctx) as store:
+        cases = CaseReader(store).list(search=search, status=status, overdue=overdue, near_due=near_due,
+                                       unsynced=unsynced, limit=limit)
+
+    def text() -> str:
+        if not cases:
+            return "没有找到办件"
+        return "\n".join(
+            f"{c.number}  {c.applicant_name:<6} {c.item_name:<14} {c.status_label:<8} "
+            f"到期 {c.promised_due or '—'}{'（估算）' if c.promised_estimate else ''}"
+            f"{' 【超期】' if c.overdue else ' 【临期】' if c.near_due else ''}" for c in cases)
+
+    ctx.out({"cases": [c.summary_dict() for c in cases], "count": len(cases)}, text)
+
+
+@command(case_group, "show")
+@click.argument("number")
+@click.option("--reveal", is_flag=True, help="显示完整身份证号和电话（默认脱敏）")
+def case_show(ctx: Context, number: str, reveal: bool) -> None:
+    """查看一个办件：材料、到期日和全过程记录。"""
+    from station.cases import CaseReader
+
+    with open_store(ctx) as store:
+        case = CaseReader(store).get(number)
+        data = case.to_dict(store.codec, reveal=reveal)
+
+    def text() -> str:
+        a = data["applicant"]
+        lines = [f"办件编号：{case.number}（{case.status_label}）",
+                 f"事项：{case.item_name}（{case.item_code} 版本{case.item_version}）",
+                 f"申请人：{a['name']}  身份证：{a['id_number']}  电话：{a['phone']}",
+                 f"收件：{case.received_at}  经办：{case.operator}",
+                 f"承诺办结：{case.promised_due or '—'}{'（估算）' if case.promised_estimate else ''}"
+                 f"{'  【已超期】' if case.overdue else ''}",
+                 "材料："]
+        lines += [f"  {m.name}：{m.status_label}{'，须于 ' + m.due_date + ' 前补交' if m.due_date else ''}"
+                  for m in case.materials]
+        lines.append("办理记录：")
+        lines += [f"  {t.at}  {t.label}  {t.operator}  {t.detail}" for t in case.timeline]
+        return "\n".join(lines)
+
+    ctx.out(data, text)
+
+
+@command(case_group, "material")
+@click.argument("number")
+@click.option("--received", "keys", required=True, help="补交的材料编码，逗号分隔")
+@click.option("--operator", default=None)
+def case_material(ctx: Context, number: str, keys: str, operator: str | None) -> None:
+    """登记补交的容缺或补正材料。"""
+    from station.cases import record_materials
+    from station.operators import resolve_cli_operator
+
+    with open_store(ctx) as store:
+        case = record_materials(store, number, [k.strip() for k in keys.split(",") if k.strip()],
+                                resolve_cli_operator(store, operator))
+    ctx.out(case.summary_dict(), f"已登记补交材料：{case.number}（{case.status_label}）")
+
+
+@command(case_group, "withdraw")
+@click.argument("number")
+@click.option("--reason", required=True)
+@click.option("--operator", default=None)
+def case_withdraw(ctx: Context, number: str, reason: str, operator: str | None) -> None:
+    """申请人撤回申请。"""
+    from station.cases import withdraw
+    from station.operators import resolve_cli_operator
+
+    with open_store(ctx) as store:
+        case = withdraw(store, number, reason, resolve_cli_operator(store, operator))
+    ctx.out(case.summary_dict(), f"已撤回：{case.number}")
+
+
+@command(case_group, "deliver")
+@click.argument("number")
+@click.option("--to", "to_whom", required=True, help="领取人姓名")
+@click.option("--id-checked", is_flag=True, help="已核验领取人身份证件")
+@click.option("--operator", default=None)
+def case_deliver(ctx: Context, number: str, to_whom: str, id_checked: bool, operator: str | None) -> None:
+    """登记结果已交付申请人。"""
+    from station.cases import deliver
+    from station.operators import resolve_cli_operator
+
+    with open_store(ctx) as store:
+        case = deliver(store, number, to_whom, id_checked, resolve_cli_operator(store, operator))
+    ctx.out(case.summary_dict(), f"已登记送达：{case.number}")
+
+
+COMMANDS: list[click.Command] = [case_group]

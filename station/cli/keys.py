@@ -1,0 +1,34 @@
+"""This station's sync keys: `station keys export`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from station.cli.options import Context, command, open_store
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """本站同步密钥与登记文件。"""
+
+
+@command(keys_group, "export")
+@click.option("--out", "out", default=None, help="写入登记文件（默认打印到屏幕）")
+def keys_export(ctx: Context, out: str | None) -> None:
+    """导出本站登记文件（站点编码、角色、名称、公钥、核对码），交给平台登记。"""
+    from sync.keys import station_enrolment, write_json_atomic
+
+    with open_store(ctx) as store:
+        enrolment = station_enrolment(store.home, store.station_id, store.config.role, store.config.name)
+    data = enrolment.to_dict()
+    if out:
+        write_json_atomic(Path(out), data)
+        ctx.out({**data, "file": out}, f"已写入登记文件：{out}\n核对码（电话核对用）：{data['fingerprint']}")
+    else:
+        ctx.out(data, json.dumps(data, ensure_ascii=False, indent=2))
+
+
+COMMANDS: list[click.Command] = [keys_group]
