@@ -13,10 +13,9 @@ from pathlib import Path
 import requests
 
 from station.store import Store
-from sync.testing import file_cases, make_platform, make_station
+from sync.gateway.testing import file_cases, make_platform, make_station
+from station.testing import TOWNSHIP, VILLAGE
 
-VILLAGE = "421381105201"
-TOWNSHIP = "421381105000"
 STATION = [sys.executable, "-c", "from station.cli import main; main()"]
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.offline_world import VILLAGE, run  # noqa: E402
+from bench.offline_world import VILLAGE, run  # noqa: E402
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.torture_kit import Torture  # noqa: E402
+from bench.torture_kit import Torture  # noqa: E402
 
 
 def main() -> None:

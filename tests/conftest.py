@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,23 +12,9 @@ from forms.catalog import Catalog, load_catalog
 from station.operators import add_operator, os_account
 from station.setup import init_station
 from station.store import Store
+from tests.support import VILLAGE, FixedClock
+from tests.support.tui import build_demo, copy_home
 
-VILLAGE = "421381105201"
-VILLAGE_2 = "421381105202"
-TOWNSHIP = "421381105000"
-
-
-class FixedClock:
-    """A settable clock for the store (dates decide case numbers and due dates)."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set_day(self, day: date, at: time = time(10, 0)) -> None:
-        self.now = datetime.combine(day, at)
 
 
 @pytest.fixture(scope="session")
@@ -66,16 +52,15 @@ def rng() -> random.Random:
     return random.Random(7)
 
 
-def ship(src: Store, dst: Store) -> None:
-    """Deliver every local event of ``src`` that ``dst`` has not seen: what sync does, minus the
-    envelope (the sync package has its own end-to-end tests over the real gateway)."""
-    dst.ingest_remote([src.wire_event(e) for e in src.iter_events("origin='local'")])
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo station (`station demo`), built once per session; tests take a copy (demo_home)."""
+    return build_demo(tmp_path_factory.mktemp("tui-demo"))
 
 
-def item_by_initials(catalog: Catalog, initials: str):
-    hits = catalog.search(initials)
-    assert hits, f"no catalog item for {initials}"
-    return hits[0]
+@pytest.fixture
+def demo_home(demo_template: Path, tmp_path: Path) -> Path:
+    return copy_home(demo_template, tmp_path / "station")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

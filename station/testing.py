@@ -1,0 +1,28 @@
+"""Test and benchmark support that ships with the code: a settable clock and the division codes of
+the worlds the tests and benches build (one set, so a village is the same village everywhere).
+
+Nothing here is used by the product itself.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+VILLAGE = "421381105201"          # 湖北省 应城市 … 村 (a valid 12-digit village code)
+VILLAGE_2 = "421381105202"        # another village of the same township
+TOWNSHIP = "421381105000"         # the township covering both
+OTHER_VILLAGE = "421381106201"    # a village of another township
+OTHER_TOWNSHIP = "421381106000"   # that other township
+
+
+class FixedClock:
+    """A settable clock for the store (dates decide case numbers and due dates)."""
+
+    def __init__(self, now: datetime = datetime(2026, 9, 21, 10, 0)):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set_day(self, day: date, at: time = time(10, 0)) -> None:
+        self.now = datetime.combine(day, at)

@@ -1,0 +1,118 @@
+"""Issue 6 end to end over the real gateway on loopback: two villages and their township; cases filed,
+synced, reviewed with every kind of decision, decisions back at the villages, notices printed, ratings
+given, statistics checked against figures computed by hand (due dates across the National Day holiday
+and the 10-10 make-up Saturday; one case completed on its due date, one a working day late)."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+from datetime import date, datetime
+from pathlib import Path
+
+from station.cases import CaseReader, deliver, file_case
+from station.operators import add_operator, os_account
+from station.printing import print_case_document
+from station.ratings import rate
+from station.review import Decision, decide, review_queue
+from station.sample_data import make_submission
+from station.stats import compute
+from station.store import Store
+from sync.gateway.app import ServerThread
+from sync.gateway.platform import Platform
+from sync.service import sync_now
+from sync.gateway.testing import make_platform, make_station
+from tests.support import TOWNSHIP, VILLAGE, VILLAGE_2, FixedClock
+
+ITEM = "RS-CBZT-001"  # township level, promised 5 working days
+
+
+def _text(path: Path) -> str:
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_two_villages_and_their_township_over_the_gateway(tmp_path: Path, catalog) -> None:
+    clock = FixedClock(datetime(2026, 9, 28, 9, 0))  # Monday before the National Day week
+    platform_home, keys = make_platform(tmp_path)
+    with Platform.open(platform_home) as platform:
+        platform.clock = clock  # the platform's clock agrees with the stations'
+        with ServerThread(platform) as srv:
+            homes = {key: make_station(tmp_path, platform_home, keys, code, role, url=srv.url, clock=clock)
+                     for key, code, role in (("v1", VILLAGE, "village"), ("v2", VILLAGE_2, "village"),
+                                             ("t", TOWNSHIP, "township"))}
+            s = {key: Store.open(home, clock=clock) for key, home in homes.items()}
+            try:
+                _run(s, clock, catalog)
+            finally:
+                for store in s.values():
+                    store.close()
+
+
+def _sync(*stores: Store) -> None:
+    for store in stores:
+        summary = sync_now(store)
+        assert summary.ok, summary.errors
+
+
+def _run(s: dict[str, Store], clock: FixedClock, catalog) -> None:
+    v1, v2, t = s["v1"], s["v2"], s["t"]
+    rng = random.Random(5)
+    item = catalog.get(ITEM)
+
+    def file(store: Store) -> str:
+        return file_case(store, catalog, ITEM, make_submission(item, rng, clock().date()), os_account()).number
+
+    a, b, c, d, e = (file(v1) for _ in range(5))
+    f, g = file(v2), file(v2)
+    _sync(v1, v2, t)
+    assert {x.number for x in review_queue(t, "new")} == {a, b, c, d, e, f, g}
+    reviewer = add_operator(t, "赵审核", "reviewer", "secret123", os_account())
+
+    def at(day: date, number: str, decision: Decision) -> None:
+        clock.set_day(day)
+        decide(t, number, decision, reviewer)
+
+    for n in (a, b, c, g):
+        at(date(2026, 9, 29), n, Decision("accept"))
+    at(date(2026, 9, 29), d, Decision("refuse", reason="不属于本镇受理范围"))
+    at(date(2026, 9, 30), e, Decision("correct", reason="身份证复印件不清晰", materials=("id_card",)))
+    at(date(2026, 9, 30), g, Decision("forward", to="广水市人力资源和社会保障局"))
+    at(date(2026, 10, 9), c, Decision("reject", reason="不符合暂停条件"))        # 4 working days, on time
+    at(date(2026, 10, 10), a, Decision("approve", certificate="暂停〔2026〕1号"))  # exactly on the due date
+    at(date(2026, 10, 12), b, Decision("approve"))                                # one working day late
+    _sync(t, v1, v2)
+
+    reader = CaseReader(v1)
+    assert reader.get(a).promised_due == "2026-10-10"
+    assert {n: reader.get(n).status for n in (a, b, c, d, e)} == {
+        a: "approved", b: "approved", c: "rejected", d: "not_accepted", e: "correction_requested"}
+    assert CaseReader(v2).get(g).status == "forwarded"
+    assert CaseReader(v2).get(f).status == "received"
+
+    clock.set_day(date(2026, 10, 13))
+    texts = {n: _text(print_case_document(v1, n, kind, os_account()).path)
+             for n, kind in ((a, "result"), (c, "refusal"), (d, "refusal"), (e, "correction"))}
+    assert "暂停〔2026〕1号" in texts[a]
+    assert "不予批准" in texts[c] and "不符合暂停条件" in texts[c] and "复议" in texts[c]
+    assert "不予受理" in texts[d] and "不属于本镇受理范围" in texts[d]
+    assert "身份证复印件不清晰" in texts[e]
+    deliver(v1, a, "本人", True, os_account())
+    deliver(v1, b, "本人", True, os_account())
+    rate(v1, a, 5, os_account())
+    rate(v1, b, 2, os_account(), detail="超过承诺时间才办好")
+    _sync(v1, t)
+
+    clock.set_day(date(2026, 10, 20))
+    report = compute(t, date(2026, 9, 1), date(2026, 9, 30), by="village")
+    total = report.total
+    assert (total.received, total.accepted, total.completed, total.on_time) == (7, 4, 3, 2)
+    assert total.on_time_rate == round(2 / 3, 4)
+    assert total.overdue_now == 1            # f; e waits for 补正 (clock stopped), g was forwarded
+    assert total.avg_working_days == 5.0     # (5 + 6 + 4) / 3
+    assert total.corrections_per_case == round(1 / 7, 3)
+    assert (total.ratings, total.satisfied, total.bad_ratings, total.followups_open) == (2, 1, 1, 1)
+    assert total.satisfaction_rate == 0.5
+    groups = {x.group: x for x in report.groups}
+    assert (groups[VILLAGE].received, groups[VILLAGE_2].received) == (5, 2)
+    assert groups[VILLAGE_2].overdue_now == 1
+    assert [x.number for x in review_queue(t, "followups")] == [b]

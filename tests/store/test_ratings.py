@@ -1,0 +1,56 @@
+"""好差评: one rating per delivered case; a 差评 needs a detail and opens a follow-up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from station.cases import CaseReader, deliver, file_case
+from station.hlc import Stamp
+from station.operators import os_account
+from forms.problems import StationError
+from station.ratings import close_followup, rate
+from station.sample_data import make_submission
+from tests.support import item_by_initials
+
+
+def _approved_case(store, catalog, agent, rng) -> str:
+    item = item_by_initials(catalog, "gljt")
+    number = file_case(store, catalog, item.code, make_submission(item, rng, store.clock().date()), agent).number
+    base = int(datetime(2026, 9, 22).timestamp() * 1000)
+    store.ingest_remote([
+        {"id": f"421381105000:{n}", "station": "421381105000", "seq": n, "hlc": str(Stamp(base + n, 0)),
+         "operator": "审核员", "case": number, "type": t, "body": b, "recorded_at": "2026-09-22T10:00:00"}
+        for n, (t, b) in enumerate([("case.accepted", {}), ("case.approved", {"certificate": "民证001"})], start=1)])
+    return number
+
+
+def test_rating_requires_delivery_then_one_rating(store, catalog, agent, rng) -> None:
+    number = _approved_case(store, catalog, agent, rng)
+    with pytest.raises(StationError) as err:
+        rate(store, number, 5, agent)
+    assert err.value.code == "not_delivered"
+    deliver(store, number, "本人", True, agent)
+    rating = rate(store, number, 5, agent, sub_scores={"attitude": 5})
+    assert rating.label == "非常满意" and not rating.is_bad and rating.followup_due is None
+    assert CaseReader(store).get(number).rating_level == 5
+    with pytest.raises(StationError) as err:
+        rate(store, number, 4, agent)
+    assert err.value.code == "already_rated"
+
+
+def test_bad_rating_needs_detail_and_gets_a_working_day_followup(store, catalog, agent, rng) -> None:
+    number = _approved_case(store, catalog, agent, rng)
+    deliver(store, number, "本人", True, agent)
+    with pytest.raises(StationError) as err:
+        rate(store, number, 2, agent)
+    assert err.value.problems[0].field == "detail"
+    rating = rate(store, number, 1, agent, detail="等了很久没人通知")
+    assert rating.is_bad
+    # 5 working days from Monday 2026-09-21: 22, 23, 24, (25–27 Mid-Autumn holiday), 28, 29
+    assert rating.followup_due == "2026-09-29"
+    with pytest.raises(StationError):
+        close_followup(store, number, "已回访", agent)  # agents cannot close follow-ups
+    closed = close_followup(store, number, "已电话回访并致歉，改进通知流程", os_account())
+    assert closed.followup_closed_at

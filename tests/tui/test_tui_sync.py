@@ -1,0 +1,93 @@
+"""The sync screen against the real gateway on 127.0.0.1: progress shown, outbox acknowledged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from station.cases import CaseReader
+from station.store import Store
+from station.tui.app import StationApp
+from station.tui.screens.sync import SyncScreen
+from sync.gateway.app import ServerThread
+from sync.gateway.platform import Platform
+from sync.gateway.testing import file_cases, make_platform, make_station
+from tests.support.tui import log_in, sync_from_screen, text_of, wait_for
+from tests.support import VILLAGE
+
+
+
+@pytest.fixture
+def village_online(tmp_path: Path):
+    platform_home, keys = make_platform(tmp_path)
+    with Platform.open(platform_home) as platform, ServerThread(platform) as server:
+        home = make_station(tmp_path, platform_home, keys, VILLAGE, "village", server.url)
+        with Store.open(home) as store:
+            file_cases(store, 3)
+        yield home
+
+
+async def test_sync_now_from_the_sync_screen(village_online: Path, catalog) -> None:
+    app = StationApp(village_online, catalog=catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, ("王小红", "secret123"))
+        screen = await sync_from_screen(pilot)
+        assert screen.query_one("#sync-progress").display  # the bar was put up for the run
+        assert screen.progress_seen, "no progress reported"
+        assert screen.last_summary is not None and screen.last_summary.ok, screen.last_summary
+        assert "同步完成" in text_of(screen.query_one("#sync-result"))
+        assert screen.query_one("#sync-progress").percentage == 1.0
+    with Store.open(village_online) as store:
+        assert {c.sync_state for c in CaseReader(store).list()} == {"acknowledged"}
+
+
+async def test_sync_failure_is_explained_in_chinese(tmp_path: Path, catalog) -> None:
+    platform_home, keys = make_platform(tmp_path)
+    home = make_station(tmp_path, platform_home, keys, VILLAGE, "village", "http://127.0.0.1:9")  # nothing listens
+    with Store.open(home) as store:
+        file_cases(store, 1)
+    app = StationApp(home, catalog=catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, ("王小红", "secret123"))
+        screen = await sync_from_screen(pilot, timeout=90)
+        result = text_of(screen.query_one("#sync-result"))
+        assert not screen.last_summary.ok
+        assert "办件都已保存在本机" in result and "Traceback" not in result
+
+
+async def test_usb_export_and_import_from_the_sync_screen(tmp_path: Path, catalog) -> None:
+    """No network: export to a folder from the screen, the platform imports it, the acks come back."""
+    from station.tui.screens.dialogs import FolderDialog
+    from sync.gateway.usb_import import platform_import
+
+    platform_home, keys = make_platform(tmp_path)
+    home = make_station(tmp_path, platform_home, keys, VILLAGE, "village", "")
+    with Store.open(home) as store:
+        file_cases(store, 3)
+        last = store.last_local_seq()
+    stick = tmp_path / "U盘" / "同步"
+    app = StationApp(home, catalog=catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, ("王小红", "secret123"))
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SyncScreen))
+        screen = app.screen
+
+        async def through_dialog(key: str) -> None:
+            await pilot.press(key)
+            await wait_for(pilot, lambda: isinstance(app.screen, FolderDialog))
+            app.screen.query_one("#folder").value = str(stick)
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: app.screen is screen and not screen.busy, timeout=60)
+
+        await through_dialog("e")
+        assert "导出" in text_of(screen.query_one("#sync-result"))
+        assert any(stick.glob("*")), "nothing written to the stick"
+        with Platform.open(platform_home) as platform:
+            platform_import(platform, stick)
+        await through_dialog("i")
+        assert "导入" in text_of(screen.query_one("#sync-result"))
+    with Store.open(home) as store:
+        assert int(store.meta_get("sync.acked_seq")) >= last  # the filings and the TUI's own login event
+        assert {c.sync_state for c in CaseReader(store).list()} == {"acknowledged"}
