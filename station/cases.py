@@ -34,6 +34,7 @@ PII_FIELD_TYPES = frozenset({"resident_id", "phone", "bank_account"})
 NEAR_DUE_WORKING_DAYS = 3
 MAX_DATA_BYTES = 64 * 1024
 
+REVEAL_FIELD_LABELS = {"id_number": "身份证号", "phone": "电话"}
 SYNC_LABELS = {"pending": "待同步", "sent": "已发送", "acknowledged": "已确认", "remote": "外站办件"}
 
 
@@ -144,6 +145,18 @@ class CaseRecord:
 
     def reveal_phone(self, codec: PiiCodec) -> str:
         return codec.open(json.loads(self._phone_enc)) if self._phone_enc else ""
+
+    @property
+    def has_id(self) -> bool:
+        return bool(self._id_enc)
+
+    @property
+    def has_phone(self) -> bool:
+        return bool(self._phone_enc)
+
+    def sealed_field_keys(self) -> list[str]:
+        """Form fields holding personal data (sealed in the store): bank accounts and the like."""
+        return [k for k, v in json.loads(self._fields).items() if isinstance(v, dict) and "$enc" in v]
 
     def query_password(self, codec: PiiCodec) -> str:
         return codec.open(json.loads(self._password_enc)) if self._password_enc else ""
@@ -397,6 +410,9 @@ def _timeline_entry(e: ev.Event) -> TimelineEntry:
         detail = b.get("title", b.get("kind", ""))
     elif e.type == ev.RESULT_DELIVERED:
         detail = f"交付给 {b.get('to_whom', '')}"
+    elif e.type == ev.PII_REVEALED:
+        detail = "、".join(REVEAL_FIELD_LABELS.get(f, f.removeprefix("fields.")) for f in b.get("fields", [])) + \
+            f"（{'命令行' if b.get('face') == 'cli' else '操作界面'}）"
     if b.get("certificate"):
         detail += f" 证书编号 {b['certificate']}"
     return TimelineEntry(e.hlc, e.recorded_at, e.station, e.operator, e.type, label, detail.strip())

@@ -31,6 +31,11 @@ OPERATOR_LOGIN_FAILED = "operator.login_failed"
 CALENDAR_UPDATED = "calendar.updated"
 STATION_INITIALISED = "station.initialised"
 ACCESS_REFUSED = "access.refused"
+PII_REVEALED = "pii.revealed"  # an operator saw personal data in full (which fields, on which face)
+
+# Records of who did what, with no data of their own: they ride with the next batch, but they are not
+# work waiting to be synced (a login must not make the home screen say "1 条未上报").
+AUDIT_ONLY = frozenset({OPERATOR_LOGIN, OPERATOR_LOGIN_FAILED, ACCESS_REFUSED, PII_REVEALED})
 
 
 def canonical_json(value: Any) -> str:

@@ -50,6 +50,7 @@ ACTION_LABELS: dict[str, str] = {
     ev.DUPLICATE_MARKED: "重复件标记",
     ev.FOLLOWUP_CLOSED: "差评整改",
     "sync.conflict": "同步冲突（已被先到的决定取代）",
+    ev.PII_REVEALED: "查看完整个人信息",
 }
 
 # A decided case stays open for delivery; these have nothing left to do for the township.

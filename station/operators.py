@@ -58,7 +58,7 @@ def _verify(password: str, phc: str) -> bool:
         return False
 
 
-def _check_password_rules(password: str) -> None:
+def check_password_rules(password: str) -> None:
     if len(password) < 6:
         raise StationError("weak_password", "密码至少6位", [Problem("password", "too_short", "密码至少6位")])
     if len(password) > 128:
@@ -83,7 +83,7 @@ def add_operator(store: Store, name: str, role: str, password: str, by: Operator
     if role not in ROLES:
         raise StationError("bad_role", f"角色只能是 {'、'.join(f'{k}（{v}）' for k, v in ROLES.items())}",
                            [Problem("role", "bad_role", "角色不对")])
-    _check_password_rules(password)
+    check_password_rules(password)
     if get_operator(store, name):
         raise StationError("operator_exists", f"操作员「{name}」已存在", [Problem("name", "exists", "该操作员已存在")])
     phc = hash_password(password)
@@ -96,7 +96,7 @@ def add_operator(store: Store, name: str, role: str, password: str, by: Operator
 def set_password(store: Store, name: str, password: str, by: Operator) -> None:
     if by.name != name:
         require(store, by, "admin", "重置密码")
-    _check_password_rules(password)
+    check_password_rules(password)
     if not get_operator(store, name):
         raise StationError("unknown_operator", f"没有名为「{name}」的操作员")
     phc = hash_password(password)
@@ -113,21 +113,39 @@ def set_disabled(store: Store, name: str, disabled: bool, by: Operator) -> None:
     store.append(ev.OPERATOR_CHANGED, {"name": name, "disabled": disabled}, by.name)
 
 
-def authenticate(store: Store, name: str, password: str) -> Operator:
-    """Log in. Five failures in a row lock the account for 15 minutes; every attempt is audited."""
+def has_operators(store: Store) -> bool:
+    """False on a new home: the first administrator may then be created without a login."""
+    return store.conn.execute("SELECT 1 FROM operators LIMIT 1").fetchone() is not None
+
+
+def create_first_admin(store: Store, name: str, password: str) -> Operator:
+    """The home's first administrator, created by whoever set the home up (``station init --admin``,
+    the TUI's first run, ``station operator add`` on an empty home). Refused once any operator exists."""
+    with store.transaction():
+        if has_operators(store):
+            raise StationError("operators_exist", "本站已有操作员，请由管理员登录后添加",
+                               [Problem("operator", "login_required", "需要管理员登录")])
+        return add_operator(store, name, "admin", password, _BOOTSTRAP)
+
+
+def authenticate(store: Store, name: str, password: str, face: str = "tui") -> Operator:
+    """Log in on any face (TUI or CLI). Five failures in a row lock the account for 15 minutes; every
+    attempt is audited. A name that is no operator is never recorded: it is often the password typed
+    into the wrong box, and the log leaves the station."""
     now = store.clock()
-    op = get_operator(store, name)
+    name = (name or "").strip()
+    op = get_operator(store, name) if name else None
     cred = store.conn.execute("SELECT password_hash, failed_count, locked_until FROM credentials WHERE operator=?",
                               (name,)).fetchone()
     if op is None or cred is None:
-        store.append(ev.OPERATOR_LOGIN_FAILED, {"name": name, "reason": "unknown"}, name or "?")
+        store.append(ev.OPERATOR_LOGIN_FAILED, {"reason": "unknown", "face": face}, "?")
         raise StationError("login_failed", "用户名或密码错误")
     phc, failures, locked_until = cred
     if op.disabled:
-        store.append(ev.OPERATOR_LOGIN_FAILED, {"name": name, "reason": "disabled"}, name)
+        store.append(ev.OPERATOR_LOGIN_FAILED, {"name": name, "reason": "disabled", "face": face}, name)
         raise StationError("operator_disabled", "该操作员已停用，请联系管理员")
     if locked_until and datetime.fromisoformat(locked_until) > now:
-        store.append(ev.OPERATOR_LOGIN_FAILED, {"name": name, "reason": "locked"}, name)
+        store.append(ev.OPERATOR_LOGIN_FAILED, {"name": name, "reason": "locked", "face": face}, name)
         raise StationError("operator_locked", f"密码错误次数过多，账户已锁定，请在 {locked_until[11:16]} 之后再试或请管理员重置密码")
     if not _verify(password, phc):
         failures += 1
@@ -135,18 +153,23 @@ def authenticate(store: Store, name: str, password: str) -> Operator:
         with store.transaction():
             store.conn.execute("UPDATE credentials SET failed_count=?, locked_until=? WHERE operator=?",
                                (0 if lock else failures, lock, name))
-            store.append(ev.OPERATOR_LOGIN_FAILED, {"name": name, "reason": "password", "locked": bool(lock)}, name)
+            store.append(ev.OPERATOR_LOGIN_FAILED, {"name": name, "reason": "password", "locked": bool(lock),
+                                                    "face": face}, name)
         if lock:
             raise StationError("operator_locked", f"密码连续错误{MAX_FAILURES}次，账户锁定{LOCK_MINUTES}分钟")
         raise StationError("login_failed", f"用户名或密码错误（还可尝试{MAX_FAILURES - failures}次）")
     with store.transaction():
         store.conn.execute("UPDATE credentials SET failed_count=0, locked_until=NULL WHERE operator=?", (name,))
-        store.append(ev.OPERATOR_LOGIN, {"name": name}, name)
+        store.append(ev.OPERATOR_LOGIN, {"name": name, "face": face}, name)
     return op
 
 
 def os_account() -> Operator:
-    """The CLI trusts the OS account that owns the home (see issue 2): it acts as an administrator."""
+    """A system actor for library callers only: building the demo, tests and benchmarks.
+
+    No face accepts it: the CLI and the TUI always authenticate an operator (issue 11). It bypasses
+    role checks, so it must never be reachable from user input.
+    """
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
@@ -154,14 +177,7 @@ def os_account() -> Operator:
     return Operator(f"系统账户:{user}", "admin", system=True)
 
 
-def resolve_cli_operator(store: Store, name: str | None) -> Operator:
-    if not name:
-        return os_account()
-    op = get_operator(store, name)
-    if op is None:
-        raise StationError("unknown_operator", f"没有名为「{name}」的操作员，请先用 station operator add 添加",
-                           [Problem("operator", "unknown", "操作员不存在")])
-    return op
+_BOOTSTRAP = Operator("系统初始化", "admin", system=True)
 
 
 def require(store: Store, op: Operator, permission: str, action: str) -> None:

@@ -15,6 +15,17 @@ OTHER_VILLAGE = "421381106201"    # a village of another township
 OTHER_TOWNSHIP = "421381106000"   # that other township
 
 
+# The administrator that test and bench homes are created with (`station init --admin`), and the
+# environment a script uses to log in on the CLI as that operator.
+TEST_ADMIN = "测试管理员"
+TEST_PASSWORD = "admin1234"
+
+
+def cli_login_env(name: str = TEST_ADMIN, password: str = TEST_PASSWORD) -> dict[str, str]:
+    """STATION_OPERATOR / STATION_PASSWORD for running `station` commands as ``name``."""
+    return {"STATION_OPERATOR": name, "STATION_PASSWORD": password}
+
+
 class FixedClock:
     """A settable clock for the store (dates decide case numbers and due dates)."""
 

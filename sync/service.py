@@ -24,6 +24,7 @@ from itertools import chain
 from typing import Any, Callable, Iterator
 
 from station import clock_check
+from station import events as ev
 from station.store import Store
 from sync import envelope as env
 from sync import outbox
@@ -320,6 +321,13 @@ def clock_warnings(store: Store) -> list[str]:
     return out
 
 
+def _data_events_after(store: Store, seq: int) -> int:
+    """Local events after ``seq`` that carry data (audit-only records such as logins are not counted)."""
+    marks = ",".join("?" * len(ev.AUDIT_ONLY))
+    return store.conn.execute(f"SELECT COUNT(*) FROM events WHERE station=? AND seq > ? AND type NOT IN ({marks})",
+                              (store.station_id, seq, *sorted(ev.AUDIT_ONLY))).fetchone()[0]
+
+
 def sync_status(store: Store) -> dict[str, Any]:
     outbox.ensure_tables(store)
     last_local = store.last_local_seq()
@@ -333,8 +341,9 @@ def sync_status(store: Store) -> dict[str, Any]:
         "station_id": store.station_id,
         "configured": configured,
         "url": settings.url,
-        "pending_events": last_local - acked,
-        "unsent_events": last_local - sent,
+        "pending_events": _data_events_after(store, acked),
+        "unsent_events": _data_events_after(store, sent),
+        "pending_audit_events": last_local - acked - _data_events_after(store, acked),
         "unbatched_events": last_local - batched,
         "last_local_seq": last_local,
         "sent_seq": sent,

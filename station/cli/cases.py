@@ -37,24 +37,22 @@ def _read_json_file(path: str) -> Any:
         raise StationError("bad_data_file", f"申请数据文件 {path} 不是有效JSON：第{exc.lineno}行第{exc.colno}列 {exc.msg}") from None
 
 
-@command(case_group, "file")
+@command(case_group, "file", login="file")
 @click.option("--item", "item_code", required=True, help="事项编码")
 @click.option("--data", "data_file", required=True, help="申请数据JSON文件（- 表示标准输入）")
-@click.option("--operator", default=None, help="操作员姓名（默认：站点目录所属系统账户）")
-def case_file(ctx: Context, item_code: str, data_file: str, operator: str | None) -> None:
+def case_file(ctx: Context, item_code: str, data_file: str) -> None:
     """收件登记：校验并保存，立即发放办件编号和查询密码。"""
     from station.cases import file_case
-    from station.operators import resolve_cli_operator
 
     data = _read_json_file(data_file)
     with open_store(ctx) as store:
-        op = resolve_cli_operator(store, operator)
+        op = ctx.operator
         filed = file_case(store, _catalog(), item_code, data, op)
     due = f"{filed.promised_due}{'（估算）' if filed.promised_estimate else ''}" if filed.promised_due else "即办"
     ctx.out(filed.to_dict(), f"已收件。办件编号：{filed.number}\n查询密码：{filed.query_password}\n承诺办结日期：{due}")
 
 
-@command(case_group, "list")
+@command(case_group, "list", login="any")
 @click.option("--search", default=None, help="办件编号、姓名、姓名拼音、身份证后四位、事项名称")
 @click.option("--status", default=None, help="按状态筛选，如 received / accepted / correction_requested")
 @click.option("--overdue", is_flag=True, help="只看已超期")
@@ -81,16 +79,21 @@ def case_list(ctx: Context, search: str | None, status: str | None, overdue: boo
     ctx.out({"cases": [c.summary_dict() for c in cases], "count": len(cases)}, text)
 
 
-@command(case_group, "show")
+@command(case_group, "show", login="any")
 @click.argument("number")
-@click.option("--reveal", is_flag=True, help="显示完整身份证号和电话（默认脱敏）")
+@click.option("--reveal", is_flag=True, help="显示完整身份证号、电话和账号（默认脱敏；每次查看都记入审计日志）")
 def case_show(ctx: Context, number: str, reveal: bool) -> None:
     """查看一个办件：材料、到期日和全过程记录。"""
     from station.cases import CaseReader
+    from station.reveal import reveal_case
 
     with open_store(ctx) as store:
-        case = CaseReader(store).get(number)
-        data = case.to_dict(store.codec, reveal=reveal)
+        if reveal:
+            shown = reveal_case(store, number, ctx.operator, face="cli")
+            case, data = shown.case, shown.data
+        else:
+            case = CaseReader(store).get(number)
+            data = case.to_dict(store.codec)
 
     def text() -> str:
         a = data["applicant"]
@@ -110,47 +113,41 @@ def case_show(ctx: Context, number: str, reveal: bool) -> None:
     ctx.out(data, text)
 
 
-@command(case_group, "material")
+@command(case_group, "material", login="handle")
 @click.argument("number")
 @click.option("--received", "keys", required=True, help="补交的材料编码，逗号分隔")
-@click.option("--operator", default=None)
-def case_material(ctx: Context, number: str, keys: str, operator: str | None) -> None:
+def case_material(ctx: Context, number: str, keys: str) -> None:
     """登记补交的容缺或补正材料。"""
     from station.cases import record_materials
-    from station.operators import resolve_cli_operator
 
     with open_store(ctx) as store:
         case = record_materials(store, number, [k.strip() for k in keys.split(",") if k.strip()],
-                                resolve_cli_operator(store, operator))
+                                ctx.operator)
     ctx.out(case.summary_dict(), f"已登记补交材料：{case.number}（{case.status_label}）")
 
 
-@command(case_group, "withdraw")
+@command(case_group, "withdraw", login="handle")
 @click.argument("number")
 @click.option("--reason", required=True)
-@click.option("--operator", default=None)
-def case_withdraw(ctx: Context, number: str, reason: str, operator: str | None) -> None:
+def case_withdraw(ctx: Context, number: str, reason: str) -> None:
     """申请人撤回申请。"""
     from station.cases import withdraw
-    from station.operators import resolve_cli_operator
 
     with open_store(ctx) as store:
-        case = withdraw(store, number, reason, resolve_cli_operator(store, operator))
+        case = withdraw(store, number, reason, ctx.operator)
     ctx.out(case.summary_dict(), f"已撤回：{case.number}")
 
 
-@command(case_group, "deliver")
+@command(case_group, "deliver", login="handle")
 @click.argument("number")
 @click.option("--to", "to_whom", required=True, help="领取人姓名")
 @click.option("--id-checked", is_flag=True, help="已核验领取人身份证件")
-@click.option("--operator", default=None)
-def case_deliver(ctx: Context, number: str, to_whom: str, id_checked: bool, operator: str | None) -> None:
+def case_deliver(ctx: Context, number: str, to_whom: str, id_checked: bool) -> None:
     """登记结果已交付申请人。"""
     from station.cases import deliver
-    from station.operators import resolve_cli_operator
 
     with open_store(ctx) as store:
-        case = deliver(store, number, to_whom, id_checked, resolve_cli_operator(store, operator))
+        case = deliver(store, number, to_whom, id_checked, ctx.operator)
     ctx.out(case.summary_dict(), f"已登记送达：{case.number}")
 
 

@@ -14,7 +14,7 @@ def db_group() -> None:
     """数据库：重建、校验。"""
 
 
-@command(db_group, "rebuild")
+@command(db_group, "rebuild", login="admin", action="重建数据表")
 def db_rebuild(ctx: Context) -> None:
     """从事件日志重建全部数据表。"""
     import time
@@ -28,7 +28,7 @@ def db_rebuild(ctx: Context) -> None:
     ctx.out({"events": count, "seconds": round(seconds, 3)}, f"已从 {count} 条事件重建数据表（{seconds:.1f} 秒）")
 
 
-@command(db_group, "check")
+@command(db_group, "check", login="admin", action="校验数据库")
 def db_check(ctx: Context) -> None:
     """校验事件日志：序号缺失、审计链、数据表与日志是否一致。"""
     from station.audit import check

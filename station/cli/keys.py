@@ -15,7 +15,7 @@ def keys_group() -> None:
     """本站同步密钥与登记文件。"""
 
 
-@command(keys_group, "export")
+@command(keys_group, "export", login="admin", action="导出本站密钥登记文件")
 @click.option("--out", "out", default=None, help="写入登记文件（默认打印到屏幕）")
 def keys_export(ctx: Context, out: str | None) -> None:
     """导出本站登记文件（站点编码、角色、名称、公钥、核对码），交给平台登记。"""

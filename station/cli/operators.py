@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
+from forms.problems import Problem, StationError
 from station.cli.options import Context, command, open_store
 
 
@@ -14,25 +13,26 @@ def operator_group() -> None:
     """操作员管理。"""
 
 
-@command(operator_group, "add")
+@command(operator_group, "add", login="self")
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice(["agent", "reviewer", "admin"]), required=True)
-@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码")
-@click.option("--operator", default=None, help="执行添加的管理员（默认：系统账户）")
-def operator_add(ctx: Context, name: str, role: str, password_stdin: bool, operator: str | None) -> None:
-    """添加操作员。"""
-    from station.operators import add_operator, resolve_cli_operator
+def operator_add(ctx: Context, name: str, role: str) -> None:
+    """添加操作员（需管理员登录；站点还没有任何操作员时，可不登录添加第一位管理员）。"""
+    from station.operators import add_operator, create_first_admin, has_operators
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("密码", hide_input=True, confirmation_prompt=True)
     with open_store(ctx) as store:
-        op = add_operator(store, name, role, password, resolve_cli_operator(store, operator))
+        if has_operators(store):
+            admin = ctx.login(store, "admin", "添加操作员")
+            op = add_operator(store, name, role, ctx.new_password(f"「{name}」的新密码"), admin)
+        elif role != "admin":
+            raise StationError("first_operator_admin", "本站还没有操作员：第一位操作员必须是管理员（--role admin）",
+                               [Problem("role", "first_admin", "第一位操作员必须是管理员")])
+        else:
+            op = create_first_admin(store, name, ctx.new_password(f"「{name}」的新密码"))
     ctx.out({"name": op.name, "role": op.role}, f"已添加操作员「{op.name}」（{op.role_label}）")
 
 
-@command(operator_group, "list")
+@command(operator_group, "list", login="admin", action="查看操作员")
 def operator_list(ctx: Context) -> None:
     """列出操作员。"""
     from station.operators import list_operators
@@ -43,15 +43,14 @@ def operator_list(ctx: Context) -> None:
             lambda: "\n".join(f"{o.name}  {o.role_label}{'（已停用）' if o.disabled else ''}" for o in ops) or "还没有操作员")
 
 
-@command(operator_group, "disable")
+@command(operator_group, "disable", login="admin")
 @click.option("--name", required=True)
-@click.option("--operator", default=None)
-def operator_disable(ctx: Context, name: str, operator: str | None) -> None:
+def operator_disable(ctx: Context, name: str) -> None:
     """停用操作员。"""
-    from station.operators import resolve_cli_operator, set_disabled
+    from station.operators import set_disabled
 
     with open_store(ctx) as store:
-        set_disabled(store, name, True, resolve_cli_operator(store, operator))
+        set_disabled(store, name, True, ctx.operator)
     ctx.out({"name": name, "disabled": True}, f"已停用操作员「{name}」")
 
 

@@ -1,4 +1,12 @@
-"""What every `station` command shares: --home/--json/--debug, one JSON document or one Chinese line.
+"""What every `station` command shares: --home/--json/--debug, one JSON document or one Chinese line,
+and the operator login.
+
+Every command that reads or changes case data, prints a document with personal data, manages
+operators or keys, or acts on the store logs an operator in, exactly as the TUI does (same
+passwords, same lock-out, every attempt audited): the name from ``--operator`` or
+``STATION_OPERATOR``; the password from ``STATION_PASSWORD``, else the first line of standard input
+with ``--password-stdin``, else a prompt on the terminal. A command that needs a second password
+(``operator add``, ``init --admin``) reads it from the next line of standard input, or prompts.
 
 Each command-group module of this package (``cases``, ``catalog``, ``print`` …) builds its commands
 with :func:`command` and exposes them in a module-level ``COMMANDS`` list; the root group in
@@ -9,15 +17,20 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 from datetime import date
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
+from forms.problems import Problem, StationError
 from station.home import resolve_home
-from forms.problems import StationError
+
+if TYPE_CHECKING:
+    from station.operators import Operator
+    from station.store import Store
 
 EXIT_ERROR = 1
 EXIT_CHECK_FAILED = 3
@@ -27,11 +40,68 @@ def _emit_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+OPERATOR_ENV = "STATION_OPERATOR"
+PASSWORD_ENV = "STATION_PASSWORD"
+# What a login may require: any operator, or one holding a permission of station/operators.py.
+LOGIN_ANY = "any"
+LOGIN_SELF = "self"   # the options are offered; the command decides when (and whether) to log in
+
+
 class Context:
-    def __init__(self, home: Path, as_json: bool, debug: bool):
+    def __init__(self, home: Path, as_json: bool, debug: bool, operator_name: str | None = None,
+                 password_stdin: bool = False):
         self.home = home
         self.as_json = as_json
         self.debug = debug
+        self.operator_name = operator_name
+        self.password_stdin = password_stdin
+        self.operator: Operator | None = None
+
+    # --- passwords and login -----------------------------------------------------------------
+
+    def _stdin_line(self, what: str) -> str:
+        line = sys.stdin.readline()
+        if not line:
+            raise StationError("login_required", f"标准输入中没有{what}（--password-stdin：每行一个密码）",
+                               [Problem("password", "missing", f"缺少{what}")])
+        return line.rstrip("\r\n")
+
+    def login_password(self, name: str) -> str:
+        """The logging-in operator's password: STATION_PASSWORD, stdin, or a terminal prompt."""
+        env = os.environ.get(PASSWORD_ENV)
+        if env is not None:
+            return env
+        if self.password_stdin:
+            return self._stdin_line("登录密码")
+        if sys.stdin.isatty():
+            return click.prompt(f"操作员「{name}」的密码", hide_input=True, err=True)
+        raise StationError("login_required", "需要操作员密码：在终端中运行时会提示输入；脚本中请用 --password-stdin "
+                                             f"或环境变量 {PASSWORD_ENV}",
+                           [Problem("password", "missing", "缺少登录密码")])
+
+    def new_password(self, label: str) -> str:
+        """A password being set (a new operator's): the next stdin line, or asked twice on the terminal."""
+        if self.password_stdin:
+            return self._stdin_line(label)
+        if sys.stdin.isatty():
+            return click.prompt(label, hide_input=True, confirmation_prompt=True, err=True)
+        raise StationError("password_required", f"需要{label}：在终端中运行时会提示输入；脚本中请用 --password-stdin",
+                           [Problem("password", "missing", f"缺少{label}")])
+
+    def login(self, store: Store, permission: str = LOGIN_ANY, action: str = "") -> Operator:
+        """Authenticate the operator named by --operator / STATION_OPERATOR on this store."""
+        from station.operators import authenticate, require
+
+        name = (self.operator_name or os.environ.get(OPERATOR_ENV) or "").strip()
+        if not name:
+            raise StationError("login_required", f"请用 --operator 姓名 指定操作员（或设置环境变量 {OPERATOR_ENV}），"
+                                                 "命令行与操作界面一样需要登录",
+                               [Problem("operator", "required", "请指定操作员")])
+        op = authenticate(store, name, self.login_password(name), face="cli")
+        if permission != LOGIN_ANY:
+            require(store, op, permission, action or "执行此命令")
+        self.operator = op
+        return op
 
     def out(self, data: Any, text: str | Callable[[], str]) -> None:
         if self.as_json:
@@ -40,9 +110,16 @@ class Context:
             click.echo(text() if callable(text) else text)
 
 
-def command(target: click.Group | list[click.Command], name: str, **kwargs: Any) -> Callable:
+def command(target: click.Group | list[click.Command], name: str, login: str | None = None,
+            action: str = "", **kwargs: Any) -> Callable:
     """Build a command with the options every command has (--home, --json, --debug) and add it to a
-    group, or to a module's ``COMMANDS`` list for the root group to attach."""
+    group, or to a module's ``COMMANDS`` list for the root group to attach.
+
+    ``login``: None for commands that touch no station data (init, demo, catalog, platform); else the
+    command gets ``--operator``/``--password-stdin`` and the operator is logged in before it runs:
+    ``"any"`` for any operator, a permission (``"file"``, ``"handle"``, ``"decide"``, ``"admin"``) to
+    require it, ``"self"`` when the command logs in itself (``ctx.login``) because it may not need to.
+    """
 
     def decorator(fn: Callable) -> Callable:
         @click.option("--home", "home", type=click.Path(file_okay=False), default=None,
@@ -53,8 +130,22 @@ def command(target: click.Group | list[click.Command], name: str, **kwargs: Any)
         def wrapper(home: str | None, as_json: bool, debug: bool, **kw: Any) -> None:
             parent = click.get_current_context().find_root().obj or {}  # the root's --home/--json
             ctx = Context(resolve_home(home or parent.get("home")), as_json or parent.get("as_json", False),
-                          debug or parent.get("debug", False))
-            run_guarded(ctx, lambda: fn(ctx, **kw))
+                          debug or parent.get("debug", False), kw.pop("operator_name", None),
+                          kw.pop("password_stdin", False))
+
+            def run() -> None:
+                if login not in (None, LOGIN_SELF):
+                    with open_store(ctx) as store:
+                        ctx.login(store, login, action)
+                fn(ctx, **kw)
+
+            run_guarded(ctx, run)
+
+        if login is not None:
+            wrapper = click.option("--password-stdin", "password_stdin", is_flag=True,
+                                   help="从标准输入读取密码（每行一个：先登录密码，再新密码）")(wrapper)
+            wrapper = click.option("--operator", "operator_name", default=None, metavar="姓名",
+                                   help=f"操作员姓名（默认取环境变量 {OPERATOR_ENV}）")(wrapper)
 
         if isinstance(target, list):
             cmd = click.command(name, **kwargs)(wrapper)

@@ -17,19 +17,16 @@ def print_group() -> None:
 
 
 def _print_command(kind: str, help_text: str) -> None:
-    @command(print_group, kind, help=help_text)
+    @command(print_group, kind, login="handle", help=help_text)
     @click.argument("number")
     @click.option("--format", "fmt", type=click.Choice(["a4", "roll80"]), default=None, help="纸张：A4 或 80mm 热敏纸")
     @click.option("--large", is_flag=True, default=None, help="大字版（老年人）")
     @click.option("--out", type=click.Path(dir_okay=False), default=None, help="另存一份PDF到此文件")
-    @click.option("--operator", default=None)
-    def _cmd(ctx: Context, number: str, fmt: str | None, large: bool | None, out: str | None,
-             operator: str | None) -> None:
-        from station.operators import resolve_cli_operator
+    def _cmd(ctx: Context, number: str, fmt: str | None, large: bool | None, out: str | None) -> None:
         from station.printing import print_case_document
 
         with open_store(ctx) as store:
-            result = print_case_document(store, number, kind, resolve_cli_operator(store, operator), fmt=fmt,
+            result = print_case_document(store, number, kind, ctx.operator, fmt=fmt,
                                          large=large, out=Path(out) if out else None)
         ctx.out(result.to_dict(), f"{result.to_dict()['title']}：{result.path}\n{result.message}")
 
@@ -39,28 +36,24 @@ for _kind, _help in (("receipt", "受理回执"), ("notice", "一次性告知书
     _print_command(_kind, _help)
 
 
-@command(print_group, "daily", help="本站日报")
+@command(print_group, "daily", login="handle", help="本站日报")
 @click.option("--date", "day", default=None, help="日期 YYYY-MM-DD（默认今天）")
 @click.option("--out", type=click.Path(dir_okay=False), default=None)
-@click.option("--operator", default=None)
-def print_daily_cmd(ctx: Context, day: str | None, out: str | None, operator: str | None) -> None:
-    from station.operators import resolve_cli_operator
+def print_daily_cmd(ctx: Context, day: str | None, out: str | None) -> None:
     from station.printing import print_daily
 
     when = parse_day(day)
     with open_store(ctx) as store:
-        result = print_daily(store, when or store.clock().date(), resolve_cli_operator(store, operator),
+        result = print_daily(store, when or store.clock().date(), ctx.operator,
                              out=Path(out) if out else None)
     ctx.out(result.to_dict(), f"日报：{result.path}\n{result.message}")
 
 
-@command(print_group, "monthly", help="政务服务统计月报（PDF）")
+@command(print_group, "monthly", login="handle", help="政务服务统计月报（PDF）")
 @click.option("--month", required=True, help="月份 YYYY-MM")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="另存一份PDF到此文件")
-@click.option("--operator", default=None)
-def print_monthly_cmd(ctx: Context, month: str, out: str | None, operator: str | None) -> None:
+def print_monthly_cmd(ctx: Context, month: str, out: str | None) -> None:
     """打印某月的政务服务统计月报：合计、分村（含柱状图）、每日收件、分事项。"""
-    from station.operators import resolve_cli_operator
     from station.printing import print_monthly
 
     try:
@@ -69,7 +62,7 @@ def print_monthly_cmd(ctx: Context, month: str, out: str | None, operator: str |
     except ValueError:
         raise StationError("bad_month", f"月份格式应为 YYYY-MM，收到 {month}") from None
     with open_store(ctx) as store:
-        result = print_monthly(store, first, resolve_cli_operator(store, operator), out=Path(out) if out else None)
+        result = print_monthly(store, first, ctx.operator, out=Path(out) if out else None)
     ctx.out({**result.to_dict(), "month": f"{first.year:04d}-{first.month:02d}"},
             f"{first.year}年{first.month}月统计月报：{result.path}\n{result.message}")
 

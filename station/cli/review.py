@@ -12,7 +12,7 @@ def review_group() -> None:
     """审核：待办队列与审核决定。"""
 
 
-@command(review_group, "list")
+@command(review_group, "list", login="any")
 @click.option("--status", default=None, help="new / correction / near_due / overdue / duplicates / followups 或办件状态")
 @click.option("--village", default=None, help="只看某村（12位区划代码）")
 @click.option("--item", default=None, help="只看某事项编码")
@@ -27,7 +27,7 @@ def review_list(ctx: Context, status: str | None, village: str | None, item: str
                               f"{'【超期】' if c.overdue else ''}" for c in cases) or "队列为空")
 
 
-@command(review_group, "decide")
+@command(review_group, "decide", login="decide")
 @click.argument("number")
 @click.option("--action", type=click.Choice(["accept", "refuse", "correct", "approve", "reject", "forward"]), required=True)
 @click.option("--reason", default="", help="理由（不予受理、补正、不予批准时必填）")
@@ -35,22 +35,20 @@ def review_list(ctx: Context, status: str | None, village: str | None, item: str
 @click.option("--certificate", default="", help="证书/批准文书编号")
 @click.option("--to", "to", default="", help="转报的部门")
 @click.option("--due", default=None, help="补正期限 YYYY-MM-DD（默认10个工作日）")
-@click.option("--operator", default=None)
 def review_decide(ctx: Context, number: str, action: str, reason: str, materials: str, certificate: str, to: str,
-                  due: str | None, operator: str | None) -> None:
+                  due: str | None) -> None:
     """作出审核决定。"""
-    from station.operators import resolve_cli_operator
     from station.review import ACTION_LABELS, Decision, decide
 
     decision = Decision(action=action, reason=reason, certificate=certificate, to=to, due_date=parse_day(due),
                         materials=tuple(k.strip() for k in materials.split(",") if k.strip()))
     with open_store(ctx) as store:
-        case = decide(store, number, decision, resolve_cli_operator(store, operator))
+        case = decide(store, number, decision, ctx.operator)
     ctx.out({**case.summary_dict(), "decision": case.decision},
             f"已{ACTION_LABELS[action]}：{case.number}（{case.status_label}）")
 
 
-@command(review_group, "duplicates")
+@command(review_group, "duplicates", login="any")
 def review_duplicates(ctx: Context) -> None:
     """同一申请人、同一事项的疑似重复件。"""
     from station.review import find_duplicates
@@ -60,18 +58,16 @@ def review_duplicates(ctx: Context) -> None:
     ctx.out({"pairs": [list(p) for p in pairs]}, lambda: "\n".join(f"{a}  ⇄  {b}" for a, b in pairs) or "没有疑似重复件")
 
 
-@command(review_group, "mark")
+@command(review_group, "mark", login="decide")
 @click.argument("number")
 @click.option("--other", required=True, help="另一件的办件编号")
 @click.option("--duplicate/--not-duplicate", required=True)
-@click.option("--operator", default=None)
-def review_mark(ctx: Context, number: str, other: str, duplicate: bool, operator: str | None) -> None:
+def review_mark(ctx: Context, number: str, other: str, duplicate: bool) -> None:
     """标记疑似重复件：是重复 / 不是重复。"""
-    from station.operators import resolve_cli_operator
     from station.review import mark_duplicate
 
     with open_store(ctx) as store:
-        case = mark_duplicate(store, number, other, duplicate, resolve_cli_operator(store, operator))
+        case = mark_duplicate(store, number, other, duplicate, ctx.operator)
     ctx.out(case.summary_dict(), f"已标记：{number} {'与' if duplicate else '不与'} {other} 重复")
 
 

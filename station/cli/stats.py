@@ -12,7 +12,7 @@ from station.cli.options import Context, command, open_store, parse_day
 COMMANDS: list[click.Command] = []
 
 
-@command(COMMANDS, "stats")
+@command(COMMANDS, "stats", login="any")
 @click.option("--from", "date_from", default=None, help="开始日期 YYYY-MM-DD（默认本月1日）")
 @click.option("--to", "date_to", default=None, help="结束日期 YYYY-MM-DD（默认今天）")
 @click.option("--by", type=click.Choice(["village", "item", "operator"]), default=None)

@@ -18,7 +18,7 @@ def sync_group() -> None:
     """与省平台同步：配置、立即同步、状态、定时同步、U盘导出导入。"""
 
 
-@command(sync_group, "configure")
+@command(sync_group, "configure", login="admin", action="修改同步设置")
 @click.option("--url", default=None, help="平台地址，如 https://gateway.example.gov.cn")
 @click.option("--platform-keys", "platform_keys", default=None, help="平台公钥文件（station platform keys 导出）")
 @click.option("--interval", "interval", type=int, default=None, help="定时同步间隔（分钟）")
@@ -53,7 +53,7 @@ def sync_configure(ctx: Context, url: str | None, platform_keys: str | None, int
                   + (f"\n平台公钥核对码：{fingerprint}" if fingerprint else ""))
 
 
-@command(sync_group, "now")
+@command(sync_group, "now", login="handle")
 @click.option("--retry-held", is_flag=True, help="重新上传已搁置（被拒收）的批次")
 def sync_now_cmd(ctx: Context, retry_held: bool) -> None:
     """立即同步：上传全部待传数据，再下载平台消息。"""
@@ -66,7 +66,7 @@ def sync_now_cmd(ctx: Context, retry_held: bool) -> None:
         sys.exit(2)
 
 
-@command(sync_group, "status")
+@command(sync_group, "status", login="any")
 def sync_status_cmd(ctx: Context) -> None:
     """同步状态：待传事件和批次、上次成功、上次错误、网络状态。"""
     from sync.service import status_text, sync_status
@@ -76,7 +76,7 @@ def sync_status_cmd(ctx: Context) -> None:
     ctx.out(status, lambda: status_text(status))
 
 
-@command(sync_group, "run")
+@command(sync_group, "run", login="handle")
 @click.option("--max-syncs", type=int, default=None, hidden=True)
 @click.option("--interval-seconds", type=float, default=None, hidden=True)
 @click.option("--probe-seconds", type=float, default=30.0, hidden=True)
@@ -102,7 +102,7 @@ def sync_run(ctx: Context, max_syncs: int | None, interval_seconds: float | None
         ctx.out({"syncs": state.syncs, "probes": state.probes}, "")
 
 
-@command(sync_group, "export")
+@command(sync_group, "export", login="handle")
 @click.option("--to", "to", required=True, type=click.Path(file_okay=False), help="U盘上的文件夹")
 def sync_export(ctx: Context, to: str) -> None:
     """把待传批次写到U盘文件夹（离线同步）。"""
@@ -113,7 +113,7 @@ def sync_export(ctx: Context, to: str) -> None:
     ctx.out(result, f"已导出 {result['batches']} 批 {result['events']} 条事件到 {result['folder']}")
 
 
-@command(sync_group, "import")
+@command(sync_group, "import", login="handle")
 @click.option("--from", "from_", required=True, type=click.Path(file_okay=False, exists=True), help="U盘上的文件夹")
 def sync_import(ctx: Context, from_: str) -> None:
     """从U盘文件夹导入平台回执和平台消息。"""

@@ -18,6 +18,7 @@ import requests
 
 from station.setup import init_station
 from station.store import Store
+from station.testing import TEST_ADMIN, TEST_PASSWORD
 from sync.gateway.platform import Platform, init_platform
 from sync.keys import install_platform_keys, station_enrolment, write_json_atomic
 from sync.settings import configure
@@ -35,10 +36,11 @@ def make_platform(root: Path, name: str = "测试省一体化政务服务平台"
 
 def make_station(root: Path, platform_home: Path, keys_file: Path, code: str, role: str = "village",
                  url: str = "", name: str | None = None, enroll: bool = True, clock: Any = None) -> Path:
-    """A station home, enrolled on the platform, configured with the platform keys (and url)."""
+    """A station home, enrolled on the platform, configured with the platform keys (and url), with its
+    first administrator (station.testing.TEST_ADMIN; log in on the CLI with ``cli_login_env()``)."""
     home = root / f"{role}-{code}"
     label = name or (f"测试{'镇便民服务中心' if role == 'township' else '村便民服务站'}{code[-3:]}")
-    init_station(home, code, label, role, clock=clock)
+    init_station(home, code, label, role, clock=clock, admin=(TEST_ADMIN, TEST_PASSWORD))
     if enroll:
         with Platform.open(platform_home) as platform:
             platform.enroll(station_enrolment(home, code, role, label))

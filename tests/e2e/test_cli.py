@@ -16,25 +16,30 @@ from click.testing import CliRunner
 from forms.catalog import load_catalog
 from station.cli import main
 from station.sample_data import make_submission
+from station.testing import TEST_ADMIN, TEST_PASSWORD, cli_login_env
 
 STATION = [sys.executable, "-m", "station"]
+NO_LOGIN = {"STATION_OPERATOR": None, "STATION_PASSWORD": None}
 
 
-def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), input=input)
+def run(*args: str, input: str | None = None, env: dict | None = None) -> tuple[int, str, str]:
+    """A `station` command as a script runs it: logged in as the home's administrator unless ``env``
+    says otherwise (a value of None unsets that variable)."""
+    result = CliRunner().invoke(main, list(args), input=input, env=cli_login_env() if env is None else env)
     return result.exit_code, result.stdout, result.stderr
 
 
-def run_json(*args: str, input: str | None = None) -> tuple[int, dict]:
-    code, out, _ = run(*args, "--json", input=input)
+def run_json(*args: str, input: str | None = None, env: dict | None = None) -> tuple[int, dict]:
+    code, out, _ = run(*args, "--json", input=input, env=env)
     return code, json.loads(out)
 
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     h = tmp_path / "station"
-    code, data = run_json("init", "--home", str(h), "--division-code", "421381105201", "--name", "测试村服务站")
-    assert code == 0 and data["station_id"] == "421381105201"
+    code, data = run_json("init", "--home", str(h), "--division-code", "421381105201", "--name", "测试村服务站",
+                          "--admin", TEST_ADMIN, "--password-stdin", input=TEST_PASSWORD + "\n", env=NO_LOGIN)
+    assert code == 0 and data["station_id"] == "421381105201" and data["admin"] == TEST_ADMIN
     return h
 
 
@@ -106,7 +111,7 @@ def test_errors_are_json_with_problems_and_nothing_is_saved(home: Path, tmp_path
 
 
 def test_text_errors_are_one_chinese_line_without_traceback(tmp_path: Path) -> None:
-    code, out, err = run("case", "list", "--home", str(tmp_path / "nowhere"))
+    code, out, err = run("case", "list", "--home", str(tmp_path / "nowhere"), env=NO_LOGIN)
     assert code == 1 and "不是服务站目录" in err and "Traceback" not in err
 
 
@@ -116,19 +121,20 @@ def test_init_refuses_existing_home(home: Path) -> None:
 
 
 def test_operator_add_with_password_stdin_and_operator_option(home: Path, tmp_path: Path) -> None:
+    """The administrator logs in from STATION_PASSWORD; --password-stdin carries the new password."""
     code, data = run_json("operator", "add", "--home", str(home), "--name", "王小红", "--role", "agent",
                           "--password-stdin", input="secret123\n")
     assert code == 0 and data == {"name": "王小红", "role": "agent"}
     item_code = load_catalog(use_cache=False).search("sbkqy")[0].code
     data_file = _data_file(tmp_path, item_code)
     code, filed = run_json("case", "file", "--home", str(home), "--item", item_code, "--data", str(data_file),
-                           "--operator", "王小红")
-    assert code == 0
+                           "--operator", "王小红", "--password-stdin", input="secret123\n", env=NO_LOGIN)
+    assert code == 0, filed
     code, shown = run_json("case", "show", filed["case_number"], "--home", str(home))
     assert shown["operator"] == "王小红"
     code, err = run_json("case", "file", "--home", str(home), "--item", item_code, "--data", str(data_file),
-                         "--operator", "不存在")
-    assert code == 1 and err["error"]["code"] == "unknown_operator"
+                         "--operator", "不存在", "--password-stdin", input="secret123\n", env=NO_LOGIN)
+    assert code == 1 and err["error"]["code"] == "login_failed"
 
 
 def test_db_check_and_rebuild_exit_codes(home: Path) -> None:
@@ -146,7 +152,7 @@ def test_db_check_and_rebuild_exit_codes(home: Path) -> None:
 
 
 def test_demo_and_env_home_through_the_real_console_script(tmp_path: Path) -> None:
-    env = {**os.environ, "STATION_HOME": str(tmp_path / "demo")}
+    env = {**os.environ, "STATION_HOME": str(tmp_path / "demo"), **cli_login_env("李建国", "admin1234")}
     out = subprocess.run([*STATION, "demo", "--json"], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["cases"] >= 30

@@ -11,6 +11,7 @@ from pathlib import Path
 from station.audit import check
 from station.operators import add_operator, os_account
 from station.store import Store
+from station.testing import cli_login_env
 from station.tui.app import StationApp
 from station.tui.screens.search import SearchScreen
 from sync.gateway.app import ServerThread
@@ -29,7 +30,7 @@ async def test_tui_sync_loop_and_cli_together(tmp_path: Path, catalog) -> None:
         with Store.open(home) as store:
             file_cases(store, 5)
             add_operator(store, "李建国", "admin", "admin1234", os_account())
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "FILING_LIMIT": "150"}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "FILING_LIMIT": "150", **cli_login_env("李建国", "admin1234")}
         loop = subprocess.Popen([sys.executable, "-m", "station", "sync", "run", "--home", str(home),
                                  "--interval-seconds", "0.2", "--max-syncs", "25"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)

@@ -21,6 +21,7 @@ from forms.catalog import load_catalog
 from station import events as ev
 from station.cases import file_case, record_materials
 from station.cli import main
+from station.testing import cli_login_env
 from station.operators import add_operator, authenticate, os_account, set_disabled
 from forms.problems import StationError
 from station.review import Decision, decide
@@ -65,11 +66,11 @@ def _secrets(home: Path) -> list[str]:
 
 def test_no_id_number_password_or_key_in_logs_errors_exports(tmp_path: Path, caplog) -> None:
     caplog.set_level(logging.DEBUG)
-    runner = CliRunner()
+    runner = CliRunner(env=cli_login_env())
     outputs: list[str] = []
 
-    def run(*args: str, input: str | None = None, ok: bool = True) -> str:
-        result = runner.invoke(main, list(args), input=input)
+    def run(*args: str, input: str | None = None, ok: bool = True, env: dict | None = None) -> str:
+        result = runner.invoke(main, list(args), input=input, env=env)
         assert (result.exit_code == 0) == ok, result.output
         outputs.append(result.output)
         return result.output
@@ -90,14 +91,16 @@ def test_no_id_number_password_or_key_in_logs_errors_exports(tmp_path: Path, cap
         township = make_station(tmp_path, phome, keys, TOWNSHIP, "township", url=server.url)
         v = ["--home", str(village)]
         run("operator", "add", "--name", "王小红", "--role", "agent", "--password-stdin", *v, input=PASSWORD + "\n")
-        filed = json.loads(run("case", "file", "--item", item.code, "--data", str(data_file), "--operator", "王小红",
-                               "--json", *v))
+        filed = json.loads(run("case", "file", "--item", item.code, "--data", str(data_file), "--json", *v,
+                               env=cli_login_env("王小红", PASSWORD)))
         number = filed["case_number"]
         # errors that carry the applicant's data back: wrong item, missing field, wrong password
-        run("case", "file", "--item", "NO-SUCH-ITEM", "--data", str(data_file), *v, ok=False)
+        run("case", "file", "--item", "NO-SUCH-ITEM", "--data", str(data_file), *v, ok=False,
+            env=cli_login_env("王小红", PASSWORD))
         broken = dict(data, fields={})
         data_file.write_text(json.dumps(broken, ensure_ascii=False), encoding="utf-8")
-        run("case", "file", "--item", item.code, "--data", str(data_file), "--json", *v, ok=False)
+        run("case", "file", "--item", item.code, "--data", str(data_file), "--json", *v, ok=False,
+            env=cli_login_env("王小红", PASSWORD))
         with Store.open(village) as store:
             with pytest.raises(StationError) as err:
                 authenticate(store, "王小红", PASSWORD + "x")

@@ -24,6 +24,7 @@ from printouts.model import FigureRow, MonthlyReport
 from printouts.monthly import VILLAGES_PER_CHART
 from station.cases import deliver, file_case
 from station.cli import main
+from station.testing import cli_login_env
 from station.operators import add_operator, os_account, set_disabled
 from station.printing import print_monthly
 from forms.problems import StationError
@@ -204,13 +205,13 @@ def test_cli_print_monthly(township, tmp_path) -> None:
     home = str(t.home)
     t.close()
     out = tmp_path / "cli.pdf"
-    res = CliRunner().invoke(main, ["print", "monthly", "--home", home, "--month", "2026-09", "--out", str(out),
+    res = CliRunner(env=cli_login_env("赵审核", "secret123")).invoke(main, ["print", "monthly", "--home", home, "--month", "2026-09", "--out", str(out),
                                     "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["kind"] == "monthly" and data["month"] == "2026-09" and Path(data["path"]) == out
     assert "66.7%" in pdf_text(out)
-    bad = CliRunner().invoke(main, ["print", "monthly", "--home", home, "--month", "2026/9", "--json"])
+    bad = CliRunner(env=cli_login_env("赵审核", "secret123")).invoke(main, ["print", "monthly", "--home", home, "--month", "2026/9", "--json"])
     assert bad.exit_code != 0 and json.loads(bad.stdout)["error"]["code"] == "bad_month"
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from station.cli import main
+from station.testing import cli_login_env
 from station.clock_check import assess_store
 from station.store import Store
 from sync.gateway.app import ServerThread
@@ -68,7 +69,7 @@ def test_a_clock_years_ahead_is_flagged_bounded_and_shown(tmp_path: Path) -> Non
             assert sync_now(store).ok
             assert sync_status(store)["clock_warnings"] == []
         assert {f["station"] for f in platform.store.clock_flags()} == {VILLAGE}
-        result = CliRunner().invoke(main, ["sync", "status", "--home", str(village)])
+        result = CliRunner(env=cli_login_env()).invoke(main, ["sync", "status", "--home", str(village)])
         assert result.exit_code == 0 and "时钟警告" in result.output  # the CLI uses the real clock: still flagged
         overview = CliRunner().invoke(main, ["platform", "cases", "--home", str(phome), "--json"])
         assert json.loads(overview.output)["clock_flags"][0]["station"] == VILLAGE

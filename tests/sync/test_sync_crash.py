@@ -13,6 +13,7 @@ from pathlib import Path
 
 
 from station.store import Store
+from station.testing import cli_login_env
 from sync.gateway.app import ServerThread
 from sync.gateway.platform import Platform
 from sync.service import sync_now, sync_status
@@ -87,7 +88,7 @@ def test_station_killed_mid_sync_then_restarted(tmp_path: Path) -> None:
     port = _free_port()
     phome, village = _village(tmp_path, port, 300)
     with Platform.open(phome) as platform, ServerThread(platform, port=port):
-        proc = subprocess.Popen([*STATION_CLI, "sync", "now", "--home", str(village)],
+        proc = subprocess.Popen([*STATION_CLI, "sync", "now", "--home", str(village)], env={**os.environ, **cli_login_env()},
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while platform.store.counts()["batches"] < 3 and time.monotonic() < deadline and proc.poll() is None:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from station.cases import CaseReader
 from station.cli import main
+from station.testing import TEST_ADMIN, TEST_PASSWORD, cli_login_env
 from station.store import Store
 from sync import outbox
 from sync.gateway.app import ServerThread
@@ -208,7 +209,7 @@ def test_when_the_link_comes_back_the_first_batch_rides_the_probes_connection(tm
 
 
 def test_cli_enrolment_configure_sync_and_status(tmp_path: Path) -> None:
-    runner = CliRunner()
+    runner = CliRunner(env=cli_login_env())
 
     def run(*args: str) -> dict:
         result = runner.invoke(main, [*args, "--json"])
@@ -219,7 +220,9 @@ def test_cli_enrolment_configure_sync_and_status(tmp_path: Path) -> None:
     info = run("platform", "init", "--home", str(pdir), "--name", "测试省平台")
     assert info["id"] == "platform"
     run("platform", "keys", "--home", str(pdir), "--out", str(tmp_path / "platform.json"))
-    run("init", "--home", str(vdir), "--division-code", VILLAGE, "--name", "测试村便民服务站")
+    init = runner.invoke(main, ["init", "--home", str(vdir), "--division-code", VILLAGE, "--name", "测试村便民服务站",
+                                "--admin", TEST_ADMIN, "--password-stdin"], input=TEST_PASSWORD + "\n")
+    assert init.exit_code == 0, init.output
     exported = run("keys", "export", "--home", str(vdir), "--out", str(tmp_path / "village.json"))
     assert (vdir / "keys" / "sync.key").stat().st_mode & 0o777 == 0o600
     enrolled = run("platform", "enroll", "--home", str(pdir), str(tmp_path / "village.json"))

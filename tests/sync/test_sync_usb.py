@@ -9,7 +9,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from station.cases import CaseReader
+from station import events as ev
 from station.cli import main
+from station.testing import cli_login_env
 from station.store import Store
 from sync.gateway.platform import Platform
 from sync.service import sync_status
@@ -19,7 +21,7 @@ from tests.support import TOWNSHIP, VILLAGE
 
 
 def run(*args: str) -> dict:
-    result = CliRunner().invoke(main, [*args, "--json"])
+    result = CliRunner(env=cli_login_env()).invoke(main, [*args, "--json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
 
@@ -27,6 +29,11 @@ def run(*args: str) -> dict:
 def tree(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def data_events(store: Store) -> int:
+    """Events other than the CLI's own login records (each `station` command logs its operator in)."""
+    return store.conn.execute("SELECT COUNT(*) FROM events WHERE type != ?", (ev.OPERATOR_LOGIN,)).fetchone()[0]
 
 
 def test_usb_round_trip_twice_changes_nothing_the_second_time(tmp_path: Path) -> None:
@@ -45,7 +52,7 @@ def test_usb_round_trip_twice_changes_nothing_the_second_time(tmp_path: Path) ->
     with Store.open(village) as store:
         assert sync_status(store)["pending_events"] == 0
         assert {c.sync_state for c in CaseReader(store).list()} == {"acknowledged"}
-        db_before = store.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        db_before = data_events(store)
     with Platform.open(phome) as platform:
         platform_before = platform.store.counts()
     files_before = tree(stick)
@@ -60,7 +67,7 @@ def test_usb_round_trip_twice_changes_nothing_the_second_time(tmp_path: Path) ->
         after = platform.store.counts()
         assert {k: v for k, v in after.items()} == platform_before
     with Store.open(village) as store:
-        assert store.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == db_before
+        assert data_events(store) == db_before
 
     # the township's stick: it gets the cases, decides, and the decision comes back by USB
     t_stick = tmp_path / "usb-t"
@@ -183,7 +190,7 @@ def test_file_size_limit_during_export_through_the_cli(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.run([sys.executable, "-c", "from station.cli import main; main()", "sync", "export",
                            "--home", str(village), "--to", str(stick)], capture_output=True, text=True,
-                          preexec_fn=limit, cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, timeout=60)
+                          preexec_fn=limit, cwd=root, env={**os.environ, "PYTHONPATH": str(root), **cli_login_env()}, timeout=60)
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.startswith("错误：") and "空间不足" in proc.stderr and "Traceback" not in proc.stderr
     _valid_or_absent(stick, village)
