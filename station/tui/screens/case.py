@@ -57,12 +57,14 @@ class CaseScreen(StationScreen):
         Binding("d", "deliver", "送达"),
         Binding("r", "rate", "评价"),
         Binding("w", "withdraw", "撤回"),
+        Binding("v", "reveal", "完整信息"),
     ]
 
     def __init__(self, number: str):
         super().__init__()
         self.number = number
         self.view: CaseView | None = None
+        self.revealed: dict[str, Any] | None = None  # the applicant in full, after an audited reveal
 
     def compose(self) -> ComposeResult:
         yield Static(f"办件详情 · {self.number}", id="title", classes="screen-title")
@@ -97,7 +99,14 @@ class CaseScreen(StationScreen):
         grid.add_row("状态", status)
         person = " ".join(x for x in (c.applicant_name, c.sex or "", c.birth_date or "") if x)
         grid.add_row("申请人", person)
-        grid.add_row("身份证", view.masked_id + (f"  电话 {view.phone}" if view.phone else ""))
+        if self.revealed is not None:
+            a = self.revealed["applicant"]
+            grid.add_row("身份证", Text(a["id_number"] + (f"  电话 {a['phone']}" if a["phone"] else ""), style="bold"))
+            for key, value in self.revealed["fields"].items():
+                if key in self.revealed["sealed_fields"]:
+                    grid.add_row(key, Text(str(value), style="bold"))
+        else:
+            grid.add_row("身份证", view.masked_id + (f"  电话 {view.phone}" if view.phone else ""))
         if c.address:
             grid.add_row("住址", c.address)
         if c.relationship:
@@ -118,6 +127,28 @@ class CaseScreen(StationScreen):
         fill_case_tables(self.query_one("#materials", DataTable), self.query_one("#timeline", DataTable), c,
                          view.superseded)
         self.refresh_bindings()
+
+    def action_reveal(self) -> None:
+        """Show the applicant's ID, phone and account in full (recorded as pii.revealed); again to hide."""
+        if self.revealed is not None:
+            self.revealed = None
+            if self.view is not None:
+                self._show(self.view)
+            return
+        store, operator, number = self.session.require_store(), self.session.operator, self.number
+
+        def reveal() -> dict[str, Any]:
+            from station.reveal import reveal_case
+
+            shown = reveal_case(store, number, operator, face="tui")
+            return {**shown.data, "sealed_fields": {f.removeprefix("fields.") for f in shown.fields}}
+
+        def shown(data: dict[str, Any]) -> None:
+            self.revealed = data
+            self.notify("已显示完整个人信息，此次查看已记入办理记录；再按 v 隐藏", timeout=6)
+            self.reload()
+
+        self.call_domain(reveal, shown, group="reveal", exclusive=True)
 
     def _show_decision(self, view: CaseView) -> None:
         """The township's decision, where the agent sees it first: type, reason, certificate, who, when."""

@@ -27,7 +27,7 @@ from textual.widgets.option_list import Option
 from forms.catalog import Catalog
 from forms.engine import validate_submission
 from forms.schema import FieldDef, ServiceItem
-from station.applicants import KnownApplicant, find_by_id, find_by_name, item_usage
+from station.applicants import KnownApplicant, RevealedApplicant, find_by_id, find_by_name, item_usage, reveal_known
 from station.cases import FiledCase, file_case
 from forms.identity import parse_resident_id
 from forms.problems import Problem, StationError
@@ -354,7 +354,7 @@ class IntakeScreen(StationScreen):
             self.query_one("#known", Static).update("本站没有此人的办件记录（新申请人）")
         else:
             self.known = [known]
-            self._fill_known(known, only_empty=True)
+            self._use_known(known, only_empty=True, fields=("phone",))  # the ID is the one just typed
             self.query_one("#known", Static).update(
                 f"本站曾为 {known.name} 办理 {known.case_count} 件（上次 {known.last_case or '—'}），已填入空白项")
         self.refresh_bindings()
@@ -378,7 +378,19 @@ class IntakeScreen(StationScreen):
                 f"{k.name} {k.masked_id} {k.address}（{k.case_count}件）" for k in found[:3]))
         self.refresh_bindings()
 
-    def _fill_known(self, known: KnownApplicant, only_empty: bool) -> None:
+    def _use_known(self, known: KnownApplicant, only_empty: bool,
+                   fields: tuple[str, ...] = ("id_number", "phone")) -> None:
+        """Fill the applicant boxes from an earlier applicant: opening their ID/phone is an audited reveal."""
+        if only_empty:
+            fields = tuple(f for f in fields if not self.query_one(f"#a-{f}", Input).value.strip())
+        if not fields and only_empty:
+            self._fill_known(RevealedApplicant(known.name, "", "", known.address), only_empty)
+            return
+        store, operator = self.session.require_store(), self.session.operator
+        self.call_domain(lambda: reveal_known(store, known, operator, "tui", fields),
+                         lambda shown: self._fill_known(shown, only_empty), group="lookup", exclusive=True)
+
+    def _fill_known(self, known: RevealedApplicant, only_empty: bool) -> None:
         values = {"name": known.name, "id_number": known.id_number, "phone": known.phone, "address": known.address}
         for key, value in values.items():
             box = self.query_one(f"#a-{key}", Input)
@@ -387,7 +399,7 @@ class IntakeScreen(StationScreen):
 
     def action_use_known(self) -> None:
         if self.known:
-            self._fill_known(self.known[0], only_empty=False)
+            self._use_known(self.known[0], only_empty=False)
 
     # --- step 3: the item's fields ------------------------------------------------------------
 

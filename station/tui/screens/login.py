@@ -35,13 +35,19 @@ class LoginScreen(StationScreen):
         self.query_one("#operator", Input).focus()
         self.call_domain(self._load, self._loaded)
 
-    def _load(self) -> tuple[str, list[str], str]:
+    def _load(self) -> tuple[str, list[str], str, bool]:
         store = self.session.open_store()
         demo_hint = str((store.config.extra or {}).get("demo_hint", ""))
-        return store.config.name, [op.name for op in list_operators(store) if not op.disabled], demo_hint
+        everyone = list_operators(store)
+        return store.config.name, [op.name for op in everyone if not op.disabled], demo_hint, bool(everyone)
 
-    def _loaded(self, result: tuple[str, list[str], str]) -> None:
-        name, operators, demo_hint = result
+    def _loaded(self, result: tuple[str, list[str], str, bool]) -> None:
+        name, operators, demo_hint, any_operator = result
+        if not any_operator:  # a home made by `station init` without --admin: nobody could log in
+            from station.tui.screens.first_admin import FirstAdminScreen
+
+            self.app.switch_screen(FirstAdminScreen())
+            return
         self.query_one("#station-name", Static).update(name)
         if demo_hint and not self.hint:
             self.query_one("#message", Static).update(demo_hint)
@@ -63,7 +69,7 @@ class LoginScreen(StationScreen):
             self.query_one("#operator", Input).focus()
             return
         message.update("正在核对……")
-        self.call_domain(lambda: authenticate(self.session.require_store(), name, password),
+        self.call_domain(lambda: authenticate(self.session.require_store(), name, password, face="tui"),
                          self._ok, failed=self._refused)
 
     def _refused(self, exc: StationError) -> None:

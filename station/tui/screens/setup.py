@@ -11,10 +11,8 @@ from textual.widgets import Button, Footer, Input, Label, Static
 
 from station.demo import create_demo
 from forms.identity import division_problems
-from station.operators import add_operator, os_account
 from forms.problems import ProblemList, StationError
 from station.setup import init_station
-from station.store import Store
 from station.tui.screens.base import StationScreen
 from station.tui.widgets.problems import ProblemPanel
 
@@ -90,9 +88,7 @@ class SetupScreen(StationScreen):
         home = self.session.home
 
         def create() -> None:
-            init_station(home, division, name, "village")
-            with Store.open(home) as store:
-                add_operator(store, admin, "admin", password, os_account())
+            init_station(home, division, name, "village", admin=(admin, password))
 
         self.call_domain(create, self._created, failed=self._failed)
 
