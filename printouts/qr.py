@@ -16,10 +16,12 @@ QUIET = 4  # modules of white border, as the standard asks
 
 
 def qr_payload(case_number: str, query_password: str, lookup_url: str | None = None) -> str:
+    """The QR text; an empty ``query_password`` (the archive copy) leaves the password out."""
+    params = {"case": case_number, **({"pwd": query_password} if query_password else {})}
     if lookup_url:
         sep = "&" if "?" in lookup_url else "?"
-        return lookup_url + sep + urlencode({"case": case_number, "pwd": query_password})
-    return f"办件编号:{case_number} 查询密码:{query_password}"
+        return lookup_url + sep + urlencode(params)
+    return f"办件编号:{case_number}" + (f" 查询密码:{query_password}" if query_password else "")
 
 
 def qr_matrix(payload: str) -> tuple[tuple[int, ...], ...]:

@@ -34,7 +34,8 @@ def number_block(ctx: Ctx, case: CaseDoc, qr: bool = True) -> list[Flowable]:
         para(ctx, group_case_number(case.case_number, two_lines=True), "number"),
         gap(ctx, 0.3),
         para(ctx, t("common", "query_password"), "label"),
-        para(ctx, case.query_password, "password"),
+        para(ctx, case.query_password, "password") if case.query_password
+        else para(ctx, t("common", "password_withheld"), "center_small"),
     ]
     if not qr:
         return text_part

@@ -11,8 +11,7 @@ from station import projections
 from station.events import Event
 from station.store import GENESIS, Store
 
-_ROWS_SQL = ("SELECT id, station, seq, hlc, operator, case_number, type, body, recorded_at, origin"
-             " FROM events ORDER BY rowid")
+_ROWS_SQL = projections.LOG_ROWS_SQL
 
 
 @dataclass
@@ -34,9 +33,7 @@ class CheckReport:
 def rebuild(store: Store) -> int:
     """Drop every projection and fold the whole log again, in one transaction. Returns event count."""
     with store.transaction():
-        projections.drop_tables(store.conn, "main")
-        projections.create_tables(store.conn, "main")
-        projections.refold(store.conn, "main", store.fold_context, store.conn.execute(_ROWS_SQL))
+        projections.rebuild(store.conn, store.fold_context)
         count = store.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
     return count
 

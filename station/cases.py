@@ -203,6 +203,14 @@ class CaseRecord:
         return out
 
 
+def _id_parts(id_number: str) -> tuple[str, str | None]:
+    """(last four characters, ISO birth date) of a resident ID number as shown on screens."""
+    birth = None
+    if len(id_number) == 18 and id_number[6:14].isdigit():
+        birth = f"{id_number[6:10]}-{id_number[10:12]}-{id_number[12:14]}"
+    return id_number[-4:], birth
+
+
 def _mask_any(value: str) -> str:
     if len(value) >= 15:
         return mask_id(value)
@@ -252,8 +260,7 @@ def _filed_body(item: ServiceItem, sub: Submission, received_at: str, day: date,
                  "promised": item.promised_limit.to_dict(), "statutory": item.statutory_limit.to_dict(),
                  "posting_days": item.posting_days},
         "applicant": {"name": a.name, "id_number": pii(a.id_number), "phone": pii(a.phone) if a.phone else None,
-                      "address": a.address, "sex": a.sex, "birth_date": a.birth_date.isoformat(),
-                      "relationship": a.relationship},
+                      "address": a.address, "sex": a.sex, "relationship": a.relationship},
         "fields": fields,
         "materials": materials,
         "commitment_signer": sub.commitment_signer,
@@ -292,8 +299,8 @@ def file_case(store: Store, catalog: Catalog, item_code: str, data: Mapping[str,
 # --- reading -----------------------------------------------------------------------------------
 
 _COLUMNS = ("number, item_code, item_version, item_name, department, handling_level, village_code,"
-            " filed_by_station, status, received_at, received_date, operator, applicant_name, id_last4, sex,"
-            " birth_date, address, relationship, promised_due, promised_estimate, statutory_due,"
+            " filed_by_station, status, received_at, received_date, operator, applicant_name, sex,"
+            " address, relationship, promised_due, promised_estimate, statutory_due,"
             " statutory_estimate, corrections, decision, rating_level, duplicate_of, last_local_seq,"
             " id_enc, phone_enc, fields, query_password_enc")
 
@@ -311,8 +318,10 @@ class CaseReader:
 
     def _record(self, row: tuple, materials=(), timeline=()) -> CaseRecord:
         (number, item_code, item_version, item_name, department, level, village, filed_by, status, received_at,
-         received_date, operator, name, last4, sex, birth, address, relationship, pdue, pest, sdue, sest,
+         received_date, operator, name, sex, address, relationship, pdue, pest, sdue, sest,
          corrections, decision, rating, dup, last_local, id_enc, phone_enc, fields, pw_enc) = row
+        # The last four digits and the birth date are read from the sealed ID, never from a column.
+        last4, birth = _id_parts(self.store.codec.open(json.loads(id_enc))) if id_enc else (None, None)
         open_ = status in lifecycle.CLOCK_RUNNING
         today = self.today.isoformat()
         if last_local == 0:
@@ -352,7 +361,7 @@ class CaseReader:
         source = "cases c"
         order = "c.received_at DESC, c.number DESC"
         if search and search.strip():
-            query = fts_query(search)
+            query = fts_query(search, self.store.codec.last4_token)
             if query is None:
                 return []
             # Walk the index newest-first and stop at the limit: a one-letter prefix matching half the

@@ -3,14 +3,21 @@
 The printed PDF is always archived under the home first and recorded as a ``notice.printed`` event;
 only then is it sent to the configured printer. A printer failure is reported in Chinese and never
 loses the document. A reprint is marked 补打 with its count.
+
+The query password is a secret of the citizen's, sealed in the store: the archived copy of a receipt
+(存档联) leaves it out, and only the citizen's copy (申请人联) carries it. That copy goes to the printer
+through a transient owner-only file removed once the print command has taken it, or to ``--out``,
+or (no printer set) to ``prints/outgoing/`` where it is removed a day later (docs/security.md).
 """
 
 from __future__ import annotations
 
 import calendar
+import os
 import shutil
-from dataclasses import dataclass
-from datetime import date, datetime
+import sys
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +38,8 @@ KIND_TITLES = {"receipt": "受理回执", "notice": "一次性告知书", "corre
 #: Station-wide reports, printed without a case (not through print_case_document).
 REPORT_KINDS = ("daily", "monthly")
 FORMATS = ("a4", "roll80")
+OUTGOING = Path("prints") / "outgoing"   # citizens' copies waiting to be printed by hand (owner-only)
+OUTGOING_KEEP = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -129,20 +138,58 @@ def _document(store: Store, case: CaseRecord, kind: str, reprints: int) -> Any:
     raise StationError("bad_kind", f"未知的文书类型 {kind}")
 
 
+def _write_private(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    return path
+
+
+def _purge_outgoing(store: Store) -> None:
+    """Citizens' copies older than a day are removed: the password is in the store, a reprint makes one."""
+    folder = store.home / OUTGOING
+    if not folder.is_dir():
+        return
+    cutoff = (datetime.now() - OUTGOING_KEEP).timestamp()
+    for old in folder.glob("*.pdf"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            pass  # a copy still open in a viewer on Windows: removed on a later print
+
+
 def _finish(store: Store, pdf: bytes, number: str | None, kind: str, operator: Operator, fmt: str, large: bool,
-            reprints: int, out: Path | None) -> PrintResult:
+            reprints: int, out: Path | None, citizen_pdf: bytes | None = None) -> PrintResult:
+    """Archive ``pdf`` and record the print; print ``citizen_pdf`` (the copy with the query password,
+    when it differs from the archived one) or the archived copy."""
     now = store.clock()
     path = archive_pdf(store.home, number, kind, pdf, now)
     store.append(ev.NOTICE_PRINTED, {"kind": kind, "title": KIND_TITLES[kind], "path": str(path.relative_to(store.home)),
                                      "format": fmt, "large": large, "reprint": reprints},
                  operator.name, number)
+    _purge_outgoing(store)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, out)
+        if citizen_pdf is None:
+            shutil.copyfile(path, out)
+        else:
+            _write_private(out, citizen_pdf)
         path = out
+    transient = None
+    if citizen_pdf is not None and out is None:
+        name = f"{path.stem}-申请人联.pdf"
+        transient = _write_private(store.home / OUTGOING / name, citizen_pdf)
+        path = transient
     if store.config.printer:
         outcome = send_to_printer(path, store.config.printer)
+        if transient is not None and outcome.sent and sys.platform != "win32":
+            transient.unlink(missing_ok=True)  # lp has handed the job to the spooler
         return PrintResult(path, outcome.sent, outcome.message_zh, reprints, kind)
+    if transient is not None:
+        return PrintResult(path, False, f"未设置打印机：交给申请人的一联（含查询密码）在 {path}，请打印后交给申请人；"
+                                        "此文件一天后自动删除。存档联不含查询密码", reprints, kind)
     return PrintResult(path, False, "未设置打印机，文书已存档（PDF）", reprints, kind)
 
 
@@ -160,9 +207,14 @@ def print_case_document(store: Store, number: str, kind: str, operator: Operator
         raise StationError("not_applicable", f"办件当前状态为「{case.status_label}」，不能打印{KIND_TITLES[kind]}")
     row = store.conn.execute("SELECT count FROM prints WHERE case_number=? AND kind=?", (case.number, kind)).fetchone()
     reprints = row[0] if row else 0
-    pdf = render(_document(store, case, kind, reprints), kind, fmt=fmt, large=large,
-                 font_path=store.config.font_path or None)
-    return _finish(store, pdf, case.number, kind, operator, fmt, large, reprints, out)
+    document = _document(store, case, kind, reprints)
+    font = store.config.font_path or None
+    citizen_pdf = None
+    if kind == "receipt" and document.query_password:
+        citizen_pdf = render(document, kind, fmt=fmt, large=large, font_path=font)
+        document = replace(document, query_password="")  # the archived copy keeps no secret
+    pdf = render(document, kind, fmt=fmt, large=large, font_path=font)
+    return _finish(store, pdf, case.number, kind, operator, fmt, large, reprints, out, citizen_pdf)
 
 
 def daily_report(store: Store, day: date) -> DailyReport:

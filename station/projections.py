@@ -40,8 +40,8 @@ _DDL = [
         filed_by_station TEXT NOT NULL, status TEXT NOT NULL, received_at TEXT NOT NULL,
         received_date TEXT NOT NULL, clock_start TEXT NOT NULL, operator TEXT NOT NULL,
         applicant_name TEXT NOT NULL, applicant_pinyin TEXT, applicant_initials TEXT,
-        id_hash TEXT, id_last4 TEXT, id_enc TEXT, phone_enc TEXT, address TEXT, sex TEXT,
-        birth_date TEXT, relationship TEXT, fields TEXT NOT NULL, query_password_enc TEXT,
+        id_hash TEXT, id_enc TEXT, phone_enc TEXT, address TEXT, sex TEXT,
+        relationship TEXT, fields TEXT NOT NULL, query_password_enc TEXT,
         promised_amount INTEGER, promised_unit TEXT, promised_due TEXT, promised_estimate INTEGER,
         statutory_amount INTEGER, statutory_unit TEXT, statutory_due TEXT, statutory_estimate INTEGER,
         posting_days INTEGER NOT NULL DEFAULT 0, corrections INTEGER NOT NULL DEFAULT 0,
@@ -61,8 +61,8 @@ _DDL = [
         received_at TEXT, position INTEGER NOT NULL, PRIMARY KEY (case_number, key))""",
     "CREATE INDEX {s}.materials_waiting ON materials(status, due_date)",
     """CREATE TABLE {s}.applicants (
-        id_hash TEXT PRIMARY KEY, name TEXT NOT NULL, pinyin TEXT, id_enc TEXT, id_last4 TEXT,
-        phone_enc TEXT, address TEXT, sex TEXT, birth_date TEXT, case_count INTEGER NOT NULL,
+        id_hash TEXT PRIMARY KEY, name TEXT NOT NULL, pinyin TEXT, id_enc TEXT,
+        phone_enc TEXT, address TEXT, sex TEXT, case_count INTEGER NOT NULL,
         last_case TEXT)""",
     "CREATE TABLE {s}.holidays (day TEXT PRIMARY KEY, kind TEXT NOT NULL, year INTEGER NOT NULL)",
     "CREATE TABLE {s}.holiday_years (year INTEGER PRIMARY KEY, source TEXT)",
@@ -180,25 +180,27 @@ def _fold_filed(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext
     id_sealed = applicant.get("id_number")
     id_plain = ctx.codec.open(id_sealed) if id_sealed else None
     id_hash = ctx.codec.lookup_hash(id_plain) if id_plain else None
-    id_last4 = id_plain[-4:] if id_plain else ""
+    # No column may let a copied database rebuild an ID (docs/security.md): the last four digits are
+    # searchable only as a keyed token, and the birth date is not kept (it is in the sealed ID).
+    last4_token = ctx.codec.last4_token(id_plain[-4:]) if id_plain else ""
     search = case_search_text(event.case_number or "", applicant["name"], pinyin, initials,
-                              id_last4, item["name"])
+                              last4_token, item["name"])
     local = event.station == ctx.station
     conn.execute(
         f"INSERT INTO {s}.cases(number, item_code, item_version, item_name, department, handling_level,"
         " village_code, filed_by_station, status, received_at, received_date, clock_start, operator,"
-        " applicant_name, applicant_pinyin, applicant_initials, id_hash, id_last4, id_enc, phone_enc,"
-        " address, sex, birth_date, relationship, fields, query_password_enc,"
+        " applicant_name, applicant_pinyin, applicant_initials, id_hash, id_enc, phone_enc,"
+        " address, sex, relationship, fields, query_password_enc,"
         " promised_amount, promised_unit, promised_due, promised_estimate,"
         " statutory_amount, statutory_unit, statutory_due, statutory_estimate, posting_days,"
         " last_local_seq, updated_hlc, search_text)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (event.case_number, item["code"], item["version"], item["name"], item.get("department"),
          item.get("handling_level"), b["village_code"], event.station, lifecycle.RECEIVED,
          b["received_at"], b["received_date"], b["received_date"], event.operator,
-         applicant["name"], pinyin, initials, id_hash, id_last4 or None,
+         applicant["name"], pinyin, initials, id_hash,
          _sealed_text(applicant.get("id_number")), _sealed_text(applicant.get("phone")),
-         applicant.get("address"), applicant.get("sex"), applicant.get("birth_date"),
+         applicant.get("address"), applicant.get("sex"),
          applicant.get("relationship"), canonical_json(b.get("fields", {})),
          _sealed_text(b.get("query_password")),
          *_due_dates(cal, received_date, item), int(item.get("posting_days") or 0),
@@ -212,13 +214,13 @@ def _fold_filed(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext
              b["received_date"] if m["status"] == "received" else None, pos))
     if id_hash:
         conn.execute(
-            f"INSERT INTO {s}.applicants(id_hash, name, pinyin, id_enc, id_last4, phone_enc, address, sex,"
-            " birth_date, case_count, last_case) VALUES (?,?,?,?,?,?,?,?,?,1,?)"
+            f"INSERT INTO {s}.applicants(id_hash, name, pinyin, id_enc, phone_enc, address, sex,"
+            " case_count, last_case) VALUES (?,?,?,?,?,?,?,1,?)"
             " ON CONFLICT(id_hash) DO UPDATE SET name=excluded.name, pinyin=excluded.pinyin,"
             " phone_enc=excluded.phone_enc, address=excluded.address, case_count=case_count+1,"
             " last_case=excluded.last_case",
-            (id_hash, applicant["name"], pinyin, _sealed_text(id_sealed), id_last4, _sealed_text(applicant.get("phone")), applicant.get("address"),
-             applicant.get("sex"), applicant.get("birth_date"), event.case_number))
+            (id_hash, applicant["name"], pinyin, _sealed_text(id_sealed), _sealed_text(applicant.get("phone")),
+             applicant.get("address"), applicant.get("sex"), event.case_number))
     return True
 
 
@@ -420,6 +422,17 @@ def apply(conn: sqlite3.Connection, schema: str, event: Event, ctx: FoldContext)
     if t == ev.CALENDAR_UPDATED:
         return _fold_calendar(conn, schema, event, ctx)
     return True  # audit-only events (logins, refusals, station init) have no projection
+
+
+LOG_ROWS_SQL = ("SELECT id, station, seq, hlc, operator, case_number, type, body, recorded_at, origin"
+                " FROM events ORDER BY rowid")
+
+
+def rebuild(conn: sqlite3.Connection, ctx: FoldContext, schema: str = "main") -> None:
+    """Drop every projection of ``schema`` and fold the whole log again (call inside a transaction)."""
+    drop_tables(conn, schema)
+    create_tables(conn, schema)
+    refold(conn, schema, ctx, conn.execute(LOG_ROWS_SQL))
 
 
 def refold(conn: sqlite3.Connection, schema: str, ctx: FoldContext, rows: Any) -> None:

@@ -3,13 +3,15 @@
 unicode61 would treat a run of Chinese characters as one token, so names and item names are
 indexed character by character ("李 明") and searched as a phrase; pinyin is indexed joined
 ("liming"), by syllable and as initials ("lm") so that prefixes match; the case number compactly
-and by its day sequence; the last four ID digits as a token.
+and by its day sequence; the last four ID digits only as a keyed token (``PiiCodec.last4_token``),
+so the index holds nothing of the ID a copied database could read.
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Callable
 
 from pypinyin import lazy_pinyin
 
@@ -28,7 +30,7 @@ def _spaced(text: str) -> str:
     return " ".join(ch for ch in text if not ch.isspace())
 
 
-def case_search_text(number: str, name: str, pinyin: str, initials: str, id_last4: str,
+def case_search_text(number: str, name: str, pinyin: str, initials: str, last4_token: str,
                      item_name: str) -> str:
     compact = number.replace("-", "").lower()
     parts = number.split("-")
@@ -36,11 +38,16 @@ def case_search_text(number: str, name: str, pinyin: str, initials: str, id_last
     syllables = " ".join(lazy_pinyin(name, errors="ignore")).lower()
     item_pinyin, item_initials = name_pinyin(item_name)
     return " ".join(x for x in (compact, seq, _spaced(name), pinyin, syllables, initials,
-                                id_last4.lower(), _spaced(item_name), item_initials) if x)
+                                last4_token, _spaced(item_name), item_initials) if x)
 
 
-def fts_query(text: str) -> str | None:
-    """Turn what the operator typed into an FTS5 query, or None when nothing is searchable."""
+_LAST4 = re.compile(r"^\d{3}[\dx]$")
+
+
+def fts_query(text: str, last4_token: Callable[[str], str] | None = None) -> str | None:
+    """Turn what the operator typed into an FTS5 query, or None when nothing is searchable.
+
+    Four characters that could end an ID number also match the keyed last-four token."""
     tokens: list[str] = []
     for chunk in text.strip().lower().replace("-", "").split():
         if _CJK.search(chunk):
@@ -49,6 +56,8 @@ def fts_query(text: str) -> str | None:
                 tokens.append('"' + " ".join(chars) + '"')
         else:
             clean = "".join(c for c in chunk if c.isalnum())
-            if clean:
+            if clean and last4_token is not None and _LAST4.match(clean):
+                tokens.append(f'("{clean}"* OR "{last4_token(clean)}")')
+            elif clean:
                 tokens.append(f'"{clean}"*')
     return " AND ".join(tokens) if tokens else None

@@ -58,6 +58,9 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     (3, ["CREATE INDEX IF NOT EXISTS cases_status_received ON cases(status, received_at, number)"]),
     (4, ["CREATE TABLE IF NOT EXISTS superseded (event_id TEXT PRIMARY KEY, case_number TEXT,"
          " notice_id TEXT NOT NULL, reason TEXT)"]),
+    # Nothing reconstructable (issue 11): the clear last-four digits and birth dates leave the tables and
+    # the search index; the projections are folded again and the freed pages wiped (see _scrub).
+    (5, ["__refold__", "__scrub__"]),
 ]
 
 
@@ -85,6 +88,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA secure_delete=ON")  # deleted or replaced values are zeroed, not left in free pages
     return conn
 
 
@@ -126,6 +130,7 @@ class Store:
 
     def migrate(self) -> None:
         current = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        scrub = False
         for version, statements in MIGRATIONS:
             if version <= current:
                 continue
@@ -133,9 +138,22 @@ class Store:
                 for sql in statements:
                     if sql == "__projections__":
                         projections.create_tables(self.conn, "main")
+                    elif sql == "__refold__":
+                        projections.rebuild(self.conn, self.fold_context)
+                    elif sql == "__scrub__":
+                        scrub = current > 0  # a new store has nothing to wipe
                     else:
                         self.conn.execute(sql)
                 self.conn.execute(f"PRAGMA user_version={version}")
+        if scrub:
+            self._scrub()
+
+    def _scrub(self) -> None:
+        """Wipe what deleted rows left behind: the WAL is checkpointed and truncated, and VACUUM rewrites
+        the file, so values removed by a migration cannot be read back from free pages."""
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.execute("VACUUM")
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @property
     def schema_version(self) -> int:

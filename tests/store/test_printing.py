@@ -95,3 +95,57 @@ def test_daily_report(store, catalog, agent, rng) -> None:
         file_case(store, catalog, item.code, make_submission(item, rng, store.clock().date()), agent)
     text = _text(print_daily(store, store.clock().date(), agent).path)
     assert item.name in text and "3" in text
+
+
+def _archived(store, number: str, kind: str = "receipt") -> Path:
+    """The archive copy the last notice.printed event of ``number`` recorded."""
+    (last,) = [e for e in store.case_events(number) if e.type == "notice.printed" and e.body["kind"] == kind][-1:]
+    return store.home / last.body["path"]
+
+
+def test_the_archived_receipt_keeps_no_query_password(store, catalog, agent, rng, tmp_path) -> None:
+    """The query password is sealed in the store; the archive copy leaves it out, only the citizen's
+    copy carries it (issue 11)."""
+    item = item_by_initials(catalog, "gljt")
+    filed = file_case(store, catalog, item.code, make_submission(item, rng, store.clock().date()), agent)
+    out = tmp_path / "citizen.pdf"
+    result = print_case_document(store, filed.number, "receipt", agent, out=out)
+    archived = _archived(store, filed.number)
+    assert result.path == out and filed.query_password in _text(out)
+    assert out.stat().st_mode & 0o077 == 0
+    archive_text = _text(archived)
+    assert filed.query_password not in archive_text and "存档联不印查询密码" in archive_text
+    assert filed.number.split("-")[1] in archive_text.replace(" ", "")
+    assert filed.query_password.encode() not in archived.read_bytes()
+    # no printer and no --out: the citizen's copy waits in prints/outgoing, owner-only, and goes after a day
+    waiting = print_case_document(store, filed.number, "receipt", agent)
+    assert waiting.path.parent == store.home / "prints" / "outgoing" and filed.query_password in _text(waiting.path)
+    assert waiting.path.stat().st_mode & 0o077 == 0 and "一天后自动删除" in waiting.message
+    import os
+    import time
+    day_old = time.time() - 2 * 86400
+    os.utime(waiting.path, (day_old, day_old))
+    print_case_document(store, filed.number, "receipt", agent, out=tmp_path / "again.pdf")
+    assert not waiting.path.exists()
+
+
+def test_the_citizens_copy_goes_to_the_printer_and_is_not_left_behind(store, catalog, agent, rng, tmp_path,
+                                                                      monkeypatch) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "lp.log"
+    lp = bindir / "lp"
+    # a fake lp that, like CUPS, copies the job before it returns
+    lp.write_text(f'#!/bin/sh\nfor a in "$@"; do last="$a"; done\ncp "$last" "{tmp_path}/spooled.pdf"\n'
+                  f'echo "$last" > "{log}"\necho "request id is HP-7 (1 file(s))"\n')
+    lp.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:/usr/bin:/bin")
+    store.config = update_config(store.home, printer="HP")
+    item = item_by_initials(catalog, "gljt")
+    filed = file_case(store, catalog, item.code, make_submission(item, rng, store.clock().date()), agent)
+    result = print_case_document(store, filed.number, "receipt", agent)
+    assert result.sent
+    printed = Path(log.read_text().strip())
+    assert printed.parent == store.home / "prints" / "outgoing" and not printed.exists()
+    assert filed.query_password in _text(tmp_path / "spooled.pdf")
+    assert filed.query_password not in _text(_archived(store, filed.number))
