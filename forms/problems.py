@@ -40,6 +40,8 @@ class StationError(Exception):
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message,
                                 "problems": [p.to_dict() for p in self.problems]}
+        if "candidates" in self.details:  # e.g. the cases a short case number could mean
+            body["candidates"] = list(self.details["candidates"])
         return {"error": body}
 
     def __str__(self) -> str:

@@ -68,3 +68,46 @@ def parse(text: str, field: str = "case_number") -> CaseNumber:
 
 def normalise(text: str) -> str:
     return str(parse(text))
+
+
+# --- finding a case from any way its number is written ------------------------------------------
+
+_DAY_SEQ = re.compile(r"^(\d{6})(\d{4})([0-9X]?)$")
+
+
+@dataclass(frozen=True)
+class NumberQuery:
+    """What a typed case number can match: one exact number, or a LIKE pattern over numbers."""
+
+    exact: str | None = None
+    pattern: str | None = None
+
+
+def _valid_day(ymd: str) -> bool:
+    try:
+        date(2000 + int(ymd[:2]), int(ymd[2:4]), int(ymd[4:]))
+        return True
+    except ValueError:
+        return False
+
+
+def number_query(text: str) -> NumberQuery | None:
+    """Read every written form of a case number, or None when ``text`` is not one.
+
+    - the full number, with or without dashes and spaces (the receipt prints it in groups of four):
+      ``421381105201-261202-0001-0``, ``4213 8110 5201 261202 - 0001 - 0``, 23 characters compact;
+    - the full number without its check character (22 digits);
+    - the short form the tables show, ``261202-0001-0`` (day, sequence, check);
+    - the day and the sequence, ``261202-0001`` or ``261202 0001``.
+    A full number whose check character is wrong is refused (:func:`parse` says why): it was misread.
+    """
+    raw = compact(text)
+    if len(raw) == 23 and _PATTERN.match(raw):
+        return NumberQuery(exact=normalise(raw))
+    if len(raw) == 22 and raw.isdigit() and _valid_day(raw[12:18]):
+        return NumberQuery(pattern=f"{raw[:12]}-{raw[12:18]}-{raw[18:]}-_")
+    m = _DAY_SEQ.match(raw)
+    if m and _valid_day(m.group(1)):
+        ymd, seq, check = m.groups()
+        return NumberQuery(pattern=f"%-{ymd}-{seq}-{check or '_'}")
+    return None

@@ -22,6 +22,7 @@ from station.calendar import WorkingCalendar
 from station.casenumber import CaseNumber
 from station.clock_check import assess_store
 from station.casenumber import normalise as normalise_number
+from station.casenumber import number_query
 from forms.identity import mask_id, mask_phone
 from station.operators import Operator, require
 from station.pii import PiiCodec, pii
@@ -340,11 +341,36 @@ class CaseReader:
             bool(open_ and pdue and today <= pdue <= self.near_limit), dup or None,
             id_enc, phone_enc, fields, pw_enc, tuple(materials), tuple(timeline))
 
-    def get(self, number: str) -> CaseRecord:
-        key = normalise_number(number)
-        row = self.store.conn.execute(f"SELECT {_COLUMNS} FROM cases WHERE number=?", (key,)).fetchone()
-        if row is None:
+    def matching_numbers(self, text: str, limit: int = 20) -> list[str] | None:
+        """Case numbers written as ``text`` in any form (casenumber.number_query), newest first;
+        None when ``text`` is no form of a case number."""
+        query = number_query(text)
+        if query is None:
+            return None
+        if query.exact:
+            sql, arg = "SELECT number FROM cases WHERE number=?", query.exact
+        else:
+            sql, arg = "SELECT number FROM cases WHERE number LIKE ? ORDER BY received_at DESC, number DESC", query.pattern
+        return [n for (n,) in self.store.conn.execute(f"{sql} LIMIT ?", (arg, limit))]
+
+    def resolve(self, text: str) -> str:
+        """The one case number ``text`` stands for: a full number, the tables' short form, or the day
+        and sequence. None found or several is a clear error (several are listed)."""
+        found = self.matching_numbers(text)
+        if found is None:
+            normalise_number(text)  # raises the format error that says what a number looks like
+        if not found:
+            key = text.strip()
             raise StationError("unknown_case", f"本站没有办件 {key}", [Problem("case_number", "unknown", "办件不存在")])
+        if len(found) > 1:
+            raise StationError("ambiguous_case_number",
+                               f"「{text.strip()}」对应多个办件，请输入完整编号：{'、'.join(found[:10])}",
+                               [Problem("case_number", "ambiguous", "对应多个办件")], candidates=found)
+        return found[0]
+
+    def get(self, number: str) -> CaseRecord:
+        key = self.resolve(number)
+        row = self.store.conn.execute(f"SELECT {_COLUMNS} FROM cases WHERE number=?", (key,)).fetchone()
         materials = [MaterialState(k, n, f, c, bool(r), bool(w), s, d, ra) for k, n, f, c, r, w, s, d, ra in
                      self.store.conn.execute("SELECT key, name, form, copies, required, waivable, status, due_date,"
                                              " received_at FROM materials WHERE case_number=? ORDER BY position",
@@ -360,7 +386,11 @@ class CaseReader:
         params: list[Any] = []
         source = "cases c"
         order = "c.received_at DESC, c.number DESC"
-        if search and search.strip():
+        numbers = self.matching_numbers(search) if search and search.strip() else None
+        if numbers:  # a case number in any written form: those cases, not a text search
+            where.append(f"c.number IN ({','.join('?' * len(numbers))})")
+            params.extend(numbers)
+        elif search and search.strip():
             query = fts_query(search, self.store.codec.last4_token)
             if query is None:
                 return []

@@ -152,3 +152,61 @@ def test_a_township_station_cannot_file(tmp_path, catalog, rng) -> None:
         with pytest.raises(StationError) as err:
             file_case(store, catalog, item.code, make_submission(item, random.Random(1), date.today()), os_account())
         assert err.value.code == "wrong_role"
+
+
+def test_any_written_form_of_a_case_number_finds_the_case(store, catalog, agent, rng) -> None:
+    """The number as the table shows it, as the receipt prints it, without dashes, day + sequence
+    (issue 15): each finds the case in search and in get(); a form shared by two cases lists both."""
+    from printouts.formatting import group_case_number
+    from station.casenumber import parse
+
+    item = item_by_initials(catalog, "gljt")
+    first = file_case(store, catalog, item.code, make_submission(item, rng, store.clock().date()), agent).number
+    second = file_case(store, catalog, item.code, make_submission(item, rng, store.clock().date()), agent).number
+    reader = CaseReader(store)
+    short = first.split("-", 1)[1]                      # 260921-0001-X, as the tables show it
+    forms = [first, first.replace("-", ""), group_case_number(first), group_case_number(first, two_lines=True),
+             short, short.replace("-", ""), short.rsplit("-", 1)[0], short.rsplit("-", 1)[0].replace("-", " "),
+             first.rsplit("-", 1)[0].replace("-", ""), first.lower()]
+    for form in forms:
+        assert [c.number for c in reader.list(search=form)] == [first], form
+        assert reader.get(form).number == first, form
+    assert reader.get(second.split("-", 1)[1]).number == second
+    # a wrong check character is a misread number: the error says so instead of finding nothing
+    wrong = first[:-1] + ("0" if first[-1] != "0" else "1")
+    with pytest.raises(StationError) as err:
+        reader.get(wrong)
+    assert err.value.code == "bad_case_number" and "校验位" in err.value.message
+    assert reader.get(short.rsplit("-", 1)[0]).number == first
+
+
+def test_a_short_number_shared_by_two_villages_lists_both(tmp_path, catalog, rng) -> None:
+    """At the township two villages' first cases of a day share day + sequence: the short form is
+    ambiguous, get() says so with both candidates, search shows both."""
+    from station.operators import add_operator, os_account
+    from station.setup import init_station
+    from station.store import Store
+    from tests.support import TOWNSHIP, VILLAGE, VILLAGE_2, FixedClock, ship
+
+    clock = FixedClock()
+    numbers = []
+    for code in (VILLAGE, VILLAGE_2, TOWNSHIP):
+        init_station(tmp_path / code, code, f"测试{code}", "township" if code == TOWNSHIP else "village", clock=clock)
+    with Store.open(tmp_path / TOWNSHIP, clock=clock) as township:
+        for code in (VILLAGE, VILLAGE_2):
+            with Store.open(tmp_path / code, clock=clock) as village:
+                agent = add_operator(village, "王小红", "agent", "secret123", os_account())
+                item = item_by_initials(catalog, "gljt")
+                numbers.append(file_case(village, catalog, item.code,
+                                         make_submission(item, rng, clock().date()), agent).number)
+                ship(village, township)
+        short = numbers[0].split("-", 1)[1].rsplit("-", 1)[0]  # day + sequence: the same for both
+        reader = CaseReader(township)
+        with pytest.raises(StationError) as err:
+            reader.get(short)
+        assert err.value.code == "ambiguous_case_number"
+        assert set(err.value.details["candidates"]) == set(numbers)
+        assert err.value.to_dict()["error"]["candidates"] and all(n in err.value.message for n in numbers)
+        assert {c.number for c in reader.list(search=short)} == set(numbers)
+        with_check = [n.split("-", 1)[1] for n in numbers]  # the check characters differ: each is unique
+        assert with_check[0] != with_check[1] and reader.get(with_check[1]).number == numbers[1]
