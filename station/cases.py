@@ -378,10 +378,11 @@ class CaseReader:
         timeline = [_timeline_entry(e) for e in self.store.case_events(key)]
         return self._record(row, materials, timeline)
 
-    def list(self, search: str | None = None, status: str | None = None, overdue: bool = False,
-             near_due: bool = False, unsynced: bool = False, waiting_materials: bool = False,
-             received_from: str | None = None, received_to: str | None = None,
-             limit: int = 50, offset: int = 0) -> list[CaseRecord]:
+    def _filters(self, search: str | None = None, status: str | None = None, overdue: bool = False,
+                 near_due: bool = False, unsynced: bool = False, waiting_materials: bool = False,
+                 received_from: str | None = None, received_to: str | None = None
+                 ) -> tuple[str, list[str], list[Any], str] | None:
+        """(source, where clauses, params, order) of a case query; None when the search can match nothing."""
         where: list[str] = []
         params: list[Any] = []
         source = "cases c"
@@ -393,7 +394,7 @@ class CaseReader:
         elif search and search.strip():
             query = fts_query(search, self.store.codec.last4_token)
             if query is None:
-                return []
+                return None
             # Walk the index newest-first and stop at the limit: a one-letter prefix matching half the
             # store costs a few ms instead of sorting every match (rowid order is filing/arrival order).
             source = "cases_fts f JOIN cases c ON c.rowid = f.rowid"
@@ -401,10 +402,8 @@ class CaseReader:
             params.append(query)
             order = "f.rowid DESC"
         if status:
-            if status not in lifecycle.STATUS_LABELS:
-                raise StationError("bad_status", f"未知状态 {status}，可选：{', '.join(lifecycle.STATUS_LABELS)}")
             where.append("c.status=?")
-            params.append(status)
+            params.append(lifecycle.parse_status(status))
         running = sorted(lifecycle.CLOCK_RUNNING)
         marks = ",".join("?" * len(running))
         if overdue:
@@ -425,10 +424,33 @@ class CaseReader:
         if received_to:
             where.append("c.received_date <= ?")
             params.append(received_to)
+        return source, where, params, order
+
+    def list(self, search: str | None = None, status: str | None = None, overdue: bool = False,
+             near_due: bool = False, unsynced: bool = False, waiting_materials: bool = False,
+             received_from: str | None = None, received_to: str | None = None,
+             limit: int = 50, offset: int = 0) -> list[CaseRecord]:
+        query = self._filters(search, status, overdue, near_due, unsynced, waiting_materials, received_from,
+                              received_to)
+        if query is None:
+            return []
+        source, where, params, order = query
         sql = (f"SELECT {', '.join('c.' + c.strip() for c in _COLUMNS.split(','))} FROM {source}"
                f"{' WHERE ' + ' AND '.join(where) if where else ''}"
                f" ORDER BY {order} LIMIT ? OFFSET ?")
         return [self._record(r) for r in self.store.conn.execute(sql, (*params, limit, offset))]
+
+    def count(self, search: str | None = None, status: str | None = None, overdue: bool = False,
+              near_due: bool = False, unsynced: bool = False, waiting_materials: bool = False,
+              received_from: str | None = None, received_to: str | None = None) -> int:
+        """How many cases :meth:`list` would find with no limit (one SQL count)."""
+        query = self._filters(search, status, overdue, near_due, unsynced, waiting_materials, received_from,
+                              received_to)
+        if query is None:
+            return 0
+        source, where, params, _ = query
+        sql = f"SELECT COUNT(*) FROM {source}{' WHERE ' + ' AND '.join(where) if where else ''}"
+        return self.store.conn.execute(sql, params).fetchone()[0]
 
 
 def _timeline_entry(e: ev.Event) -> TimelineEntry:

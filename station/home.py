@@ -85,7 +85,8 @@ def write_config(home: Path, config: StationConfig) -> None:
     """Write station.toml atomically (tmp + fsync + rename), so a power cut leaves old or new."""
     data = asdict(config)
     extra = data.pop("extra") or {}
-    lines = ["# 村级便民服务站 station settings. Edit with `station config` or the 设置 screen."]
+    lines = ["# 村级便民服务站 station settings. Change them in the TUI's 设置 screen (admin), or with",
+             "# `station sync configure …` for the sync settings; editing by hand works while the station is closed."]
     lines += [f"{key} = {_toml_value(val)}" for key, val in data.items()]
     if extra:
         lines.append("\n[extra]")

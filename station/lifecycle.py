@@ -33,6 +33,30 @@ STATUS_LABELS: dict[str, str] = {
     WITHDRAWN: "已撤回",
 }
 
+# What operators type for a status besides the code: the label, and the words they use for it.
+STATUS_ALIASES: dict[str, str] = {
+    "已收件": RECEIVED, "收件": RECEIVED, "村级收件": RECEIVED, "受理": ACCEPTED, "补正": CORRECTION_REQUESTED,
+    "待补正": CORRECTION_REQUESTED, "补正中": CORRECTION_REQUESTED, "已补正": SUPPLEMENTED, "办结": APPROVED,
+    "已办结": APPROVED, "准予": APPROVED, "不予批准": REJECTED, "转报": FORWARDED, "送达": DELIVERED,
+    "已送达": DELIVERED, "撤回": WITHDRAWN, "不予受理": NOT_ACCEPTED,
+}
+
+
+def parse_status(text: str) -> str:
+    """A status code from its code, its Chinese label or a common Chinese name for it."""
+    value = (text or "").strip()
+    if value in STATUS_LABELS:
+        return value
+    for code, label in STATUS_LABELS.items():
+        if value == label:
+            return code
+    if value in STATUS_ALIASES:
+        return STATUS_ALIASES[value]
+    choices = "、".join(f"{label}（{code}）" for code, label in STATUS_LABELS.items())
+    raise StationError("bad_status", f"未知状态「{value}」，可选：{choices}",
+                       [Problem("status", "unknown", "未知状态")])
+
+
 ACTION_LABELS: dict[str, str] = {
     ev.CASE_FILED: "收件",
     ev.CASE_ACCEPTED: "受理",

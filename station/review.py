@@ -127,9 +127,32 @@ QUEUE_FILTERS = {
 }
 
 
+QUEUE_ALIASES = {"新件": "new", "待审核": "new", "待受理": "new", "等待补正": "correction", "临期": "near_due",
+                 "超期": "overdue", "重复": "duplicates", "整改": "followups"}
+
+
+def queue_key(text: str | None) -> str | None:
+    """A queue filter from its key, its Chinese name (QUEUE_FILTERS) or a case status in any form."""
+    if text is None or text in QUEUE_FILTERS:
+        return text
+    value = text.strip()
+    for key, label in QUEUE_FILTERS.items():
+        if value == label or value in label.split("/"):
+            return key
+    if value in QUEUE_ALIASES:
+        return QUEUE_ALIASES[value]
+    try:
+        return lifecycle.parse_status(value)
+    except StationError:
+        names = "、".join(f"{label}（{key}）" for key, label in QUEUE_FILTERS.items())
+        raise StationError("bad_status", f"未知的队列「{value}」，可选：{names}，或办件状态（如 已受理）",
+                           [Problem("status", "unknown", "未知的队列或状态")]) from None
+
+
 def review_queue(store: Store, status: str | None = None, village: str | None = None, item: str | None = None,
                  limit: int = 200) -> list[CaseRecord]:
     """Cases waiting for this station's review, oldest due first."""
+    status = queue_key(status)
     reader = CaseReader(store)
     if status in (None, "new"):
         cases = reader.list(status="received", limit=limit) + reader.list(status="supplemented", limit=limit) + \
@@ -147,10 +170,8 @@ def review_queue(store: Store, status: str | None = None, village: str | None = 
         numbers = [n for (n,) in store.conn.execute(
             "SELECT case_number FROM ratings WHERE level < 3 AND followup_closed_at IS NULL ORDER BY followup_due")]
         cases = [reader.get(n) for n in numbers]
-    elif status in lifecycle.STATUS_LABELS:
-        cases = reader.list(status=status, limit=limit)
     else:
-        raise StationError("bad_status", f"未知的队列 {status}，可选：{', '.join(QUEUE_FILTERS)} 或办件状态")
+        cases = reader.list(status=status, limit=limit)
     if store.config.role == "village":
         cases = [c for c in cases if c.handling_level == "village" or status in ("followups",)]
     if village:

@@ -24,6 +24,7 @@ from sync import envelope as env
 from sync.batching import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_EVENTS, fit
 
 BUILT, SENT, ACKED, HELD = "built", "sent", "acknowledged", "held"
+STATE_LABELS = {BUILT: "待发送", SENT: "已发送待确认", ACKED: "已确认", HELD: "已搁置"}
 
 _DDL = [
     """CREATE TABLE IF NOT EXISTS sync_batches (

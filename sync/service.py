@@ -365,7 +365,8 @@ def status_text(status: dict[str, Any]) -> str:
     link = {"up": "正常", "down": "不通", "unknown": "未知"}.get(status["link"], status["link"])
     lines = [f"平台地址：{status['url'] or '（未配置）'}",
              f"待确认事件：{status['pending_events']} 条（未上传 {status['unsent_events']} 条）",
-             "批次：" + "，".join(f"{k} {v}" for k, v in status["batches"].items()),
+             "批次：" + ("，".join(f"{outbox.STATE_LABELS.get(k, k)} {v}" for k, v in status["batches"].items())
+                        or "无"),
              f"上次成功：{status['last_success'] or '从未'}",
              f"网络状态：{link}"]
     if status["last_error"]:

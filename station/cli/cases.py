@@ -53,30 +53,36 @@ def case_file(ctx: Context, item_code: str, data_file: str) -> None:
 
 
 @command(case_group, "list", login="any")
-@click.option("--search", default=None, help="办件编号、姓名、姓名拼音、身份证后四位、事项名称")
-@click.option("--status", default=None, help="按状态筛选，如 received / accepted / correction_requested")
+@click.option("--search", default=None, help="办件编号（完整、表格里的短号或日期+序号均可）、姓名、姓名拼音、身份证后四位、事项名称")
+@click.option("--status", default=None, help="按状态筛选：中文状态名（如 已受理、待补正）或状态代码")
 @click.option("--overdue", is_flag=True, help="只看已超期")
 @click.option("--near-due", is_flag=True, help="只看临近到期")
 @click.option("--unsynced", is_flag=True, help="只看未同步")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000), help="每页件数")
+@click.option("--offset", default=0, type=click.IntRange(0), help="跳过前几件（翻页）")
 def case_list(ctx: Context, search: str | None, status: str | None, overdue: bool, near_due: bool,
-              unsynced: bool, limit: int) -> None:
+              unsynced: bool, limit: int, offset: int) -> None:
     """查找办件。"""
     from station.cases import CaseReader
 
+    filters = dict(search=search, status=status, overdue=overdue, near_due=near_due, unsynced=unsynced)
     with open_store(ctx) as store:
-        cases = CaseReader(store).list(search=search, status=status, overdue=overdue, near_due=near_due,
-                                       unsynced=unsynced, limit=limit)
+        reader = CaseReader(store)
+        cases = reader.list(**filters, limit=limit, offset=offset)
+        total = reader.count(**filters)
 
     def text() -> str:
         if not cases:
             return "没有找到办件"
-        return "\n".join(
-            f"{c.number}  {c.applicant_name:<6} {c.item_name:<14} {c.status_label:<8} "
-            f"到期 {c.promised_due or '—'}{'（估算）' if c.promised_estimate else ''}"
-            f"{' 【超期】' if c.overdue else ' 【临期】' if c.near_due else ''}" for c in cases)
+        lines = [f"{c.number}  {c.applicant_name:<6} {c.item_name:<14} {c.status_label:<8} "
+                 f"到期 {c.promised_due or '—'}{'（估算）' if c.promised_estimate else ''}"
+                 f"{' 【超期】' if c.overdue else ' 【临期】' if c.near_due else ''}" for c in cases]
+        if total > len(cases):
+            lines.append(f"共 {total} 件，显示第 {offset + 1}–{offset + len(cases)} 件（--offset 翻页）")
+        return "\n".join(lines)
 
-    ctx.out({"cases": [c.summary_dict() for c in cases], "count": len(cases)}, text)
+    ctx.out({"cases": [c.summary_dict() for c in cases], "count": total, "page_size": limit, "offset": offset,
+             "returned": len(cases)}, text)
 
 
 @command(case_group, "show", login="any")

@@ -13,7 +13,7 @@ def review_group() -> None:
 
 
 @command(review_group, "list", login="any")
-@click.option("--status", default=None, help="new / correction / near_due / overdue / duplicates / followups 或办件状态")
+@click.option("--status", default=None, help="队列：待受理、等待补正、临近到期、已超期、疑似重复、差评整改，或办件状态（如 已受理）")
 @click.option("--village", default=None, help="只看某村（12位区划代码）")
 @click.option("--item", default=None, help="只看某事项编码")
 def review_list(ctx: Context, status: str | None, village: str | None, item: str | None) -> None:
