@@ -120,5 +120,6 @@ def install_platform_keys(home: Path, source: Path) -> Enrolment:
 def platform_keys(home: Path) -> Enrolment:
     path = home / PLATFORM_KEYS_FILE
     if not path.exists():
-        raise SyncError("not_configured", "尚未配置同步：请先运行 station sync configure --url 地址 --platform-keys 平台公钥文件")
+        raise SyncError("not_configured", "尚未导入平台公钥：请运行 station sync configure --platform-keys 平台公钥文件"
+                                          "（只用U盘同步时不需要 --url），或在“设置”中从U盘载入平台公钥文件")
     return read_enrolment(path)

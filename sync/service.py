@@ -321,6 +321,11 @@ def clock_warnings(store: Store) -> list[str]:
     return out
 
 
+SYNC_MODE_NETWORK, SYNC_MODE_USB, SYNC_MODE_NONE = "network", "usb", "none"
+SYNC_MODE_LABELS = {SYNC_MODE_NETWORK: "网络同步（也可用U盘）", SYNC_MODE_USB: "仅U盘同步（未设置平台地址）",
+                    SYNC_MODE_NONE: "未配置（请导入平台公钥文件）"}
+
+
 def _data_events_after(store: Store, seq: int) -> int:
     """Local events after ``seq`` that carry data (audit-only records such as logins are not counted)."""
     marks = ",".join("?" * len(ev.AUDIT_ONLY))
@@ -336,10 +341,12 @@ def sync_status(store: Store) -> dict[str, Any]:
     batched = int(store.meta_get("sync.batched_seq", "0") or 0)
     cursor, _ = outbox.inbox_cursor(store)
     settings = SyncSettings.of(store.config)
-    configured = bool(settings.url) and (store.home / "keys" / "platform.json").exists()
+    has_keys = (store.home / "keys" / "platform.json").exists()
+    configured = bool(settings.url) and has_keys
     return {
         "station_id": store.station_id,
         "configured": configured,
+        "mode": SYNC_MODE_NETWORK if configured else SYNC_MODE_USB if has_keys else SYNC_MODE_NONE,
         "url": settings.url,
         "pending_events": _data_events_after(store, acked),
         "unsent_events": _data_events_after(store, sent),
@@ -363,7 +370,8 @@ def sync_status(store: Store) -> dict[str, Any]:
 
 def status_text(status: dict[str, Any]) -> str:
     link = {"up": "正常", "down": "不通", "unknown": "未知"}.get(status["link"], status["link"])
-    lines = [f"平台地址：{status['url'] or '（未配置）'}",
+    lines = [f"同步方式：{SYNC_MODE_LABELS[status['mode']]}",
+             f"平台地址：{status['url'] or '（未配置）'}",
              f"待确认事件：{status['pending_events']} 条（未上传 {status['unsent_events']} 条）",
              "批次：" + ("，".join(f"{outbox.STATE_LABELS.get(k, k)} {v}" for k, v in status["batches"].items())
                         or "无"),

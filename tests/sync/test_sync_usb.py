@@ -250,3 +250,36 @@ def test_envelopes_acks_and_inbox_truncated_at_many_offsets_are_refused_and_the_
         result = import_(store, stick)
         assert not result["errors"] and result["applied"] == 1
         assert sync_status(store)["pending_events"] == 0
+
+
+def test_a_usb_only_village_needs_only_the_platform_key_file(tmp_path: Path) -> None:
+    """No platform address at all (issue 15): `sync configure --platform-keys FILE` alone, then export,
+    platform import and import work, and `sync status` says the station syncs by USB only."""
+    from station.setup import init_station
+    from station.testing import TEST_ADMIN, TEST_PASSWORD
+    from sync.keys import station_enrolment
+
+    phome, keys = make_platform(tmp_path)
+    village = tmp_path / "village"
+    init_station(village, VILLAGE, "测试村便民服务站", "village", admin=(TEST_ADMIN, TEST_PASSWORD))
+    with Platform.open(phome) as platform:
+        platform.enroll(station_enrolment(village, VILLAGE, "village", "测试村便民服务站"))
+    before = run("sync", "status", "--home", str(village))
+    assert before["mode"] == "none"
+    refused = CliRunner(env=cli_login_env()).invoke(main, ["sync", "export", "--home", str(village), "--to",
+                                                          str(tmp_path / "usb"), "--json"])
+    message = json.loads(refused.stdout)["error"]["message"]
+    assert refused.exit_code != 0 and "--platform-keys" in message and "--url 地址" not in message
+    configured = run("sync", "configure", "--home", str(village), "--platform-keys", str(keys))
+    assert configured["url"] in ("", None) and configured["platform_fingerprint"]
+    status = run("sync", "status", "--home", str(village))
+    assert status["mode"] == "usb" and not status["configured"]
+    with Store.open(village) as store:
+        file_cases(store, 3)
+    stick = tmp_path / "usb"
+    assert run("sync", "export", "--home", str(village), "--to", str(stick))["batches"] == 1
+    run("platform", "import", "--home", str(phome), "--from", str(stick))
+    assert run("sync", "import", "--home", str(village), "--from", str(stick))["acks_applied"] == 1
+    assert run("sync", "status", "--home", str(village))["pending_events"] == 0
+    text = CliRunner(env=cli_login_env()).invoke(main, ["sync", "status", "--home", str(village)]).output
+    assert "仅U盘同步" in text
