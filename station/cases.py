@@ -273,8 +273,27 @@ def _filed_body(item: ServiceItem, sub: Submission, received_at: str, day: date,
     }
 
 
-def file_case(store: Store, catalog: Catalog, item_code: str, data: Mapping[str, Any], operator: Operator) -> FiledCase:
-    """Validate and file a case: issue its number and query password, durably, in one event."""
+def open_duplicates(store: Store, id_number: str, item_code: str) -> list[CaseRecord]:
+    """Open cases of this applicant (by the keyed ID hash) for the same item that this station knows:
+    its own, and those it learned from sync. Filing another is allowed only with a stated reason."""
+    key = store.codec.lookup_hash(id_number.strip().upper())
+    states = sorted(lifecycle.OPEN)
+    rows = store.conn.execute(f"SELECT number FROM cases WHERE id_hash=? AND item_code=? AND status IN"
+                              f" ({','.join('?' * len(states))}) ORDER BY received_at", (key, item_code, *states))
+    reader = CaseReader(store)
+    return [reader.get(n) for (n,) in rows]
+
+
+MAX_REASON = 200
+
+
+def file_case(store: Store, catalog: Catalog, item_code: str, data: Mapping[str, Any], operator: Operator,
+              duplicate_reason: str | None = None) -> FiledCase:
+    """Validate and file a case: issue its number and query password, durably, in one event.
+
+    The same applicant with the same item still open here is refused as ``possible_duplicate`` (naming
+    the other case) unless ``duplicate_reason`` says why a second application is right; the reason is
+    recorded on the case."""
     if store.config.role != "village":
         raise StationError("wrong_role", "只有村级服务站可以收件登记")
     require(store, operator, "file", "收件登记")
@@ -287,10 +306,23 @@ def file_case(store: Store, catalog: Catalog, item_code: str, data: Mapping[str,
     if sane.today != now.date():  # the PC clock is known wrong: take the date from a sane reference
         now = datetime.combine(sane.today, now.time())
     sub = validate_submission(item, data, now.date())
+    reason = (duplicate_reason or "").strip()
+    if len(reason) > MAX_REASON:
+        raise StationError("bad_reason", f"理由不能超过{MAX_REASON}个字", [Problem("duplicate_reason", "too_long", "理由过长")])
     password = f"{secrets.randbelow(1_000_000):06d}"
     with store.transaction():
+        others = open_duplicates(store, sub.applicant.id_number, item.code)
+        if others and not reason:
+            listed = "、".join(f"{c.number}（{c.status_label}）" for c in others)
+            raise StationError("possible_duplicate",
+                               f"此申请人已有同一事项的办件在办：{listed}。请先核实；确需再次申请的，请填写理由后再保存",
+                               [Problem("applicant.id_number", "possible_duplicate", f"已有在办件 {others[0].number}")],
+                               candidates=[c.number for c in others])
         number = _next_number(store, now.date())
         body = _filed_body(item, sub, now.isoformat(timespec="seconds"), now.date(), password, store.station_id)
+        if others:
+            body["duplicate_reason"] = reason
+            body["open_cases_then"] = [c.number for c in others]
         store.append(ev.CASE_FILED, body, operator.name, str(number))
         row = store.conn.execute("SELECT promised_due, promised_estimate FROM cases WHERE number=?",
                                  (str(number),)).fetchone()
@@ -459,6 +491,8 @@ def _timeline_entry(e: ev.Event) -> TimelineEntry:
     detail = ""
     if e.type == ev.CASE_FILED:
         detail = f"{b['item']['name']}（版本{b['item']['version']}）"
+        if b.get("duplicate_reason"):
+            detail += f"；同一事项已有在办件 {'、'.join(b.get('open_cases_then') or [])}，再次申请理由：{b['duplicate_reason']}"
     elif b.get("reason"):
         detail = str(b["reason"])
     elif e.type == ev.CASE_FORWARDED:

@@ -40,14 +40,16 @@ def _read_json_file(path: str) -> Any:
 @command(case_group, "file", login="file")
 @click.option("--item", "item_code", required=True, help="事项编码")
 @click.option("--data", "data_file", required=True, help="申请数据JSON文件（- 表示标准输入）")
-def case_file(ctx: Context, item_code: str, data_file: str) -> None:
+@click.option("--duplicate-reason", default=None, metavar="理由",
+              help="此人同一事项已有在办件时，确需再次申请的理由（记入办件）")
+def case_file(ctx: Context, item_code: str, data_file: str, duplicate_reason: str | None) -> None:
     """收件登记：校验并保存，立即发放办件编号和查询密码。"""
     from station.cases import file_case
 
     data = _read_json_file(data_file)
     with open_store(ctx) as store:
         op = ctx.operator
-        filed = file_case(store, _catalog(), item_code, data, op)
+        filed = file_case(store, _catalog(), item_code, data, op, duplicate_reason=duplicate_reason)
     due = f"{filed.promised_due}{'（估算）' if filed.promised_estimate else ''}" if filed.promised_due else "即办"
     ctx.out(filed.to_dict(), f"已收件。办件编号：{filed.number}\n查询密码：{filed.query_password}\n承诺办结日期：{due}")
 

@@ -162,3 +162,27 @@ def test_demo_and_env_home_through_the_real_console_script(tmp_path: Path) -> No
     assert len({c["status"] for c in cases}) >= 5  # varied states
     check = subprocess.run([*STATION, "db", "check"], env=env, capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stderr
+
+
+def test_a_second_open_case_for_the_same_person_and_item_needs_a_reason(home: Path, tmp_path: Path) -> None:
+    """Duplicates are caught at the counter (issue 15): `case file` refuses with possible_duplicate
+    naming the open case, and files with --duplicate-reason, which the case records."""
+    item_code = load_catalog(use_cache=False).search("gljt")[0].code
+    data_file = _data_file(tmp_path, item_code)
+    code, first = run_json("case", "file", "--home", str(home), "--item", item_code, "--data", str(data_file))
+    assert code == 0
+    code, err = run_json("case", "file", "--home", str(home), "--item", item_code, "--data", str(data_file))
+    assert code == 1 and err["error"]["code"] == "possible_duplicate"
+    assert err["error"]["candidates"] == [first["case_number"]] and first["case_number"] in err["error"]["message"]
+    code, listed = run_json("case", "list", "--home", str(home))
+    assert listed["count"] == 1  # nothing filed by the refusal
+    code, second = run_json("case", "file", "--home", str(home), "--item", item_code, "--data", str(data_file),
+                            "--duplicate-reason", "上次材料寄丢，重新申请")
+    assert code == 0 and second["case_number"] != first["case_number"]
+    code, shown = run_json("case", "show", second["case_number"], "--home", str(home))
+    assert "上次材料寄丢" in shown["timeline"][0]["detail"] and first["case_number"] in shown["timeline"][0]["detail"]
+    # once the first is withdrawn, the person may apply again without a reason
+    code, _ = run_json("case", "withdraw", first["case_number"], "--reason", "申请人撤回", "--home", str(home))
+    code, _ = run_json("case", "withdraw", second["case_number"], "--reason", "申请人撤回", "--home", str(home))
+    code, third = run_json("case", "file", "--home", str(home), "--item", item_code, "--data", str(data_file))
+    assert code == 0
