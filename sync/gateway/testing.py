@@ -58,7 +58,8 @@ def file_cases(store: Store, count: int, rng: random.Random | None = None, today
     from station.sample_data import make_submission
 
     catalog = _catalog(load_catalog)
-    rng = rng or random.Random(7)
+    # A second call on the same store draws other applicants (the same ones would be duplicates)
+    rng = rng or random.Random(7 + store.conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
     today = today or store.clock().date()
     agent = get_operator(store, operator_name) or add_operator(store, operator_name, "agent", "secret123",
                                                                os_account())

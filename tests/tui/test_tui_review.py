@@ -67,10 +67,11 @@ class World:
         with self.open(src) as a, self.open(dst) as b:
             ship(a, b)
 
-    def file(self, key: str, catalog: Any, seed: int, item: str = ITEM, **kw: Any) -> str:
+    def file(self, key: str, catalog: Any, seed: int, item: str = ITEM, duplicate_reason: str | None = None,
+             **kw: Any) -> str:
         with self.open(key) as store:
             data = make_submission(catalog.get(item), random.Random(seed), store.clock().date(), **kw)
-            return file_case(store, catalog, item, data, os_account()).number
+            return file_case(store, catalog, item, data, os_account(), duplicate_reason=duplicate_reason).number
 
 
 def make_world(root: Path, now: datetime = datetime(2026, 9, 28, 9, 0)) -> World:
@@ -293,7 +294,7 @@ async def test_a_late_echo_of_the_filter_does_not_reload_under_the_cursor(world:
 
 async def test_marked_not_duplicate_both_stay_open(world: World, catalog) -> None:
     a = world.file("v1", catalog, 6, id_number=SAME_ID)
-    b = world.file("v1", catalog, 7, id_number=SAME_ID)
+    b = world.file("v1", catalog, 7, id_number=SAME_ID, duplicate_reason="代办员坚持再次收件（测试重复件）")
     world.ship("v1", "t")
     app = world.app("t", catalog)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -312,7 +313,7 @@ async def test_marked_not_duplicate_both_stay_open(world: World, catalog) -> Non
 
 async def test_close_a_followup(world: World, catalog) -> None:
     a = world.file("v1", catalog, 6, id_number=SAME_ID)
-    b = world.file("v1", catalog, 7, id_number=SAME_ID)
+    b = world.file("v1", catalog, 7, id_number=SAME_ID, duplicate_reason="代办员坚持再次收件（测试重复件）")
     world.ship("v1", "t")
     with world.open("t") as t:
         reviewer = get_operator(t, REVIEWER[0])
