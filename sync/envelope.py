@@ -46,6 +46,13 @@ ENC_LEN = 32
 TAG_LEN = 16
 MAX_ID_LEN = 32
 MAX_PLAINTEXT = 32 * 1024 * 1024  # decompression bound: a batch never expands past this
+# Header bounds (docs/protocol.md, "Header field ranges"): a field outside them is ``bad_format`` in
+# peek(), before any crypto or database, so no number a sender writes can overflow what stores it.
+MAX_SEQ = 2**63 - 1  # batch numbers are signed 64-bit integers in every store (SQLite, PostgreSQL)
+MAX_EVENTS = 100_000  # far above any batch (2,000 events by default); each event is ≥ 100 bytes of JSON
+MAX_CT_LEN = MAX_PLAINTEXT + MAX_PLAINTEXT // 128 + 4096  # zstd's worst-case bound + HPKE
+MAX_STAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last instant a date type can hold
+MAX_STAMP_COUNTER = 999_999  # HLC counter: events in one millisecond of a stuck clock, never near this
 ZSTD_LEVEL = 9
 
 REASONS_ZH: dict[str, str] = {
@@ -230,9 +237,24 @@ def _parse_header(blob: bytes) -> tuple[Header, int]:
     return Header(version, suite, sender, recipient, seq, prev, count, stamp_ms, stamp_counter, ct_len), r.pos
 
 
+def check_ranges(header: Header) -> None:
+    """Every numeric field within its documented range, or ``bad_format`` naming the first that is not."""
+    for name, value, low, high in (("batch_seq", header.seq, 1, MAX_SEQ),
+                                   ("event_count", header.count, 0, MAX_EVENTS),
+                                   ("stamp_ms", header.stamp_ms, 0, MAX_STAMP_MS),
+                                   ("stamp_counter", header.stamp_counter, 0, MAX_STAMP_COUNTER),
+                                   ("ct_len", header.ct_len, ENC_LEN + TAG_LEN, MAX_CT_LEN)):
+        if not low <= value <= high:
+            raise EnvelopeError("bad_format", f"批次头字段 {name} 超出范围（{low}…{high}）")
+
+
 def peek(blob: bytes) -> Header:
-    """The header alone, without any crypto: lets a gateway refuse cheaply before verifying."""
+    """The header alone, without any crypto: lets a gateway refuse cheaply before verifying.
+
+    Every numeric field is range-checked here, so whatever a header says, nothing downstream (a
+    database column, a clock, a length) ever sees a value it cannot hold."""
     header, end = _parse_header(blob)
+    check_ranges(header)
     if len(blob) != end + header.ct_len + SIGNATURE_LEN:
         raise EnvelopeError("bad_format", f"长度应为 {end + header.ct_len + SIGNATURE_LEN} 字节，实为 {len(blob)}")
     return header
@@ -295,6 +317,7 @@ def seal(events: list[dict[str, Any]], sender: SecretKeys, recipient: PublicKeys
     ms, _, counter = stamp.partition("-")
     header = Header(VERSION, SUITE_X25519_AES256GCM_ED25519, sender.id, recipient.id, seq, prev_hash,
                     len(events), int(ms), int(counter or 0), ENC_LEN + len(plaintext) + TAG_LEN)
+    check_ranges(header)  # never write what no receiver would read
     head = header.encode()
     suite = SUITES[header.suite]
     ciphertext = suite.encrypt(plaintext, x25519.X25519PublicKey.from_public_bytes(recipient.kem), info=head)

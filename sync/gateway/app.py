@@ -6,12 +6,15 @@ API v1 (docs/protocol.md):
     GET  /v1/inbox?after=N                X-Station-Auth signed; 200 + length-prefixed envelopes
     POST /v1/publish/calendar             X-Station-Auth signed by the platform key; body = holiday table JSON
 
-Cheap refusals first: body size from Content-Length and while reading, header parse and enrolment
-before any crypto, a per-station (and per-peer) rate limit. Errors are JSON, never a stack trace.
+Cheap refusals first: the per-address flood guard (sync/gateway/limits.py), body size from
+Content-Length and while reading, header parse and enrolment before any crypto; a station's quota is
+charged only once its signature has verified. Slow and idle clients are cut off by the server's
+protocol (sync/gateway/guard.py). Errors are JSON, never a stack trace; a 429 carries Retry-After.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import struct
@@ -28,34 +31,13 @@ from starlette.routing import Route
 
 from forms.problems import StationError
 from sync import envelope as env
+from sync.gateway.guard import ServerLimits, guarded_protocol
+from sync.gateway.limits import FloodGuard, RateLimiter, in_background, retry_after
 from sync.gateway.platform import Platform, Refused
 
 log = logging.getLogger("sync.gateway")
 ACK_TYPE = "application/vnd.village-station.ack"
 ENVELOPES_TYPE = "application/vnd.village-station.envelopes"
-
-
-class RateLimiter:
-    """Token bucket per key: ``per_minute`` sustained, bursts up to a quarter of that (min 10)."""
-
-    def __init__(self, per_minute: int):
-        self.rate = per_minute / 60.0
-        self.burst = max(10.0, per_minute / 4)
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            tokens, at = self._buckets.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - at) * self.rate)
-            if tokens < 1:
-                self._buckets[key] = (tokens, now)
-                return False
-            self._buckets[key] = (tokens - 1, now)
-            if len(self._buckets) > 100_000:  # forget idle keys rather than grow without bound
-                self._buckets.clear()
-            return True
 
 
 class PlatformTime:
@@ -85,7 +67,10 @@ def error(code: str, message: str, status: int) -> JSONResponse:
 
 def _refusal(err: StationError) -> JSONResponse:
     status = err.status if isinstance(err, Refused) else 400
-    return error(err.code, err.message, status)
+    response = error(err.code, err.message, status)
+    if status == 429:
+        response.headers["Retry-After"] = retry_after(getattr(err, "retry_after", 0) or 1)
+    return response
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -108,11 +93,28 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 def create_app(platform: Platform) -> Any:
-    limiter = RateLimiter(platform.config.rate_per_minute)
-    peer_limiter = RateLimiter(platform.config.rate_per_minute * 4)
+    config = platform.config
+    quota = RateLimiter(config.rate_per_minute)  # per verified station
+    flood = RateLimiter(config.flood_per_minute, config.flood_burst)  # per address, before anything
 
     def peer_of(request: Request) -> str:
         return request.client.host if request.client else "?"
+
+    def loop_or_none() -> asyncio.AbstractEventLoop | None:
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+
+    def note(code: str, detail: str, peer: str, station: str | None = None, wait: float = 0.0) -> Refused:
+        """Count a refusal from the event loop; a due write of the log goes to a worker thread."""
+        refused = platform.refuse(code, detail, station, None, b"", peer, wait, flush=False)
+        if platform.refusals.due:
+            in_background(loop_or_none(), platform.refusals.flush)
+        return refused
+
+    def admit(station: str) -> float:
+        return quota.wait("station:" + station)
 
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "platform": platform.config.name, "id": platform.config.id,
@@ -120,48 +122,44 @@ def create_app(platform: Platform) -> Any:
 
     async def push(request: Request) -> Response:
         peer = peer_of(request)
-        if not peer_limiter.allow(peer):
-            return error("rate_limited", "请求过于频繁，请稍后再试", 429)
         try:
-            body = await _read_body(request, platform.config.max_body_bytes)
+            body = await _read_body(request, config.max_body_bytes)
         except ClientDisconnect:
-            log.warning("upload from %s broke off: nothing stored", peer)
+            note("upload_broken", "上传中断", peer)
             return error("bad_format", "上传中断", 400)
         except Refused as err:
-            await run_in_threadpool(platform.refuse, err.code, err.message, None, None, b"", peer)
+            note(err.code, err.message, peer)
             return _refusal(err)
         try:
-            sender = env.peek(body).sender
-        except env.EnvelopeError:
-            sender = ""
-        if sender and not limiter.allow("push:" + sender):
-            return error("rate_limited", "请求过于频繁，请稍后再试", 429)
-        try:
-            outcome = await run_in_threadpool(platform.ingest, body, "http", peer)
+            outcome = await run_in_threadpool(platform.ingest, body, "http", peer, admit)
         except Refused as err:
             return _refusal(err)
         headers = {"X-Ack-Status": "duplicate" if outcome.duplicate else "accepted",
-                   "X-Events-New": str(outcome.events_new), "X-Conflicts": str(outcome.conflicts)}
+                   "X-Events-New": str(outcome.events_new), "X-Conflicts": str(outcome.conflicts),
+                   "X-Events-Refused": str(outcome.events_refused)}
         if outcome.clock_ahead_ms:
             headers["X-Clock-Ahead-Ms"] = str(outcome.clock_ahead_ms)
         return Response(outcome.ack, media_type=ACK_TYPE, headers=headers)
 
     async def _authenticated(request: Request, body: bytes = b"") -> str:
+        """The verified station of a signed request; its quota is charged only after the signature checks."""
+        peer = peer_of(request)
         value = request.headers.get("x-station-auth", "")
         try:
             station = env.request_signer(value)
         except env.EnvelopeError as err:
-            raise Refused("bad_request_auth", err.message) from None
-        if not limiter.allow("req:" + station):
-            raise Refused("rate_limited", "请求过于频繁，请稍后再试")
-        keys = platform.keys.public if station == platform.config.id else platform.station_keys(station)
+            raise note("bad_request_auth", err.message, peer) from None
+        keys = platform.keys.public if station == config.id else platform.station_keys(station)
         if keys is None:
-            raise Refused("bad_request_auth", f"站点 {station} 未登记")
+            raise note("bad_request_auth", f"站点 {station} 未登记", peer, station)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         try:
             env.verify_request(value, keys, request.method, target, body)
         except env.EnvelopeError as err:
-            raise Refused("bad_request_auth", err.message) from None
+            raise note("bad_request_auth", err.message, peer, station) from None
+        wait = quota.wait("station:" + station)
+        if wait > 0:
+            raise note("rate_limited", f"约 {retry_after(wait)} 秒后再试", peer, station, wait)
         return station
 
     async def inbox(request: Request) -> Response:
@@ -170,7 +168,7 @@ def create_app(platform: Platform) -> Any:
             after = request.query_params.get("after", "0")
             # ASCII digits only ("²".isdigit() is true) and within SQLite's 64-bit integers
             if not (after.isascii() and after.isdigit() and len(after) <= 18):
-                raise Refused("bad_format", "after 应为非负整数")
+                raise note("bad_format", "after 应为非负整数", peer_of(request), station)
             blobs, more = await run_in_threadpool(platform.inbox, station, int(after))
         except Refused as err:
             return _refusal(err)
@@ -180,7 +178,7 @@ def create_app(platform: Platform) -> Any:
 
     async def publish_calendar(request: Request) -> Response:
         try:
-            body = await _read_body(request, platform.config.max_body_bytes)
+            body = await _read_body(request, config.max_body_bytes)
             station = await _authenticated(request, body)
             if station != platform.config.id:
                 raise Refused("bad_request_auth", "只有平台管理员可以发布")
@@ -195,7 +193,9 @@ def create_app(platform: Platform) -> Any:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return error("not_found" if exc.status_code == 404 else "http_error", str(exc.detail), exc.status_code)
+        code = "not_found" if exc.status_code == 404 else "http_error"
+        note(code, f"{request.method} {request.url.path[:100]}", peer_of(request))
+        return error(code, str(exc.detail), exc.status_code)
 
     async def internal_error(request: Request, exc: Exception) -> Response:
         log.exception("internal error on %s", request.url.path)
@@ -205,7 +205,15 @@ def create_app(platform: Platform) -> Any:
                             Route("/v1/inbox", inbox), Route("/v1/publish/calendar", publish_calendar,
                                                              methods=["POST"])],
                     exception_handlers={HTTPException: http_error, Exception: internal_error})
-    return PlatformTime(app, platform.now_ms)
+    def flooded(peer: str, wait: float) -> None:
+        note("rate_limited", f"本地址请求过多（{retry_after(wait)} 秒后可再试）", peer)
+
+    return PlatformTime(FloodGuard(app, flood, flooded), platform.now_ms)
+
+
+def server_limits(platform: Platform) -> ServerLimits:
+    c = platform.config
+    return ServerLimits(c.max_connections, c.header_timeout_s, c.body_timeout_s, c.body_min_rate, c.body_grace_s)
 
 
 def make_server(platform: Platform, host: str = "127.0.0.1", port: int = 8700, log_level: str = "warning",
@@ -213,12 +221,23 @@ def make_server(platform: Platform, host: str = "127.0.0.1", port: int = 8700, l
     """A uvicorn Server (run it with ``.run()``; stop with ``.should_exit = True``).
 
     With ``tls_cert``/``tls_key`` (PEM files) it serves HTTPS itself; a province may instead put it
-    behind its own TLS-terminating proxy.
+    behind its own TLS-terminating proxy (docs/deployment.md). X-Forwarded-For is believed only from
+    the proxies in ``trusted_proxies`` (uvicorn would otherwise trust it from loopback by default).
     """
     import uvicorn
 
+    c = platform.config
+
+    def cut_off(host: str, reason: str) -> None:  # on the event loop: count now, write in a worker
+        platform.refuse(reason, "连接被切断", None, None, b"", host, flush=False)
+        if platform.refusals.due:
+            in_background(asyncio.get_running_loop(), platform.refusals.flush)
+
     config = uvicorn.Config(create_app(platform), host=host, port=port, log_level=log_level, access_log=False,
-                            timeout_keep_alive=30, server_header=False, ssl_certfile=tls_cert, ssl_keyfile=tls_key)
+                            http=guarded_protocol(server_limits(platform), cut_off),
+                            timeout_keep_alive=c.keepalive_timeout_s, server_header=False,
+                            proxy_headers=bool(c.trusted_proxies), forwarded_allow_ips=list(c.trusted_proxies),
+                            ssl_certfile=tls_cert, ssl_keyfile=tls_key)
     return uvicorn.Server(config)
 
 

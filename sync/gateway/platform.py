@@ -7,20 +7,25 @@ Layout of a platform home (PDIR)::
     keys/sync.key   the platform's X25519 + Ed25519 keys (owner-only)
     keys/data.key   AES key sealing personal data inside stored events (owner-only)
 
-Ingest refuses a batch only for transport reasons (format, version, suite, recipient, enrolment,
-signature, chain); what is inside an accepted batch is stored whole, and business conflicts are
-recorded and routed back as ``sync.conflict`` events, never refused.
+Ingest refuses a batch for transport reasons (format and header ranges, version, suite, recipient,
+enrolment, signature, quota, event shape, chain). Inside an accepted batch, every event is judged by
+one rule (sync/gateway/authority.py) before any is stored: an event its sender may not send is kept
+as an event refusal, never folded or routed, and the sender is told with a ``sync.conflict`` notice;
+the batch itself is acknowledged, so the sender's chain and its genuine events go on. Business
+conflicts of authorised events (a decision on a case that has moved on) are recorded and routed back
+as ``sync.conflict`` events, never refused.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
 import secrets
 import time
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -35,7 +40,12 @@ from forms.problems import StationError
 from sync import envelope as env
 from sync.batching import DEFAULT_BATCH_BYTES, fit
 from sync.errors import SyncError
-from sync.gateway.store import BatchRow, EventRow, GatewayStore, InboxBatchRow, SqliteGatewayStore, StationRow
+from sync.gateway import authority
+from sync.gateway.authority import CONFLICT, PLATFORM_ONLY, CaseFacts
+from sync.gateway.refusals import RefusalLog
+from sync.gateway.store import (BatchRow, EventRefusalRow, EventRow, GatewayStore, InboxBatchRow,
+                                SqliteGatewayStore, StationRow)
+from sync.gateway.wire_events import check_events
 from sync.keys import PLATFORM_ID, Enrolment, load_or_create
 
 log = logging.getLogger("sync.gateway")
@@ -43,42 +53,78 @@ log = logging.getLogger("sync.gateway")
 CONFIG_FILE = "platform.toml"
 DB_FILE = "platform.db"
 DATA_KEY_FILE = "keys/data.key"
-CONFLICT = "sync.conflict"
 PLATFORM_OPERATOR = "省平台"
 
 HTTP_STATUS = {"too_large": 413, "bad_format": 400, "unknown_version": 400, "unknown_suite": 400,
                "wrong_recipient": 400, "unknown_sender": 403, "bad_signature": 403, "decrypt_failed": 400,
                "bad_payload": 422, "fork": 409, "chain_broken": 409, "rate_limited": 429,
-               "bad_request_auth": 401, "not_found": 404}
+               "bad_request_auth": 401, "not_found": 404, "usb_unreadable": 400, "usb_not_a_file": 400}
 
 CONFLICT_ZH = {
     "unknown_case": "平台上没有这个办件",
     "illegal_transition": "办件状态已变化，此操作与当前状态不符",
     "duplicate_case_number": "办件编号重复",
-    "foreign_case": "不是本站的办件",
-    "out_of_jurisdiction": "办件不在本乡镇辖区内",
+    **authority.REASONS_ZH,
 }
+BATCH_REASONS_ZH = {"fork": "批次分叉：同一序号的批次内容不同", "chain_broken": "批次链断裂：前一批次摘要不符",
+                    "too_large": "批次过大", "rate_limited": "请求过于频繁，请稍后再试"}
 
 
 class Refused(SyncError):
-    """A batch or request the gateway will not take. ``status`` is the HTTP status to answer with."""
+    """A batch or request the gateway will not take. ``status`` is the HTTP status to answer with;
+    ``retry_after`` (seconds) goes out as Retry-After with a 429."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, retry_after: float = 0.0):
         super().__init__(code, message, retry=code == "rate_limited")
         self.status = HTTP_STATUS.get(code, 400)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
 class PlatformConfig:
+    """platform.toml. Sizes are bytes, times seconds. docs/deployment.md explains each limit and the
+    matching reverse-proxy setting."""
+
     name: str
     id: str = PLATFORM_ID
     max_body_bytes: int = 1024 * 1024
+    # Per verified station (charged only after its signature checks out): sustained requests a minute.
     rate_per_minute: int = 600
     inbox_batch_bytes: int = DEFAULT_BATCH_BYTES
     pull_max_bytes: int = 256 * 1024
     # A batch stamped further ahead of the platform's clock than this flags the station's clock, and the
     # platform's own stamps derived from it (case updated_hlc, inbox envelope headers) are bounded to it.
     max_future_ms: int = 24 * 3600 * 1000
+    # Before any verification: a coarse guard per client address (IPv6: per /64). Sized for a county's
+    # NAT or VPN with hundreds of stations behind one address, each syncing a few requests at a time.
+    flood_per_minute: int = 12_000
+    flood_burst: int = 3_000
+    # X-Forwarded-For is believed only from these addresses or networks (the reverse proxy); empty = never.
+    trusted_proxies: tuple[str, ...] = ()
+    # The HTTP server (sync/gateway/guard.py): open connections, and how long and how slowly a client
+    # may take to send its request.
+    max_connections: int = 1000
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 120.0
+    body_min_rate: int = 1024  # bytes a second, averaged from the end of the headers on
+    body_grace_s: float = 10.0  # before the minimum rate applies
+    keepalive_timeout_s: int = 30
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "trusted_proxies", tuple(self.trusted_proxies))
+        problems = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type in ("int", "float") and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                               or value <= 0):
+                problems.append(f"{f.name} 应为正数")
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except (TypeError, ValueError):
+                problems.append(f"trusted_proxies 中的 {entry!r} 不是IP地址或网段")
+        if problems:
+            raise SyncError("bad_config", "平台配置有误：" + "；".join(problems))
 
 
 @dataclass(frozen=True)
@@ -88,6 +134,10 @@ class IngestOutcome:
     events_new: int
     conflicts: int
     clock_ahead_ms: int = 0  # > 0: the sender's clock stamp is this far ahead of the platform's (flagged)
+    events_refused: int = 0  # events of this batch its sender had no authority to send (kept as refusals)
+
+
+Admit = Callable[[str], float]  # verified station id -> 0 to go ahead, or seconds to wait (quota spent)
 
 
 def _now() -> datetime:
@@ -111,7 +161,8 @@ def init_platform(home: Path, name: str) -> PlatformConfig:
     os.chmod(home, 0o700)
     write_private_file(home / DATA_KEY_FILE, secrets.token_bytes(32))
     config = PlatformConfig(name=name.strip())
-    lines = [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in asdict(config).items()]
+    lines = [f"{k} = {json.dumps(list(v) if isinstance(v, tuple) else v, ensure_ascii=False)}"
+             for k, v in asdict(config).items()]
     (home / CONFIG_FILE).write_text("# 省一体化政务服务平台 reference gateway\n" + "\n".join(lines) + "\n",
                                     encoding="utf-8")
     load_or_create(home, config.id)
@@ -125,7 +176,7 @@ def read_platform_config(home: Path) -> PlatformConfig:
     try:
         raw = tomllib.loads((home / CONFIG_FILE).read_text(encoding="utf-8"))
         return PlatformConfig(**{k: v for k, v in raw.items() if k in PlatformConfig.__dataclass_fields__})
-    except (tomllib.TOMLDecodeError, TypeError) as exc:
+    except (tomllib.TOMLDecodeError, TypeError, OSError, UnicodeDecodeError) as exc:
         raise SyncError("bad_config", f"平台配置文件格式错误：{exc}") from None
 
 
@@ -135,6 +186,7 @@ class Platform:
     def __init__(self, home: Path, config: PlatformConfig, keys: env.SecretKeys, codec: PiiCodec,
                  store: GatewayStore, clock: Callable[[], datetime] = _now):
         self.home, self.config, self.keys, self.codec, self.store, self.clock = home, config, keys, codec, store, clock
+        self.refusals = RefusalLog(store, clock)
 
     @classmethod
     def open(cls, home: Path) -> "Platform":
@@ -144,6 +196,7 @@ class Platform:
         return cls(home, config, keys, PiiCodec(data_key), SqliteGatewayStore(home / DB_FILE))
 
     def close(self) -> None:
+        self.refusals.flush()
         self.store.close()
 
     def __enter__(self) -> "Platform":
@@ -197,20 +250,27 @@ class Platform:
     # --- ingest -----------------------------------------------------------------------------
 
     def refuse(self, code: str, detail: str, station: str | None = None, seq: int | None = None,
-               blob: bytes = b"", peer: str = "") -> Refused:
-        """Log and record a refusal (metadata only: nothing of the batch is kept)."""
-        message = env.REASONS_ZH.get(code) or {"fork": "批次分叉：同一序号的批次内容不同",
-                                              "chain_broken": "批次链断裂：前一批次摘要不符",
-                                              "too_large": "批次过大",
-                                              "rate_limited": "请求过于频繁，请稍后再试"}.get(code, code)
-        if detail:
-            message += f"（{detail}）"
-        log.warning("refused batch station=%s seq=%s reason=%s %s", station, seq, code, detail)
-        self.store.record_refusal(station, seq, env.batch_hash(blob) if blob else b"", code, detail, self._at(), peer)
-        return Refused(code, message)
+               blob: bytes = b"", peer: str = "", retry_after: float = 0.0, flush: bool = True) -> Refused:
+        """Record a refusal in the bounded log (metadata only: nothing of the batch is kept).
 
-    def ingest(self, blob: bytes, via: str = "http", peer: str = "") -> IngestOutcome:
-        """Verify one station batch and store it whole, or refuse it (raising :class:`Refused`)."""
+        ``flush=False`` from the event loop, which hands a due flush to a worker thread instead."""
+        message = env.REASONS_ZH.get(code) or BATCH_REASONS_ZH.get(code, code)
+        if detail and detail != message:
+            message += f"（{detail}）"
+        if self.refusals.record(code, detail, station, seq, env.batch_hash(blob) if blob else b"", peer or "?"):
+            # one line per (peer, reason, minute): repeats are counted in the refusal log, not logged
+            log.warning("refused peer=%s station=%s seq=%s reason=%s %s", peer, station, seq, code, detail)
+        if flush and self.refusals.due:
+            self.refusals.flush()
+        return Refused(code, message, retry_after)
+
+    def ingest(self, blob: bytes, via: str = "http", peer: str = "", admit: Admit | None = None) -> IngestOutcome:
+        """Verify one station batch, judge each of its events, store what its sender may do, or refuse the
+        batch (raising :class:`Refused`).
+
+        ``admit`` charges the sender's quota; it is called only once the signature has verified, so
+        nobody can spend a station's quota by naming it. A repeat of a batch already held is answered
+        with its ack and charged nothing: it costs a hash and a lookup."""
         if len(blob) > self.config.max_body_bytes:
             raise self.refuse("too_large", f"{len(blob)} 字节，上限 {self.config.max_body_bytes}", blob=blob, peer=peer)
         try:
@@ -231,9 +291,12 @@ class Platform:
             batch = env.open_(blob, self.keys, {sid: sender})
         except env.EnvelopeError as err:
             raise self.refuse(err.reason, "", sid, seq, blob, peer) from None
+        wait = admit(sid) if admit is not None else 0.0
+        if wait > 0:
+            raise self.refuse("rate_limited", f"约 {max(1, round(wait))} 秒后再试", sid, seq, b"", peer, wait)
         if seen is not None:
             raise self.refuse("fork", f"序号 {seq} 已有不同内容的批次", sid, seq, blob, peer)
-        bad = _check_events(batch.events, sid)
+        bad = check_events(batch.events, sid)
         if bad:
             raise self.refuse("bad_payload", bad, sid, seq, blob, peer)
         problem = ""
@@ -246,12 +309,15 @@ class Platform:
                     self.store.add_gap(sid, seq - 1, self._at())
                 self.store.close_gap(sid, seq)
                 self.store.add_batch(BatchRow(sid, seq, hash_, header.prev_hash, header.count), self._at(), via)
-                new, conflicts = self._store_events(batch.events, self.store.get_station(sid))  # type: ignore[arg-type]
+                new, conflicts, refused = self._store_events(batch.events, seq, self.store.get_station(sid))  # type: ignore[arg-type]
         if raced:
             return self.ingest(blob, via, peer)
         if problem:  # recorded outside the (rolled back) transaction so the log keeps it
             raise self.refuse("chain_broken", problem, sid, seq, blob, peer)
-        return IngestOutcome(env.sign_ack(self.keys, sid, seq, hash_), False, new, conflicts, self._check_clock(header))
+        if refused:
+            log.warning("station %s batch %s: %d events refused by authority", sid, seq, refused)
+        return IngestOutcome(env.sign_ack(self.keys, sid, seq, hash_), False, new, conflicts, self._check_clock(header),
+                             refused)
 
     # --- clocks -----------------------------------------------------------------------------
 
@@ -285,45 +351,82 @@ class Platform:
             return f"批次 {seq + 1} 所指的前一批次不是此批次"
         return ""
 
-    def _store_events(self, events: list[dict[str, Any]], sender: StationRow) -> tuple[int, int]:
-        new = conflicts = 0
-        at = self._at()
-        route_cache: dict[str, list[str]] = {}
+    def verdicts(self, events: list[dict[str, Any]], sender: StationRow) -> list[str]:
+        """Authority before effect: for each event, '' (may) or the reason it is refused, judged by
+        :func:`authority.authorize` against what the platform holds, and against the filings earlier in
+        the same batch, before any of the batch is stored."""
+        numbers = sorted({e["case"] for e in events if e.get("case")})
+        facts = {r.number: CaseFacts(r.owner, r.level) for r in self.store.case_facts(numbers)}
+        out = []
         for e in events:
-            row = EventRow(e["id"], e["station"], int(e["seq"]), e["hlc"], e.get("case"), e["type"],
-                           canonical_json(self.codec.seal_body(e)))
-            if not self.store.add_event(row, at):
-                continue  # the same event id already held: exactly once
-            new += 1
-            number = row.case_number
-            if not number:
-                continue
-            village = number[:12]
-            conflict = self._fold_case(e, village)
-            if sender.role == "village" and village != sender.id:
-                conflict = "foreign_case"
-            if sender.role == "township" and not village.startswith(sender.id[:9]):
-                conflict = "out_of_jurisdiction"
-            if conflict:
-                conflicts += 1
-                self.store.add_conflict(row.id, number, row.type, conflict, self.store.case_status(number), at)
-                self._notify_conflict(e, conflict, sender.id)
-                if conflict in ("foreign_case", "out_of_jurisdiction"):
-                    continue
-            for target in self._targets(sender, village, route_cache):
-                self.store.add_inbox(target, row.id)
-        return new, conflicts
+            number = e.get("case")
+            reason = authority.authorize(sender.id, sender.role, e["type"], number, facts.get(number) if number else None)
+            if not reason and e["type"] == ev.CASE_FILED and number not in facts:
+                facts[number] = CaseFacts(sender.id, str(_item(e).get("handling_level", "")))
+            out.append(reason)
+        return out
 
-    def _fold_case(self, e: dict[str, Any], village: str) -> str:
+    def _store_events(self, events: list[dict[str, Any]], batch_seq: int, sender: StationRow) -> tuple[int, int, int]:
+        """The effects of an accepted batch, after every event has been judged: (new, conflicts, refused)."""
+        verdicts = self.verdicts(events, sender)
+        tally = _Tally(self._at(), sender)
+        for e, reason in zip(events, verdicts):
+            sealed = self.codec.seal_body(e)
+            self._effect(sealed, canonical_json(sealed), reason, tally, batch_seq)
+        return tally.new, tally.conflicts, tally.refused
+
+    def _effect(self, e: dict[str, Any], body: str, reason: str, tally: "_Tally", batch_seq: int) -> None:
+        """Do what the verdict says with one event (``e`` in stored form, personal data sealed)."""
+        sender, at = tally.sender, tally.at
+        if reason == authority.AWAITING_FILING:
+            self.store.add_deferred([EventRefusalRow(e["id"], sender.id, batch_seq, e["case"], e["type"], reason,
+                                                     body, at)])
+            return
+        if reason:
+            if self.store.add_event_refusals([EventRefusalRow(e["id"], sender.id, batch_seq, e.get("case"),
+                                                              e["type"], reason, body, at)]):
+                tally.refused += 1
+                self._notify_conflict(e, reason, sender.id)
+            return
+        row = EventRow(e["id"], e["station"], int(e["seq"]), e["hlc"], e.get("case"), e["type"], body)
+        if not self.store.add_event(row, at):
+            return  # the same event id already held: exactly once
+        tally.new += 1
+        number = row.case_number
+        if not number:
+            return  # the station's own record (operators, logins): kept, never routed
+        village = number[:12]
+        conflict = self._fold_case(e, village, sender.id)
+        if conflict:
+            tally.conflicts += 1
+            self.store.add_conflict(row.id, number, row.type, conflict, self.store.case_status(number), at)
+            self._notify_conflict(e, conflict, sender.id)
+        for target in self._targets(sender, village, tally.routes):
+            self.store.add_inbox(target, row.id)
+        if row.type == ev.CASE_FILED and not conflict:
+            self._release(number, tally)
+
+    def _release(self, number: str, tally: "_Tally") -> None:
+        """The filing is in: judge and apply the events that arrived before it, in their sender's order."""
+        held = self.store.take_deferred(number)
+        if not held:
+            return
+        facts = {r.number: CaseFacts(r.owner, r.level) for r in self.store.case_facts([number])}
+        for row in held:
+            e = json.loads(row.body)
+            reason = authority.authorize(tally.sender.id, tally.sender.role, row.type, number, facts.get(number))
+            self._effect(e, row.body, reason, tally, row.batch_seq)
+
+    def _fold_case(self, e: dict[str, Any], village: str, sender: str) -> str:
         number, type_ = e["case"], e["type"]
         stamp = min(e["hlc"], self.stamp_bound())  # a clock years ahead must not pin the case in the future
         status = self.store.case_status(number)
         if type_ == ev.CASE_FILED:
             if status is not None:
                 return "duplicate_case_number"
-            item = (e.get("body") or {}).get("item") or {}
-            self.store.put_case(number, village, str(item.get("code", "")), str(item.get("name", "")),
-                                lifecycle.RECEIVED, stamp)
+            item = _item(e)
+            self.store.put_case(number, village, str(item.get("code", ""))[:64], str(item.get("name", ""))[:200],
+                                lifecycle.RECEIVED, stamp, sender, str(item.get("handling_level", ""))[:32])
             return ""
         if status is None:
             return "unknown_case"
@@ -358,6 +461,7 @@ class Platform:
         return self._stations
 
     def _platform_event(self, type_: str, case: str | None, body: dict[str, Any]) -> dict[str, Any]:
+        assert type_ in PLATFORM_ONLY, type_  # what the platform emits, no station may send
         seq = self.store.next_platform_seq()
         now = self.clock()
         return {"id": f"{self.config.id}:{seq}", "station": self.config.id, "seq": seq,
@@ -365,9 +469,11 @@ class Platform:
                 "type": type_, "body": body, "recorded_at": now.isoformat(timespec="seconds")}
 
     def _notify_conflict(self, e: dict[str, Any], reason: str, sender: str) -> None:
+        refused = reason in authority.REASONS_ZH
+        label = "平台拒收" if refused else "同步冲突"
         notice = self._platform_event(CONFLICT, e.get("case"), {
-            "event": e["id"], "event_type": e["type"], "code": reason,
-            "reason": f"同步冲突：{CONFLICT_ZH.get(reason, reason)}（事件 {e['id']}）"})
+            "event": e["id"], "event_type": e["type"], "code": reason, "refused": refused,
+            "reason": f"{label}：{CONFLICT_ZH.get(reason, reason)}（事件 {e['id']}）"})
         self.store.add_event(EventRow(notice["id"], notice["station"], notice["seq"], notice["hlc"],
                                       notice["case"], notice["type"], canonical_json(notice)), self._at())
         self.store.add_inbox(sender, notice["id"])
@@ -421,22 +527,27 @@ class Platform:
 
     def overview(self) -> dict[str, Any]:
         store = self.store
+        self.refusals.flush()
         return {"platform": self.config.name, "counts": store.counts(), "cases": store.cases(),  # type: ignore[attr-defined]
                 "conflicts": store.conflicts(), "refusals": store.refusals(20),  # type: ignore[attr-defined]
+                "event_refusals": store.event_refusals(20),  # type: ignore[attr-defined]
                 "clock_flags": store.clock_flags(),  # type: ignore[attr-defined]
                 "stations": [{"id": s.id, "role": s.role, "name": s.name} for s in store.stations()]}
 
 
-def _check_events(events: list[dict[str, Any]], sender: str) -> str:
-    """Every event of a station batch must be that station's own, well formed."""
-    for i, e in enumerate(events):
-        try:
-            ok = (e["station"] == sender and isinstance(e["seq"], int) and e["id"] == f"{sender}:{e['seq']}"
-                  and isinstance(e["hlc"], str) and isinstance(e["type"], str) and isinstance(e["body"], dict)
-                  and isinstance(e.get("case"), (str, type(None))) and isinstance(e["operator"], str)
-                  and isinstance(e["recorded_at"], str))
-        except (KeyError, TypeError):
-            ok = False
-        if not ok:
-            return f"第 {i + 1} 条事件格式不对或不是发送站的事件"
-    return ""
+@dataclass
+class _Tally:
+    """What one batch's events did; ``routes`` caches the inboxes a village's case events go to."""
+
+    at: str
+    sender: StationRow
+    new: int = 0
+    conflicts: int = 0
+    refused: int = 0
+    routes: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _item(e: dict[str, Any]) -> dict[str, Any]:
+    """The item snapshot of a ``case.filed`` event, or {} when the body has none of the right shape."""
+    item = e["body"].get("item")
+    return item if isinstance(item, dict) else {}

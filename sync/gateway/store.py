@@ -46,6 +46,43 @@ class EventRow:
 
 
 @dataclass(frozen=True)
+class RefusalRow:
+    """Refusals of one (peer, reason, minute): how many, and the latest one's particulars."""
+
+    peer: str
+    reason: str
+    minute: str  # "YYYY-MM-DDTHH:MM", platform clock
+    station: str | None
+    seq: int | None
+    hash: bytes
+    detail: str
+    at: str
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class EventRefusalRow:
+    """An event of an accepted batch that its sender had no authority to send (sync/gateway/authority.py):
+    kept with the reason, never folded, never routed."""
+
+    event_id: str
+    station: str
+    batch_seq: int
+    case_number: str | None
+    type: str
+    reason: str
+    body: str  # canonical JSON of the whole wire event, personal data sealed
+    at: str
+
+
+@dataclass(frozen=True)
+class CaseFactsRow:
+    number: str
+    owner: str
+    level: str
+
+
+@dataclass(frozen=True)
 class InboxBatchRow:
     station: str
     seq: int
@@ -66,8 +103,10 @@ class GatewayStore(Protocol):
     # batches from stations
     def get_batch(self, station: str, seq: int) -> BatchRow | None: ...
     def add_batch(self, row: BatchRow, received_at: str, via: str) -> None: ...
-    def record_refusal(self, station: str | None, seq: int | None, hash_: bytes, reason: str, detail: str,
-                       at: str, peer: str) -> None: ...
+    def record_refusals(self, rows: list[RefusalRow]) -> None: ...
+    def add_event_refusals(self, rows: list[EventRefusalRow]) -> int: ...
+    def add_deferred(self, rows: list[EventRefusalRow]) -> int: ...
+    def take_deferred(self, case_number: str) -> list[EventRefusalRow]: ...
     def add_gap(self, station: str, seq: int, at: str) -> None: ...
     def close_gap(self, station: str, seq: int) -> None: ...
     # events and cases
@@ -76,7 +115,9 @@ class GatewayStore(Protocol):
     def events_of(self, station_prefix: str, case_events_only: bool = True) -> list[EventRow]: ...
     def events_of_type(self, type_: str) -> list[EventRow]: ...
     def case_status(self, number: str) -> str | None: ...
-    def put_case(self, number: str, village: str, item_code: str, item_name: str, status: str, hlc: str) -> None: ...
+    def case_facts(self, numbers: list[str]) -> list[CaseFactsRow]: ...
+    def put_case(self, number: str, village: str, item_code: str, item_name: str, status: str, hlc: str,
+                 owner: str, level: str) -> None: ...
     def set_case_status(self, number: str, status: str, hlc: str) -> None: ...
     def add_conflict(self, event_id: str, case_number: str | None, type_: str, reason: str,
                      status: str | None, at: str) -> None: ...
@@ -100,9 +141,20 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS batches (
         station TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, prev_hash BLOB NOT NULL,
         events INTEGER NOT NULL, received_at TEXT NOT NULL, via TEXT NOT NULL, PRIMARY KEY (station, seq))""",
+    # Transport refusals, one row per (peer, reason, minute) with a count (sync/gateway/refusals.py)
     """CREATE TABLE IF NOT EXISTS refusals (
         id INTEGER PRIMARY KEY, station TEXT, seq INTEGER, hash BLOB, reason TEXT NOT NULL, detail TEXT,
-        at TEXT NOT NULL, peer TEXT)""",
+        at TEXT NOT NULL, peer TEXT, minute TEXT, count INTEGER NOT NULL DEFAULT 1)""",
+    # Events of accepted batches refused by authority (sync/gateway/authority.py), never folded or routed
+    """CREATE TABLE IF NOT EXISTS event_refusals (
+        event_id TEXT PRIMARY KEY, station TEXT NOT NULL, batch_seq INTEGER NOT NULL, case_number TEXT,
+        type TEXT NOT NULL, reason TEXT NOT NULL, body TEXT NOT NULL, at TEXT NOT NULL)""",
+    # A village's events on its own case numbers not filed here yet (its batches may arrive out of
+    # order): held back, not folded or routed, judged again when the filing arrives
+    """CREATE TABLE IF NOT EXISTS deferred_events (
+        event_id TEXT PRIMARY KEY, station TEXT NOT NULL, batch_seq INTEGER NOT NULL, case_number TEXT NOT NULL,
+        type TEXT NOT NULL, reason TEXT NOT NULL, body TEXT NOT NULL, at TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS deferred_case ON deferred_events(case_number)",
     """CREATE TABLE IF NOT EXISTS gaps (
         station TEXT NOT NULL, seq INTEGER NOT NULL, noted_at TEXT NOT NULL, PRIMARY KEY (station, seq))""",
     """CREATE TABLE IF NOT EXISTS events (
@@ -112,7 +164,8 @@ SCHEMA = [
     "CREATE INDEX IF NOT EXISTS events_type ON events(type)",
     """CREATE TABLE IF NOT EXISTS cases (
         number TEXT PRIMARY KEY, village TEXT NOT NULL, item_code TEXT NOT NULL, item_name TEXT NOT NULL,
-        status TEXT NOT NULL, updated_hlc TEXT NOT NULL, events INTEGER NOT NULL DEFAULT 1)""",
+        status TEXT NOT NULL, updated_hlc TEXT NOT NULL, events INTEGER NOT NULL DEFAULT 1,
+        owner TEXT NOT NULL DEFAULT '', level TEXT NOT NULL DEFAULT '')""",
     """CREATE TABLE IF NOT EXISTS conflicts (
         event_id TEXT PRIMARY KEY, case_number TEXT, type TEXT NOT NULL, reason TEXT NOT NULL,
         status_then TEXT, at TEXT NOT NULL)""",
@@ -144,6 +197,27 @@ class SqliteGatewayStore:
         with self.transaction():
             for sql in SCHEMA:
                 self.conn.execute(sql)
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a platform.db made before issue 11 up to date: refusal counts, case owners and levels.
+
+        A case held from before owners were recorded gets its village (the number's division code,
+        the only station that could file it) and the level from its stored ``case.filed`` event."""
+        def columns(table: str) -> set[str]:
+            return {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
+
+        if "count" not in columns("refusals"):
+            self.conn.execute("ALTER TABLE refusals ADD COLUMN minute TEXT")
+            self.conn.execute("ALTER TABLE refusals ADD COLUMN count INTEGER NOT NULL DEFAULT 1")
+        self.conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS refusals_key ON refusals(peer, reason, minute)")
+        if "owner" not in columns("cases"):
+            self.conn.execute("ALTER TABLE cases ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+            self.conn.execute("ALTER TABLE cases ADD COLUMN level TEXT NOT NULL DEFAULT ''")
+            self.conn.execute(
+                "UPDATE cases SET owner = village, level = coalesce((SELECT json_extract(e.body,"
+                " '$.body.item.handling_level') FROM events e WHERE e.case_number = cases.number"
+                " AND e.type = 'case.filed' ORDER BY e.rowid LIMIT 1), '')")
 
     def close(self) -> None:
         self.conn.close()
@@ -203,16 +277,52 @@ class SqliteGatewayStore:
         self.conn.execute("INSERT INTO batches VALUES (?,?,?,?,?,?,?)",
                           (row.station, row.seq, row.hash, row.prev_hash, row.events, received_at, via))
 
-    def record_refusal(self, station: str | None, seq: int | None, hash_: bytes, reason: str, detail: str,
-                       at: str, peer: str) -> None:
+    def record_refusals(self, rows: list[RefusalRow]) -> None:
+        """Add counts per (peer, reason, minute); the row keeps the latest refusal's particulars."""
         with self.transaction():
-            self.conn.execute("INSERT INTO refusals(station, seq, hash, reason, detail, at, peer)"
-                              " VALUES (?,?,?,?,?,?,?)", (station, seq, hash_, reason, detail, at, peer))
+            self.conn.executemany(
+                "INSERT INTO refusals(station, seq, hash, reason, detail, at, peer, minute, count)"
+                " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(peer, reason, minute) DO UPDATE SET"
+                " count = count + excluded.count, station = excluded.station, seq = excluded.seq,"
+                " hash = excluded.hash, detail = excluded.detail, at = excluded.at",
+                [(r.station, r.seq, r.hash, r.reason, r.detail, r.at, r.peer, r.minute, r.count) for r in rows])
 
     def refusals(self, limit: int = 100) -> list[dict]:
-        rows = self._all("SELECT station, seq, hex(hash), reason, detail, at, peer FROM refusals"
-                         " ORDER BY id DESC LIMIT ?", (limit,))
-        keys = ("station", "seq", "hash", "reason", "detail", "at", "peer")
+        rows = self._all("SELECT station, seq, hex(hash), reason, detail, at, peer, count FROM refusals"
+                         " ORDER BY at DESC, id DESC LIMIT ?", (limit,))
+        keys = ("station", "seq", "hash", "reason", "detail", "at", "peer", "count")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def add_event_refusals(self, rows: list[EventRefusalRow]) -> int:
+        """Keep refused events (an id already kept is not kept twice); how many were new."""
+        before = self.conn.total_changes
+        self.conn.executemany("INSERT OR IGNORE INTO event_refusals VALUES (?,?,?,?,?,?,?,?)",
+                              [(r.event_id, r.station, r.batch_seq, r.case_number, r.type, r.reason, r.body, r.at)
+                               for r in rows])
+        return self.conn.total_changes - before
+
+    def add_deferred(self, rows: list[EventRefusalRow]) -> int:
+        """Hold events back until their case is filed (an id already held, stored or refused is skipped)."""
+        before = self.conn.total_changes
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO deferred_events SELECT ?,?,?,?,?,?,?,? WHERE NOT EXISTS"
+            " (SELECT 1 FROM events WHERE id=?) AND NOT EXISTS (SELECT 1 FROM event_refusals WHERE event_id=?)",
+            [(r.event_id, r.station, r.batch_seq, r.case_number, r.type, r.reason, r.body, r.at, r.event_id,
+              r.event_id) for r in rows])
+        return self.conn.total_changes - before
+
+    def take_deferred(self, case_number: str) -> list[EventRefusalRow]:
+        """Remove and return the events held back for a case, in their sender's order."""
+        rows = self.conn.execute(
+            "SELECT event_id, station, batch_seq, case_number, type, reason, body, at FROM deferred_events"
+            " WHERE case_number=? ORDER BY station, CAST(substr(event_id, instr(event_id, ':') + 1) AS INTEGER)",
+            (case_number,)).fetchall()
+        self.conn.execute("DELETE FROM deferred_events WHERE case_number=?", (case_number,))
+        return [EventRefusalRow(*r) for r in rows]
+
+    def event_refusals(self, limit: int = 100) -> list[dict]:
+        keys = ("event_id", "station", "batch_seq", "case_number", "type", "reason", "at")
+        rows = self._all(f"SELECT {', '.join(keys)} FROM event_refusals ORDER BY rowid DESC LIMIT ?", (limit,))
         return [dict(zip(keys, r)) for r in rows]
 
     def add_gap(self, station: str, seq: int, at: str) -> None:
@@ -249,9 +359,21 @@ class SqliteGatewayStore:
         r = self.conn.execute("SELECT status FROM cases WHERE number=?", (number,)).fetchone()
         return r[0] if r else None
 
-    def put_case(self, number: str, village: str, item_code: str, item_name: str, status: str, hlc: str) -> None:
-        self.conn.execute("INSERT INTO cases(number, village, item_code, item_name, status, updated_hlc)"
-                          " VALUES (?,?,?,?,?,?)", (number, village, item_code, item_name, status, hlc))
+    def case_facts(self, numbers: list[str]) -> list[CaseFactsRow]:
+        """Owner and level of the held cases among ``numbers`` (one query per 500 numbers)."""
+        out: list[CaseFactsRow] = []
+        for i in range(0, len(numbers), 500):
+            chunk = numbers[i:i + 500]
+            out += [CaseFactsRow(*r) for r in self._all(
+                f"SELECT number, owner, level FROM cases WHERE number IN ({','.join('?' * len(chunk))})",
+                tuple(chunk))]
+        return out
+
+    def put_case(self, number: str, village: str, item_code: str, item_name: str, status: str, hlc: str,
+                 owner: str, level: str) -> None:
+        self.conn.execute("INSERT INTO cases(number, village, item_code, item_name, status, updated_hlc, owner, level)"
+                          " VALUES (?,?,?,?,?,?,?,?)", (number, village, item_code, item_name, status, hlc, owner,
+                                                        level))
 
     def set_case_status(self, number: str, status: str, hlc: str) -> None:
         self.conn.execute("UPDATE cases SET status=?, updated_hlc=max(updated_hlc, ?), events=events+1"
@@ -316,12 +438,15 @@ class SqliteGatewayStore:
     # --- reading ----------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
-        return {t: self._one(f"SELECT COUNT(*) FROM {t}")[0]  # type: ignore[index]
-                for t in ("stations", "batches", "events", "cases", "conflicts", "refusals", "gaps", "inbox",
-                          "inbox_batches")}
+        """Rows per table; ``refusals`` is how many refusals were counted, ``refusal_rows`` the rows holding them."""
+        out = {t: self._one(f"SELECT COUNT(*) FROM {t}")[0]  # type: ignore[index]
+               for t in ("stations", "batches", "events", "cases", "conflicts", "event_refusals", "deferred_events",
+                         "gaps", "inbox", "inbox_batches")}
+        out["refusals"], out["refusal_rows"] = self._one("SELECT coalesce(SUM(count), 0), COUNT(*) FROM refusals")  # type: ignore[misc]
+        return out
 
     def cases(self) -> list[dict]:
-        keys = ("number", "village", "item_code", "item_name", "status", "updated_hlc", "events")
+        keys = ("number", "village", "item_code", "item_name", "status", "updated_hlc", "events", "owner", "level")
         rows = self._all(f"SELECT {', '.join(keys)} FROM cases ORDER BY number")
         return [dict(zip(keys, r)) for r in rows]
 

@@ -196,8 +196,10 @@ def test_a_reviewer_of_another_township_neither_sees_nor_decides(tmp_path: Path)
             assert sync_now(store).ok
             assert store.conn.execute("SELECT status FROM cases WHERE number=?", (theirs,)).fetchone()[0] == "received"
             assert not store.conn.execute("SELECT 1 FROM events WHERE station IN (?, ?)", (VILLAGE, TOWNSHIP)).fetchone()
-        reasons = {c["reason"] for c in platform.store.conflicts()}
-        assert reasons == {"foreign_case", "out_of_jurisdiction"}
+        # refused by authority before any effect: kept as event refusals, never as the case's conflicts
+        assert platform.store.conflicts() == []
+        refused = {(r["station"], r["reason"]) for r in platform.store.event_refusals()}
+        assert refused == {(VILLAGE, "foreign_case"), (TOWNSHIP, "out_of_jurisdiction")}
 
 
 # --- the gateway under hostile HTTP ---------------------------------------------------------------

@@ -6,11 +6,13 @@ import json
 import socket
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from station.casenumber import CaseNumber
 from station.cases import CaseReader
 from station.cli import main
 from station.testing import TEST_ADMIN, TEST_PASSWORD, cli_login_env
@@ -107,7 +109,8 @@ def test_business_conflicts_are_stored_and_routed_back_never_refused(world) -> N
     with Store.open(township) as store:
         assert sync_now(store).ok
         store.append("case.approved", {"reason": ""}, "赵审核", numbers[0])  # not accepted yet: illegal
-        store.append("case.accepted", {}, "赵审核", "421381105201-261125-9999-1")  # unknown case
+        unknown = str(CaseNumber(VILLAGE, date(2026, 11, 25), 9999))
+        store.append("case.accepted", {}, "赵审核", unknown)  # a case the platform does not hold
         store.append("case.accepted", {}, "赵审核", numbers[1])  # fine
         summary = sync_now(store)
         assert summary.ok and summary.batches_acknowledged == 1
@@ -115,7 +118,9 @@ def test_business_conflicts_are_stored_and_routed_back_never_refused(world) -> N
             "SELECT body FROM events WHERE type='sync.conflict'")]
         assert {n["code"] for n in notices} == {"illegal_transition", "unknown_case"}
     conflicts = world[4].store.conflicts()
-    assert {c["reason"] for c in conflicts} == {"illegal_transition", "unknown_case"}
+    assert {c["reason"] for c in conflicts} == {"illegal_transition"}  # a business conflict, stored
+    # a decision on a case the platform does not hold is refused by authority, before any effect
+    assert [(r["case_number"], r["reason"]) for r in world[4].store.event_refusals()] == [(unknown, "unknown_case")]
     with Store.open(village) as store:
         assert sync_now(store).ok
         assert CaseReader(store).get(numbers[1]).status == "accepted"
