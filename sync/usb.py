@@ -13,16 +13,24 @@ The platform's side (ingest a stick, write acks and inbox envelopes back) is
 Every file is written atomically (tmp + fsync + rename). Each file is verified on its own: a
 corrupted one is refused and reported, the rest are imported. Importing twice changes nothing:
 acks and envelopes are deterministic bytes, already-applied ones are skipped.
+
+A stick is whatever its last holder made it. Files are taken only if they are regular files
+(``lstat``, then opened with ``O_NOFOLLOW | O_NONBLOCK`` and checked again by ``fstat``: no symlink,
+device or FIFO is ever followed or waited on), their size is checked before reading and the read
+is bounded; folders written into must be real folders, not links elsewhere.
 """
 
 from __future__ import annotations
 
 import errno
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from station.store import Store
+from sync import envelope as env
 from sync import outbox
 from sync.errors import SyncError
 from sync.keys import load_or_create, platform_keys, write_bytes_atomic, write_json_atomic
@@ -44,18 +52,85 @@ def _seq_of(path: Path) -> int | None:
     return int(stem) if stem.isascii() and stem.isdigit() and len(stem) <= MAX_SEQ_DIGITS else None
 
 
-def _read(path: Path) -> bytes:
-    """A file from the stick; an unreadable one (a folder, no permission, a bad sector) is a clear refusal."""
+# Read bounds for files on a stick: an envelope is at most a header plus the largest ciphertext the
+# format allows; acks and manifests are small.
+MAX_ENVELOPE_FILE = env.MAX_CT_LEN + 512
+MAX_ACK_FILE = 4096
+MAX_MANIFEST_FILE = 1024 * 1024
+
+
+def _not_a_file(path: Path) -> SyncError:
+    return SyncError("usb_not_a_file", f"{path.name} 不是普通文件（可能是链接、设备或管道），已跳过")
+
+
+def read_stick_file(path: Path, limit: int) -> bytes:
+    """A regular file from the stick, at most ``limit`` bytes; anything else is a clear refusal
+    (``usb_not_a_file``, ``too_large``, ``usb_unreadable``), never a hang or a read without end."""
     try:
-        return path.read_bytes()
+        before = os.lstat(path)
+        if not stat.S_ISREG(before.st_mode):
+            raise _not_a_file(path)
+        if before.st_size > limit:
+            raise SyncError("too_large", f"文件 {path.name} 过大（{before.st_size} 字节，上限 {limit}），已跳过")
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # replaced by a link since lstat
+            raise _not_a_file(path) from None
+        raise SyncError("usb_unreadable", f"无法读取文件 {path.name}：{exc.strerror or exc}") from None
+    try:
+        now = os.fstat(fd)
+        if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino):
+            raise _not_a_file(path)
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise SyncError("too_large", f"文件 {path.name} 过大（超过 {limit} 字节），已跳过")
+        return b"".join(chunks)
     except OSError as exc:
         raise SyncError("usb_unreadable", f"无法读取文件 {path.name}：{exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def real_dir(path: Path) -> bool:
+    """A folder that is really there and really a folder (not a link to somewhere else)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def stick_files(folder: Path, suffix: str) -> list[Path]:
+    """Entries of a stick folder ending in ``suffix``, sorted, without following anything ([] if no folder)."""
+    if not real_dir(folder):
+        return []
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(folder / e.name for e in entries if e.name.endswith(suffix))
+    except OSError:
+        return []
+
+
+def _read(path: Path, limit: int = MAX_ENVELOPE_FILE) -> bytes:
+    return read_stick_file(path, limit)
 
 
 def _write_if_changed(path: Path, data: bytes) -> bool:
+    """Write ``data`` unless the file already holds it; refuses to write through a linked folder."""
+    parent = path.parent
     try:
-        if path.is_file() and path.read_bytes() == data:
-            return False
+        if os.path.lexists(parent) and not real_dir(parent):
+            raise SyncError("usb_not_a_file", f"U盘上的 {parent.name} 不是普通文件夹（可能是链接），没有写入")
+        try:
+            if read_stick_file(path, len(data)) == data:
+                return False
+        except SyncError:
+            pass  # absent, different, or not a regular file: replaced below (rename replaces the entry)
         write_bytes_atomic(path, data)
     except OSError as exc:
         raise _write_error(path, exc) from None
@@ -79,6 +154,8 @@ def export(store: Store, folder: Path) -> dict[str, Any]:
     platform = platform_keys(store.home).keys
     built = outbox.cut(store, keys, platform, settings.batch_bytes, settings.batch_events)
     own = folder / store.station_id
+    if os.path.lexists(own) and not real_dir(own):
+        raise SyncError("usb_not_a_file", f"U盘上的 {own.name} 不是普通文件夹（可能是链接），没有写入")
     out = own / "out"
     pending = outbox.batches(store, (outbox.BUILT, outbox.SENT))
     written = 0
@@ -88,8 +165,8 @@ def export(store: Store, folder: Path) -> dict[str, Any]:
         outbox.mark_sent(store, batch.seq, "usb")
     keep = {_name(b.seq, "vse") for b in pending}
     removed = 0
-    if out.exists():
-        for path in out.glob("*.vse"):
+    if real_dir(out):
+        for path in stick_files(out, ".vse"):
             if path.name not in keep:  # acknowledged since (or held): no longer to be carried
                 path.unlink()
                 removed += 1
@@ -100,10 +177,12 @@ def export(store: Store, folder: Path) -> dict[str, Any]:
                              "events": b.events} for b in pending]}
     old = own / "manifest.json"
     try:
-        if not old.is_file() or json.loads(old.read_text(encoding="utf-8")) != manifest:
+        try:
+            same = json.loads(read_stick_file(old, MAX_MANIFEST_FILE).decode("utf-8")) == manifest
+        except (SyncError, ValueError, UnicodeDecodeError, RecursionError):  # absent or damaged: replace it
+            same = False
+        if not same:
             write_json_atomic(old, manifest)
-    except (ValueError, UnicodeDecodeError):  # a damaged manifest on the stick: replace it
-        write_json_atomic(old, manifest)
     except OSError as exc:
         raise _write_error(old, exc) from None
     return {"folder": str(own), "batches": len(pending), "events": sum(b.events for b in pending),
@@ -114,20 +193,20 @@ def export(store: Store, folder: Path) -> dict[str, Any]:
 def import_(store: Store, folder: Path) -> dict[str, Any]:
     """Apply the platform's acks and inbox envelopes found in ``folder/<station_id>``."""
     own = folder / store.station_id
-    if not own.is_dir():
+    if not real_dir(own):
         raise SyncError("usb_nothing", f"{folder} 中没有本站（{store.station_id}）的数据")
     keys = load_or_create(store.home, store.station_id)
     platform = platform_keys(store.home).keys
     summary = SyncSummary(link="usb")
     acked = already = 0
-    for path in sorted((own / "acks").glob("*.ack")):
+    for path in stick_files(own / "acks", ".ack"):
         seq = _seq_of(path)
         batch = outbox.get(store, seq) if seq is not None else None
         if batch is None:
             summary.error("usb_unknown_ack", f"回执 {path.name} 对应的批次本站没有")
             continue
         try:
-            if outbox.mark_acknowledged(store, batch, _read(path), platform):
+            if outbox.mark_acknowledged(store, batch, _read(path, MAX_ACK_FILE), platform):
                 acked += 1
                 summary.batches_acknowledged += 1
                 summary.events_acknowledged += batch.events
@@ -135,7 +214,7 @@ def import_(store: Store, folder: Path) -> dict[str, Any]:
                 already += 1
         except SyncError as err:
             summary.error(err.code, f"回执 {path.name} 无效，已跳过：{err.message}")
-    inbox = sorted((p for p in (own / "in").glob("*.vse") if _seq_of(p) is not None), key=_seq_of)  # type: ignore[arg-type]
+    inbox = sorted((p for p in stick_files(own / "in", ".vse") if _seq_of(p) is not None), key=_seq_of)  # type: ignore[arg-type]
     skipped = 0
     for path in inbox:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import tomllib
 from pathlib import Path
 
@@ -119,7 +120,7 @@ def platform_publish_calendar(ctx: Context, file: str) -> None:
 @command(platform_group, "import")
 @click.option("--from", "from_", required=True, type=click.Path(file_okay=False, exists=True), help="U盘上的文件夹")
 def platform_import_cmd(ctx: Context, from_: str) -> None:
-    """从U盘文件夹导入各站批次，写回回执和各站的平台消息。"""
+    """从U盘文件夹导入各站批次，写回回执和各站的平台消息。有文件被拒收时退出码为 2。"""
     from sync.gateway.usb_import import platform_import
 
     with open_platform(ctx) as platform:
@@ -131,9 +132,15 @@ def platform_import_cmd(ctx: Context, from_: str) -> None:
             lines.append(f"{s['station_id']}：接收 {s['accepted']} 批，重复 {s['duplicates']} 批，"
                          f"写回回执 {s['acks_written']} 个，平台消息 {s['inbox_written']} 批")
             lines += [f"  拒收 {r['file']}：{r['message']}" for r in s["refused"]]
+            if s["events_refused"]:
+                lines.append(f"  其中 {s['events_refused']} 条事件无权操作，平台未采用（已通知该站）")
+        if result["refused"]:
+            lines.append(f"共拒收 {result['refused']} 个文件，详见上方；其余文件已导入")
         return "\n".join(lines) or "文件夹中没有站点数据"
 
     ctx.out(result, text)
+    if not result["ok"]:
+        sys.exit(2)
 
 
 COMMANDS: list[click.Command] = [platform_group]

@@ -1,56 +1,124 @@
 """The platform's side of the USB path: ingest every station folder on a stick, write acks and inboxes back.
 
 The folder layout and the file helpers are the station side's (``sync.usb``); this module only adds
-what the platform does with them.
+what the platform does with them. A stick is untrusted input like an HTTP request: only real folders
+and regular files are taken (no link, device or FIFO is followed or waited on), sizes are checked
+before reading and reads are bounded, every refusal (an unknown station, a bad manifest, a file that
+is not a file) is recorded in the platform's refusal log under the peer ``usb``, and one bad file
+never stops the others. The report lists every file with what became of it.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 from sync import envelope as env
 from sync.errors import SyncError
 from sync.gateway.platform import Platform
-from sync.usb import MANIFEST_FORMAT, MAX_SEQ_DIGITS, _name, _read, _write_if_changed
+from sync.usb import (MANIFEST_FORMAT, MAX_MANIFEST_FILE, MAX_SEQ_DIGITS, _name, _write_if_changed, read_stick_file,
+                      real_dir, stick_files)
+
+USB_PEER = "usb"
+STATION_FOLDER = re.compile(r"\d{12}")
 
 
 def platform_import(platform: Platform, folder: Path) -> dict[str, Any]:
-    """Ingest every station folder found; write signed acks and each station's inbox envelopes back."""
+    """Ingest every station folder found; write signed acks and each station's inbox envelopes back.
+
+    The report keeps its shape (``stations`` with accepted / duplicates / refused / acks_written /
+    inbox_written) and adds ``files`` per station (every file and its outcome), ``events_refused``,
+    and at the top ``refused`` (files and folders refused in all) and ``ok``."""
     report: list[dict[str, Any]] = []
-    for manifest_path in sorted(folder.glob("*/manifest.json")):
-        own = manifest_path.parent
+    for own in _station_folders(folder):
         entry: dict[str, Any] = {"station_id": own.name, "accepted": 0, "duplicates": 0, "refused": [],
-                                 "acks_written": 0, "inbox_written": 0}
+                                 "acks_written": 0, "inbox_written": 0, "events_refused": 0, "files": []}
         report.append(entry)
+        _import_station(platform, own, entry)
+    platform.refusals.flush()
+    refused = sum(len(s["refused"]) for s in report)
+    return {"folder": str(folder), "stations": report, "refused": refused, "ok": refused == 0}
+
+
+def _station_folders(folder: Path) -> list[Path]:
+    """Sub-folders with a manifest, and anything named like a station that is not a real folder (refused)."""
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(e.name for e in entries)
+    except OSError as exc:
+        raise SyncError("usb_unreadable", f"无法读取U盘文件夹 {folder}：{exc.strerror or exc}") from None
+    out = []
+    for name in names:
+        path = folder / name
+        if real_dir(path):
+            if os.path.lexists(path / "manifest.json"):
+                out.append(path)
+        elif STATION_FOLDER.fullmatch(name) and os.path.islink(path):
+            out.append(path)  # a link where a station's folder should be: reported and refused
+    return out
+
+
+def _refuse(platform: Platform, entry: dict[str, Any], file: str, err: SyncError, station: str | None,
+            record: bool = True) -> None:
+    entry["refused"].append({"file": file, "code": err.code, "message": err.message})
+    entry["files"].append({"file": file, "result": "refused", "code": err.code})
+    if record:
+        platform.refuse(err.code, f"{file}: {err.message}"[:300], station, None, b"", USB_PEER)
+
+
+def _import_station(platform: Platform, own: Path, entry: dict[str, Any]) -> None:
+    station = own.name
+    if not real_dir(own):
+        _refuse(platform, entry, own.name, SyncError("usb_not_a_file", f"{own.name} 不是普通文件夹（可能是链接），已跳过"),
+                None)
+        return
+    try:
+        manifest = json.loads(read_stick_file(own / "manifest.json", MAX_MANIFEST_FILE).decode("utf-8"))
+        if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT \
+                or manifest.get("station_id") != station:
+            raise ValueError
+        inbox_after = manifest.get("inbox_after", 0)
+        if type(inbox_after) is not int or not 0 <= inbox_after < 10**MAX_SEQ_DIGITS:
+            raise ValueError
+    except SyncError as err:
+        _refuse(platform, entry, "manifest.json", err, None)
+        return
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        _refuse(platform, entry, "manifest.json", SyncError("bad_manifest", "清单文件损坏"), None)
+        return
+    if platform.station_keys(station) is None:
+        _refuse(platform, entry, "manifest.json", SyncError("unknown_sender", f"站点 {station} 未在平台登记"), station)
+        return
+    for path in stick_files(own / "out", ".vse"):
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            if manifest.get("format") != MANIFEST_FORMAT or manifest.get("station_id") != own.name:
-                raise ValueError
-            inbox_after = int(manifest.get("inbox_after", 0))
-            if not 0 <= inbox_after < 10**MAX_SEQ_DIGITS:
-                raise ValueError
-        except (ValueError, UnicodeDecodeError, AttributeError, TypeError, OverflowError, OSError):
-            entry["refused"].append({"file": "manifest.json", "code": "bad_manifest", "message": "清单文件损坏"})
+            blob = read_stick_file(path, platform.config.max_body_bytes)
+        except SyncError as err:
+            _refuse(platform, entry, path.name, err, station)
             continue
-        if platform.station_keys(own.name) is None:
-            entry["refused"].append({"file": "manifest.json", "code": "unknown_sender",
-                                     "message": f"站点 {own.name} 未在平台登记"})
+        try:
+            outcome = platform.ingest(blob, via="usb", peer=USB_PEER)
+        except SyncError as err:  # recorded by ingest itself
+            _refuse(platform, entry, path.name, err, station, record=False)
             continue
-        for path in sorted((own / "out").glob("*.vse")):
-            try:
-                blob = _read(path)
-                outcome = platform.ingest(blob, via="usb", peer="usb")
-            except SyncError as err:
-                entry["refused"].append({"file": path.name, "code": err.code, "message": err.message})
-                continue
-            entry["duplicates" if outcome.duplicate else "accepted"] += 1
-            seq = env.peek(blob).seq
-            if _write_if_changed(own / "acks" / _name(seq, "ack"), outcome.ack):
+        entry["duplicates" if outcome.duplicate else "accepted"] += 1
+        entry["events_refused"] += outcome.events_refused
+        result: dict[str, Any] = {"file": path.name, "result": "duplicate" if outcome.duplicate else "accepted"}
+        if outcome.events_refused:
+            result["events_refused"] = outcome.events_refused
+        entry["files"].append(result)
+        try:
+            if _write_if_changed(own / "acks" / _name(env.peek(blob).seq, "ack"), outcome.ack):
                 entry["acks_written"] += 1
-        blobs, _ = platform.inbox(own.name, inbox_after, max_bytes=1 << 62)
-        for blob in blobs:
+        except SyncError as err:  # the batch is held; only the ack could not be put on the stick
+            result["ack_error"] = err.message
+    blobs, _ = platform.inbox(station, inbox_after, max_bytes=1 << 62)
+    for blob in blobs:
+        try:
             if _write_if_changed(own / "in" / _name(env.peek(blob).seq, "vse"), blob):
                 entry["inbox_written"] += 1
-    return {"folder": str(folder), "stations": report}
+        except SyncError as err:
+            entry["inbox_error"] = err.message
+            break
