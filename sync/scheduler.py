@@ -72,7 +72,10 @@ class SyncLoop:
         if self.max_syncs is not None and self.state.syncs >= self.max_syncs:
             self.stop.set()
             return
-        if summary.link == LINK_DOWN:
+        if summary.retry_after:  # the platform asked us to wait: the next full sync comes no sooner
+            self.state.failures_in_row = 0
+            self._after(max(summary.retry_after, 1.0), self._sync)
+        elif summary.link == LINK_DOWN:
             self.state.failures_in_row = 1
             self._after(self._backoff(interval), self._probe)
         else:

@@ -31,7 +31,7 @@ from sync import outbox
 from sync.errors import SyncError
 from sync.keys import load_or_create, platform_keys
 from sync.settings import SyncSettings
-from sync.transport import HttpTransport, PushReply
+from sync.transport import HttpTransport, PushReply, busy
 
 MAX_REFUSALS = 3
 STATION_LEVEL = frozenset({"unknown_sender", "bad_signature", "wrong_recipient", "bad_request_auth"})
@@ -55,6 +55,8 @@ class SyncSummary:
     conflicts: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
     link: str = LINK_UNKNOWN
+    retry_after: float = 0.0  # the platform asked us to wait this long before the next sync
+    events_refused: int = 0  # pushed events the platform refused as not this station's to send
 
     @property
     def ok(self) -> bool:
@@ -73,6 +75,8 @@ class SyncSummary:
                  f"冲突 {self.conflicts}）"]
         if self.batches_held:
             lines.append(f"有 {self.batches_held} 批被平台拒收，已搁置，请查看 station sync status")
+        if self.events_refused:
+            lines.append(f"平台拒收了 {self.events_refused} 条无权操作的事件（详见办件的同步冲突记录），其余已接收")
         lines += [f"错误：{e['message']}" for e in self.errors]
         lines.append("同步完成" if self.ok else "同步未完成，待办数据仍保留在本站，稍后会自动重试")
         return "\n".join(lines)
@@ -154,10 +158,13 @@ class StationSync:
                 raise SyncError("bad_ack", f"平台回执无效，批次 {batch.seq} 未标记为已确认：{err.message}") from None
             summary.batches_acknowledged += 1
             summary.events_acknowledged += batch.events
-            self.conflicts_reported += reply.conflicts
+            self.conflicts_reported += reply.conflicts + reply.events_refused
+            summary.events_refused += reply.events_refused
             self.acks += 1
             self.clock_ahead_ms = max(self.clock_ahead_ms, reply.clock_ahead_ms)
             return
+        if reply.retry_after:
+            raise busy(reply.retry_after, reply.message)
         if reply.status == 429 or reply.status >= 500:
             raise SyncError(reply.code, f"平台暂时无法处理：{reply.message}", retry=True)
         if reply.code in STATION_LEVEL:
@@ -274,6 +281,7 @@ def sync_now(store: Store, transport: HttpTransport | None = None, retry_held: b
             summary.link = LINK_UP
         except SyncError as err:
             summary.error(err.code, err.message)
+            summary.retry_after = float(err.details.get("retry_after", 0.0))
             # a retryable error is the link or a busy platform; any other means the platform answered
             summary.link = LINK_DOWN if err.retry else LINK_UP
     finally:

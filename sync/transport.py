@@ -4,6 +4,11 @@ jitter, TLS verification (system CAs or a custom bundle), an optional proxy.
 Retrying a push is safe by design: the gateway acknowledges a repeated batch again without storing
 it twice. Failures become :class:`SyncError` with a Chinese message; ``retry`` says whether the
 link (not the batch) was the problem.
+
+A busy platform answers 429 (or 503) with ``Retry-After``. The transport waits that long and tries
+again when the wait is short (at most ``max_retry_wait`` seconds, within the retry budget); a longer
+wait ends the request at once, and the sync stops and says when to come back (``PushReply.retry_after``,
+``SyncError.details["retry_after"]``): a station never hammers a platform that asked it to wait.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from sync import envelope as env
@@ -22,6 +28,42 @@ from sync.errors import SyncError
 
 USER_AGENT = "village-station-sync/1"
 POOL_SIZE = 8  # ≥ the push window + the inbox pull
+MAX_RETRY_WAIT = 10.0  # seconds a request waits in place for a busy platform; asked to wait longer, it stops
+MAX_RETRY_AFTER = 24 * 3600  # a larger Retry-After is read as this
+
+
+class PoliteRetry(Retry):
+    """urllib3's retries, honouring ``Retry-After`` only up to ``max_wait``: asked to wait longer, the
+    request ends with that answer (the caller stops the sync and reports when to come back)."""
+
+    max_wait: float = MAX_RETRY_WAIT
+
+    def new(self, **kw: Any) -> "PoliteRetry":
+        retry = super().new(**kw)
+        retry.max_wait = self.max_wait
+        return retry
+
+    def get_retry_after(self, response: Any) -> float | None:
+        try:
+            return super().get_retry_after(response)
+        except InvalidHeader:  # not a number or a date: as if absent
+            return None
+
+    def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
+                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> "PoliteRetry":
+        if response is not None:
+            wait = self.get_retry_after(response)
+            if wait is not None and wait > self.max_wait:
+                raise MaxRetryError(_pool, url or "", ResponseError(f"Retry-After {wait:.0f} s"))  # type: ignore[arg-type]
+        return super().increment(method, url, response, error, _pool, _stacktrace)  # type: ignore[return-value]
+
+
+def retry_after_of(resp: requests.Response) -> float:
+    """Seconds a 429/503 answer asked us to wait (0 when it did not say, or said nonsense)."""
+    value = resp.headers.get("Retry-After", "").strip()
+    if value.isascii() and value.isdigit() and len(value) <= 9:
+        return float(min(int(value), MAX_RETRY_AFTER))
+    return 0.0
 
 
 @dataclass(frozen=True)
@@ -35,11 +77,14 @@ class PushReply:
     status: int = 200
     conflicts: int = 0
     clock_ahead_ms: int = 0  # the gateway found this batch stamped that far ahead of its clock
+    retry_after: float = 0.0  # with a 429/503: how long the platform asked us to wait
+    events_refused: int = 0  # events of this batch the platform refused (the notices come with the inbox)
 
 
 class HttpTransport:
     def __init__(self, url: str, ca_bundle: str = "", proxy: str = "", timeout: float = 60.0,
-                 retries: int = 3, backoff: float = 1.0, connect_timeout: float = 10.0):
+                 retries: int = 3, backoff: float = 1.0, connect_timeout: float = 10.0,
+                 max_retry_wait: float = MAX_RETRY_WAIT):
         if not url:
             raise SyncError("not_configured", "尚未配置平台地址：请运行 station sync configure --url 地址")
         if not url.startswith(("http://", "https://")):
@@ -56,10 +101,11 @@ class HttpTransport:
         # earlier batch) is the one the next batch takes. The probe adapter shares that pool but never
         # retries. The inbox has a pool of its own, so a pull running beside the push never takes the
         # connection the first batch should have.
-        retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
-                      backoff_jitter=backoff / 2, backoff_max=60, status_forcelist=(429, 502, 503, 504),
-                      allowed_methods=frozenset({"GET", "POST"}), respect_retry_after_header=True,
-                      raise_on_status=False)
+        retry = PoliteRetry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff,
+                            backoff_jitter=backoff / 2, backoff_max=60, status_forcelist=(429, 502, 503, 504),
+                            allowed_methods=frozenset({"GET", "POST"}), respect_retry_after_header=True,
+                            raise_on_status=False)
+        retry.max_wait = max_retry_wait
         self._adapter = HTTPAdapter(max_retries=retry, pool_maxsize=POOL_SIZE)
         self._probe_adapter = HTTPAdapter(max_retries=Retry(0, read=False), pool_maxsize=POOL_SIZE)
         self._probe_adapter.poolmanager = self._adapter.poolmanager
@@ -139,11 +185,10 @@ class HttpTransport:
             conflicts = resp.headers.get("X-Conflicts", "0")
             ahead = resp.headers.get("X-Clock-Ahead-Ms", "0")
             return PushReply(resp.content, resp.headers.get("X-Ack-Status") == "duplicate",
-                             conflicts=int(conflicts) if conflicts.isdigit() else 0,
-                             clock_ahead_ms=int(ahead) if ahead.isascii() and ahead.isdigit() and len(ahead) <= 15
-                             else 0)
+                             conflicts=_count(conflicts), clock_ahead_ms=_count(ahead),
+                             events_refused=_count(resp.headers.get("X-Events-Refused", "0")))
         code, message = _error_of(resp)
-        return PushReply(None, False, code, message, resp.status_code)
+        return PushReply(None, False, code, message, resp.status_code, retry_after=retry_after_of(resp))
 
     def pull(self, signer: env.SecretKeys, after: int) -> tuple[list[bytes], bool]:
         target = f"/v1/inbox?after={after}"
@@ -154,8 +199,23 @@ class HttpTransport:
                                      headers={"X-Station-Auth": env.sign_request(signer, "GET", target)}))
         if resp.status_code != 200:
             code, message = _error_of(resp)
+            wait = retry_after_of(resp)
+            if wait:
+                raise busy(wait, message)
             raise SyncError(code, f"下载平台消息失败：{message}", retry=resp.status_code >= 500 or resp.status_code == 429)
         return split_frames(resp.content), resp.headers.get("X-More") == "1"
+
+
+def busy(wait: float, message: str = "") -> SyncError:
+    """The platform asked this station to wait: stop this sync and say when to come back."""
+    seconds = max(1, round(wait))
+    when = f"{seconds} 秒" if seconds < 120 else f"{round(seconds / 60)} 分钟"
+    return SyncError("rate_limited", f"平台繁忙（{message or '请求过多'}），本次同步已停止，请约 {when}后再同步；"
+                                     "待传数据仍保留在本站", retry=True, retry_after=float(seconds))
+
+
+def _count(value: str) -> int:
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 15 else 0
 
 
 def split_frames(data: bytes) -> list[bytes]:
