@@ -346,7 +346,7 @@ class Platform:
         before = self.store.get_batch(sid, seq - 1) if seq > 1 else None
         if before is not None and before.hash != prev_hash:
             return f"批次 {seq} 指向的前一批次与平台所存批次 {seq - 1} 不符"
-        after = self.store.get_batch(sid, seq + 1)
+        after = self.store.get_batch(sid, seq + 1) if seq < env.MAX_SEQ else None  # the last number has no successor
         if after is not None and after.prev_hash != hash_:
             return f"批次 {seq + 1} 所指的前一批次不是此批次"
         return ""
