@@ -91,9 +91,13 @@ def platform_cases(ctx: Context) -> None:
     def text() -> str:
         c = data["counts"]
         lines = [f"{data['platform']}：站点 {c['stations']}，批次 {c['batches']}，事件 {c['events']}，"
-                 f"办件 {c['cases']}，冲突 {c['conflicts']}，拒收 {c['refusals']}，缺批 {c['gaps']}"]
+                 f"办件 {c['cases']}，冲突 {c['conflicts']}，拒收 {c['refusals']} 次（{c['refusal_rows']} 条记录），"
+                 f"无权事件 {c['event_refusals']}，待办件到达的事件 {c['deferred_events']}，缺批 {c['gaps']}"]
         lines += [f"{x['number']}  {x['item_name']:<14} {x['status']}" for x in data["cases"]]
         lines += [f"冲突：{x['case_number']} {x['type']} {x['reason']}" for x in data["conflicts"]]
+        lines += [f"无权事件：{x['station']} {x['type']} {x['case_number'] or ''} {x['reason']}"
+                  for x in data["event_refusals"]]
+        lines += [f"拒收：{x['peer']} {x['reason']} ×{x['count']}（{x['at']}）" for x in data["refusals"]]
         return "\n".join(lines)
 
     ctx.out(data, text)
