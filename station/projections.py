@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from forms.problems import StationError
 from station import events as ev
 from station import lifecycle
 from station.calendar import WorkingCalendar
@@ -398,8 +399,33 @@ def _refold_case(conn: sqlite3.Connection, s: str, number: str, upto_event: str,
                              origin), ctx)
 
 
+# What folding an event whose body is not what its type promises can raise.
+MALFORMED_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, sqlite3.IntegrityError, StationError)
+
+
 def apply(conn: sqlite3.Connection, schema: str, event: Event, ctx: FoldContext) -> bool:
-    """Fold one event. Returns False when it was recorded as a conflict instead of applied."""
+    """Fold one event. Returns False when it was recorded as a conflict instead of applied.
+
+    An event from another station whose body this fold cannot take (a ``notice.printed`` without its
+    ``kind``, a filing without its applicant) is recorded as a ``malformed_event`` conflict and left
+    unapplied, never raised: the platform checks each event's shape and its sender's authority, not
+    every field of every type, and one such event must not stop a station from taking the rest of
+    its inbox, every sync, forever. The same rule on rebuild gives the same tables."""
+    if event.station == ctx.station:
+        return _fold(conn, schema, event, ctx)
+    conn.execute("SAVEPOINT remote_fold")
+    try:
+        applied = _fold(conn, schema, event, ctx)
+    except MALFORMED_ERRORS:
+        conn.execute("ROLLBACK TO remote_fold")
+        conn.execute("RELEASE remote_fold")
+        forget_calendar(conn, schema)
+        return _conflict(conn, schema, event, "malformed_event", None)
+    conn.execute("RELEASE remote_fold")
+    return applied
+
+
+def _fold(conn: sqlite3.Connection, schema: str, event: Event, ctx: FoldContext) -> bool:
     t = event.type
     if t == SYNC_CONFLICT:
         return _fold_superseded(conn, schema, event, ctx)

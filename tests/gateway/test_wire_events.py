@@ -68,3 +68,39 @@ def test_the_same_event_well_formed_lands(world) -> None:
     with Platform.open(world["phome"]) as platform:
         outcome = platform.ingest(blob, peer="127.0.0.1")
         assert outcome.events_new == 1 and outcome.events_refused == 0
+
+
+def test_an_allowed_event_its_receiver_cannot_fold_does_not_jam_the_receiver(tmp_path) -> None:
+    """The platform checks shapes and authority, not every field of every type: a village may send, on its own
+    case, a ``notice.printed`` without its ``kind``. The township it is routed to records it as a
+    ``malformed_event`` conflict and goes on; this used to raise KeyError out of every sync, for good."""
+    import requests
+
+    from station.audit import check
+    from sync.gateway.app import ServerThread
+    from sync.service import sync_now
+    from tests.support import TOWNSHIP
+
+    phome, keys = make_platform(tmp_path)
+    with Platform.open(phome) as platform, ServerThread(platform) as server:
+        village = make_station(tmp_path, phome, keys, VILLAGE, url=server.url)
+        township = make_station(tmp_path, phome, keys, TOWNSHIP, "township", url=server.url)
+        with Store.open(village) as store:
+            number = file_cases(store, 1)[0]
+            assert sync_now(store).ok
+        bad = {"id": f"{VILLAGE}:900000", "station": VILLAGE, "seq": 900000, "hlc": "0001795628551657-0000",
+               "operator": "x", "case": number, "type": "notice.printed", "body": {},
+               "recorded_at": "2026-11-25T10:00:00"}
+        blob = env.seal([bad], load_or_create(village, VILLAGE), platform_keys(village).keys, 5000, bytes(32),
+                        "0001795628551657-0000")
+        assert requests.post(server.url + "/v1/batches", data=blob, timeout=10).status_code == 200
+        with Store.open(village) as store:
+            later = file_cases(store, 1)[0]
+            assert sync_now(store).ok
+        with Store.open(township) as store:
+            summary = sync_now(store)
+            assert summary.ok, summary.errors
+            assert {n for (n,) in store.conn.execute("SELECT number FROM cases")} == {number, later}
+            assert store.conn.execute("SELECT reason FROM conflicts WHERE event_id=?", (bad["id"],)).fetchone() == (
+                "malformed_event",)
+            assert check(store).ok  # a fresh fold of the log gives the same tables
