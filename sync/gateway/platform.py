@@ -45,7 +45,7 @@ from sync.gateway.authority import CONFLICT, PLATFORM_ONLY, CaseFacts
 from sync.gateway.refusals import RefusalLog
 from sync.gateway.store import (BatchRow, EventRefusalRow, EventRow, GatewayStore, InboxBatchRow,
                                 SqliteGatewayStore, StationRow)
-from sync.gateway.wire_events import check_events
+from sync.gateway.wire_events import check_and_seal
 from sync.keys import PLATFORM_ID, Enrolment, load_or_create
 
 log = logging.getLogger("sync.gateway")
@@ -296,7 +296,7 @@ class Platform:
             raise self.refuse("rate_limited", f"约 {max(1, round(wait))} 秒后再试", sid, seq, b"", peer, wait)
         if seen is not None:
             raise self.refuse("fork", f"序号 {seq} 已有不同内容的批次", sid, seq, blob, peer)
-        bad = check_events(batch.events, sid)
+        events, bad = check_and_seal(batch.events, sid, self.codec)
         if bad:
             raise self.refuse("bad_payload", bad, sid, seq, blob, peer)
         problem = ""
@@ -309,7 +309,7 @@ class Platform:
                     self.store.add_gap(sid, seq - 1, self._at())
                 self.store.close_gap(sid, seq)
                 self.store.add_batch(BatchRow(sid, seq, hash_, header.prev_hash, header.count), self._at(), via)
-                new, conflicts, refused = self._store_events(batch.events, seq, self.store.get_station(sid))  # type: ignore[arg-type]
+                new, conflicts, refused = self._store_events(events, seq, self.store.get_station(sid))  # type: ignore[arg-type]
         if raced:
             return self.ingest(blob, via, peer)
         if problem:  # recorded outside the (rolled back) transaction so the log keeps it
@@ -367,12 +367,13 @@ class Platform:
         return out
 
     def _store_events(self, events: list[dict[str, Any]], batch_seq: int, sender: StationRow) -> tuple[int, int, int]:
-        """The effects of an accepted batch, after every event has been judged: (new, conflicts, refused)."""
+        """The effects of an accepted batch (events with personal data sealed), after every event has been
+        judged: (new, conflicts, refused)."""
         verdicts = self.verdicts(events, sender)
-        tally = _Tally(self._at(), sender)
+        numbers = sorted({e["case"] for e, reason in zip(events, verdicts) if not reason and e["type"] == ev.CASE_FILED})
+        tally = _Tally(self._at(), sender, self.store.deferred_cases(numbers))
         for e, reason in zip(events, verdicts):
-            sealed = self.codec.seal_body(e)
-            self._effect(sealed, canonical_json(sealed), reason, tally, batch_seq)
+            self._effect(e, canonical_json(e), reason, tally, batch_seq)
         return tally.new, tally.conflicts, tally.refused
 
     def _effect(self, e: dict[str, Any], body: str, reason: str, tally: "_Tally", batch_seq: int) -> None:
@@ -381,6 +382,7 @@ class Platform:
         if reason == authority.AWAITING_FILING:
             self.store.add_deferred([EventRefusalRow(e["id"], sender.id, batch_seq, e["case"], e["type"], reason,
                                                      body, at)])
+            tally.waiting.add(e["case"])
             return
         if reason:
             if self.store.add_event_refusals([EventRefusalRow(e["id"], sender.id, batch_seq, e.get("case"),
@@ -403,7 +405,7 @@ class Platform:
             self._notify_conflict(e, conflict, sender.id)
         for target in self._targets(sender, village, tally.routes):
             self.store.add_inbox(target, row.id)
-        if row.type == ev.CASE_FILED and not conflict:
+        if row.type == ev.CASE_FILED and not conflict and number in tally.waiting:
             self._release(number, tally)
 
     def _release(self, number: str, tally: "_Tally") -> None:
@@ -541,6 +543,7 @@ class _Tally:
 
     at: str
     sender: StationRow
+    waiting: set[str]  # case numbers with events held back for their filing
     new: int = 0
     conflicts: int = 0
     refused: int = 0

@@ -107,6 +107,7 @@ class GatewayStore(Protocol):
     def add_event_refusals(self, rows: list[EventRefusalRow]) -> int: ...
     def add_deferred(self, rows: list[EventRefusalRow]) -> int: ...
     def take_deferred(self, case_number: str) -> list[EventRefusalRow]: ...
+    def deferred_cases(self, numbers: list[str]) -> set[str]: ...
     def add_gap(self, station: str, seq: int, at: str) -> None: ...
     def close_gap(self, station: str, seq: int) -> None: ...
     # events and cases
@@ -310,6 +311,15 @@ class SqliteGatewayStore:
             [(r.event_id, r.station, r.batch_seq, r.case_number, r.type, r.reason, r.body, r.at, r.event_id,
               r.event_id) for r in rows])
         return self.conn.total_changes - before
+
+    def deferred_cases(self, numbers: list[str]) -> set[str]:
+        """Which of ``numbers`` have events held back for their filing."""
+        out: set[str] = set()
+        for i in range(0, len(numbers), 500):
+            chunk = numbers[i:i + 500]
+            out |= {r[0] for r in self._all(f"SELECT DISTINCT case_number FROM deferred_events WHERE case_number"
+                                            f" IN ({','.join('?' * len(chunk))})", tuple(chunk))}
+        return out
 
     def take_deferred(self, case_number: str) -> list[EventRefusalRow]:
         """Remove and return the events held back for a case, in their sender's order."""
