@@ -111,8 +111,10 @@ class PlatformConfig:
     keepalive_timeout_s: int = 30
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "trusted_proxies", tuple(self.trusted_proxies))
         problems = []
+        if isinstance(self.trusted_proxies, str):
+            problems.append("trusted_proxies 应为地址列表，例如 [\"127.0.0.1\"]")
+        object.__setattr__(self, "trusted_proxies", () if problems else tuple(self.trusted_proxies))
         for f in fields(self):
             value = getattr(self, f.name)
             if f.type in ("int", "float") and (isinstance(value, bool) or not isinstance(value, (int, float))

@@ -1,0 +1,42 @@
+"""platform.toml: every limit has a sane default written by `platform init`; a bad value stops the platform with
+`bad_config` naming the key (in Chinese), never a traceback, and never a silently trusted proxy."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from station.cli import main
+from sync.errors import SyncError
+from sync.gateway.platform import PlatformConfig, read_platform_config
+from sync.gateway.testing import make_platform
+
+
+def test_init_writes_every_limit_and_reads_it_back(tmp_path: Path) -> None:
+    phome, _ = make_platform(tmp_path)
+    written = tomllib.loads((phome / "platform.toml").read_text(encoding="utf-8"))
+    assert set(written) == set(PlatformConfig.__dataclass_fields__)
+    assert written["trusted_proxies"] == []  # X-Forwarded-For believed from nobody until configured
+    assert read_platform_config(phome) == PlatformConfig(name=written["name"])
+
+
+@pytest.mark.parametrize("line, key", [("header_timeout_s = 0", "header_timeout_s"),
+                                       ("max_connections = -5", "max_connections"),
+                                       ("flood_per_minute = \"many\"", "flood_per_minute"),
+                                       ("trusted_proxies = \"127.0.0.1\"", "trusted_proxies"),
+                                       ("trusted_proxies = [\"*\"]", "trusted_proxies")])
+def test_a_bad_limit_is_a_clear_refusal(tmp_path: Path, line: str, key: str) -> None:
+    phome, _ = make_platform(tmp_path)
+    config = phome / "platform.toml"
+    name = line.split(" = ")[0]
+    lines = [x for x in config.read_text(encoding="utf-8").splitlines() if not x.startswith(name + " ")]
+    config.write_text("\n".join(lines + [line]) + "\n", encoding="utf-8")
+    with pytest.raises(SyncError) as err:
+        read_platform_config(phome)
+    assert err.value.code == "bad_config" and key in err.value.message
+    result = CliRunner().invoke(main, ["platform", "cases", "--home", str(phome), "--json"])
+    assert result.exit_code == 1 and json.loads(result.output)["error"]["code"] == "bad_config"
