@@ -2,7 +2,7 @@
 
 The clock and the codes live in ``station.testing`` (shipped, so bench/ uses them without importing a
 test module); this package adds what only tests need. TUI helpers are in ``tests.support.tui``, the
-network-fault proxy in ``tests.support.fault_proxy``.
+network-fault proxy in ``bench.fault_proxy``.
 """
 
 from __future__ import annotations

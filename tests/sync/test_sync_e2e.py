@@ -25,7 +25,7 @@ from sync.scheduler import SyncLoop
 from sync.service import sync_now, sync_status
 from sync.settings import configure
 from sync.gateway.testing import file_cases, make_platform, make_station
-from tests.support.fault_proxy import FaultPlan, FaultProxy
+from bench.fault_proxy import FaultPlan, FaultProxy
 from tests.support import OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE
 
 
