@@ -51,7 +51,7 @@ def assert_exactly_once(platform: Platform, village: Path, township: Path) -> in
         last = store.last_local_seq()
         local_ids = {r[0] for r in store.conn.execute("SELECT id FROM events WHERE station=?", (VILLAGE,))}
         status = sync_status(store)
-        assert status["acked_seq"] == last and status["pending_events"] == 0, status
+        assert status.cursor.acked_seq == last and status.pending_events == 0, status
         station_batches = store.conn.execute("SELECT COUNT(*) FROM sync_batches").fetchone()[0]
     rows = platform.store.conn.execute("SELECT id FROM events WHERE station=?", (VILLAGE,)).fetchall()
     assert len(rows) == len({r[0] for r in rows}) == last, "each event exactly once"

@@ -238,7 +238,7 @@ class Torture:
             status = sync_status(store)
             last = store.last_local_seq()
             local = {i for (i,) in store.conn.execute("SELECT id FROM events WHERE station=?", (VILLAGE,))}
-        assert status["acked_seq"] == last and status["pending_events"] == 0 and not status["held"], \
+        assert status.cursor.acked_seq == last and status.pending_events == 0 and not status.held, \
             f"after killing {mode}: {status}"
         ids = self._platform_ids()
         assert len(ids) == len(set(ids)) and set(ids) == local, f"after killing {mode}: platform ≠ station"

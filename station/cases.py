@@ -30,13 +30,13 @@ from forms.problems import Problem, StationError
 from station.projections import calendar_for
 from station.search_text import fts_query
 from station.store import Store
+from station.sync_state import read_cursor
 
 PII_FIELD_TYPES = frozenset({"resident_id", "phone", "bank_account"})
 NEAR_DUE_WORKING_DAYS = 3
 MAX_DATA_BYTES = 64 * 1024
 
 REVEAL_FIELD_LABELS = {"id_number": "身份证号", "phone": "电话"}
-SYNC_LABELS = {"pending": "待同步", "sent": "已发送", "acknowledged": "已确认", "remote": "外站办件"}
 
 
 @dataclass(frozen=True)
@@ -346,8 +346,7 @@ class CaseReader:
         self.today = today or store.clock().date()
         self.calendar: WorkingCalendar = calendar_for(store.conn)
         self.near_limit = self.calendar.add_working_days(self.today, NEAR_DUE_WORKING_DAYS).date.isoformat()
-        self.sent_seq = int(store.meta_get("sync.sent_seq", "0") or 0)
-        self.acked_seq = int(store.meta_get("sync.acked_seq", "0") or 0)
+        self.cursor = read_cursor(store)
 
     def _record(self, row: tuple, materials=(), timeline=()) -> CaseRecord:
         (number, item_code, item_version, item_name, department, level, village, filed_by, status, received_at,
@@ -357,14 +356,7 @@ class CaseReader:
         last4, birth = _id_parts(self.store.codec.open(json.loads(id_enc))) if id_enc else (None, None)
         open_ = status in lifecycle.CLOCK_RUNNING
         today = self.today.isoformat()
-        if last_local == 0:
-            sync_state = "remote"
-        elif last_local > self.sent_seq:
-            sync_state = "pending"
-        elif last_local > self.acked_seq:
-            sync_state = "sent"
-        else:
-            sync_state = "acknowledged"
+        sync_state = self.cursor.case_state(last_local)
         return CaseRecord(
             number, item_code, item_version, item_name, department, level, village, filed_by, status,
             received_at, received_date, operator, name, last4, sex, birth, address, relationship, pdue,
@@ -446,7 +438,7 @@ class CaseReader:
             params += [*running, self.today.isoformat(), self.near_limit]
         if unsynced:
             where.append("c.last_local_seq > ?")
-            params.append(self.acked_seq)
+            params.append(self.cursor.acked_seq)
         if waiting_materials:
             where.append("EXISTS (SELECT 1 FROM materials m WHERE m.case_number=c.number"
                          " AND m.status IN ('waived','requested'))")
@@ -483,6 +475,24 @@ class CaseReader:
         source, where, params, _ = query
         sql = f"SELECT COUNT(*) FROM {source}{' WHERE ' + ' AND '.join(where) if where else ''}"
         return self.store.conn.execute(sql, params).fetchone()[0]
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """What is still to do, as the home screen's tiles count it (each a ``case list`` filter)."""
+
+    today: int
+    waiting: int
+    near_due: int
+    overdue: int
+    unsynced: int
+
+
+def worklist(reader: CaseReader) -> Worklist:
+    day = reader.today.isoformat()
+    return Worklist(today=reader.count(received_from=day, received_to=day),
+                    waiting=reader.count(waiting_materials=True), near_due=reader.count(near_due=True),
+                    overdue=reader.count(overdue=True), unsynced=reader.count(unsynced=True))
 
 
 def _timeline_entry(e: ev.Event) -> TimelineEntry:

@@ -21,7 +21,6 @@ from typing import Any
 
 import platformdirs
 
-from forms.identity import parse_division
 from forms.problems import StationError
 
 CONFIG_FILE = "station.toml"
@@ -144,16 +143,9 @@ def read_data_key(home: Path) -> bytes:
     return key
 
 
-def create_home_files(home: Path, division_code: str, name: str, role: str) -> StationConfig:
-    """Create the folder, settings and data key of a new station. The store is created by the caller."""
-    problems = []
-    if role not in ROLES:
-        raise StationError("bad_role", f"站点角色只能是 village（村站）或 township（乡镇中心），收到 {role!r}")
-    expect = "township" if role == "township" else "village"
-    division = parse_division(division_code, "division_code", expect=expect)
-    if not name or not name.strip() or len(name) > 60:
-        raise StationError("bad_name", "站点名称不能为空，且不超过60个字")
-    del problems
+def create_home_files(home: Path, station_id: str, name: str, role: str) -> StationConfig:
+    """Create the folder, settings and data key of a new station (inputs already checked by
+    ``station.setup.init_station``). The store is created by the caller."""
     if home.exists() and any(home.iterdir()):
         if (home / CONFIG_FILE).exists():
             raise StationError("home_exists", f"目录 {home} 已经是一个服务站，不会覆盖。换一个目录，或使用现有站点")
@@ -161,7 +153,7 @@ def create_home_files(home: Path, division_code: str, name: str, role: str) -> S
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)
     write_private_file(home / DATA_KEY_FILE, secrets.token_bytes(32))
-    config = StationConfig(station_id=division.code, name=name.strip(), role=role)
+    config = StationConfig(station_id=station_id, name=name.strip(), role=role)
     write_config(home, config)
     (home / "prints").mkdir(exist_ok=True)
     return config

@@ -30,14 +30,15 @@ from station.cases import CaseReader, CaseRecord
 from station.operators import Operator, require
 from forms.problems import StationError
 from station.stats import Figures, compute
+from station.settings import PAPER_FORMATS
 from station.store import Store
+from station.sync_state import pending_events
 
 KIND_TITLES = {"receipt": "受理回执", "notice": "一次性告知书", "correction": "补正通知书",
                "result": "办结通知书", "refusal": "不予受理/不予批准告知书", "daily": "日报",
                "monthly": "政务服务统计月报"}
 #: Station-wide reports, printed without a case (not through print_case_document).
 REPORT_KINDS = ("daily", "monthly")
-FORMATS = ("a4", "roll80")
 OUTGOING = Path("prints") / "outgoing"   # citizens' copies waiting to be printed by hand (owner-only)
 OUTGOING_KEEP = timedelta(days=1)
 
@@ -197,7 +198,7 @@ def print_case_document(store: Store, number: str, kind: str, operator: Operator
                         large: bool | None = None, out: Path | None = None) -> PrintResult:
     require(store, operator, "handle", "打印文书")
     fmt = fmt or store.config.paper_format or "a4"
-    if fmt not in FORMATS:
+    if fmt not in PAPER_FORMATS:
         raise StationError("bad_format", f"纸张格式只能是 a4 或 roll80，收到 {fmt}")
     large = store.config.large_print if large is None else large
     case = CaseReader(store).get(number)
@@ -221,7 +222,7 @@ def daily_report(store: Store, day: date) -> DailyReport:
     reader = CaseReader(store, day)
     by_item = store.conn.execute("SELECT item_name, COUNT(*) FROM cases WHERE received_date=? AND filed_by_station=?"
                                  " GROUP BY item_name ORDER BY 2 DESC, 1", (day.isoformat(), store.station_id)).fetchall()
-    pending = store.last_local_seq() - int(store.meta_get("sync.acked_seq", "0") or 0)
+    pending = pending_events(store)
 
     def rows(cases: list[CaseRecord]) -> list:
         return [(c.number, c.item_name, c.applicant_name, DueInfo(date.fromisoformat(c.promised_due), c.promised_estimate))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from station import events as ev
-from station.home import StationConfig, create_home_files
+from forms.identity import parse_division
 from forms.problems import StationError
+from station import events as ev
+from station.home import ROLES, StationConfig, create_home_files
+from station.settings import station_name_problems
 from station.store import Clock, Store
 
 
@@ -20,10 +22,16 @@ def init_station(home: Path, division_code: str, name: str, role: str = "village
     """
     from station.operators import check_password_rules, create_first_admin
 
+    if role not in ROLES:
+        raise StationError("bad_role", f"站点角色只能是 village（村站）或 township（乡镇中心），收到 {role!r}")
+    division = parse_division(division_code, "division_code", expect="township" if role == "township" else "village")
+    bad_name = station_name_problems(name)
+    if bad_name:
+        raise StationError(bad_name[0].code, bad_name[0].message)
     if admin is not None:
         check_password_rules(admin[1])  # before anything is written
     existed = home.exists()
-    config = create_home_files(home, division_code, name, role)
+    config = create_home_files(home, division.code, name, role)
     try:
         with Store.open(home, create=True, clock=clock) as store:
             store.append(ev.STATION_INITIALISED, {"station_id": config.station_id, "name": config.name,

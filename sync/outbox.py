@@ -10,8 +10,9 @@ a number never names two contents. States:
     acknowledged  a platform-signed ack for exactly this (station, seq, hash) was verified
     held          refused for a reason retrying cannot fix; shown with the reason, later batches flow
 
-``sync.sent_seq`` / ``sync.acked_seq`` (meta) are the highest local event seq such that every event
-up to it is in a sent / acknowledged batch; the case list reads them.
+The outbox cursor (``station.sync_state.OutboxCursor``: the highest local event seq such that every
+event up to it is in a sent / acknowledged batch) is advanced here and nowhere else; the domain reads
+it for the case list's sync column and the pending counts.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from station.store import Store
+from station.sync_state import OutboxCursor, write_cursor
 from sync import envelope as env
 from sync.batching import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_EVENTS, fit
 
 BUILT, SENT, ACKED, HELD = "built", "sent", "acknowledged", "held"
+#: A batch state as the operator reads it (the sync screen, ``station sync status``).
 STATE_LABELS = {BUILT: "待发送", SENT: "已发送待确认", ACKED: "已确认", HELD: "已搁置"}
 
 _DDL = [
@@ -125,7 +128,7 @@ def get(store: Store, seq: int) -> OutBatch | None:
 
 
 def _recompute(store: Store) -> None:
-    """Advance sync.sent_seq / sync.acked_seq over the contiguous prefix of batches in those states."""
+    """Advance the outbox cursor over the contiguous prefix of batches sent / acknowledged."""
     sent = acked = 0
     sent_open = acked_open = True
     for state, last_seq in store.conn.execute("SELECT state, last_seq FROM sync_batches ORDER BY seq"):
@@ -139,8 +142,7 @@ def _recompute(store: Store) -> None:
             acked_open = False
         if not sent_open and not acked_open:
             break
-    store.meta_set("sync.sent_seq", str(sent))
-    store.meta_set("sync.acked_seq", str(acked))
+    write_cursor(store, OutboxCursor(sent, acked))
 
 
 def mark_sent(store: Store, seq: int, via: str) -> None:

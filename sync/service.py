@@ -20,12 +20,13 @@ from __future__ import annotations
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from itertools import chain
 from typing import Any, Callable, Iterator
 
 from station import clock_check
-from station import events as ev
 from station.store import Store
+from station.sync_state import OutboxCursor, data_events_after, read_cursor
 from sync import envelope as env
 from sync import outbox
 from sync.errors import SyncError
@@ -38,6 +39,9 @@ STATION_LEVEL = frozenset({"unknown_sender", "bad_signature", "wrong_recipient",
 HOLD_AT_ONCE = frozenset({"too_large", "unknown_suite", "unknown_version", "fork", "chain_broken"})
 
 LINK_UP, LINK_DOWN, LINK_UNKNOWN = "up", "down", "unknown"
+#: The link state as the operator reads it (sync screen, home screen, ``station sync status``).
+LINK_LABELS = {LINK_UP: "正常", LINK_DOWN: "不通", LINK_UNKNOWN: "未知"}
+NOT_CONFIGURED = "未配置平台"
 
 
 @dataclass
@@ -334,60 +338,108 @@ SYNC_MODE_LABELS = {SYNC_MODE_NETWORK: "网络同步（也可用U盘）", SYNC_M
                     SYNC_MODE_NONE: "未配置（请导入平台公钥文件）"}
 
 
-def _data_events_after(store: Store, seq: int) -> int:
-    """Local events after ``seq`` that carry data (audit-only records such as logins are not counted)."""
-    marks = ",".join("?" * len(ev.AUDIT_ONLY))
-    return store.conn.execute(f"SELECT COUNT(*) FROM events WHERE station=? AND seq > ? AND type NOT IN ({marks})",
-                              (store.station_id, seq, *sorted(ev.AUDIT_ONLY))).fetchone()[0]
+@dataclass(frozen=True)
+class SyncStatus:
+    """Where this station's sync stands: what is waiting, the batches, the last attempt, the link."""
+
+    station_id: str
+    configured: bool
+    mode: str
+    url: str
+    pending_events: int  # data events the platform has not acknowledged (logins and the like not counted)
+    unsent_events: int
+    last_local_seq: int
+    cursor: OutboxCursor
+    batched_seq: int
+    batches: dict[str, int]
+    held: tuple[outbox.OutBatch, ...]
+    refused_pending: tuple[outbox.OutBatch, ...]
+    inbox_cursor: int
+    last_success: str | None
+    last_attempt: str | None
+    last_error: str | None
+    link: str
+    platform_time_ms: int | None
+    clock_warnings: tuple[str, ...]
+
+    @property
+    def link_label(self) -> str:
+        """The link as the operator reads it; a station with no platform configured says so."""
+        return LINK_LABELS.get(self.link, self.link) if self.configured else NOT_CONFIGURED
+
+    @property
+    def last_success_at(self) -> datetime | None:
+        try:
+            return datetime.fromisoformat(self.last_success) if self.last_success else None
+        except ValueError:
+            return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``station sync status --json`` document."""
+        return {
+            "station_id": self.station_id,
+            "configured": self.configured,
+            "mode": self.mode,
+            "url": self.url,
+            "pending_events": self.pending_events,
+            "unsent_events": self.unsent_events,
+            "pending_audit_events": self.last_local_seq - self.cursor.acked_seq - self.pending_events,
+            "unbatched_events": self.last_local_seq - self.batched_seq,
+            "last_local_seq": self.last_local_seq,
+            "sent_seq": self.cursor.sent_seq,
+            "acked_seq": self.cursor.acked_seq,
+            "batches": dict(self.batches),
+            "held": [b.to_dict() for b in self.held],
+            "refused_pending": [b.to_dict() for b in self.refused_pending],
+            "inbox_cursor": self.inbox_cursor,
+            "last_success": self.last_success,
+            "last_attempt": self.last_attempt,
+            "last_error": self.last_error,
+            "link": self.link,
+            "platform_time_ms": self.platform_time_ms,
+            "clock_warnings": list(self.clock_warnings),
+        }
+
+    def text(self) -> str:
+        """``station sync status`` without ``--json``."""
+        lines = [f"同步方式：{SYNC_MODE_LABELS[self.mode]}",
+                 f"平台地址：{self.url or '（未配置）'}",
+                 f"待确认事件：{self.pending_events} 条（未上传 {self.unsent_events} 条）",
+                 "批次：" + ("，".join(f"{outbox.STATE_LABELS.get(k, k)} {v}" for k, v in self.batches.items())
+                            or "无"),
+                 f"上次成功：{self.last_success or '从未'}",
+                 f"网络状态：{LINK_LABELS.get(self.link, self.link)}"]
+        if self.last_error:
+            lines.append(f"上次错误：{self.last_error}")
+        lines += [f"时钟警告：{w}" for w in self.clock_warnings]
+        for b in self.held:
+            lines.append(f"已搁置批次 {b.seq}（{b.events} 条事件）：{b.reason}")
+        return "\n".join(lines)
 
 
-def sync_status(store: Store) -> dict[str, Any]:
-    outbox.ensure_tables(store)
-    last_local = store.last_local_seq()
-    acked = int(store.meta_get("sync.acked_seq", "0") or 0)
-    sent = int(store.meta_get("sync.sent_seq", "0") or 0)
-    batched = int(store.meta_get("sync.batched_seq", "0") or 0)
-    cursor, _ = outbox.inbox_cursor(store)
+def sync_status(store: Store) -> SyncStatus:
     settings = SyncSettings.of(store.config)
     has_keys = (store.home / "keys" / "platform.json").exists()
     configured = bool(settings.url) and has_keys
-    return {
-        "station_id": store.station_id,
-        "configured": configured,
-        "mode": SYNC_MODE_NETWORK if configured else SYNC_MODE_USB if has_keys else SYNC_MODE_NONE,
-        "url": settings.url,
-        "pending_events": _data_events_after(store, acked),
-        "unsent_events": _data_events_after(store, sent),
-        "pending_audit_events": last_local - acked - _data_events_after(store, acked),
-        "unbatched_events": last_local - batched,
-        "last_local_seq": last_local,
-        "sent_seq": sent,
-        "acked_seq": acked,
-        "batches": outbox.counts(store),
-        "held": [b.to_dict() for b in outbox.batches(store, (outbox.HELD,))],
-        "refused_pending": [b.to_dict() for b in outbox.batches(store, (outbox.BUILT, outbox.SENT)) if b.refusals],
-        "inbox_cursor": cursor,
-        "last_success": store.meta_get("sync.last_success", "") or None,
-        "last_attempt": store.meta_get("sync.last_attempt", "") or None,
-        "last_error": store.meta_get("sync.last_error", "") or None,
-        "link": store.meta_get("sync.link", LINK_UNKNOWN),
-        "platform_time_ms": int(store.meta_get("sync.platform_time_ms", "0") or 0) or None,
-        "clock_warnings": clock_warnings(store),
-    }
-
-
-def status_text(status: dict[str, Any]) -> str:
-    link = {"up": "正常", "down": "不通", "unknown": "未知"}.get(status["link"], status["link"])
-    lines = [f"同步方式：{SYNC_MODE_LABELS[status['mode']]}",
-             f"平台地址：{status['url'] or '（未配置）'}",
-             f"待确认事件：{status['pending_events']} 条（未上传 {status['unsent_events']} 条）",
-             "批次：" + ("，".join(f"{outbox.STATE_LABELS.get(k, k)} {v}" for k, v in status["batches"].items())
-                        or "无"),
-             f"上次成功：{status['last_success'] or '从未'}",
-             f"网络状态：{link}"]
-    if status["last_error"]:
-        lines.append(f"上次错误：{status['last_error']}")
-    lines += [f"时钟警告：{w}" for w in status.get("clock_warnings", [])]
-    for b in status["held"]:
-        lines.append(f"已搁置批次 {b['seq']}（{b['events']} 条事件）：{b['reason']}")
-    return "\n".join(lines)
+    cursor = read_cursor(store)
+    return SyncStatus(
+        station_id=store.station_id,
+        configured=configured,
+        mode=SYNC_MODE_NETWORK if configured else SYNC_MODE_USB if has_keys else SYNC_MODE_NONE,
+        url=settings.url,
+        pending_events=data_events_after(store, cursor.acked_seq),
+        unsent_events=data_events_after(store, cursor.sent_seq),
+        last_local_seq=store.last_local_seq(),
+        cursor=cursor,
+        batched_seq=int(store.meta_get("sync.batched_seq", "0") or 0),
+        batches=outbox.counts(store),
+        held=tuple(outbox.batches(store, (outbox.HELD,))),
+        refused_pending=tuple(b for b in outbox.batches(store, (outbox.BUILT, outbox.SENT)) if b.refusals),
+        inbox_cursor=outbox.inbox_cursor(store)[0],
+        last_success=store.meta_get("sync.last_success", "") or None,
+        last_attempt=store.meta_get("sync.last_attempt", "") or None,
+        last_error=store.meta_get("sync.last_error", "") or None,
+        link=store.meta_get("sync.link", LINK_UNKNOWN) or LINK_UNKNOWN,
+        platform_time_ms=int(store.meta_get("sync.platform_time_ms", "0") or 0) or None,
+        clock_warnings=tuple(clock_warnings(store)),
+    )

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from forms.problems import ProblemList, StationError
+from station import settings as rules
 from station.home import StationConfig, read_config, update_config
 from sync.batching import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_EVENTS
 
@@ -40,12 +42,31 @@ class SyncSettings:
                    retries=int(x.get("sync_retries", 3)))
 
 
+def check(url: str | None = None, interval_minutes: int | None = None, **extra: Any) -> None:
+    """Refuse sync settings that break ``station.settings``' rules, every problem listed (the error's
+    code and message are the first problem's, as ``station sync configure`` reports them)."""
+    problems = ProblemList()
+    if url is not None:
+        problems.extend(rules.sync_url_problems(url.strip(), "url"))
+    if interval_minutes is not None:
+        problems.extend(rules.parse_interval(interval_minutes, "interval")[1])
+    if extra.get("sync_batch_bytes") is not None:
+        problems.extend(rules.batch_bytes_problems(int(extra["sync_batch_bytes"])))
+    if extra.get("sync_ca_bundle"):
+        problems.extend(rules.ca_bundle_problems(str(extra["sync_ca_bundle"])))
+    if problems:
+        first = problems.items[0]
+        raise StationError(first.code, first.message, problems.items)
+
+
 def configure(home: Path, url: str | None = None, interval_minutes: int | None = None,
               **extra: Any) -> StationConfig:
+    """Check (:func:`check`) and save sync settings; ``extra`` takes the keys of ``EXTRA_KEYS``."""
+    check(url, interval_minutes, **extra)
     config = read_config(home)
     changes: dict[str, Any] = {}
     if url is not None:
-        changes["sync_url"] = url.rstrip("/")
+        changes["sync_url"] = url.strip().rstrip("/")
     if interval_minutes is not None:
         changes["sync_interval_minutes"] = interval_minutes
     merged = dict(config.extra or {})

@@ -23,6 +23,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
+from station.settings import URL_RULE, is_platform_url
 from sync import envelope as env
 from sync.errors import SyncError
 
@@ -87,8 +88,8 @@ class HttpTransport:
                  max_retry_wait: float = MAX_RETRY_WAIT):
         if not url:
             raise SyncError("not_configured", "尚未配置平台地址：请运行 station sync configure --url 地址")
-        if not url.startswith(("http://", "https://")):
-            raise SyncError("bad_url", f"平台地址应以 http:// 或 https:// 开头：{url}")
+        if not is_platform_url(url):  # station.toml edited by hand: the same rule as the settings
+            raise SyncError("bad_url", f"{URL_RULE}：{url}")
         self.url = url.rstrip("/")
         self.timeout = (connect_timeout, timeout)
         self._settings = (ca_bundle, proxy, retries, backoff)

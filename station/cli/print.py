@@ -9,6 +9,7 @@ import click
 
 from forms.problems import StationError
 from station.cli.options import Context, command, open_store, parse_day
+from station.settings import PAPER_FORMATS
 
 
 @click.group("print")
@@ -19,7 +20,7 @@ def print_group() -> None:
 def _print_command(kind: str, help_text: str) -> None:
     @command(print_group, kind, login="handle", help=help_text)
     @click.argument("number")
-    @click.option("--format", "fmt", type=click.Choice(["a4", "roll80"]), default=None, help="纸张：A4 或 80mm 热敏纸")
+    @click.option("--format", "fmt", type=click.Choice(PAPER_FORMATS), default=None, help="纸张：A4 或 80mm 热敏纸")
     @click.option("--large", is_flag=True, default=None, help="大字版（老年人）")
     @click.option("--out", type=click.Path(dir_okay=False), default=None, help="另存一份PDF到此文件")
     def _cmd(ctx: Context, number: str, fmt: str | None, large: bool | None, out: str | None) -> None:

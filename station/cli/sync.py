@@ -30,21 +30,16 @@ def sync_configure(ctx: Context, url: str | None, platform_keys: str | None, int
     """配置平台地址、平台公钥和网络设置。"""
     from station.home import is_station_home
     from sync.keys import install_platform_keys, load_or_create
-    from sync.settings import SyncSettings, configure
+    from sync.settings import SyncSettings, check, configure
 
     if not is_station_home(ctx.home):
         raise StationError("not_a_station", f"目录 {ctx.home} 不是服务站目录")
-    if interval is not None and not 1 <= interval <= 1440:
-        raise StationError("bad_interval", "同步间隔应在 1 到 1440 分钟之间")
-    if batch_bytes is not None and not 2048 <= batch_bytes <= 1024 * 1024:
-        raise StationError("bad_batch_bytes", "每批字节数应在 2048 到 1048576 之间")
-    if ca_bundle and not Path(ca_bundle).is_file():
-        raise StationError("bad_ca_bundle", f"找不到CA证书文件 {ca_bundle}")
+    extra = {"sync_ca_bundle": ca_bundle, "sync_proxy": proxy, "sync_batch_bytes": batch_bytes}
+    check(url, interval, **extra)  # before the keys file is installed: a refusal changes nothing
     fingerprint = None
     if platform_keys:
         fingerprint = install_platform_keys(ctx.home, Path(platform_keys)).keys.fingerprint()
-    config = configure(ctx.home, url, interval, sync_ca_bundle=ca_bundle, sync_proxy=proxy,
-                       sync_batch_bytes=batch_bytes)
+    config = configure(ctx.home, url, interval, **extra)
     load_or_create(ctx.home, config.station_id)
     s = SyncSettings.of(config)
     data = {"url": s.url, "interval_minutes": s.interval_minutes, "ca_bundle": s.ca_bundle, "proxy": s.proxy,
@@ -69,11 +64,11 @@ def sync_now_cmd(ctx: Context, retry_held: bool) -> None:
 @command(sync_group, "status", login="any")
 def sync_status_cmd(ctx: Context) -> None:
     """同步状态：待传事件和批次、上次成功、上次错误、网络状态。"""
-    from sync.service import status_text, sync_status
+    from sync.service import sync_status
 
     with open_store(ctx) as store:
         status = sync_status(store)
-    ctx.out(status, lambda: status_text(status))
+    ctx.out(status.to_dict(), status.text)
 
 
 @command(sync_group, "run", login="handle")

@@ -1,19 +1,8 @@
-"""Station names for division codes, as this store has seen them (from ``station.initialised`` events)."""
+"""Short village labels from station names (``station.printing.station_names``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from station.tui import optional
-
 SUFFIXES = ("便民服务站", "便民服务中心", "服务站")
-
-
-def station_names(store: Any) -> dict[str, str]:
-    printing = optional.printing()
-    if printing is None or not hasattr(printing, "station_names"):
-        return {}
-    return dict(printing.station_names(store))
 
 
 def village_label(code: str, names: dict[str, str]) -> str:

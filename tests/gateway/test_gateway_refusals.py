@@ -101,7 +101,7 @@ def test_unknown_sender(setup) -> None:
         summary = sync_now(other)
         assert not summary.ok and summary.errors[0]["code"] == "unknown_sender"
         assert "登记" in summary.errors[0]["message"]
-        assert sync_status(other)["batches"]["acknowledged"] == 0
+        assert sync_status(other).batches["acknowledged"] == 0
 
 
 def test_unknown_suite(setup) -> None:
@@ -207,14 +207,14 @@ def test_a_batch_refused_for_good_is_held_and_later_batches_keep_flowing(setup) 
         summary = sync_now(later)
         assert summary.batches_acknowledged >= 1 and summary.batches_held == 0
         status = sync_status(later)
-        assert status["batches"]["held"] == 1 and "过大" in status["held"][0]["reason"]
-        assert status["acked_seq"] == 0  # the held batch's events are not acknowledged
+        assert status.batches["held"] == 1 and "过大" in status.held[0].reason
+        assert status.cursor.acked_seq == 0  # the held batch's events are not acknowledged
         assert platform.store.counts()["gaps"] == 1
         # the operator raises the limit on the platform and retries the held batch
         platform.config = dataclasses.replace(platform.config, max_body_bytes=4 * 1024 * 1024)
         assert sync_now(later, retry_held=True).ok
         status = sync_status(later)
-        assert status["pending_events"] == 0 and status["batches"]["held"] == 0
+        assert status.pending_events == 0 and status.batches["held"] == 0
         assert platform.store.counts()["gaps"] == 0
         total = platform.store.conn.execute("SELECT COUNT(*), COUNT(DISTINCT id) FROM events WHERE station=?",
                                             (VILLAGE,)).fetchone()

@@ -21,8 +21,8 @@ def test_a_month_offline_then_one_sync(tmp_path: Path) -> None:
     assert sync["events"] == month["events"]
     with Store.open(Path(figures["village"])) as store:
         status = sync_status(store)
-        assert status["pending_events"] == 0 and status["acked_seq"] == store.last_local_seq()
-        assert status["clock_warnings"] == []
+        assert status.pending_events == 0 and status.cursor.acked_seq == store.last_local_seq()
+        assert status.clock_warnings == ()
     conn = sqlite3.connect(Path(figures["phome"]) / "platform.db")
     total, distinct = conn.execute("SELECT COUNT(*), COUNT(DISTINCT id) FROM events WHERE station=?",
                                    (VILLAGE,)).fetchone()

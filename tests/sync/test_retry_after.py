@@ -41,8 +41,8 @@ def test_a_long_retry_after_stops_the_sync_at_once_and_says_when(tmp_path: Path)
             assert summary.retry_after >= 10
             assert took < 10, took  # it did not sit out the 20 s in place
             status = sync_status(store)
-            assert status["pending_events"] > 0 and status["batches"]["held"] == 0  # nothing lost, nothing held
-            assert "后再同步" in status["last_error"]
+            assert status.pending_events > 0 and status.batches["held"] == 0  # nothing lost, nothing held
+            assert "后再同步" in status.last_error
     finally:
         server.__exit__()
         platform.close()
@@ -59,7 +59,7 @@ def test_a_short_retry_after_is_waited_out_and_the_sync_completes(tmp_path: Path
             summary = sync_now(store)
             took = time.monotonic() - started
             assert summary.ok, summary.errors
-            assert sync_status(store)["pending_events"] == 0
+            assert sync_status(store).pending_events == 0
         platform.refusals.flush()
         limited = [r for r in platform.store.refusals() if r["reason"] == "rate_limited"]  # type: ignore[attr-defined]
         assert limited and limited[0]["station"] == VILLAGE  # the gateway did say "wait"…

@@ -16,7 +16,7 @@ from station.clock_check import assess_store
 from station.store import Store
 from sync.gateway.app import ServerThread
 from sync.gateway.platform import Platform
-from sync.service import status_text, sync_now, sync_status
+from sync.service import sync_now, sync_status
 from sync.gateway.testing import file_cases, make_platform, make_station
 from tests.support import FixedClock
 from tests.support import TOWNSHIP, VILLAGE
@@ -43,8 +43,8 @@ def test_a_clock_years_ahead_is_flagged_bounded_and_shown(tmp_path: Path) -> Non
             platform_ms = int(store.meta_get("sync.platform_time_ms") or 0)
             assert abs(platform_ms - _ms(datetime.now())) < 60_000  # the platform's time, not the PC's
             status = sync_status(store)
-            assert any("快约 1095 天" in w for w in status["clock_warnings"]), status["clock_warnings"]
-            assert "时钟警告" in status_text(status)
+            assert any("快约 1095 天" in w for w in status.clock_warnings), status.clock_warnings
+            assert "时钟警告" in status.text()
             assert assess_store(store).code == "far_ahead"
         flags = {f["station"]: f for f in platform.store.clock_flags()}
         assert set(flags) == {VILLAGE}
@@ -62,12 +62,12 @@ def test_a_clock_years_ahead_is_flagged_bounded_and_shown(tmp_path: Path) -> Non
                                   for (b,) in stamps)
             # the township's own PC clock is right: not flagged; its log took the village's stamps (causality
             # kept by the hybrid clock), which the local check reports without blaming this PC
-            warnings = sync_status(store)["clock_warnings"]
+            warnings = sync_status(store).clock_warnings
             assert not any("本机电脑时间" in w or "平台发现" in w for w in warnings), warnings
         with Store.open(sane) as store:  # a station with a right clock: no flag, no warning
             file_cases(store, 1)
             assert sync_now(store).ok
-            assert sync_status(store)["clock_warnings"] == []
+            assert sync_status(store).clock_warnings == ()
         assert {f["station"] for f in platform.store.clock_flags()} == {VILLAGE}
         result = CliRunner(env=cli_login_env()).invoke(main, ["sync", "status", "--home", str(village)])
         assert result.exit_code == 0 and "时钟警告" in result.output  # the CLI uses the real clock: still flagged
@@ -85,6 +85,6 @@ def test_a_clock_years_behind_learns_the_platform_time_and_warns(tmp_path: Path)
             assert sync_now(store).ok
             assert assess_store(store).code == "behind_platform"
             assert assess_store(store).today == datetime.now().date()  # received dates from a sane clock
-            warnings = sync_status(store)["clock_warnings"]
+            warnings = sync_status(store).clock_warnings
             assert any("慢约" in w for w in warnings) and any("校正" in w for w in warnings)
         assert platform.store.clock_flags() == []

@@ -36,7 +36,7 @@ def _count(db: Path, sql: str) -> int:
 def _assert_exactly_once(phome: Path, village: Path) -> None:
     with Store.open(village) as store:
         last = store.last_local_seq()
-        assert sync_status(store)["pending_events"] == 0
+        assert sync_status(store).pending_events == 0
     with Platform.open(phome) as platform:
         total, distinct, top = platform.store.conn.execute(
             "SELECT COUNT(*), COUNT(DISTINCT id), MAX(seq) FROM events WHERE station=?", (VILLAGE,)).fetchone()

@@ -154,12 +154,12 @@ def test_unreachable_platform_leaves_the_outbox_intact_and_says_why(world, tmp_p
         assert not summary.ok and summary.link == "down"
         assert "无法连接平台" in summary.errors[0]["message"]
         status = sync_status(store)
-        assert status["link"] == "down" and status["pending_events"] == store.last_local_seq()
-        assert status["batches"]["built"] == 1 and status["last_error"]
+        assert status.link == "down" and status.pending_events == store.last_local_seq()
+        assert status.batches["built"] == 1 and status.last_error
     configure(village, world[3])
     with Store.open(village) as store:
         assert sync_now(store).ok
-        assert sync_status(store)["pending_events"] == 0
+        assert sync_status(store).pending_events == 0
 
 
 def _sync_loop_until_the_platform_returns(village: Path, platform_home: Path, port: int) -> SyncLoop:
@@ -189,7 +189,7 @@ def test_scheduler_backs_off_while_unreachable_and_syncs_when_back(tmp_path: Pat
     assert loop.state.probes >= 1
     assert loop.state.summaries[-1].ok  # synced as soon as a probe found the platform back
     with Store.open(village) as store:
-        assert sync_status(store)["pending_events"] == 0
+        assert sync_status(store).pending_events == 0
 
 
 def test_when_the_link_comes_back_the_first_batch_rides_the_probes_connection(tmp_path: Path) -> None:
@@ -210,7 +210,7 @@ def test_when_the_link_comes_back_the_first_batch_rides_the_probes_connection(tm
         assert len(answered) == 1, proxy.connections  # the successful probe's connection carried on
         assert answered[0][1] == "POST /v1/batches HTTP/1.1", answered[0]
     with Store.open(village) as store:
-        assert sync_status(store)["pending_events"] == 0
+        assert sync_status(store).pending_events == 0
 
 
 def test_cli_enrolment_configure_sync_and_status(tmp_path: Path) -> None:
@@ -243,6 +243,10 @@ def test_cli_enrolment_configure_sync_and_status(tmp_path: Path) -> None:
         assert summary["ok"] and summary["events_acknowledged"] > 0
         status = run("sync", "status", "--home", str(vdir))
         assert status["pending_events"] == 0 and status["link"] == "up"
+        assert list(status) == ["station_id", "configured", "mode", "url", "pending_events", "unsent_events",
+                                "pending_audit_events", "unbatched_events", "last_local_seq", "sent_seq", "acked_seq",
+                                "batches", "held", "refused_pending", "inbox_cursor", "last_success", "last_attempt",
+                                "last_error", "link", "platform_time_ms", "clock_warnings"]  # the --json document
         cases = run("platform", "cases", "--home", str(pdir))
         assert cases["counts"]["cases"] == 2
     configure(vdir, sync_retries=0)

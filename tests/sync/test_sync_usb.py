@@ -50,7 +50,7 @@ def test_usb_round_trip_twice_changes_nothing_the_second_time(tmp_path: Path) ->
     imported = run("sync", "import", "--home", str(village), "--from", str(stick))
     assert imported["acks_applied"] == 1
     with Store.open(village) as store:
-        assert sync_status(store)["pending_events"] == 0
+        assert sync_status(store).pending_events == 0
         assert {c.sync_state for c in CaseReader(store).list()} == {"acknowledged"}
         db_before = data_events(store)
     with Platform.open(phome) as platform:
@@ -109,13 +109,13 @@ def test_a_corrupted_file_is_refused_and_the_rest_imported(tmp_path: Path) -> No
     run("sync", "import", "--home", str(village), "--from", str(stick))
     with Store.open(village) as store:
         status = sync_status(store)
-        assert status["batches"]["acknowledged"] == len(files) - 1 and status["pending_events"] > 0
+        assert status.batches["acknowledged"] == len(files) - 1 and status.pending_events > 0
     # next trip: the export writes the untouched stored bytes again, and the gap closes
     run("sync", "export", "--home", str(village), "--to", str(stick))
     run("platform", "import", "--home", str(phome), "--from", str(stick))
     run("sync", "import", "--home", str(village), "--from", str(stick))
     with Store.open(village) as store:
-        assert sync_status(store)["pending_events"] == 0
+        assert sync_status(store).pending_events == 0
     with Platform.open(phome) as platform:
         assert platform.store.counts()["gaps"] == 0
 
@@ -242,10 +242,10 @@ def test_envelopes_acks_and_inbox_truncated_at_many_offsets_are_refused_and_the_
         assert codes == ["bad_ack", "bad_format"], (cut, result["errors"])
         assert all(("回执" in e["message"] or "文件" in e["message"]) for e in result["errors"])
     with Store.open(village) as store:
-        assert sync_status(store)["batches"]["acknowledged"] == len(acks) - 1  # the rest were imported
+        assert sync_status(store).batches["acknowledged"] == len(acks) - 1  # the rest were imported
         result = import_(store, stick)
         assert not result["errors"] and result["applied"] == 1
-        assert sync_status(store)["pending_events"] == 0
+        assert sync_status(store).pending_events == 0
 
 
 def test_a_usb_only_village_needs_only_the_platform_key_file(tmp_path: Path) -> None:

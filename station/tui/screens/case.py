@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from rich.table import Table
@@ -12,20 +13,17 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
-from station import lifecycle
-from station.cases import CaseReader, CaseRecord, deliver, record_materials, withdraw
 from forms.identity import mask_phone
-from station.ratings import Rating, get_rating, rate
-from station.tui import optional
+from station import lifecycle, sync_state
+from station.cases import CaseReader, CaseRecord, deliver, record_materials, withdraw
 from station.decisions import decision_lines, superseded
+from station.printing import KIND_TITLES, PrintResult, documents_for, print_case_document, station_names
+from station.ratings import Rating, get_rating, rate
+from station.store import Store
 from station.tui.screens.base import StationScreen
-from station.tui.widgets.case_tables import compose_case_tables, fill_case_tables, setup_case_tables
 from station.tui.screens.dialogs import DeliverDialog, MaterialsDialog, PrintDialog, RatingDialog, ReasonDialog
+from station.tui.widgets.case_tables import compose_case_tables, fill_case_tables, setup_case_tables
 from station.tui.widgets.caselist import due_text
-
-SYNC_LABELS = {"pending": "待同步", "sent": "已发送，待确认", "acknowledged": "已确认", "remote": "外站办件"}
-DEFAULT_TITLES = {"receipt": "受理回执", "notice": "一次性告知书", "correction": "补正通知书",
-                  "result": "办结通知书", "refusal": "不予受理/不予批准告知书"}
 
 
 @dataclass(frozen=True)
@@ -34,19 +32,17 @@ class CaseView:
     masked_id: str
     phone: str
     rating: Rating | None
-    documents: list[str] | None  # None: printing not installed
+    documents: list[str]  # the documents that apply to the case in its state, receipt first
     superseded: frozenset[tuple[str, str]] = frozenset()  # (station, hlc) of timeline entries that lost
     station_names: dict[str, str] | None = None
 
 
-def load_case(store: Any, number: str, today: Any) -> CaseView:
+def load_case(store: Store, number: str, today: date) -> CaseView:
     case = CaseReader(store, today).get(number)
-    printing = optional.printing()
-    documents = printing.documents_for(case) if printing else None
     phone = case.reveal_phone(store.codec)
-    names = printing.station_names(store) if printing and hasattr(printing, "station_names") else {}
     return CaseView(case, case.masked_id(store.codec), mask_phone(phone) if phone else "",
-                    get_rating(store, case.number), documents, frozenset(superseded(store, case.number)), names)
+                    get_rating(store, case.number), documents_for(case), frozenset(superseded(store, case.number)),
+                    station_names(store))
 
 
 class CaseScreen(StationScreen):
@@ -118,7 +114,7 @@ class CaseScreen(StationScreen):
                 Text("已超期", style="bold red") if c.overdue else Text("临近到期", style="yellow") if c.near_due
                 else Text(""))
         grid.add_row("承诺办结", due)
-        grid.add_row("同步", SYNC_LABELS.get(c.sync_state, c.sync_state))
+        grid.add_row("同步", sync_state.LABELS.get(c.sync_state, c.sync_state))
         if view.rating:
             grid.add_row("评价", f"{view.rating.level} {view.rating.label}"
                          + (f"：{view.rating.detail}" if view.rating.detail else ""))
@@ -225,27 +221,19 @@ class CaseScreen(StationScreen):
                              lambda r: self._after(r, "办件已撤回"))
 
     def action_print(self) -> None:
-        printing = optional.printing()
-        if printing is None or self.view is None or self.view.documents is None:
-            self.app.notify(optional.NO_PRINTING, severity="error")
+        if self.view is None:
             return
-        titles = getattr(printing, "KIND_TITLES", DEFAULT_TITLES)
-        kinds = [(k, titles.get(k, k)) for k in self.view.documents]
+        kinds = [(k, KIND_TITLES[k]) for k in self.view.documents]
         self.app.push_screen(PrintDialog(kinds), self.print_kind)
 
     def print_kind(self, kind: str | None) -> None:
         if not kind:
             return
-        printing = optional.printing()
-        if printing is None:
-            self.app.notify(optional.NO_PRINTING, severity="error")
-            return
         store, op, number = self.session.require_store(), self._operator(), self.number
         self.app.notify("正在生成文书……", timeout=2)
-        self.call_domain(lambda: printing.print_case_document(store, number, kind, op), self._printed,
-                         group="print")
+        self.call_domain(lambda: print_case_document(store, number, kind, op), self._printed, group="print")
 
-    def _printed(self, result: Any) -> None:
+    def _printed(self, result: PrintResult) -> None:
         again = f"（第{result.reprint_count}次补打）" if result.reprint_count else ""
         self.last_print = result
         self.app.notify(f"{result.message}{again}\n{result.path}", title="已打印" if result.sent else "已存档")

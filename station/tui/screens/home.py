@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,15 +11,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Static
 
-from station.cases import CaseReader, CaseRecord
-from station.operators import PERMISSIONS
-from station.projections import calendar_for
-from station.tui import optional, syncview
+from station.cases import CaseReader, CaseRecord, Worklist, worklist
 from station.decisions import Arrival, arrivals
+from station.operators import PERMISSIONS
+from station.printing import PrintResult, print_case_document
+from station.projections import calendar_for
+from station.store import Store
 from station.tui.screens.base import StationScreen
 from station.tui.widgets.caselist import clip, fill_case_table, setup_case_table, short_number
+from sync.service import sync_status
 
-COUNT_CAP = 1000
+COUNT_CAP = 1000  # a tile shows "1000+" from here on
 SYNC_WARN_DAYS = 3
 CALENDAR_WARN_DAYS = 90
 
@@ -29,7 +30,7 @@ CALENDAR_WARN_DAYS = 90
 class Dashboard:
     station_name: str
     today: date
-    counts: dict[str, int]
+    counts: Worklist
     today_cases: list[CaseRecord]
     pending_events: int
     link: str
@@ -43,35 +44,13 @@ TILES = [("today", "今日收件", "t"), ("waiting", "待补材料", "w"), ("nea
          ("overdue", "超期", "o"), ("unsynced", "未同步", "u")]
 
 
-def _count(reader: CaseReader, **filters: Any) -> int:
-    return len(reader.list(limit=COUNT_CAP, **filters))
-
-
-def sync_overview(store: Any) -> tuple[int, str, str, datetime | None]:
-    """(pending events, link label, last sync label, last success time) from the sync service."""
-    service = optional.sync_service()
-    acked = int(store.meta_get("sync.acked_seq", "0") or 0)
-    pending = max(store.last_local_seq() - acked, 0)
-    if service is None:
-        return pending, "未安装同步功能", "—", None
-    status = syncview.status(service, store)
-    pending = int(status.get("pending_events", pending) or 0)
-    when = syncview.last_success(status)
-    return pending, syncview.link_label(status), (when.isoformat(" ", "minutes") if when else "从未同步"), when
-
-
-def build_dashboard(store: Any, today: date) -> Dashboard:
+def build_dashboard(store: Store, today: date) -> Dashboard:
     reader = CaseReader(store, today)
     iso = today.isoformat()
-    counts = {
-        "today": _count(reader, received_from=iso, received_to=iso),
-        "waiting": _count(reader, waiting_materials=True),
-        "near_due": _count(reader, near_due=True),
-        "overdue": _count(reader, overdue=True),
-        "unsynced": _count(reader, unsynced=True),
-    }
     today_cases = reader.list(received_from=iso, received_to=iso, limit=50)
-    pending, link, last_label, last_when = sync_overview(store)
+    status = sync_status(store)
+    pending, link, last_when = status.pending_events, status.link_label, status.last_success_at
+    last_label = last_when.isoformat(" ", "minutes") if last_when else "从未同步"
     warnings = []
     if pending and (last_when is None or (datetime.combine(today, datetime.min.time()) - last_when).days >= SYNC_WARN_DAYS):
         if last_when is None:
@@ -82,7 +61,7 @@ def build_dashboard(store: Any, today: date) -> Dashboard:
     coverage = calendar_for(store.conn).coverage_end()
     if coverage < today + timedelta(days=CALENDAR_WARN_DAYS):
         warnings.append(f"节假日日历只到 {coverage.isoformat()}，之后的到期日是估算。同步后会更新；收件不受影响。")
-    return Dashboard(store.config.name, today, counts, today_cases, pending, link, last_label, warnings,
+    return Dashboard(store.config.name, today, worklist(reader), today_cases, pending, link, last_label, warnings,
                      arrivals(store, today))
 
 
@@ -120,7 +99,7 @@ class HomeScreen(StationScreen):
 
     def on_mount(self) -> None:
         self.arrivals: list[Arrival] = []
-        self.last_print: Any = None
+        self.last_print: PrintResult | None = None
         setup_case_table(self.query_one("#today-table", DataTable))
         table = self.query_one("#arrivals", DataTable)
         for label, width in ARRIVAL_COLUMNS:
@@ -146,7 +125,7 @@ class HomeScreen(StationScreen):
         warnings.update("\n".join("⚠ " + w for w in board.warnings))
         warnings.display = bool(board.warnings)
         for key, label, shortcut in TILES:
-            n = board.counts[key]
+            n = getattr(board.counts, key)
             shown = f"{n}+" if n >= COUNT_CAP else str(n)
             text = Text(f"{label} ", style="bold")
             text.append(f"[{shortcut}]", style="dim")
@@ -202,16 +181,11 @@ class HomeScreen(StationScreen):
         if kind == "open":
             self.app.open_case(number)
             return
-        printing = optional.printing()
-        if printing is None:
-            self.app.notify(optional.NO_PRINTING, severity="error")
-            return
         store, op = self.session.require_store(), self.session.operator
         self.app.notify("正在生成文书……", timeout=2)
-        self.call_domain(lambda: printing.print_case_document(store, number, kind, op), self._printed,
-                         group="print")
+        self.call_domain(lambda: print_case_document(store, number, kind, op), self._printed, group="print")
 
-    def _printed(self, result: Any) -> None:
+    def _printed(self, result: PrintResult) -> None:
         self.last_print = result
         self.app.notify(f"{result.message}\n{result.path}", title="已打印" if result.sent else "已存档")
         self.action_refresh()

@@ -13,6 +13,12 @@ from forms.problems import StationError
 from station.tui.screens.base import StationScreen
 
 
+def _import_home_screen() -> None:
+    """Import the home screen while the operator types: its module loads printing (reportlab) and sync
+    (requests), 0.3–0.5 s on the bench machine, which would otherwise stall the UI thread at login."""
+    from station.tui.screens import home  # noqa: F401
+
+
 class LoginScreen(StationScreen):
     BINDINGS = [Binding("ctrl+q", "app.quit", "退出")]
 
@@ -56,6 +62,7 @@ class LoginScreen(StationScreen):
         if len(operators) == 1 and not box.value:
             box.value = operators[0]
             self.query_one("#password", Input).focus()
+        self.call_domain(_import_home_screen, lambda _: None, group="warm", lock=False)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "operator":

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
 from station.cases import FiledCase
-from station.tui import optional
+from station.printing import PrintResult, print_case_document
 from station.tui.screens.base import StationScreen
 from station.tui.widgets.bigtext import BigText
 
@@ -56,16 +56,11 @@ class ResultScreen(StationScreen):
         return True
 
     def action_print(self, kind: str) -> None:
-        printing = optional.printing()
-        if printing is None:
-            self.app.notify(optional.NO_PRINTING, severity="error")
-            return
         store, op, number = self.session.require_store(), self.session.operator, self.filed.number
         self.app.notify("正在生成文书……", timeout=2)
-        self.call_domain(lambda: printing.print_case_document(store, number, kind, op), self._printed,
-                         group="print")
+        self.call_domain(lambda: print_case_document(store, number, kind, op), self._printed, group="print")
 
-    def _printed(self, result: Any) -> None:
+    def _printed(self, result: PrintResult) -> None:
         self.printed.append(result)
         again = f"（第{result.reprint_count}次补打）" if result.reprint_count else ""
         self.app.notify(f"{result.message}{again}\n{result.path}", title="已打印" if result.sent else "已存档")

@@ -20,7 +20,8 @@ from textual.widgets import DataTable, Footer, Select, Static, Tab, Tabs
 from station.cases import CaseRecord
 from station.ratings import Rating, get_rating
 from station.review import find_duplicates, review_queue
-from station.tui.names import station_names, village_label
+from station.printing import station_names
+from station.tui.names import village_label
 from station.tui.screens.base import StationScreen
 from station.tui.widgets.caselist import clip, due_text, short_number
 

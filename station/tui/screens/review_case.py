@@ -27,7 +27,8 @@ from forms.problems import StationError
 from station.ratings import Rating, close_followup, get_rating
 from station.review import ACTION_LABELS, ACTIONS, Decision, decide, find_duplicates, mark_duplicate, may_decide
 from station.decisions import decision_lines, superseded
-from station.tui.names import station_names, village_label
+from station.printing import station_names
+from station.tui.names import village_label
 from station.tui.screens.base import StationScreen
 from station.tui.widgets.case_tables import compose_case_tables, fill_case_tables, setup_case_tables
 from station.tui.screens.dialogs import FormDialog, ReasonDialog

@@ -9,9 +9,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select, Static
 
-from station.home import StationConfig, read_config, update_config
+from forms.problems import StationError
+from station.home import StationConfig, read_config
 from station.operators import Operator, add_operator, list_operators, set_disabled, set_password
-from forms.problems import ProblemList, StationError
+from station.settings import PAPER_FORMATS, save_local
 from station.tui.screens.base import StationScreen
 from station.tui.screens.dialogs import OperatorDialog, PasswordDialog
 from station.tui.widgets.problems import ProblemPanel
@@ -20,31 +21,6 @@ TEXT_SETTINGS = [("name", "站点名称"), ("phone", "站点电话（印在回�
                  ("printer", "打印机名称（留空则只存档PDF）"), ("sync_url", "省平台同步地址"),
                  ("sync_interval_minutes", "自动同步间隔（分钟）")]
 PAPER = [("A4 纸", "a4"), ("80毫米热敏卷纸", "roll80")]
-
-
-def save_settings(home: Any, values: dict[str, Any]) -> StationConfig:
-    problems = ProblemList()
-    name = str(values.get("name", "")).strip()
-    if not name or len(name) > 60:
-        problems.add("name", "bad_name", "站点名称不能为空，且不超过60个字")
-    try:
-        interval = int(str(values.get("sync_interval_minutes", "")).strip())
-        if not 1 <= interval <= 1440:
-            raise ValueError
-    except ValueError:
-        problems.add("sync_interval_minutes", "bad_interval", "自动同步间隔应为1到1440之间的整数（分钟）")
-        interval = 15
-    url = str(values.get("sync_url", "")).strip()
-    if url and not url.startswith(("http://", "https://")):
-        problems.add("sync_url", "bad_url", "同步地址应以 http:// 或 https:// 开头")
-    if values.get("paper_format") not in ("a4", "roll80"):
-        problems.add("paper_format", "bad_format", "请选择纸张格式")
-    problems.raise_if_any("invalid_settings", "设置有误，请按提示修改")
-    return update_config(home, name=name, phone=str(values.get("phone", "")).strip(),
-                         address=str(values.get("address", "")).strip(),
-                         printer=str(values.get("printer", "")).strip(), sync_url=url,
-                         sync_interval_minutes=interval, paper_format=values["paper_format"],
-                         large_print=bool(values.get("large_print")))
 
 
 class SettingsScreen(StationScreen):
@@ -83,7 +59,7 @@ class SettingsScreen(StationScreen):
     def _show_config(self, config: StationConfig) -> None:
         for key, _ in TEXT_SETTINGS:
             self.query_one(f"#s-{key}", Input).value = str(getattr(config, key))
-        self.query_one("#s-paper_format", Select).value = config.paper_format if config.paper_format in ("a4", "roll80") else "a4"
+        self.query_one("#s-paper_format", Select).value = config.paper_format if config.paper_format in PAPER_FORMATS else "a4"
         self.query_one("#s-large_print", Checkbox).value = bool(config.large_print)
 
     def load_operators(self) -> None:
@@ -102,7 +78,7 @@ class SettingsScreen(StationScreen):
         values["paper_format"] = self.query_one("#s-paper_format", Select).value
         values["large_print"] = self.query_one("#s-large_print", Checkbox).value
         home = self.session.home
-        self.call_domain(lambda: save_settings(home, values), self._saved, failed=self._refused)
+        self.call_domain(lambda: save_local(home, values), self._saved, failed=self._refused)
 
     def _refused(self, exc: StationError) -> None:
         self.query_one(ProblemPanel).show(exc.problems or [exc.message], exc.message)

@@ -25,8 +25,8 @@ from textual.widgets import DataTable, Footer, Input, Select, Sparkline, Static
 from forms.problems import StationError
 from station.stats import StatsReport, compute
 from station.stats import export as export_report
-from station.tui import optional
-from station.tui.names import station_names, village_label
+from station.printing import PrintResult, print_monthly, station_names
+from station.tui.names import village_label
 from station.tui.screens.base import StationScreen
 from station.tui.widgets.caselist import clip
 
@@ -234,10 +234,6 @@ class StatsScreen(StationScreen):
         self.app.notify(f"已导出：{path}", title="导出完成")
 
     def action_print_monthly(self) -> None:
-        printing = optional.printing()
-        if printing is None or not hasattr(printing, "print_monthly"):
-            self.app.notify(optional.NO_PRINTING, severity="error")
-            return
         if self.view is None:
             return
         month = date.fromisoformat(self.view.report.date_from).replace(day=1)
@@ -245,9 +241,9 @@ class StatsScreen(StationScreen):
         last = calendar.monthrange(month.year, month.month)[1]
         self.app.notify(f"正在生成 {month.year}年{month.month}月 月报（{month.isoformat()} 至 "
                         f"{month.replace(day=last).isoformat()}）……", timeout=3)
-        self.call_domain(lambda: printing.print_monthly(store, month, op), self._printed, group="print")
+        self.call_domain(lambda: print_monthly(store, month, op), self._printed, group="print")
 
-    def _printed(self, result: Any) -> None:
+    def _printed(self, result: PrintResult) -> None:
         self.last_print = result
         self.app.notify(f"{result.message}\n{result.path}", title="已打印" if result.sent else "已存档")
 

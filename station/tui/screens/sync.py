@@ -15,10 +15,32 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, ProgressBar, Static
 
+from forms.problems import StationError
 from station.store import Store
-from station.tui import optional, syncview
 from station.tui.screens.base import StationScreen
 from station.tui.screens.dialogs import FolderDialog
+from sync import outbox, usb
+from sync.service import SyncStatus, SyncSummary, sync_now, sync_status
+
+
+def _time(raw: str | None) -> str:
+    return raw[:16].replace("T", " ") if raw else "从未"
+
+
+def status_rows(s: SyncStatus) -> list[tuple[str, str]]:
+    """The sync status as (label, value) rows in Chinese."""
+    rows = [("平台地址", s.url or "（未配置，请在设置中填写）"),
+            ("网络状态", s.link_label),
+            ("待上报记录", f"{s.pending_events} 条（未上传 {s.unsent_events} 条）"),
+            ("批次", "，".join(f"{outbox.STATE_LABELS.get(k, k)} {v}" for k, v in s.batches.items())),
+            ("上次成功同步", _time(s.last_success))]
+    if s.last_attempt:
+        rows.append(("上次尝试", _time(s.last_attempt)))
+    rows.append(("上次错误", s.last_error or "无"))
+    for b in s.held:
+        rows.append((f"搁置批次 {b.seq}", f"{b.events} 条：{b.reason or ''}"))
+    return rows
+
 
 class SyncScreen(StationScreen):
     BINDINGS = [
@@ -32,7 +54,7 @@ class SyncScreen(StationScreen):
     def __init__(self) -> None:
         super().__init__()
         self.busy = False
-        self.last_summary: Any = None
+        self.last_summary: SyncSummary | None = None
         self.progress_seen: list[tuple[str, int, int]] = []
 
     def compose(self) -> ComposeResult:
@@ -49,23 +71,15 @@ class SyncScreen(StationScreen):
         self.action_refresh()
 
     def action_refresh(self) -> None:
-        service = optional.sync_service()
-        if service is None:
-            self._show_status(None)
-            return
         store = self.session.require_store()
-        self.call_domain(lambda: syncview.status(service, store), self._show_status, group="status",
-                         exclusive=True)
+        self.call_domain(lambda: sync_status(store), self._show_status, group="status", exclusive=True)
 
-    def _show_status(self, status: dict[str, Any] | None) -> None:
+    def _show_status(self, status: SyncStatus) -> None:
         box = self.query_one("#sync-status", Static)
-        if status is None:
-            box.update(optional.NO_SYNC + "。办件照常保存在本机，安装后再同步。")
-            return
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
-        for label, value in syncview.status_rows(status):
+        for label, value in status_rows(status):
             grid.add_row(label, value)
         box.update(grid)
 
@@ -102,12 +116,9 @@ class SyncScreen(StationScreen):
                 bar.update(total=total, progress=done)
             if total and done == total:
                 text = f"上传完成（{total} 批），正在下载……"
-        elif phase == "pull":
+        else:
             text = f"下载完成：{done} 批"
             bar.update(total=max(total, 1), progress=max(done, 1))
-        else:  # a service without per-batch progress: the phase text only
-            text = f"{phase}（{done}/{total}）" if total else phase
-            bar.update(total=total or None, progress=done)
         self.query_one("#sync-phase", Static).update(text)
 
     def _own_store(self) -> Store:
@@ -115,70 +126,51 @@ class SyncScreen(StationScreen):
         return Store.open(self.session.home, clock=self.session.clock)
 
     def action_sync_now(self) -> None:
-        service = optional.sync_service()
-        if service is None:
-            self.app.notify(optional.NO_SYNC, severity="error")
-            return
         if not self._start("正在连接省平台……"):
             return
         self.progress_seen = []
 
-        def run() -> Any:
+        def run() -> SyncSummary:
             with self._own_store() as store:
-                return syncview.run(service, store, self.progress)
+                return sync_now(store, progress=self.progress)
 
         self.call_domain(run, self._synced, failed=self._failed, group="sync", lock=False)
 
-    def _synced(self, summary: Any) -> None:
+    def _synced(self, summary: SyncSummary) -> None:
         self.last_summary = summary
-        message, ok = syncview.summary_text(summary)
-        bar = self.query_one(ProgressBar)
-        if not any(p in ("push", "pull") for p, _, _ in self.progress_seen):
-            bar.update(total=1, progress=1 if ok else 0)  # no per-batch progress from this service
+        message, ok = summary.text(), summary.ok
+        if not self.progress_seen:  # it failed before the first batch was counted
+            self.query_one(ProgressBar).update(total=1, progress=1 if ok else 0)
         if not ok:
             message += "\n办件都已保存在本机，网络恢复后再按 s 同步，或按 e 用U盘导出。"
         self._finish(message)
         self.app.notify(message.splitlines()[-1] if ok else "同步没有完成，详见同步页", title="同步",
                         severity="information" if ok else "warning")
 
-    def _failed(self, exc: Any) -> None:
+    def _failed(self, exc: StationError) -> None:
         self.query_one(ProgressBar).display = False
         self._finish(f"同步没有完成：{exc.message}\n办件都已保存在本机，网络恢复后再按 s 同步，或按 e 用U盘导出。")
 
     def action_export(self) -> None:
-        usb = optional.sync_usb()
-        if usb is None:
-            self.app.notify(optional.NO_USB, severity="error")
-            return
         self.app.push_screen(FolderDialog("导出到U盘", lambda f: f), lambda folder: self._usb(folder, "export"))
 
     def action_import_(self) -> None:
-        usb = optional.sync_usb()
-        if usb is None:
-            self.app.notify(optional.NO_USB, severity="error")
-            return
         self.app.push_screen(FolderDialog("从U盘导入", lambda f: f), lambda folder: self._usb(folder, "import"))
 
     def _usb(self, folder: str | None, which: str) -> None:
-        usb = optional.sync_usb()
-        if not folder or usb is None:
+        if not folder:
             return
         if not self._start("正在导出……" if which == "export" else "正在导入……"):
             return
         path = Path(folder).expanduser()
 
-        def run() -> Any:
+        def run() -> dict[str, Any]:
             with self._own_store() as store:
-                act = optional.usb_export(usb) if which == "export" else optional.usb_import(usb)
-                return act(store, path)
+                return usb.export(store, path) if which == "export" else usb.import_(store, path)
 
-        def done(result: Any) -> None:
-            data = result.to_dict() if hasattr(result, "to_dict") else {}
-            text = data.get("message") or ("导出完成" if which == "export" else "导入完成")
-            details = "，".join(f"{k} {v}" for k, v in data.items() if isinstance(v, int) and not isinstance(v, bool))
-            bar = self.query_one(ProgressBar)
-            bar.update(total=1, progress=1)
-            self._finish(f"{text}（{path}）" + (f"\n{details}" if details else ""))
+        def done(result: dict[str, Any]) -> None:
+            self.query_one(ProgressBar).update(total=1, progress=1)
+            self._finish(f"{'导出完成' if which == 'export' else '导入完成'}（{path}）")
 
         self.call_domain(run, done, failed=self._failed, group="sync", lock=False)
 

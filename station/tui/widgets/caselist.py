@@ -7,6 +7,7 @@ from typing import Iterable
 from rich.text import Text
 from textual.widgets import DataTable
 
+from station import sync_state
 from station.cases import CaseRecord
 
 COLUMNS = (("编号", 13), ("申请人", 8), ("事项", 16), ("状态", 12), ("承诺办结", 10), ("同步", 6))
@@ -46,12 +47,9 @@ def due_text(case: CaseRecord) -> Text:
     return Text(label)
 
 
-SYNC_SHORT = {"pending": "待传", "sent": "已发", "acknowledged": "已确认", "remote": "外站"}
-
-
 def fill_case_table(table: DataTable, cases: Iterable[CaseRecord]) -> None:
     table.clear()
     for c in cases:
         table.add_row(short_number(c.number), clip(c.applicant_name, 8), clip(c.item_name, 16),
-                      clip(c.status_label, 12), due_text(c), SYNC_SHORT.get(c.sync_state, c.sync_state),
+                      clip(c.status_label, 12), due_text(c), sync_state.SHORT_LABELS.get(c.sync_state, c.sync_state),
                       key=c.number)

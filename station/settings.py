@@ -1,0 +1,107 @@
+"""The rules of a station's settings (station.toml), written once and used by every face.
+
+`station init`, `station sync configure` (through ``sync.settings.configure``) and the 设置 screen
+all check a setting here, so a limit or a message cannot drift between the CLI and the screens.
+Each ``*_problems`` function returns every problem it finds (field, code, Chinese message); the
+caller decides how to refuse (the screen lists them, the CLI names the first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from forms.problems import Problem, ProblemList
+from station.home import StationConfig, update_config
+
+NAME_MAX_CHARS = 60
+PAPER_FORMATS = ("a4", "roll80")
+SYNC_INTERVAL_MINUTES = (1, 1440)
+BATCH_BYTES = (2048, 1024 * 1024)
+URL_SCHEMES = ("http://", "https://")
+
+NAME_RULE = f"站点名称不能为空，且不超过{NAME_MAX_CHARS}个字"
+INTERVAL_RULE = f"自动同步间隔应为{SYNC_INTERVAL_MINUTES[0]}到{SYNC_INTERVAL_MINUTES[1]}之间的整数（分钟）"
+URL_RULE = "同步地址应以 http:// 或 https:// 开头"
+BATCH_BYTES_RULE = f"每批字节数应在 {BATCH_BYTES[0]} 到 {BATCH_BYTES[1]} 之间"
+
+
+def station_name_problems(name: str, field: str = "name") -> list[Problem]:
+    name = (name or "").strip()
+    return [] if name and len(name) <= NAME_MAX_CHARS else [Problem(field, "bad_name", NAME_RULE)]
+
+
+def is_platform_url(url: str) -> bool:
+    return url.startswith(URL_SCHEMES)
+
+
+def sync_url_problems(url: str, field: str = "sync_url") -> list[Problem]:
+    """An empty address is allowed (sync not configured yet); any other must be http(s)."""
+    return [] if not url or is_platform_url(url) else [Problem(field, "bad_url", URL_RULE)]
+
+
+def parse_interval(raw: Any, field: str = "sync_interval_minutes") -> tuple[int | None, list[Problem]]:
+    """The sync interval in minutes from a number or typed text, and the problem if it is not one."""
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        value = None
+    low, high = SYNC_INTERVAL_MINUTES
+    if value is None or not low <= value <= high:
+        return None, [Problem(field, "bad_interval", INTERVAL_RULE)]
+    return value, []
+
+
+def batch_bytes_problems(value: int, field: str = "batch_bytes") -> list[Problem]:
+    low, high = BATCH_BYTES
+    return [] if low <= value <= high else [Problem(field, "bad_batch_bytes", BATCH_BYTES_RULE)]
+
+
+def ca_bundle_problems(path: str, field: str = "ca_bundle") -> list[Problem]:
+    """A custom CA bundle must exist; an empty value clears the setting."""
+    return [] if not path or Path(path).is_file() else [Problem(field, "bad_ca_bundle", f"找不到CA证书文件 {path}")]
+
+
+def paper_format_problems(value: Any, field: str = "paper_format") -> list[Problem]:
+    return [] if value in PAPER_FORMATS else [Problem(field, "bad_format", "请选择纸张格式")]
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """What the 设置 screen edits: the station's own details, its printer and paper, sync address and interval."""
+
+    name: str
+    phone: str
+    address: str
+    printer: str
+    sync_url: str
+    sync_interval_minutes: int
+    paper_format: str
+    large_print: bool
+
+
+def check_local(values: Mapping[str, Any]) -> LocalSettings:
+    """Every problem of the screen's values at once (``invalid_settings``), else the cleaned settings."""
+    problems = ProblemList()
+    name = str(values.get("name", "")).strip()
+    problems.extend(station_name_problems(name))
+    interval, bad = parse_interval(values.get("sync_interval_minutes", ""))
+    problems.extend(bad)
+    url = str(values.get("sync_url", "")).strip()
+    problems.extend(sync_url_problems(url))
+    problems.extend(paper_format_problems(values.get("paper_format")))
+    problems.raise_if_any("invalid_settings", "设置有误，请按提示修改")
+    assert interval is not None
+    return LocalSettings(name=name, phone=str(values.get("phone", "")).strip(),
+                         address=str(values.get("address", "")).strip(),
+                         printer=str(values.get("printer", "")).strip(), sync_url=url,
+                         sync_interval_minutes=interval, paper_format=str(values["paper_format"]),
+                         large_print=bool(values.get("large_print")))
+
+
+def save_local(home: Path, values: Mapping[str, Any]) -> StationConfig:
+    s = check_local(values)
+    return update_config(home, name=s.name, phone=s.phone, address=s.address, printer=s.printer,
+                         sync_url=s.sync_url, sync_interval_minutes=s.sync_interval_minutes,
+                         paper_format=s.paper_format, large_print=s.large_print)
