@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from station import projections
+from station import projections, schema
 from station.events import Event
 from station.store import GENESIS, Store
 
@@ -33,7 +33,7 @@ class CheckReport:
 def rebuild(store: Store) -> int:
     """Drop every projection and fold the whole log again, in one transaction. Returns event count."""
     with store.transaction():
-        projections.rebuild(store.conn, store.fold_context)
+        projections.rebuild(store.db, store.fold_context)
         count = store.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
     return count
 
@@ -75,9 +75,9 @@ def _check_projections(store: Store, report: CheckReport) -> None:
     conn = store.conn
     conn.execute("ATTACH DATABASE ':memory:' AS chk")
     try:
-        projections.create_tables(conn, "chk", with_fts=False)
+        schema.copy_projections(conn, "chk")
         projections.refold(conn, "chk", store.fold_context, conn.execute(_ROWS_SQL).fetchall())
-        for table in projections.TABLES:
+        for table in (spec.name for spec in schema.PROJECTIONS):
             extra = conn.execute(f"SELECT COUNT(*) FROM (SELECT * FROM main.{table} EXCEPT SELECT * FROM chk.{table})").fetchone()[0]
             missing = conn.execute(f"SELECT COUNT(*) FROM (SELECT * FROM chk.{table} EXCEPT SELECT * FROM main.{table})").fetchone()[0]
             if extra or missing:

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator
 import sqlite_utils
 
 from station import hlc, projections
+from station.migrations import MIGRATIONS
 from station.events import Event, canonical_json, event_id
 from station.home import DB_FILE, StationConfig, is_station_home, read_config, read_data_key
 from station.pii import PiiCodec
@@ -27,42 +28,6 @@ from forms.problems import StationError
 Clock = Callable[[], datetime]
 
 GENESIS = "0" * 64
-
-MIGRATIONS: list[tuple[int, list[str]]] = [
-    (1, [
-        """CREATE TABLE events (
-               rowid INTEGER PRIMARY KEY,
-               id TEXT NOT NULL UNIQUE,
-               station TEXT NOT NULL,
-               seq INTEGER NOT NULL,
-               hlc TEXT NOT NULL,
-               operator TEXT NOT NULL,
-               case_number TEXT,
-               type TEXT NOT NULL,
-               body TEXT NOT NULL,
-               recorded_at TEXT NOT NULL,
-               origin TEXT NOT NULL,
-               chain_hash TEXT NOT NULL,
-               UNIQUE (station, seq))""",
-        "CREATE INDEX events_case ON events(case_number)",
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        # Station-local secrets: never events, never synced (the log leaves the station).
-        """CREATE TABLE credentials (
-               operator TEXT PRIMARY KEY,
-               password_hash TEXT NOT NULL,
-               failed_count INTEGER NOT NULL DEFAULT 0,
-               locked_until TEXT)""",
-        "__projections__",
-    ]),
-    (2, ["CREATE INDEX IF NOT EXISTS cases_received_at ON cases(received_at, number)"]),
-    (3, ["CREATE INDEX IF NOT EXISTS cases_status_received ON cases(status, received_at, number)"]),
-    (4, ["CREATE TABLE IF NOT EXISTS superseded (event_id TEXT PRIMARY KEY, case_number TEXT,"
-         " notice_id TEXT NOT NULL, reason TEXT)"]),
-    # Nothing reconstructable (issue 11): the clear last-four digits and birth dates leave the tables and
-    # the search index; the projections are folded again and the freed pages wiped (see _scrub).
-    (5, ["__refold__", "__scrub__"]),
-]
-
 
 @dataclass(frozen=True)
 class IngestResult:
@@ -99,7 +64,7 @@ class Store:
                  clock: Clock | None = None):
         self.home = home
         self.conn = conn
-        self.db = sqlite_utils.Database(conn)
+        self.db = sqlite_utils.Database(conn, execute_plugins=False)
         self.config = config
         self.codec = codec
         self.clock: Clock = clock or datetime.now
@@ -129,22 +94,18 @@ class Store:
         self.close()
 
     def migrate(self) -> None:
-        current = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        """Apply the migrations this file has not had yet (``station/migrations.py``), each in its own
+        transaction with its version number; then, on a store that had data, wipe what a migration
+        removed (:meth:`_scrub`) if one asks for it."""
+        current = self.schema_version
         scrub = False
-        for version, statements in MIGRATIONS:
-            if version <= current:
+        for migration in MIGRATIONS:
+            if migration.version <= current:
                 continue
             with self.transaction():
-                for sql in statements:
-                    if sql == "__projections__":
-                        projections.create_tables(self.conn, "main")
-                    elif sql == "__refold__":
-                        projections.rebuild(self.conn, self.fold_context)
-                    elif sql == "__scrub__":
-                        scrub = current > 0  # a new store has nothing to wipe
-                    else:
-                        self.conn.execute(sql)
-                self.conn.execute(f"PRAGMA user_version={version}")
+                migration.apply(self)
+                self.conn.execute(f"PRAGMA user_version={migration.version}")
+            scrub = scrub or (migration.scrub and current > 0)  # a new store has nothing to wipe
         if scrub:
             self._scrub()
 

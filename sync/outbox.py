@@ -1,8 +1,8 @@
 """The station outbox: local events cut into sealed batches, recorded before anything is sent.
 
-A batch row (``sync_batches``) holds its number, the event range, its hash and the previous
-batch's hash, its state and the sealed bytes. The bytes are written once, in the same transaction
-that advances ``sync.batched_seq``; sending, resending and USB export all use those same bytes, so
+A batch row (``sync_batches``; the table is made by the store's migrations, station/schema.py)
+holds its number, the event range, its hash and the previous batch's hash, its state and the sealed
+bytes. The bytes are written once, in the same transaction that advances ``sync.batched_seq``; sending, resending and USB export all use those same bytes, so
 a number never names two contents. States:
 
     built         sealed and recorded, not yet handed to any link
@@ -29,20 +29,6 @@ BUILT, SENT, ACKED, HELD = "built", "sent", "acknowledged", "held"
 #: A batch state as the operator reads it (the sync screen, ``station sync status``).
 STATE_LABELS = {BUILT: "待发送", SENT: "已发送待确认", ACKED: "已确认", HELD: "已搁置"}
 
-_DDL = [
-    """CREATE TABLE IF NOT EXISTS sync_batches (
-        seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
-        events INTEGER NOT NULL, hash BLOB NOT NULL, prev_hash BLOB NOT NULL, state TEXT NOT NULL,
-        blob BLOB NOT NULL, created_at TEXT NOT NULL, sent_at TEXT, acked_at TEXT, via TEXT,
-        attempts INTEGER NOT NULL DEFAULT 0, refusals INTEGER NOT NULL DEFAULT 0,
-        reason_code TEXT, reason TEXT)""",
-    "CREATE INDEX IF NOT EXISTS sync_batches_state ON sync_batches(state, seq)",
-    """CREATE TABLE IF NOT EXISTS sync_inbox (
-        seq INTEGER PRIMARY KEY, hash BLOB NOT NULL, events INTEGER NOT NULL, applied INTEGER NOT NULL,
-        duplicates INTEGER NOT NULL, conflicts INTEGER NOT NULL, received_at TEXT NOT NULL, via TEXT)""",
-]
-
-
 @dataclass(frozen=True)
 class OutBatch:
     seq: int
@@ -67,11 +53,6 @@ class OutBatch:
 _COLS = "seq, first_seq, last_seq, events, hash, state, blob, attempts, refusals, reason_code, reason"
 
 
-def ensure_tables(store: Store) -> None:
-    for sql in _DDL:
-        store.conn.execute(sql)
-
-
 def _meta_int(store: Store, key: str) -> int:
     return int(store.meta_get(key, "0") or 0)
 
@@ -90,7 +71,6 @@ def cut_each(store: Store, sender: env.SecretKeys, platform: env.PublicKeys,
     Each batch is its own transaction (a power cut keeps the ones already cut), and reads the
     watermark inside it, so two processes cutting at once cannot give two batches the same events.
     """
-    ensure_tables(store)
     want = max_events
     while True:
         with store.transaction():
@@ -115,14 +95,12 @@ def cut_each(store: Store, sender: env.SecretKeys, platform: env.PublicKeys,
 
 
 def batches(store: Store, states: tuple[str, ...]) -> list[OutBatch]:
-    ensure_tables(store)
     marks = ",".join("?" * len(states))
     rows = store.conn.execute(f"SELECT {_COLS} FROM sync_batches WHERE state IN ({marks}) ORDER BY seq", states)
     return [OutBatch(*r) for r in rows]
 
 
 def get(store: Store, seq: int) -> OutBatch | None:
-    ensure_tables(store)
     row = store.conn.execute(f"SELECT {_COLS} FROM sync_batches WHERE seq=?", (seq,)).fetchone()
     return OutBatch(*row) if row else None
 
@@ -183,7 +161,6 @@ def release_held(store: Store) -> int:
 # --- inbox cursor ----------------------------------------------------------------------------
 
 def inbox_cursor(store: Store) -> tuple[int, bytes]:
-    ensure_tables(store)
     row = store.conn.execute("SELECT seq, hash FROM sync_inbox ORDER BY seq DESC LIMIT 1").fetchone()
     return (row[0], row[1]) if row else (0, env.GENESIS_HASH)
 
@@ -195,7 +172,6 @@ def record_inbox(store: Store, batch: env.Batch, applied: int, duplicates: int, 
 
 
 def counts(store: Store) -> dict[str, int]:
-    ensure_tables(store)
     out = {BUILT: 0, SENT: 0, ACKED: 0, HELD: 0}
     for state, n in store.conn.execute("SELECT state, COUNT(*) FROM sync_batches GROUP BY state"):
         out[state] = n

@@ -45,7 +45,6 @@ def _sealed(store: Store) -> tuple[bytes, env.SecretKeys, env.PublicKeys]:
 
 def _snapshot(platform: Platform, store: Store) -> tuple:
     counts = platform.store.counts()
-    outbox.ensure_tables(store)
     rows = store.conn.execute("SELECT seq, state, hash, blob, attempts FROM sync_batches ORDER BY seq").fetchall()
     meta = store.conn.execute("SELECT key, value FROM meta WHERE key LIKE 'sync.%' ORDER BY key").fetchall()
     return ({k: v for k, v in counts.items() if k not in ("refusals", "refusal_rows")}, rows, meta)

@@ -8,14 +8,14 @@ import pytest
 
 from station.audit import check, rebuild
 from station.cases import file_case, record_materials, withdraw
-from station.projections import TABLES
+from station.schema import PROJECTIONS
 from station.sample_data import make_submission
 from station.store import Store
 from tests.support import item_by_initials
 
 
 def _snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
-    return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
+    return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in (spec.name for spec in PROJECTIONS)}
 
 
 @pytest.fixture
