@@ -6,29 +6,26 @@ Cold start: a fresh Python process per run, timed from spawn until the login scr
 shows the station's name (the store is open: the operator can type). Search: the real app,
 headless, logged in, on the 办件查询 screen; each key is timed from the key event until the result
 table holds the answer for it (debounce + query in a worker + table fill; the table is painted on
-the next frame). The 100k-case home is
-built once with the domain's own ``file_case`` (many calls per transaction) and cached under
-bench/_out/.
+the next frame). The 100k-case home is bench.common.big_home (built once with the domain's own
+``file_case``, cached under bench/_out/).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import random
-import shutil
 import statistics
 import subprocess
 import sys
 import time
-from datetime import date, datetime, time as dtime, timedelta
+from datetime import date, datetime, time as dtime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-OUT = ROOT / "bench" / "_out"
-OPERATOR = ("王小红", "bench1234")
+from bench.common import BENCH_AGENT as OPERATOR, big_home, last_day  # noqa: E402
+
 
 CHILD = r"""
 import sys, time
@@ -58,67 +55,6 @@ class _Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-def build_home(cases: int) -> Path:
-    from forms.catalog import load_catalog
-    from station.cases import file_case
-    from station.operators import add_operator, os_account
-    from forms.problems import StationError
-    from station.sample_data import make_submission
-    from station.setup import init_station
-    from station.store import Store
-
-    home = OUT / f"home-{cases}"
-    marker = home / "BUILT"
-    if marker.exists():
-        return home
-    if home.exists():
-        shutil.rmtree(home)
-    OUT.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    init_station(home, "421381105201", "基准测试村便民服务站", "village")
-    catalog = load_catalog()
-    items = list(catalog.items)
-    rng = random.Random(5)
-    days = max(1, cases // 400)
-    # Filing days run forward from tomorrow: the store refuses a wall clock behind its own log
-    # (station.clock_check), and the log starts at the real time of init_station.
-    first = date.today() + timedelta(days=1)
-    clock = _Clock(datetime.combine(first, dtime(8, 0)))
-    with Store.open(home, clock=clock) as store:
-        agent = add_operator(store, OPERATOR[0], "agent", OPERATOR[1], os_account())
-        per_day = -(-cases // days)
-        done = 0
-        for d in range(days):
-            day = first + timedelta(days=d)
-            with store.transaction():
-                for i in range(min(per_day, cases - done)):
-                    clock.now = datetime.combine(day, dtime(8, 0)) + timedelta(seconds=20 * i)
-                    item = rng.choice(items)
-                    for attempt in range(5):  # a generated date can fall outside its bounds: draw again
-                        try:
-                            file_case(store, catalog, item.code,
-                                      make_submission(item, rng, day, waive=(i % 5 == 1 and attempt == 0)), agent)
-                            break
-                        except StationError as exc:
-                            if exc.code != "invalid_submission":
-                                raise
-                            item = rng.choice(items)
-                    done += 1
-            if d % 20 == 0:
-                print(f"  built {done}/{cases} cases ({time.perf_counter() - started:.0f} s)", flush=True)
-    marker.write_text(last_day(home).isoformat())
-    print(f"built {cases}-case home in {time.perf_counter() - started:.0f} s: {home}")
-    return home
-
-
-def last_day(home: Path) -> date:
-    from station.store import Store
-
-    with Store.open(home) as store:
-        row = store.conn.execute("SELECT MAX(received_date) FROM cases").fetchone()
-    return date.fromisoformat(row[0])
 
 
 def cold_start(home: Path, runs: int) -> list[float]:
@@ -185,7 +121,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    home = build_home(args.cases)
+    home = big_home(args.cases)
     from station.store import Store
     from station.cases import CaseReader
 

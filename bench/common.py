@@ -8,7 +8,7 @@ import random
 import shutil
 import statistics
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "_out"
@@ -46,39 +46,70 @@ class StepClock:
         return self.now
 
 
-def big_home(cases: int, name: str | None = None) -> Path:
-    """A village home with ``cases`` cases, built once and cached under bench/_out/."""
+BENCH_AGENT = ("王小红", "bench1234")  # the agent who files the big home's cases (the TUI bench logs in as her)
+START = datetime(2026, 1, 5, 8, 0)
+
+
+def big_home(cases: int) -> Path:
+    """A village home with ``cases`` cases, built once and cached under bench/_out/home-<cases>/.
+
+    Every case goes through the domain's own ``file_case`` (validation, the log, the fold), one
+    transaction per filing day, with a clock that walks from ``START``; the station is created on that
+    clock too, so the clock check never takes the filing days for a PC clock running behind the log.
+    Not a bulk insert: the events must go through the log one by one anyway, and sqlite-utils'
+    ``insert_all`` measured slower than the store's own INSERT for event rows (50,000 rows in one
+    transaction: 1.78 s against 1.05 s on the bench machine).
+    """
     from forms.catalog import load_catalog
+    from forms.problems import StationError
     from station.cases import file_case
-    from station.operators import os_account
+    from station.operators import add_operator, os_account
     from station.sample_data import make_submission
     from station.setup import init_station
     from station.store import Store
 
-    home = OUT / (name or f"home-{cases}")
-    if (home / "station.toml").exists():
+    home = OUT / f"home-{cases}"
+    marker = home / "BUILT"
+    if marker.exists():
         return home
     shutil.rmtree(home, ignore_errors=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    init_station(home, "421381105201", "基准测试村")
+    clock = StepClock(START)
+    init_station(home, "421381105201", "基准测试村便民服务站", clock=clock)
     catalog = load_catalog()
     items = list(catalog.items)
     rng = random.Random(1)
-    op = os_account()
-    start = datetime(2026, 1, 5, 8, 0)
-    clock = StepClock(start)
     per_day = max(1, cases // 300)
     t0 = time.perf_counter()
     with Store.open(home, clock=clock) as store:
+        agent = add_operator(store, BENCH_AGENT[0], "agent", BENCH_AGENT[1], os_account())
         done = 0
         while done < cases:
+            day = START + timedelta(days=done // per_day)
             with store.transaction():
-                for _ in range(min(1000, cases - done)):
-                    clock.now = start + timedelta(days=done // per_day, seconds=done % per_day)
+                for i in range(min(per_day, cases - done)):
+                    clock.now = day + timedelta(seconds=20 * i)
                     item = items[done % len(items)]
-                    data = make_submission(item, rng, clock.now.date(), waive=done % 5 == 0)
-                    file_case(store, catalog, item.code, data, op)
+                    for attempt in range(5):  # a generated date can fall outside its bounds: draw again
+                        try:
+                            data = make_submission(item, rng, day.date(), waive=done % 5 == 0 and attempt == 0)
+                            file_case(store, catalog, item.code, data, agent)
+                            break
+                        except StationError as exc:
+                            if exc.code != "invalid_submission":
+                                raise
+                            item = rng.choice(items)
                     done += 1
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    marker.write_text(last_day(home).isoformat())
     print(f"built {cases} cases in {time.perf_counter() - t0:.1f} s -> {home}")
     return home
+
+
+def last_day(home: Path) -> date:
+    """The last filing day of a big home (the TUI bench runs its clock there)."""
+    from station.store import Store
+
+    with Store.open(home) as store:
+        row = store.conn.execute("SELECT MAX(received_date) FROM cases").fetchone()
+    return date.fromisoformat(row[0])
