@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from station import hlc
 from station.store import Store
 
+PLATFORM_TIME_KEY = "sync.platform_time_ms"  # meta: written by sync.service after each sync
 SLACK = timedelta(hours=12)
 AHEAD_LIMIT = timedelta(days=400)
 
@@ -65,5 +66,5 @@ def assess(wall: datetime, last_stamp_ms: int, platform_ms: int | None) -> Clock
 
 def assess_store(store: Store) -> ClockAssessment:
     last = hlc.Stamp.parse(store.meta_get("hlc", str(hlc.ZERO)) or str(hlc.ZERO)).physical_ms
-    platform = store.meta_get("sync.platform_time_ms")
+    platform = store.meta_get(PLATFORM_TIME_KEY)
     return assess(store.clock(), last, int(platform) if platform else None)

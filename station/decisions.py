@@ -20,7 +20,6 @@ from station import events as ev
 from station import lifecycle
 from station.cases import CaseReader, CaseRecord, TimelineEntry
 
-SYNC_CONFLICT = "sync.conflict"
 NOTICE_FOR_STATUS = {lifecycle.CORRECTION_REQUESTED: "correction", lifecycle.APPROVED: "result",
                      lifecycle.REJECTED: "refusal", lifecycle.NOT_ACCEPTED: "refusal"}
 NOTICE_TITLES = {"correction": "补正通知书", "result": "办结通知书", "refusal": "不予受理/不予批准告知书"}
@@ -82,7 +81,7 @@ def superseded(store: Any, number: str) -> set[tuple[str, str]]:
         "SELECT event_id FROM conflicts WHERE case_number=?", (number,))}
     events = store.case_events(number)
     for e in events:
-        if e.type == SYNC_CONFLICT and e.body.get("event"):
+        if e.type == ev.SYNC_CONFLICT and e.body.get("event"):
             ids.add(str(e.body["event"]))
     return {(e.station, e.hlc) for e in events if e.id in ids}
 

@@ -31,6 +31,7 @@ OPERATOR_LOGIN_FAILED = "operator.login_failed"
 CALENDAR_UPDATED = "calendar.updated"
 STATION_INITIALISED = "station.initialised"
 ACCESS_REFUSED = "access.refused"
+SYNC_CONFLICT = "sync.conflict"  # from the platform: one of our events lost to a decision that came first
 PII_REVEALED = "pii.revealed"  # an operator saw personal data in full (which fields, on which face)
 
 # Records of who did what, with no data of their own: they ride with the next batch, but they are not

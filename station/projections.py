@@ -39,8 +39,6 @@ class FoldContext:
     codec: PiiCodec
 
 
-SYNC_CONFLICT = "sync.conflict"
-
 # --- calendar of a schema ----------------------------------------------------------------------
 
 _calendars: dict[tuple[int, str], WorkingCalendar] = {}
@@ -324,7 +322,7 @@ def _refold_case(conn: sqlite3.Connection, s: str, number: str, upto_event: str,
     rows = conn.execute("SELECT id, station, seq, hlc, operator, case_number, type, body, recorded_at, origin"
                         " FROM events WHERE case_number=? AND rowid<? ORDER BY rowid", (number, limit)).fetchall()
     for (id_, station, seq, stamp, operator, case_number, type_, body, recorded_at, origin) in rows:
-        if id_ in skip or type_ == SYNC_CONFLICT:
+        if id_ in skip or type_ == ev.SYNC_CONFLICT:
             continue
         apply(conn, s, Event(id_, station, seq, stamp, operator, case_number, type_, json.loads(body), recorded_at,
                              origin), ctx)
@@ -358,7 +356,7 @@ def apply(conn: sqlite3.Connection, schema: str, event: Event, ctx: FoldContext)
 
 def _fold(conn: sqlite3.Connection, schema: str, event: Event, ctx: FoldContext) -> bool:
     t = event.type
-    if t == SYNC_CONFLICT:
+    if t == ev.SYNC_CONFLICT:
         return _fold_superseded(conn, schema, event, ctx)
     if t == ev.CASE_FILED:
         return _fold_filed(conn, schema, event, ctx)

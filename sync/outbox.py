@@ -2,8 +2,9 @@
 
 A batch row (``sync_batches``; the table is made by the store's migrations, station/schema.py)
 holds its number, the event range, its hash and the previous batch's hash, its state and the sealed
-bytes. The bytes are written once, in the same transaction that advances ``sync.batched_seq``; sending, resending and USB export all use those same bytes, so
-a number never names two contents. States:
+bytes. The bytes are written once, in the same transaction that advances :func:`batched_seq`;
+sending, resending and USB export all use those same bytes, so a number never names two contents.
+States:
 
     built         sealed and recorded, not yet handed to any link
     sent          handed to the network or written to a USB folder at least once
@@ -53,8 +54,12 @@ class OutBatch:
 _COLS = "seq, first_seq, last_seq, events, hash, state, blob, attempts, refusals, reason_code, reason"
 
 
-def _meta_int(store: Store, key: str) -> int:
-    return int(store.meta_get(key, "0") or 0)
+_BATCHED_KEY = "sync.batched_seq"
+
+
+def batched_seq(store: Store) -> int:
+    """The last local event sequence already sealed into a batch."""
+    return int(store.meta_get(_BATCHED_KEY, "0") or 0)
 
 
 def cut(store: Store, sender: env.SecretKeys, platform: env.PublicKeys,
@@ -74,7 +79,7 @@ def cut_each(store: Store, sender: env.SecretKeys, platform: env.PublicKeys,
     want = max_events
     while True:
         with store.transaction():
-            after = _meta_int(store, "sync.batched_seq")
+            after = batched_seq(store)
             events = store.local_events_after(after, limit=want)
             if not events:
                 return
@@ -88,7 +93,7 @@ def cut_each(store: Store, sender: env.SecretKeys, platform: env.PublicKeys,
                 " created_at) VALUES (?,?,?,?,?,?,?,?,?)",
                 (seq, events[0].seq, events[n - 1].seq, n, env.batch_hash(blob), prev, BUILT, blob,
                  store.clock().isoformat(timespec="seconds")))
-            store.meta_set("sync.batched_seq", str(events[n - 1].seq))
+            store.meta_set(_BATCHED_KEY, str(events[n - 1].seq))
         yield seq
         # read about what fits next time (events are opened and compressed only once or twice)
         want = min(max_events, n * 2 if n == len(events) else n + n // 4 + 1)

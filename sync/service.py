@@ -305,7 +305,7 @@ def _record_clock(store: Store, session: StationSync) -> None:
     platform_ms = getattr(session.transport, "platform_time_ms", None)
     with store.transaction():
         if platform_ms:
-            store.meta_set("sync.platform_time_ms", str(platform_ms))
+            store.meta_set(clock_check.PLATFORM_TIME_KEY, str(platform_ms))
             store.meta_set("sync.clock_skew_ms", str(int(store.clock().timestamp() * 1000) - platform_ms))
         if session.acks:
             store.meta_set("sync.clock_ahead_ms", str(session.clock_ahead_ms))
@@ -431,7 +431,7 @@ def sync_status(store: Store) -> SyncStatus:
         unsent_events=data_events_after(store, cursor.sent_seq),
         last_local_seq=store.last_local_seq(),
         cursor=cursor,
-        batched_seq=int(store.meta_get("sync.batched_seq", "0") or 0),
+        batched_seq=outbox.batched_seq(store),
         batches=outbox.counts(store),
         held=tuple(outbox.batches(store, (outbox.HELD,))),
         refused_pending=tuple(b for b in outbox.batches(store, (outbox.BUILT, outbox.SENT)) if b.refusals),
@@ -440,6 +440,6 @@ def sync_status(store: Store) -> SyncStatus:
         last_attempt=store.meta_get("sync.last_attempt", "") or None,
         last_error=store.meta_get("sync.last_error", "") or None,
         link=store.meta_get("sync.link", LINK_UNKNOWN) or LINK_UNKNOWN,
-        platform_time_ms=int(store.meta_get("sync.platform_time_ms", "0") or 0) or None,
+        platform_time_ms=int(store.meta_get(clock_check.PLATFORM_TIME_KEY, "0") or 0) or None,
         clock_warnings=tuple(clock_warnings(store)),
     )

@@ -16,6 +16,7 @@ from textual.widgets import Button, Checkbox, Input, Label, OptionList, RadioBut
 from textual.widgets.option_list import Option
 
 from forms.problems import StationError
+from station.operators import ROLES
 from station.tui.screens.base import StationDialog
 from station.tui.widgets.problems import ProblemPanel
 
@@ -204,7 +205,7 @@ class OperatorDialog(FormDialog):
         yield Label("姓名", classes="field-label")
         yield Input(id="name")
         yield Label("角色", classes="field-label")
-        yield Select([("代办员", "agent"), ("审核员", "reviewer"), ("管理员", "admin")], value="agent",
+        yield Select([(label, role) for role, label in ROLES.items()], value="agent",
                      allow_blank=False, id="role")
         yield Label("初始密码（至少6位）", classes="field-label")
         yield Input(password=True, id="password")
