@@ -5,7 +5,7 @@ store at the old version or the new one. A new store runs every migration from 1
 already creates the current tables, so every step is idempotent: the helpers below skip what
 exists. Adding one is one line at the end of ``MIGRATIONS``::
 
-    Migration(7, "applicants: last four phone digits", add_column("applicants", "phone_last4", str)),
+    Migration(7, "ratings: channel of the rating", add_column("ratings", "channel", str)),
     Migration(8, "cases: promised_amount as text", transform("cases", types={"promised_amount": str})),
 
 and the same change in ``station/schema.py`` (what a new store gets). Where a column changes type,

@@ -1,8 +1,9 @@
-"""A station.db made before issue 16 (hand-written schema, version 4, outbox tables made on first
-use) opens with today's code, migrates with its data, and ends up with the tables a new store has.
+"""A station.db made before issue 16 (hand-written schema, outbox tables made on first use) opens
+with today's code, migrates with its data, and ends up with the tables a new store has.
 
-The old home is tests/store/fixtures/home-v4/: its schema and rows dumped from a store the old code
-made (fixtures/make_home_v4.py says how), loaded into a fresh file here.
+The old homes are tests/store/fixtures/home-v4/ (the code of 0a3164c) and home-v5/ (main just before
+the sqlite-utils schema): schema and rows dumped from a store that code made (fixtures/make_home.py
+says how), loaded into a fresh file here.
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ from sync import outbox
 from sync.service import sync_status
 from tests.support import item_by_initials
 
-FIXTURE = Path(__file__).parent / "fixtures" / "home-v4"
+FIXTURES = Path(__file__).parent / "fixtures"
+OLD_VERSIONS = (4, 5)
 
 
-def _old_home(root: Path) -> Path:
+def _old_home(root: Path, version: int) -> Path:
+    fixture = FIXTURES / f"home-v{version}"
     home = root / "old"
-    shutil.copytree(FIXTURE, home, ignore=shutil.ignore_patterns("station.sql"))
+    shutil.copytree(fixture, home, ignore=shutil.ignore_patterns("station.sql"))
     conn = sqlite3.connect(home / "station.db")
-    conn.executescript((FIXTURE / "station.sql").read_text(encoding="utf-8"))
+    conn.executescript((fixture / "station.sql").read_text(encoding="utf-8"))
     conn.close()
     return home
 
@@ -53,14 +56,15 @@ def _shape(conn: sqlite3.Connection) -> dict[str, tuple]:
     return out
 
 
-@pytest.fixture
-def old_home(tmp_path: Path) -> Path:
-    return _old_home(tmp_path)
+@pytest.fixture(params=OLD_VERSIONS, ids=[f"v{v}" for v in OLD_VERSIONS])
+def old_home(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    return _old_home(tmp_path, request.param)
 
 
-def test_the_fixture_is_a_version_4_store_with_data(old_home: Path) -> None:
-    conn = sqlite3.connect(old_home / "station.db")
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+@pytest.mark.parametrize("version", OLD_VERSIONS)
+def test_the_fixtures_are_old_stores_with_data(tmp_path: Path, version: int) -> None:
+    conn = sqlite3.connect(_old_home(tmp_path, version) / "station.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == version
     assert _count(conn, "cases") == 12 and _count(conn, "events") > 30 and _count(conn, "sync_batches") == 1
     assert "CREATE TABLE events (" in conn.execute("SELECT sql FROM sqlite_master WHERE name='events'").fetchone()[0]
 
@@ -134,11 +138,11 @@ def test_a_transform_migration_keeps_rows_indexes_and_search(old_home: Path, cat
 
 
 def test_add_column_is_idempotent_because_new_stores_run_every_migration(store) -> None:
-    step = migrations.add_column("applicants", "phone_last4", str)
+    step = migrations.add_column("ratings", "channel", str)
     with store.transaction():
         step(store)
         step(store)
-    assert "phone_last4" in store.db["applicants"].columns_dict
+    assert "channel" in store.db["ratings"].columns_dict
 
 
 def test_migrations_are_numbered_from_one_without_gaps() -> None:
