@@ -12,6 +12,7 @@ from station.cases import CaseReader, worklist
 from station.cli import main
 from station.home import read_config
 from station.store import Store
+from station.testing import cli_login_env
 from station.tui.app import StationApp
 from station.tui.screens.home import build_dashboard
 from station.tui.widgets.problems import ProblemPanel
@@ -19,7 +20,7 @@ from tests.support.tui import ADMIN, TODAY, Clock, log_in, text_of, wait_for
 
 
 def _cli_error(home: Path, *args: str) -> dict:
-    result = CliRunner().invoke(main, [*args, "--home", str(home), "--json"])
+    result = CliRunner().invoke(main, [*args, "--home", str(home), "--json"], env=cli_login_env(*ADMIN))
     assert result.exit_code != 0, result.output
     return json.loads(result.output)["error"]
 
@@ -57,7 +58,7 @@ async def test_the_cli_and_the_settings_screen_refuse_a_bad_interval_and_url_in_
 
 def test_a_good_setting_passes_both_faces(demo_home: Path) -> None:
     result = CliRunner().invoke(main, ["sync", "configure", "--home", str(demo_home), "--interval", "1440",
-                                       "--url", "https://gateway.example/", "--json"])
+                                       "--url", "https://gateway.example/", "--json"], env=cli_login_env(*ADMIN))
     assert result.exit_code == 0, result.output
     config = read_config(demo_home)
     assert (config.sync_interval_minutes, config.sync_url) == (1440, "https://gateway.example")
