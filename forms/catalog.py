@@ -124,6 +124,10 @@ class Catalog:
     def __contains__(self, code: object) -> bool:
         return isinstance(code, str) and code.strip().upper() in self._by_code
 
+    def for_division(self, division_code: str) -> "Catalog":
+        """The catalog as it applies in a station's province (``[province.NN]`` overrides applied)."""
+        return Catalog((i.for_province(division_code[:2]) for i in self.items), self.issues)
+
     def get(self, code: str) -> ServiceItem:
         item = self._by_code.get(code.strip().upper()) if isinstance(code, str) else None
         if item is None:

@@ -12,7 +12,12 @@ Input shape (JSON)::
      "materials": {KEY: "received" | "missing" | "waived"},
      "commitment": {"signed": true, "signer": "张三", "due_date": "YYYY-MM-DD",
                     "due_dates": {material_key: "YYYY-MM-DD"}?},
+     "service"?: {"channel": "窗口" | "代办" | "上门" | "网办", "assist": "" | "帮办" | "代办"},
      "item_code"?: "MZ-GLJT-001", "item_version"?: 1}
+
+What the ID number decides (age on the day, sex) is computed from it and checked against the item's
+``[conditions]``; a field marked ``from_id`` must agree with the ID (行政许可法 §31: the applicant
+answers for the truth of the application, and the station does not accept what the ID contradicts).
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from forms.schema import FieldDef, ServiceItem
+from dataclasses import replace
+
+from forms.schema import FieldDef, ServiceItem, age_on
 from forms.identity import (
     bank_account_problems,
     credit_code_problems,
@@ -44,7 +51,12 @@ MAX_RELATIONSHIP = 20
 MATERIAL_STATUSES: tuple[str, ...] = ("received", "missing", "waived")
 MATERIAL_STATUS_ZH: Mapping[str, str] = {"received": "已收", "missing": "缺", "waived": "容缺"}
 
-TOP_KEYS = frozenset({"applicant", "fields", "materials", "commitment", "item_code", "item_version"})
+TOP_KEYS = frozenset({"applicant", "fields", "materials", "commitment", "item_code", "item_version", "service"})
+SERVICE_KEYS = frozenset({"channel", "assist"})
+#: How the application reached the station (the national 申报渠道, in the station's words).
+CHANNELS: tuple[str, ...] = ("窗口", "代办", "上门", "网办")
+#: What the agent did for the citizen: nothing special, 帮办 (helped fill in), 代办 (did it for them).
+ASSISTS: tuple[str, ...] = ("", "帮办", "代办")
 APPLICANT_KEYS = frozenset({"name", "id_number", "phone", "address", "relationship"})
 COMMITMENT_KEYS = frozenset({"signed", "signer", "due_date", "due_dates"})
 
@@ -68,11 +80,12 @@ class Applicant:
     relationship: str    # of the person at the counter (代办人) to the applicant; "" if not asked
     sex: str             # 男 / 女, from the ID number
     birth_date: date     # from the ID number
+    age: int = 0         # 周岁 on the day of the check, from the ID number
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "id_number": self.id_number, "phone": self.phone,
                 "address": self.address, "relationship": self.relationship, "sex": self.sex,
-                "birth_date": self.birth_date.isoformat()}
+                "birth_date": self.birth_date.isoformat(), "age": self.age}
 
 
 @dataclass(frozen=True)
@@ -87,12 +100,19 @@ class Submission:
     materials: Mapping[str, str]
     waived: Mapping[str, str]
     commitment_signer: str | None
+    channel: str = "窗口"
+    assist: str = ""
+
+    @property
+    def age(self) -> int:
+        """The applicant's age on the day of the check (from the ID's birth date)."""
+        return self.applicant.age
 
     def to_dict(self) -> dict[str, Any]:
         return {"item_code": self.item_code, "item_version": self.item_version,
                 "applicant": self.applicant.to_dict(), "fields": dict(self.fields),
                 "materials": dict(self.materials), "waived": dict(self.waived),
-                "commitment_signer": self.commitment_signer}
+                "commitment_signer": self.commitment_signer, "channel": self.channel, "assist": self.assist}
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -272,20 +292,49 @@ def _check_date(fd: FieldDef, text: str, path: str, today: date, problems: Probl
 
 # --- main entry -------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class CheckResult:
+    """Every problem of an application, and what could be read of it even when it is not valid
+    (the 一次性告知书 of a refused application needs the name and the ID-derived facts)."""
+
+    submission: Submission | None
+    problems: tuple[Problem, ...]
+    applicant_name: str = ""
+    id_number: str = ""
+    age: int | None = None
+    sex: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.submission is not None
+
+
+#: Problem codes that are about materials (what the citizen must bring) and conditions (what the
+#: citizen is): the two lists of the 一次性告知书.
+MATERIAL_CODES = frozenset({"material_missing", "not_waivable"})
+CONDITION_CODES = frozenset({"condition_not_met", "id_mismatch"})
+
+
 def validate_submission(item: ServiceItem, data: Mapping[str, Any], today: date) -> Submission:
     """Check ``data`` against ``item``; raise ``StationError("invalid_submission")`` listing every
     problem, or return the normalised :class:`Submission`."""
+    result = check_submission(item, data, today)
+    if result.submission is None:
+        raise StationError("invalid_submission", "申请信息有误，请按提示修改", result.problems)
+    return result.submission
+
+
+def check_submission(item: ServiceItem, data: Mapping[str, Any], today: date) -> CheckResult:
+    """Check ``data`` against ``item`` and return every problem with what could be read (never raises
+    for a bad application; the caller decides: refuse, or record a 告知件)."""
     if not isinstance(data, Mapping):
-        raise StationError("invalid_submission", "申请信息有误，请按提示修改",
-                           [Problem("", "invalid_type", "申请信息应为对象（键值对）")])
+        return CheckResult(None, (Problem("", "invalid_type", "申请信息应为对象（键值对）"),))
     try:
         size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
     except (TypeError, ValueError):
-        raise StationError("invalid_submission", "申请信息有误，请按提示修改",
-                           [Problem("", "invalid_type", "申请信息含有无法保存的内容")]) from None
+        return CheckResult(None, (Problem("", "invalid_type", "申请信息含有无法保存的内容"),))
     if size > MAX_SUBMISSION_BYTES:
-        raise StationError("invalid_submission", "申请信息有误，请按提示修改",
-                           [Problem("", "too_large", f"申请信息过大（{size // 1024} KiB），上限为64 KiB")])
+        return CheckResult(None, (Problem("", "too_large", f"申请信息过大（{size // 1024} KiB），上限为64 KiB"),))
 
     problems = ProblemList()
     for key in data:
@@ -299,14 +348,71 @@ def validate_submission(item: ServiceItem, data: Mapping[str, Any], today: date)
     waived_keys = [k for k, v in materials.items() if v == "waived"]
     waived, signer = _check_commitment(item, _mapping(data, "commitment", problems, required=False),
                                        waived_keys, today, problems)
-
-    problems.raise_if_any("invalid_submission", "申请信息有误，请按提示修改")
-    assert applicant is not None
-    return Submission(
+    channel, assist = _check_service(_mapping(data, "service", problems, required=False), problems)
+    raw_applicant = data.get("applicant") if isinstance(data.get("applicant"), Mapping) else {}
+    rid = None
+    raw_id = raw_applicant.get("id_number")
+    if isinstance(raw_id, str) and raw_id.strip() and not resident_id_problems(raw_id, "applicant.id_number", today):
+        rid = parse_resident_id(raw_id, "applicant.id_number", today)
+    age = age_on(rid.birth_date, today) if rid else None
+    if rid is not None:
+        _check_id_facts(item, rid.birth_date, rid.sex, age, _mapping(data, "fields", ProblemList(), required=False),
+                        problems)
+    name = raw_applicant.get("name") if isinstance(raw_applicant.get("name"), str) else ""
+    facts = dict(applicant_name=(name or "").strip(), id_number=rid.number if rid else "", age=age,
+                 sex=rid.sex if rid else "")
+    if problems or applicant is None:
+        return CheckResult(None, tuple(problems.items), **facts)
+    applicant = replace(applicant, age=age or 0)
+    return CheckResult(Submission(
         item_code=item.code, item_version=item.version, applicant=applicant,
         fields=MappingProxyType(fields), materials=MappingProxyType(materials),
-        waived=MappingProxyType(waived), commitment_signer=signer,
-    )
+        waived=MappingProxyType(waived), commitment_signer=signer, channel=channel, assist=assist,
+    ), (), **facts)
+
+
+def _check_service(raw: Mapping[str, Any], problems: ProblemList) -> tuple[str, str]:
+    for key in raw:
+        if key not in SERVICE_KEYS:
+            problems.add(f"service.{key}", "unknown_field", f"不认识的办理方式项目 {key}")
+    channel = raw.get("channel", "窗口")
+    if channel not in CHANNELS:
+        problems.add("service.channel", "invalid_choice", f"申报渠道应为以下之一：{'、'.join(CHANNELS)}")
+        channel = "窗口"
+    assist = raw.get("assist") or ""
+    if assist not in ASSISTS:
+        problems.add("service.assist", "invalid_choice", "代办员服务应为“帮办”“代办”或不填")
+        assist = ""
+    return channel, assist
+
+
+def _check_id_facts(item: ServiceItem, birth: date, sex: str, age: int, raw_fields: Mapping[str, Any],
+                    problems: ProblemList) -> None:
+    """The item's conditions and the ``from_id`` fields against what the ID number says."""
+    cond = item.conditions
+    if (cond.age_min is not None and age < cond.age_min) or (cond.age_max is not None and age > cond.age_max):
+        problems.add("applicant.id_number", "condition_not_met",
+                     f"按身份证出生日期（{birth.isoformat()}）计算，申请人现年{age}周岁；"
+                     f"本事项要求{cond.describe().split('、')[0]}")
+    if cond.sex and sex != cond.sex:
+        problems.add("applicant.id_number", "condition_not_met",
+                     f"按身份证号，申请人为{sex}性；本事项只受理{cond.sex}性申请人")
+    for fd in item.fields:
+        value = raw_fields.get(fd.key)
+        if not fd.from_id or _is_blank(value):
+            continue
+        expected: Any = {"age": age, "sex": sex, "birth_date": birth.isoformat()}[fd.from_id]
+        given: Any = value
+        if fd.from_id == "age":
+            try:
+                given = int(Decimal(str(value).strip()))
+            except (InvalidOperation, ValueError):
+                continue  # the field check reports a non-number
+        elif isinstance(value, str):
+            given = value.strip()
+        if given != expected:
+            problems.add(f"fields.{fd.key}", "id_mismatch",
+                         f"{fd.label}应为{expected}（按身份证出生日期计算），填写的是{value}")
 
 
 def _check_item_identity(item: ServiceItem, data: Mapping[str, Any], problems: ProblemList) -> None:
@@ -385,6 +491,8 @@ def _check_fields(item: ServiceItem, raw: Mapping[str, Any], today: date,
             if fd.required:
                 problems.add(path, "required", f"请填写{fd.label}")
             continue
+        if fd.from_id == "age":  # bounded by the item's conditions, checked against the ID (one problem, not two)
+            fd = replace(fd, min=None, max=None)
         normalised = _check_field(fd, value, path, today, problems)
         if normalised is not None:
             out[fd.key] = normalised

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any, Callable, Mapping
 
@@ -31,6 +31,16 @@ HANDLING_LEVEL_ZH: Mapping[str, str] = {"village": "村级受理村级办结", "
 CASE_KINDS: tuple[str, ...] = ("即办件", "承诺件", "联办件", "上报件")
 TIME_UNITS: tuple[str, ...] = ("工作日", "自然日")
 MATERIAL_FORMS: tuple[str, ...] = ("原件", "复印件", "原件及复印件", "电子件")
+#: 四办 labels of an item (马上办 / 网上办 / 就近办 / 一次办), the reform reports' measures.
+SERVICE_LABELS: tuple[str, ...] = ("马上办", "网上办", "就近办", "一次办")
+#: Item types that are administrative acts: a refusal carries the applicant's rights of review and
+#: suit (行政复议法 / 行政诉讼法). 公共服务 is not an administrative act: no rights text.
+ADMINISTRATIVE_ACT_TYPES: frozenset[str] = frozenset(
+    {"行政许可", "行政确认", "行政裁决", "行政给付", "行政奖励", "行政备案", "其他行政权力"})
+#: What the ID number decides about the applicant (fields marked ``from_id`` must agree with it).
+FROM_ID: tuple[str, ...] = ("age", "sex", "birth_date")
+#: Placeholders a body name in the catalog may use; the station fills them from its settings.
+BODY_PLACEHOLDERS: tuple[str, ...] = ("county", "township")
 DEPARTMENTS: tuple[str, ...] = (
     "民政", "人社", "医保", "卫健", "农业农村", "自然资源", "司法", "残联", "财政",
     "住建", "退役军人", "公安", "教育", "税务", "水利", "林业", "乡镇", "其他",
@@ -57,18 +67,32 @@ TOP_KEYS: frozenset[str] = frozenset({
     "code", "name", "short_name", "department", "item_type", "handling_level", "case_kind",
     "version", "promised_limit", "statutory_limit", "posting_days", "fee", "agent_relationship",
     "fields", "materials", "pinyin", "short_pinyin", "description",
+    "legal_basis", "authority", "forward", "conditions", "labels", "campaign", "province",
 })
 REQUIRED_TOP_KEYS: tuple[str, ...] = (
     "code", "name", "department", "item_type", "handling_level", "case_kind", "version",
     "promised_limit", "statutory_limit", "posting_days", "fee", "agent_relationship",
-    "fields", "materials",
+    "fields", "materials", "legal_basis", "authority",
 )
 FIELD_KEYS: frozenset[str] = frozenset({
-    "key", "label", "type", "required", "options", "min", "max", "max_length", "decimals", "help",
+    "key", "label", "type", "required", "options", "min", "max", "max_length", "decimals", "help", "from_id",
 })
 MATERIAL_KEYS: frozenset[str] = frozenset({
-    "key", "name", "form", "copies", "required", "waivable", "note",
+    "key", "name", "form", "copies", "required", "waivable", "note", "keep_original",
 })
+AUTHORITY_KEYS: frozenset[str] = frozenset({"decides", "accepts", "seal"})
+CONDITION_KEYS: frozenset[str] = frozenset({"age_min", "age_max", "sex"})
+#: What a province may override (``[province.61]``): the rest of an item is national.
+PROVINCE_KEYS: frozenset[str] = frozenset({
+    "authority", "conditions", "fields", "posting_days", "promised_limit", "statutory_limit",
+    "legal_basis", "description",
+})
+PROVINCE_FIELD_KEYS: frozenset[str] = frozenset({"label", "min", "max", "options", "help"})
+PROVINCE_RE = re.compile(r"^[1-9]\d$")
+
+#: Originals the station keeps (signed forms, photos, proofs written for this application); every
+#: other original (ID card, 户口簿, certificates, bank card) is checked and handed back.
+KEPT_ORIGINAL_RE = re.compile(r"申请|审批表|登记表|申报表|授权书|承诺书|照片|证明|说明|声明|协议|意见书|记录|报告|示意图|设计图|票据")
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -103,10 +127,13 @@ class FieldDef:
     max_length: int = DEFAULT_MAX_LENGTH
     decimals: int = 0
     help: str = ""
+    from_id: str = ""  # "age" / "sex" / "birth_date": the value must agree with the applicant's ID
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "label": self.label, "type": self.type,
                                "required": self.required, "max_length": self.max_length}
+        if self.from_id:
+            out["from_id"] = self.from_id
         if self.type == "choice":
             out["options"] = list(self.options)
         if self.type in ("number", "date"):
@@ -119,6 +146,25 @@ class FieldDef:
         return out
 
 
+def original_kept(name: str, keep_original: bool | None = None) -> bool:
+    """Does the station keep the original of this material (a signed form, a photo, a proof made for
+    the application), or check it and hand it back (ID card, 户口簿, certificates, bank card)?"""
+    return bool(KEPT_ORIGINAL_RE.search(name)) if keep_original is None else keep_original
+
+
+def form_label(form: str, name: str, keep_original: bool | None = None) -> str:
+    """The form as the citizen reads it: 原件（核验后退还） / 原件（留存） / 复印件（留存）."""
+    kept = original_kept(name, keep_original)
+    original = "原件（留存）" if kept else "原件（核验后退还）"
+    if form == "原件":
+        return original
+    if form == "复印件":
+        return "复印件（留存）"
+    if form == "原件及复印件":
+        return f"{original}及复印件（留存）" if not kept else "原件及复印件（留存）"
+    return form
+
+
 @dataclass(frozen=True)
 class MaterialDef:
     key: str
@@ -128,9 +174,107 @@ class MaterialDef:
     required: bool = True
     waivable: bool = False  # 容缺受理 allowed
     note: str = ""
+    keep_original: bool | None = None  # None: decided by the name (see original_kept)
+
+    @property
+    def form_label(self) -> str:
+        return form_label(self.form, self.name, self.keep_original)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["form_label"] = self.form_label
+        return out
+
+
+def resolve_body(template: str, names: Mapping[str, str] | None = None) -> str:
+    """A body name from the catalog with the station's county / township filled in.
+
+    ``{county}民政局`` → ``广水市民政局``; with no name set, a generic ``县（市、区）民政局``."""
+    names = names or {}
+    county = (names.get("county") or "").strip() or "县（市、区）"
+    township = (names.get("township") or "").strip() or "乡（镇）"
+    return template.replace("{county}", county).replace("{township}", township)
+
+
+@dataclass(frozen=True)
+class Authority:
+    """Who accepts and who decides (受理机关 / 决定机关): bodies, never persons.
+
+    ``seal``: the deciding body issues sealed notices (a seal line is printed on its refusals and
+    results); False for bodies without an official seal of their own for this item."""
+
+    decides: str
+    accepts: str = ""
+    seal: bool = True
+
+    def accepting(self, handling_level: str) -> str:
+        if self.accepts:
+            return self.accepts
+        return "{township}人民政府" if handling_level == "township" else self.decides
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"decides": self.decides, "accepts": self.accepts, "seal": self.seal}
+
+
+@dataclass(frozen=True)
+class ForwardBody:
+    """A body a case may be forwarded to (转报), with its own time limit to watch."""
+
+    body: str
+    limit: TimeLimit
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"body": self.body, "limit": self.limit.to_dict()}
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """Conditions the applicant's ID number decides (age in whole years on the day, sex)."""
+
+    age_min: int | None = None
+    age_max: int | None = None
+    sex: str = ""
+
+    def __bool__(self) -> bool:
+        return self.age_min is not None or self.age_max is not None or bool(self.sex)
+
+    def describe(self) -> str:
+        parts = []
+        if self.age_min is not None and self.age_max is not None:
+            parts.append(f"{self.age_min}至{self.age_max}周岁")
+        elif self.age_min is not None:
+            parts.append(f"{self.age_min}周岁及以上")
+        elif self.age_max is not None:
+            parts.append(f"{self.age_max}周岁及以下")
+        if self.sex:
+            parts.append(f"{self.sex}性")
+        return "、".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"age_min": self.age_min, "age_max": self.age_max, "sex": self.sex}
+
+
+def age_on(birth: date, day: date) -> int:
+    """Age in whole years (周岁) on ``day``; a 29 February birthday counts on 1 March in other years."""
+    years = day.year - birth.year
+    if (day.month, day.day) < (birth.month, birth.day):
+        years -= 1
+    return years
+
+
+@dataclass(frozen=True)
+class ProvinceOverride:
+    """What one province changes of an item (``[province.61]``): conditions, bodies, field bounds."""
+
+    province: str
+    authority: Authority | None = None
+    conditions: Conditions | None = None
+    fields: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    posting_days: int | None = None
+    promised_limit: TimeLimit | None = None
+    statutory_limit: TimeLimit | None = None
+    legal_basis: tuple[str, ...] = ()
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,6 +302,43 @@ class ServiceItem:
     initials: str = ""        # first letters of each syllable, e.g. "gljt"
     short_pinyin: str = ""
     short_initials: str = ""
+    legal_basis: tuple[str, ...] = ()
+    authority: Authority = Authority("{county}人民政府")
+    forward: tuple[ForwardBody, ...] = ()
+    conditions: Conditions = Conditions()
+    labels: tuple[str, ...] = ()
+    campaign: bool = False    # a yearly campaign item: batch 申报 and 公示, no per-case time limit
+    provinces: tuple[ProvinceOverride, ...] = ()
+    province: str = ""        # the province whose override is applied ("" = national text)
+
+    @property
+    def is_administrative_act(self) -> bool:
+        return self.item_type in ADMINISTRATIVE_ACT_TYPES
+
+    def for_province(self, province: str) -> "ServiceItem":
+        """The item as it applies in ``province`` (the first two digits of a division code)."""
+        province = (province or "")[:2]
+        override = next((o for o in self.provinces if o.province == province), None)
+        if override is None:
+            return self
+        fields_ = []
+        for f in self.fields:
+            change = dict(override.fields.get(f.key, {}))
+            if "options" in change:
+                change["options"] = tuple(change["options"])
+            fields_.append(replace(f, **change) if change else f)
+        conditions = override.conditions or self.conditions
+        if override.conditions is not None:  # a field the ID decides follows the province's bounds
+            fields_ = [replace(f, min=conditions.age_min, max=conditions.age_max if conditions.age_max
+                               is not None else f.max) if f.from_id == "age" else f for f in fields_]
+        return replace(
+            self, fields=tuple(fields_), conditions=conditions, province=province,
+            authority=override.authority or self.authority,
+            posting_days=self.posting_days if override.posting_days is None else override.posting_days,
+            promised_limit=override.promised_limit or self.promised_limit,
+            statutory_limit=override.statutory_limit or self.statutory_limit,
+            legal_basis=self.legal_basis + override.legal_basis,
+            description=override.description or self.description)
 
     def field(self, key: str) -> FieldDef | None:
         for f in self.fields:
@@ -195,6 +376,14 @@ class ServiceItem:
             "initials": self.initials,
             "fields": [f.to_dict() for f in self.fields],
             "materials": [m.to_dict() for m in self.materials],
+            "legal_basis": list(self.legal_basis),
+            "authority": self.authority.to_dict(),
+            "forward": [f.to_dict() for f in self.forward],
+            "conditions": self.conditions.to_dict(),
+            "labels": list(self.labels),
+            "campaign": self.campaign,
+            "provinces": [o.province for o in self.provinces],
+            "province": self.province,
         }
 
 
@@ -357,10 +546,18 @@ def _parse_field(c: _Checker, raw: Any, index: int) -> FieldDef | None:
             c.add(f"{path}.min", f"min（{lo}）不能大于 max（{hi}）")
         if ftype == "date" and "today" not in (lo, hi) and str(lo) > str(hi):
             c.add(f"{path}.min", f"min（{lo}）不能晚于 max（{hi}）")
+    from_id = c.string(raw, "from_id", f"{path}.from_id", required=False, max_len=20)
+    if from_id:
+        expected = {"age": ("number",), "sex": ("choice", "text"), "birth_date": ("date",)}.get(from_id)
+        if expected is None:
+            c.add(f"{path}.from_id", f"from_id 的值「{from_id}」无效，应为：{'、'.join(FROM_ID)}")
+        elif ftype and ftype not in expected:
+            c.add(f"{path}.from_id", f"from_id = \"{from_id}\" 的字段类型应为 {' 或 '.join(expected)}")
     if not key or not ftype:
         return None
     return FieldDef(key=key, label=label, type=ftype, required=required, options=options,
-                    min=lo, max=hi, max_length=max_length, decimals=decimals, help=help_text)
+                    min=lo, max=hi, max_length=max_length, decimals=decimals, help=help_text,
+                    from_id=from_id)
 
 
 def _parse_material(c: _Checker, raw: Any, index: int) -> MaterialDef | None:
@@ -381,10 +578,124 @@ def _parse_material(c: _Checker, raw: Any, index: int) -> MaterialDef | None:
     note = c.string(raw, "note", f"{path}.note", required=False, max_len=200)
     if waivable and CORE_MATERIAL_RE.search(name):
         c.add(f"{path}.waivable", f"「{name}」是身份证件或申请表，不能容缺受理")
+    keep = c.boolean(raw, "keep_original", f"{path}.keep_original", default=False) if "keep_original" in raw else None
+    if keep is not None and form in ("复印件", "电子件"):
+        c.add(f"{path}.keep_original", "只有原件才需要写明是否留存（keep_original）")
     if not key:
         return None
     return MaterialDef(key=key, name=name, form=form, copies=copies, required=required,
-                       waivable=waivable, note=note)
+                       waivable=waivable, note=note, keep_original=keep)
+
+
+def _body_name(c: _Checker, data: Mapping[str, Any], key: str, path: str, required: bool) -> str:
+    value = c.string(data, key, path, required=required, max_len=60)
+    for name in re.findall(r"\{([^}]*)\}", value):
+        if name not in BODY_PLACEHOLDERS:
+            c.add(path, f"机关名称中只能使用 {{county}}、{{township}}，不认识 {{{name}}}")
+    return value
+
+
+def _authority(c: _Checker, raw: Any, path: str) -> Authority | None:
+    if not isinstance(raw, Mapping):
+        c.add(path, f"{path} 应写成表：decides = \"决定机关\"，可选 accepts、seal")
+        return None
+    c.unknown_keys(raw, AUTHORITY_KEYS, f"{path}.")
+    decides = _body_name(c, raw, "decides", f"{path}.decides", True)
+    accepts = _body_name(c, raw, "accepts", f"{path}.accepts", False)
+    seal = c.boolean(raw, "seal", f"{path}.seal", default=True)
+    return Authority(decides, accepts, seal) if decides else None
+
+
+def _conditions(c: _Checker, raw: Any, path: str) -> Conditions:
+    if not isinstance(raw, Mapping):
+        c.add(path, f"{path} 应写成表：age_min、age_max、sex")
+        return Conditions()
+    c.unknown_keys(raw, CONDITION_KEYS, f"{path}.")
+    age_min = c.integer(raw, "age_min", f"{path}.age_min", maximum=150) if "age_min" in raw else None
+    age_max = c.integer(raw, "age_max", f"{path}.age_max", maximum=150) if "age_max" in raw else None
+    if age_min is not None and age_max is not None and age_min > age_max:
+        c.add(f"{path}.age_min", f"age_min（{age_min}）不能大于 age_max（{age_max}）")
+    sex = c.one_of(raw, "sex", f"{path}.sex", ("男", "女")) if "sex" in raw else ""
+    return Conditions(age_min, age_max, sex)
+
+
+def _string_list(c: _Checker, data: Mapping[str, Any], key: str, path: str, max_len: int = 200) -> tuple[str, ...]:
+    raw = data.get(key)
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(x, str) and x.strip() for x in raw):
+        c.add(path, f"{key} 应为非空文字列表")
+        return ()
+    out = tuple(x.strip() for x in raw)
+    for x in out:
+        if len(x) > max_len:
+            c.add(path, f"{key} 中的一项过长（最多 {max_len} 字）")
+    return out
+
+
+def _forward(c: _Checker, raw: Any) -> tuple[ForwardBody, ...]:
+    if not isinstance(raw, list):
+        c.add("forward", "forward 应写成若干个 [[forward]] 表（body、limit）")
+        return ()
+    out = []
+    for i, entry in enumerate(raw):
+        path = f"forward[{i}]"
+        if not isinstance(entry, Mapping):
+            c.add(path, "每个转报机关应写成 [[forward]] 表")
+            continue
+        c.unknown_keys(entry, frozenset({"body", "limit"}), f"{path}.")
+        body = _body_name(c, entry, "body", f"{path}.body", True)
+        limit = _time_limit(c, entry, "limit") if "limit" in entry else None
+        if limit is None:
+            c.add(f"{path}.limit", "请写明该机关的办理时限 limit = { amount = 数字, unit = \"工作日\" }")
+        elif body:
+            out.append(ForwardBody(body, limit))
+    if len({f.body for f in out}) != len(out):
+        c.add("forward", "转报机关重复")
+    return tuple(out)
+
+
+def _province(c: _Checker, code: str, raw: Any, fields: list[FieldDef]) -> ProvinceOverride | None:
+    path = f"province.{code}"
+    if not PROVINCE_RE.match(code):
+        c.add(path, f"省级代码「{code}」应为两位数字（区划代码前两位，如 61 陕西）")
+        return None
+    if not isinstance(raw, Mapping):
+        c.add(path, f"{path} 应写成表")
+        return None
+    c.unknown_keys(raw, PROVINCE_KEYS, f"{path}.")
+    authority = _authority(c, raw["authority"], f"{path}.authority") if "authority" in raw else None
+    conditions = _conditions(c, raw["conditions"], f"{path}.conditions") if "conditions" in raw else None
+    field_changes: dict[str, dict[str, Any]] = {}
+    raw_fields = raw.get("fields", {})
+    if not isinstance(raw_fields, Mapping):
+        c.add(f"{path}.fields", "fields 应写成 字段键 = { ... } 的表")
+        raw_fields = {}
+    by_key = {f.key: f for f in fields}
+    for key, change in raw_fields.items():
+        fpath = f"{path}.fields.{key}"
+        if key not in by_key:
+            c.add(fpath, f"本事项没有字段 {key}")
+            continue
+        if not isinstance(change, Mapping):
+            c.add(fpath, "应写成表（label、min、max、options、help）")
+            continue
+        c.unknown_keys(change, PROVINCE_FIELD_KEYS, f"{fpath}.")
+        ok = {k: v for k, v in change.items() if k in PROVINCE_FIELD_KEYS}
+        if "options" in ok and (by_key[key].type != "choice" or not isinstance(ok["options"], list)
+                                or not all(isinstance(o, str) and o for o in ok["options"])):
+            c.add(f"{fpath}.options", "只有 choice 字段才能改 options，且应为非空文字列表")
+        for b in ("min", "max"):
+            if b in ok and (isinstance(ok[b], bool) or not isinstance(ok[b], (int, float))):
+                c.add(f"{fpath}.{b}", f"{b} 应为数字")
+        field_changes[key] = ok
+    posting = c.integer(raw, "posting_days", f"{path}.posting_days", maximum=60) if "posting_days" in raw else None
+    promised = _time_limit(c, raw, "promised_limit") if "promised_limit" in raw else None
+    statutory = _time_limit(c, raw, "statutory_limit") if "statutory_limit" in raw else None
+    basis = _string_list(c, raw, "legal_basis", f"{path}.legal_basis")
+    description = c.string(raw, "description", f"{path}.description", required=False, max_len=1000)
+    return ProvinceOverride(code, authority, conditions, field_changes, posting, promised, statutory, basis,
+                            description)
 
 
 def _pinyin_override(c: _Checker, data: Mapping[str, Any], key: str) -> str:
@@ -454,6 +765,34 @@ def parse_item(data: Mapping[str, Any]) -> tuple[ServiceItem | None, list[Schema
     if isinstance(data.get("materials"), list) and not data["materials"]:
         c.add("materials", "至少要列出一项申请材料")
 
+    legal_basis = _string_list(c, data, "legal_basis", "legal_basis")
+    if data.get("legal_basis") == []:
+        c.add("legal_basis", "至少写明一项办理依据（法律、法规、规章或规范性文件及条款）")
+    authority = _authority(c, data["authority"], "authority") if "authority" in data else None
+    forward = _forward(c, data["forward"]) if "forward" in data else ()
+    conditions = _conditions(c, data["conditions"], "conditions") if "conditions" in data else Conditions()
+    labels = _string_list(c, data, "labels", "labels", max_len=10)
+    for label in labels:
+        if label not in SERVICE_LABELS:
+            c.add("labels", f"四办标签「{label}」无效，应为：{'、'.join(SERVICE_LABELS)}")
+    if len(set(labels)) != len(labels):
+        c.add("labels", "四办标签重复")
+    campaign = c.boolean(data, "campaign", "campaign", default=False)
+    if campaign and case_kind == "即办件":
+        c.add("campaign", "年度集中申报的事项不能是即办件")
+    for f in fields:
+        if f.from_id == "age" and not (conditions.age_min is not None or conditions.age_max is not None):
+            c.add(f"fields.{f.key}.from_id", "按身份证计算年龄的字段需要在 [conditions] 写明年龄条件")
+    provinces: list[ProvinceOverride] = []
+    raw_provinces = data.get("province", {})
+    if not isinstance(raw_provinces, Mapping):
+        c.add("province", "province 应写成 [province.两位省级代码] 表")
+    else:
+        for code_, raw in raw_provinces.items():
+            parsed = _province(c, str(code_), raw, fields)
+            if parsed is not None:
+                provinces.append(parsed)
+
     if c.issues:
         return None, c.issues, overrides
     item = ServiceItem(
@@ -461,5 +800,7 @@ def parse_item(data: Mapping[str, Any]) -> tuple[ServiceItem | None, list[Schema
         department=department, item_type=item_type, handling_level=level, case_kind=case_kind,
         version=version, promised_limit=promised, statutory_limit=statutory, posting_days=posting,
         fee=fee, agent_relationship=agent_rel, fields=tuple(fields), materials=tuple(materials),
+        legal_basis=legal_basis, authority=authority or Authority("{county}人民政府"), forward=forward,
+        conditions=conditions, labels=labels, campaign=campaign, provinces=tuple(provinces),
     )
     return item, [], overrides

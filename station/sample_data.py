@@ -10,7 +10,7 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
-from forms.schema import FieldDef, ServiceItem
+from forms.schema import FieldDef, ServiceItem, age_on
 from forms.identity import credit_check_char, iso7064_mod11_2
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -57,8 +57,25 @@ def make_credit_code(rng: random.Random, area: str = "421381") -> str:
     return first17 + credit_check_char(first17)
 
 
+def _born_range(item: ServiceItem, today: date) -> tuple[date, date]:
+    """Birth dates that meet the item's age conditions on ``today`` (and make an adult otherwise)."""
+    c = item.conditions
+    if c.age_min is None and c.age_max is None:
+        return date(1930, 1, 1), min(date(2005, 12, 31), today)
+    young = c.age_min if c.age_min is not None else 20
+    old = c.age_max if c.age_max is not None else max(young + 10, 80)
+    latest = date(today.year - young, 1, 1) - timedelta(days=1) if young else today
+    earliest = date(today.year - old, 12, 31) + timedelta(days=1)
+    return max(earliest, date(1920, 1, 1)), min(latest, date(2005, 12, 31), today)
+
+
 def _field_value(fd: FieldDef, rng: random.Random, today: date, applicant: dict[str, str]) -> Any:
     t = fd.type
+    if fd.from_id:
+        rid = applicant["id_number"]
+        birth = date(int(rid[6:10]), int(rid[10:12]), int(rid[12:14]))
+        return {"age": age_on(birth, today), "sex": "男" if int(rid[16]) % 2 else "女",
+                "birth_date": birth.isoformat()}[fd.from_id]
     if t == "resident_id":
         return applicant["id_number"]
     if t == "phone":
@@ -96,7 +113,8 @@ def make_submission(item: ServiceItem, rng: random.Random, today: date, waive: b
                     name: str | None = None, id_number: str | None = None) -> dict[str, Any]:
     """A valid submission for ``item``; with ``waive`` the waivable materials are taken under 容缺."""
     applicant = {"name": name or make_name(rng),
-                 "id_number": id_number or make_resident_id(rng, born_to=min(date(2005, 12, 31), today)),
+                 "id_number": id_number or make_resident_id(rng, "421381", *_born_range(item, today),
+                                                            sex=item.conditions.sex or None),
                  "phone": make_mobile(rng),
                  "address": f"示范村{rng.choice(VILLAGE_ROADS)}{rng.randrange(1, 80)}号"}
     if item.agent_relationship:

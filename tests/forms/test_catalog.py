@@ -18,6 +18,8 @@ from forms.problems import StationError
 REPO = Path(__file__).resolve().parents[2]
 
 GOOD = """\
+legal_basis = ["《测试条例》第一条"]
+authority = { decides = "{county}民政局" }
 code = "MZ-TEST-001"
 name = "测试补贴"
 department = "民政"
@@ -137,7 +139,10 @@ def test_to_dict_is_json_with_the_documented_keys(catalog: Catalog) -> None:
             "fee", "agent_relationship", "pinyin", "initials"} <= set(d)
     age = next(f for f in d["fields"] if f["key"] == "age")
     assert age == {"key": "age", "label": "周岁年龄", "type": "number", "required": True,
-                   "min": 80, "max": 130, "max_length": 200, "decimals": 0}
+                   "min": 80, "max": 130, "max_length": 200, "decimals": 0, "from_id": "age",
+                   "help": "按身份证出生日期计算，须与身份证一致"}
+    assert d["authority"] == {"decides": "{county}民政局", "accepts": "{township}人民政府", "seal": True}
+    assert d["conditions"]["age_min"] == 80 and d["provinces"] == ["61"]
     choice = next(f for f in d["fields"] if f["type"] == "choice")
     assert choice["options"]
     photo = next(m for m in d["materials"] if m["key"] == "photo")

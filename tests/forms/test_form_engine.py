@@ -13,6 +13,7 @@ import pytest
 
 from forms.catalog import load_catalog
 from forms.engine import MAX_SUBMISSION_BYTES, Submission, validate_submission
+from forms.identity import iso7064_mod11_2
 from forms.schema import ServiceItem
 from forms.problems import StationError
 
@@ -37,6 +38,8 @@ def luhn_complete(prefix: str) -> str:
 CARD = luhn_complete("621700123456789012")   # 19 digits
 
 ALL_TYPES = """\
+legal_basis = ["《测试条例》第一条"]
+authority = { decides = "{county}民政局" }
 code = "MZ-ALLT-001"
 name = "全类型测试事项"
 department = "民政"
@@ -283,19 +286,20 @@ def test_submission_is_frozen_and_serialisable(item: ServiceItem) -> None:
 
 def test_shipped_item_end_to_end(tmp_path: Path) -> None:
     gljt = load_catalog(cache_dir=tmp_path).get("MZ-GLJT-001")
+    born_1944 = "11010519440115002" + iso7064_mod11_2("11010519440115002")  # 82 on TODAY
     data = {
-        "applicant": {"name": "张三", "id_number": ID_F, "phone": "13812345678", "address": "某村", "relationship": "本人"},
+        "applicant": {"name": "张三", "id_number": born_1944, "phone": "13812345678", "address": "某村", "relationship": "本人"},
         "fields": {"age": 82, "living_arrangement": "独居", "receives_other_allowance": "否",
                    "bank_account": CARD, "bank_name": "农商银行"},
         "materials": {"id_card": "received", "hukou_book": "waived", "bank_card": "received",
                       "photo": "received", "application_form": "received"},
         "commitment": {"signed": True, "signer": "张三", "due_date": "2026-03-10"},
-        "item_code": "MZ-GLJT-001", "item_version": 1,
+        "item_code": "MZ-GLJT-001", "item_version": 2,
     }
     sub = validate_submission(gljt, data, TODAY)
-    assert sub.waived == {"hukou_book": "2026-03-10"}
-    data["fields"]["age"] = 79
-    assert problems_of(gljt, data) == [("fields.age", "out_of_range")]
+    assert sub.waived == {"hukou_book": "2026-03-10"} and sub.age == 82
+    data["fields"]["age"] = 79  # the ID says 82: the typed age must agree with it
+    assert problems_of(gljt, data) == [("fields.age", "id_mismatch")]
 
 
 # --- each rule refused ------------------------------------------------------------------------
