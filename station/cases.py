@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from forms.catalog import Catalog
 from forms.engine import Submission, validate_submission
-from forms.schema import ServiceItem
+from forms.schema import ServiceItem, resolve_body
 from station import events as ev
 from station import lifecycle
 from station.calendar import WorkingCalendar
@@ -26,7 +26,7 @@ from station.casenumber import number_query
 from forms.identity import mask_id, mask_phone
 from station.operators import Operator, require
 from station.pii import PiiCodec, pii
-from forms.problems import Problem, StationError
+from forms.problems import Problem, ProblemList, StationError
 from station.projections import calendar_for
 from station.search_text import fts_query
 from station.store import Store
@@ -65,6 +65,7 @@ class MaterialState:
     status: str
     due_date: str | None
     received_at: str | None
+    form_label: str = ""   # 原件（核验后退还） / 原件（留存） / 复印件（留存）
 
     STATUS_LABELS = {"received": "已收", "missing": "缺", "waived": "容缺", "requested": "待补正"}
 
@@ -76,7 +77,7 @@ class MaterialState:
         return {"key": self.key, "name": self.name, "form": self.form, "copies": self.copies,
                 "required": self.required, "waivable": self.waivable, "status": self.status,
                 "status_label": self.status_label, "due_date": self.due_date,
-                "received_at": self.received_at}
+                "received_at": self.received_at, "form_label": self.form_label}
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,60 @@ class TimelineEntry:
     def to_dict(self) -> dict[str, Any]:
         return {"at": self.at, "station": self.station, "operator": self.operator, "type": self.type,
                 "label": self.label, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class LegalRecord:
+    """The case's legal record: bodies, basis, the clocks and the dates they set, with flags for today.
+
+    Kept apart from :class:`CaseRecord`'s everyday fields so the screens that do not need it ignore it."""
+
+    item_type: str = ""
+    case_kind: str = ""
+    deciding_body: str = ""
+    accepting_body: str = ""
+    body_seal: bool = True
+    legal_basis: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    campaign: bool = False
+    channel: str = "窗口"
+    assist: str = ""
+    consultation: str | None = None
+    correction_deadline: str | None = None
+    accepted_at: str | None = None
+    handover_due: str | None = None
+    handover_estimate: bool = False
+    handed_over_at: str | None = None
+    paused_days: int = 0
+    pause_started: str | None = None
+    second_corrections: int = 0
+    forwarded_to: str | None = None
+    forwarded_at: str | None = None
+    forward_due: str | None = None
+    forward_estimate: bool = False
+    posting_days: int = 0
+    posting_start: str | None = None
+    posting_end: str | None = None
+    trips: int | None = None
+    forward_bodies: tuple[tuple[str, dict[str, Any]], ...] = ()   # (body, limit) the item may forward to
+    # derived for the reader's "today"
+    deemed_accepted: bool = False     # no 补正 / 不予受理 within 5 working days of receipt (§32)
+    handover_overdue: bool = False    # not handed to the township by its due date
+    forward_overdue: bool = False     # the forwarded-to body's limit has passed with no result
+    posting_day: int = 0              # day N of the 公示 (0 when not posting)
+
+    @property
+    def is_administrative_act(self) -> bool:
+        from forms.schema import ADMINISTRATIVE_ACT_TYPES
+        return self.item_type in ADMINISTRATIVE_ACT_TYPES
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+        out = asdict(self)
+        out["legal_basis"] = list(self.legal_basis)
+        out["labels"] = list(self.labels)
+        out["forward_bodies"] = [{"body": b, "limit": lim} for b, lim in self.forward_bodies]
+        return out
 
 
 @dataclass(frozen=True)
@@ -133,10 +188,16 @@ class CaseRecord:
     _password_enc: str | None = field(default=None, repr=False)
     materials: tuple[MaterialState, ...] = ()
     timeline: tuple[TimelineEntry, ...] = ()
+    legal: LegalRecord = LegalRecord()
 
     @property
     def status_label(self) -> str:
-        return lifecycle.STATUS_LABELS.get(self.status, self.status)
+        label = lifecycle.STATUS_LABELS.get(self.status, self.status)
+        if self.legal.deemed_accepted:
+            return f"{label}（视为受理）"
+        if self.status == lifecycle.POSTING and self.legal.posting_day:
+            return f"{label}（第{self.legal.posting_day}/{self.legal.posting_days}天）"
+        return label
 
     def masked_id(self, codec: PiiCodec) -> str:
         return mask_id(self.reveal_id(codec)) if self._id_enc else ""
@@ -197,7 +258,7 @@ class CaseRecord:
             "fields": self.fields(codec, reveal),
             "statutory_due": self.statutory_due, "statutory_estimate": self.statutory_estimate,
             "corrections": self.corrections, "decision": self.decision, "rating_level": self.rating_level,
-            "duplicate_of": self.duplicate_of,
+            "duplicate_of": self.duplicate_of, "legal": self.legal.to_dict(),
             "materials": [m.to_dict() for m in self.materials],
             "timeline": [t.to_dict() for t in self.timeline],
         })
@@ -243,7 +304,7 @@ def _next_number(store: Store, day: date) -> CaseNumber:
 
 
 def _filed_body(item: ServiceItem, sub: Submission, received_at: str, day: date, password: str,
-                village_code: str) -> dict[str, Any]:
+                village_code: str, names: Mapping[str, str]) -> dict[str, Any]:
     a = sub.applicant
     fields: dict[str, Any] = {}
     for key, value in sub.fields.items():
@@ -254,12 +315,9 @@ def _filed_body(item: ServiceItem, sub: Submission, received_at: str, day: date,
         status = sub.materials.get(m.key, "missing")
         materials.append({"key": m.key, "name": m.name, "form": m.form, "copies": m.copies,
                           "required": m.required, "waivable": m.waivable, "status": status,
-                          "due_date": sub.waived.get(m.key)})
+                          "due_date": sub.waived.get(m.key), "form_label": m.form_label})
     return {
-        "item": {"code": item.code, "version": item.version, "name": item.name, "department": item.department,
-                 "handling_level": item.handling_level, "case_kind": item.case_kind,
-                 "promised": item.promised_limit.to_dict(), "statutory": item.statutory_limit.to_dict(),
-                 "posting_days": item.posting_days},
+        "item": item_snapshot(item, names),
         "applicant": {"name": a.name, "id_number": pii(a.id_number), "phone": pii(a.phone) if a.phone else None,
                       "address": a.address, "sex": a.sex, "relationship": a.relationship},
         "fields": fields,
@@ -269,8 +327,33 @@ def _filed_body(item: ServiceItem, sub: Submission, received_at: str, day: date,
         "received_at": received_at,
         "received_date": day.isoformat(),
         "village_code": village_code,
-        "channel": "窗口",
+        "channel": sub.channel,
+        "assist": sub.assist,
     }
+
+
+def body_names(config: Any) -> dict[str, str]:
+    """The station's county and township names, filled into the catalog's body names."""
+    township = getattr(config, "township_name", "") or ""
+    if not township:
+        authority = getattr(config, "authority_name", "") or ""
+        township = authority.removesuffix("人民政府") if authority not in ("", "乡镇人民政府") else ""
+    return {"county": getattr(config, "county_name", "") or "", "township": township}
+
+
+def item_snapshot(item: ServiceItem, names: Mapping[str, str]) -> dict[str, Any]:
+    """What a case (or a 告知件) keeps of its item, bodies resolved, so folding and printing years later
+    need no catalog and every station prints the same names."""
+    return {"code": item.code, "version": item.version, "name": item.name, "department": item.department,
+            "handling_level": item.handling_level, "case_kind": item.case_kind, "item_type": item.item_type,
+            "promised": item.promised_limit.to_dict(), "statutory": item.statutory_limit.to_dict(),
+            "posting_days": item.posting_days, "campaign": item.campaign,
+            "legal_basis": list(item.legal_basis), "labels": list(item.labels),
+            "authority": {"decides": resolve_body(item.authority.decides, names),
+                          "accepts": resolve_body(item.authority.accepting(item.handling_level), names),
+                          "seal": item.authority.seal},
+            "forward": [{"body": resolve_body(f.body, names), "limit": f.limit.to_dict()} for f in item.forward],
+            "conditions": item.conditions.describe()}
 
 
 def open_duplicates(store: Store, id_number: str, item_code: str) -> list[CaseRecord]:
@@ -288,7 +371,7 @@ MAX_REASON = 200
 
 
 def file_case(store: Store, catalog: Catalog, item_code: str, data: Mapping[str, Any], operator: Operator,
-              duplicate_reason: str | None = None) -> FiledCase:
+              duplicate_reason: str | None = None, consultation: str | None = None) -> FiledCase:
     """Validate and file a case: issue its number and query password, durably, in one event.
 
     The same applicant with the same item still open here is refused as ``possible_duplicate`` (naming
@@ -300,7 +383,7 @@ def file_case(store: Store, catalog: Catalog, item_code: str, data: Mapping[str,
     if not isinstance(data, Mapping):
         raise StationError("bad_data", "申请数据必须是JSON对象")
     _check_size(data)
-    item = catalog.get(item_code)
+    item = catalog.get(item_code).for_province(store.station_id[:2])
     now = store.clock()
     sane = assess_store(store)
     if sane.today != now.date():  # the PC clock is known wrong: take the date from a sane reference
@@ -319,7 +402,10 @@ def file_case(store: Store, catalog: Catalog, item_code: str, data: Mapping[str,
                                [Problem("applicant.id_number", "possible_duplicate", f"已有在办件 {others[0].number}")],
                                candidates=[c.number for c in others])
         number = _next_number(store, now.date())
-        body = _filed_body(item, sub, now.isoformat(timespec="seconds"), now.date(), password, store.station_id)
+        body = _filed_body(item, sub, now.isoformat(timespec="seconds"), now.date(), password, store.station_id,
+                           body_names(store.config))
+        if consultation:
+            body["consultation"] = consultation
         if others:
             body["duplicate_reason"] = reason
             body["open_cases_then"] = [c.number for c in others]
@@ -335,7 +421,12 @@ _COLUMNS = ("number, item_code, item_version, item_name, department, handling_le
             " filed_by_station, status, received_at, received_date, operator, applicant_name, sex,"
             " address, relationship, promised_due, promised_estimate, statutory_due,"
             " statutory_estimate, corrections, decision, rating_level, duplicate_of, last_local_seq,"
-            " id_enc, phone_enc, fields, query_password_enc")
+            " id_enc, phone_enc, fields, query_password_enc,"
+            " item_type, case_kind, deciding_body, accepting_body, body_seal, legal_basis, labels, campaign,"
+            " channel, assist, consultation, correction_deadline, accepted_at, handover_due, handover_estimate,"
+            " handed_over_at, paused_days, pause_started, second_corrections, forwarded_to, forwarded_at,"
+            " forward_due, forward_estimate, posting_days, posting_start, posting_end, trips, forward_bodies")
+_BASE_COLUMNS = 29
 
 
 class CaseReader:
@@ -348,10 +439,32 @@ class CaseReader:
         self.near_limit = self.calendar.add_working_days(self.today, NEAR_DUE_WORKING_DAYS).date.isoformat()
         self.cursor = read_cursor(store)
 
+    def _legal(self, status: str, tail: tuple) -> LegalRecord:
+        (item_type, case_kind, deciding, accepting, seal, basis, labels, campaign, channel, assist, consultation,
+         correction_deadline, accepted_at, handover_due, handover_est, handed_over_at, paused, pause_started,
+         second, fwd_to, fwd_at, fwd_due, fwd_est, posting_days, posting_start, posting_end, trips, bodies) = tail
+        today = self.today.isoformat()
+        posting_day = 0
+        if status == lifecycle.POSTING and posting_start:
+            posting_day = max(0, min(int(posting_days or 0), (self.today - date.fromisoformat(posting_start)).days))
+        return LegalRecord(
+            item_type or "", case_kind or "", deciding or "", accepting or "", bool(seal if seal is not None else 1),
+            tuple(json.loads(basis or "[]")), tuple(json.loads(labels or "[]")), bool(campaign), channel or "窗口",
+            assist or "", consultation, correction_deadline, accepted_at, handover_due, bool(handover_est),
+            handed_over_at, int(paused or 0), pause_started, int(second or 0), fwd_to, fwd_at, fwd_due, bool(fwd_est),
+            int(posting_days or 0), posting_start, posting_end, trips,
+            forward_bodies=tuple((f["body"], f["limit"]) for f in json.loads(bodies or "[]")),
+            deemed_accepted=bool(status == lifecycle.RECEIVED and correction_deadline and today > correction_deadline),
+            handover_overdue=bool(handover_due and not handed_over_at and status in lifecycle.OPEN
+                                  and today > handover_due),
+            forward_overdue=bool(status == lifecycle.FORWARDED and fwd_due and today > fwd_due),
+            posting_day=posting_day)
+
     def _record(self, row: tuple, materials=(), timeline=()) -> CaseRecord:
+        legal = self._legal(row[8], tuple(row[_BASE_COLUMNS:]))
         (number, item_code, item_version, item_name, department, level, village, filed_by, status, received_at,
          received_date, operator, name, sex, address, relationship, pdue, pest, sdue, sest,
-         corrections, decision, rating, dup, last_local, id_enc, phone_enc, fields, pw_enc) = row
+         corrections, decision, rating, dup, last_local, id_enc, phone_enc, fields, pw_enc) = row[:_BASE_COLUMNS]
         # The last four digits and the birth date are read from the sealed ID, never from a column.
         last4, birth = _id_parts(self.store.codec.open(json.loads(id_enc))) if id_enc else (None, None)
         open_ = status in lifecycle.CLOCK_RUNNING
@@ -363,7 +476,7 @@ class CaseReader:
             bool(pest), sdue, bool(sest), corrections, json.loads(decision) if decision else None, rating,
             sync_state, bool(open_ and pdue and pdue < today),
             bool(open_ and pdue and today <= pdue <= self.near_limit), dup or None,
-            id_enc, phone_enc, fields, pw_enc, tuple(materials), tuple(timeline))
+            id_enc, phone_enc, fields, pw_enc, tuple(materials), tuple(timeline), legal)
 
     def matching_numbers(self, text: str, limit: int = 20) -> list[str] | None:
         """Case numbers written as ``text`` in any form (casenumber.number_query), newest first;
@@ -395,9 +508,9 @@ class CaseReader:
     def get(self, number: str) -> CaseRecord:
         key = self.resolve(number)
         row = self.store.conn.execute(f"SELECT {_COLUMNS} FROM cases WHERE number=?", (key,)).fetchone()
-        materials = [MaterialState(k, n, f, c, bool(r), bool(w), s, d, ra) for k, n, f, c, r, w, s, d, ra in
+        materials = [MaterialState(k, n, f, c, bool(r), bool(w), s, d, ra, fl or "") for k, n, f, c, r, w, s, d, ra, fl in
                      self.store.conn.execute("SELECT key, name, form, copies, required, waivable, status, due_date,"
-                                             " received_at FROM materials WHERE case_number=? ORDER BY position",
+                                             " received_at, form_label FROM materials WHERE case_number=? ORDER BY position",
                                              (key,))]
         timeline = [_timeline_entry(e) for e in self.store.case_events(key)]
         return self._record(row, materials, timeline)
@@ -505,8 +618,18 @@ def _timeline_entry(e: ev.Event) -> TimelineEntry:
             detail += f"；同一事项已有在办件 {'、'.join(b.get('open_cases_then') or [])}，再次申请理由：{b['duplicate_reason']}"
     elif b.get("reason"):
         detail = str(b["reason"])
+        if b.get("exception_reason"):
+            detail += f"（例外补正，理由：{b['exception_reason']}）"
+        if b.get("apply_to"):
+            detail += f"；请向{b['apply_to']}申请"
     elif e.type == ev.CASE_FORWARDED:
         detail = f"转报至{b.get('to', '')}"
+    elif e.type == ev.CASE_POSTING_STARTED:
+        detail = f"公示{b.get('days', '')}天"
+    elif e.type == ev.CASE_HANDED_OVER:
+        detail = f"移交{b.get('to', '乡镇')}"
+    elif e.type == ev.RATING_REVISITED:
+        detail = f"{b.get('method', '')}：{b.get('result', '')}"
     elif e.type in (ev.MATERIAL_RECEIVED, ev.CASE_SUPPLEMENTED):
         detail = "、".join(b.get("material_names") or b.get("materials") or [])
     elif e.type == ev.RATING_GIVEN:
@@ -562,10 +685,40 @@ def withdraw(store: Store, number: str, reason: str, operator: Operator) -> Case
     return _transition(store, number, ev.CASE_WITHDRAWN, {"reason": reason.strip()[:500]}, operator)
 
 
-def deliver(store: Store, number: str, to_whom: str, id_checked: bool, operator: Operator) -> CaseRecord:
+MAX_TRIPS = 20
+
+
+def deliver(store: Store, number: str, to_whom: str, id_checked: bool, operator: Operator,
+            trips: int | None = None) -> CaseRecord:
+    """The result handed over; ``trips``: how many times the citizen came to a counter for this case
+    (asked at delivery: 0 when everything was done at home or by the agent), for 一次办结率."""
     require(store, operator, "handle", "登记结果送达")
+    problems = ProblemList()
     if not to_whom or not to_whom.strip():
-        raise StationError("recipient_required", "请填写领取人姓名", [Problem("to_whom", "required", "请填写领取人姓名")])
-    return _transition(store, number, ev.RESULT_DELIVERED,
-                       {"to_whom": to_whom.strip()[:50], "id_checked": bool(id_checked),
-                        "date": store.clock().date().isoformat()}, operator)
+        problems.add("to_whom", "required", "请填写领取人姓名")
+    if trips is not None and (isinstance(trips, bool) or not isinstance(trips, int) or not 0 <= trips <= MAX_TRIPS):
+        problems.add("trips", "out_of_range", f"跑动次数应为0到{MAX_TRIPS}之间的整数")
+    problems.raise_if_any("invalid_delivery", "送达登记有误")
+    body: dict[str, Any] = {"to_whom": to_whom.strip()[:50], "id_checked": bool(id_checked),
+                            "date": store.clock().date().isoformat()}
+    if trips is not None:
+        body["trips"] = trips
+    return _transition(store, number, ev.RESULT_DELIVERED, body, operator)
+
+
+def hand_over(store: Store, number: str, operator: Operator, to: str = "") -> CaseRecord:
+    """The village agent handed the paper file to the township (due within 3 working days of receipt)."""
+    require(store, operator, "handle", "登记移交乡镇")
+    case = CaseReader(store).get(number)
+    if case.handling_level != "township":
+        raise StationError("not_township_item", "该事项在本站办结，不需要移交乡镇")
+    if case.village_code != store.station_id:
+        raise StationError("forbidden", "只能登记本站收件的办件的移交")
+    if case.legal.handed_over_at:
+        raise StationError("already_handed_over", f"该办件已于{case.legal.handed_over_at}移交乡镇")
+    if case.status not in lifecycle.OPEN:
+        raise StationError("not_open", f"办件「{case.status_label}」，不需要再移交")
+    store.append(ev.CASE_HANDED_OVER, {"date": store.clock().date().isoformat(),
+                                       "to": (to or case.legal.accepting_body or "乡镇").strip()[:100]},
+                 operator.name, case.number)
+    return CaseReader(store).get(case.number)

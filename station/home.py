@@ -50,6 +50,9 @@ class StationConfig:
     authority_name: str = "乡镇人民政府"
     reconsideration_body: str = "县（市、区）人民政府"
     court_name: str = "县（市、区）人民法院"
+    # Filled into the catalog's body names ({county}民政局, {township}人民政府) when a case is filed.
+    county_name: str = ""
+    township_name: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -88,5 +88,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     # the search index; the projections are folded again and the freed pages wiped.
     Migration(5, "cases and applicants without clear ID digits or birth dates", refold, scrub=True),
     Migration(6, "sync outbox: batches and inbox (made on first use before)", tables("sync_batches", "sync_inbox")),
+    # The legal record (issue 14): bodies, basis, clocks paused and resumed, forwarding, 公示, hand-over,
+    # 告知件 and 回访: new columns and tables whose values come from events already in the log.
+    Migration(7, "the legal record: bodies, clocks, 转报, 公示, hand-over, 告知件, 回访", refold),
 )
 LATEST = MIGRATIONS[-1].version

@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
 from forms.problems import StationError
+from forms.schema import form_label
 from station import events as ev
 from station import schema as tables
 from station import lifecycle
@@ -87,16 +88,50 @@ def _touch(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext, ext
         (event.hlc, local, event.seq, *params, event.case_number))
 
 
-def _due_dates(cal: WorkingCalendar, start: date, body_item: dict[str, Any]) -> tuple:
+def _due_dates(cal: WorkingCalendar, start: date, body_item: dict[str, Any],
+               shifts: tuple[int, int] = (0, 0)) -> tuple:
+    """(amount, unit, due, estimate) of the promised and the statutory limit counted from ``start``,
+    each lengthened by the days its clock was paused (补正 awaited, 公示) before it fell due.
+    A campaign item (yearly batch) has no per-case due date."""
     out: list[Any] = []
-    for key in ("promised", "statutory"):
+    for key, shift in zip(("promised", "statutory"), shifts):
         limit = body_item.get(key)
-        if limit and limit.get("amount"):
-            due = cal.due(start, int(limit["amount"]), limit["unit"])
+        if limit and limit.get("amount") and not body_item.get("campaign"):
+            due = cal.due(start, int(limit["amount"]) + int(shift), limit["unit"])
             out += [int(limit["amount"]), limit["unit"], due.date.isoformat(), int(due.estimate)]
         else:
-            out += [None, None, None, None]
+            out += [int(limit["amount"]) if limit and limit.get("amount") else None,
+                    limit.get("unit") if limit else None, None, None]
     return tuple(out)
+
+
+def _days_in(cal: WorkingCalendar, unit: str | None, start: date, end: date) -> int:
+    """Days of ``unit`` in (start, end]: working days, or calendar days for 自然日 limits."""
+    if unit in ("自然日", "natural_day"):
+        return max(0, (end - start).days)
+    return cal.working_days_between(start, end)
+
+
+def _pause(conn: sqlite3.Connection, s: str, number: str, start: date, end: date) -> str:
+    """SQL assignments that add a pause (start, end] to the case's clocks: each limit whose due date
+    had not passed when the pause began is lengthened by the paused days of its unit (an overdue case
+    stays overdue: a pause after the due date moves nothing)."""
+    row = conn.execute(f"SELECT received_date, promised_amount, promised_unit, promised_due, promised_shift,"
+                       f" statutory_amount, statutory_unit, statutory_due, statutory_shift, campaign"
+                       f" FROM {s}.cases WHERE number=?", (number,)).fetchone()
+    received, pa, pu, pdue, pshift, sa, su, sdue, sshift, campaign = row
+    cal = calendar_for(conn, s)
+    shifts = []
+    for due, unit, shift in ((pdue, pu, pshift), (sdue, su, sshift)):
+        if due and start.isoformat() < due:
+            shift += _days_in(cal, unit, start, end)
+        shifts.append(shift)
+    item = {"promised": {"amount": pa, "unit": pu}, "statutory": {"amount": sa, "unit": su}, "campaign": campaign}
+    d = _due_dates(cal, date.fromisoformat(received), item, (shifts[0], shifts[1]))
+    conn.execute(f"UPDATE {s}.cases SET promised_shift=?, statutory_shift=?, promised_due=?, promised_estimate=?,"
+                 f" statutory_due=?, statutory_estimate=?, paused_days=paused_days+? WHERE number=?",
+                 (shifts[0], shifts[1], d[2], d[3], d[6], d[7], cal.working_days_between(start, end), number))
+    return ""
 
 
 def _fold_filed(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
@@ -138,10 +173,12 @@ def _fold_filed(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext
     for pos, m in enumerate(b.get("materials", [])):
         conn.execute(
             f"INSERT INTO {s}.materials(case_number, key, name, form, copies, required, waivable, status,"
-            " due_date, received_at, position) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " due_date, received_at, position, form_label) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (event.case_number, m["key"], m["name"], m.get("form"), m.get("copies"), int(m["required"]),
              int(m["waivable"]), m["status"], m.get("due_date"),
-             b["received_date"] if m["status"] == "received" else None, pos))
+             b["received_date"] if m["status"] == "received" else None, pos,
+             m.get("form_label") or form_label(m.get("form") or "", m["name"])))
+    _fold_filed_extras(conn, s, event, cal, received_date)
     if id_hash:
         conn.execute(
             f"INSERT INTO {s}.applicants(id_hash, name, pinyin, id_enc, phone_enc, address, sex,"
@@ -152,6 +189,36 @@ def _fold_filed(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext
             (id_hash, applicant["name"], pinyin, _sealed_text(id_sealed), _sealed_text(applicant.get("phone")),
              applicant.get("address"), applicant.get("sex"), event.case_number))
     return True
+
+
+#: 行政许可法 §32 / §82: told within five working days of receipt, or deemed accepted.
+CORRECTION_WINDOW = lifecycle.CORRECTION_WINDOW_WORKING_DAYS
+#: A village agent hands the file to the township within three working days of receipt.
+HANDOVER_WORKING_DAYS = 3
+
+
+def _fold_filed_extras(conn: sqlite3.Connection, s: str, event: Event, cal: WorkingCalendar,
+                       received: date) -> None:
+    """The legal record of a filing: bodies, basis, labels, channel, and the dates the clock sets."""
+    b = event.body
+    item = b["item"]
+    authority = item.get("authority") or {}
+    handover = (cal.add_working_days(received, HANDOVER_WORKING_DAYS)
+                if item.get("handling_level") == "township" else None)
+    conn.execute(
+        f"UPDATE {s}.cases SET item_type=?, case_kind=?, deciding_body=?, accepting_body=?, body_seal=?,"
+        f" legal_basis=?, labels=?, campaign=?, channel=?, assist=?, consultation=?, correction_deadline=?,"
+        f" handover_due=?, handover_estimate=?, forward_bodies=? WHERE number=?",
+        (item.get("item_type"), item.get("case_kind"), authority.get("decides"), authority.get("accepts"),
+         int(bool(authority.get("seal", True))), canonical_json(item.get("legal_basis") or []),
+         canonical_json(item.get("labels") or []), int(bool(item.get("campaign"))), b.get("channel") or "窗口",
+         b.get("assist") or "", b.get("consultation"),
+         cal.add_working_days(received, CORRECTION_WINDOW).date.isoformat(),
+         handover.date.isoformat() if handover else None, int(handover.estimate) if handover else None,
+         canonical_json(item.get("forward") or []), event.case_number))
+    if b.get("consultation"):
+        conn.execute(f"UPDATE {s}.consultations SET converted_case=? WHERE number=?",
+                     (event.case_number, b["consultation"]))
 
 
 def _fold_transition(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
@@ -166,36 +233,54 @@ def _fold_transition(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldCo
     params: list[Any] = [target]
     day = b.get("date") or event.recorded_at[:10]
     if event.type in (ev.CASE_APPROVED, ev.CASE_REJECTED, ev.CASE_NOT_ACCEPTED, ev.CASE_FORWARDED,
-                      ev.CASE_ACCEPTED, ev.CASE_CORRECTION_REQUESTED):
+                      ev.CASE_ACCEPTED, ev.CASE_CORRECTION_REQUESTED, ev.CASE_POSTING_STARTED):
         decision = {"type": event.type, "reason": b.get("reason"), "certificate": b.get("certificate"),
                     "to": b.get("to"), "materials": b.get("materials"), "by": event.operator,
                     "station": event.station, "at": event.recorded_at, "event": event.id,
-                    "due_date": b.get("due_date")}
+                    "due_date": b.get("due_date"), "ground": b.get("ground"), "apply_to": b.get("apply_to"),
+                    "exception_reason": b.get("exception_reason"), "date": day}
         extra += ", decision=?"
         params.append(canonical_json(decision))
+    if event.type == ev.CASE_ACCEPTED:
+        extra += ", accepted_at=?"
+        params.append(day)
+    if event.type == ev.CASE_FORWARDED:
+        limit = b.get("limit") or {}
+        cal = calendar_for(conn, s)
+        fdue = cal.due(date.fromisoformat(day), int(limit["amount"]), limit["unit"]) if limit.get("amount") else None
+        extra += ", forwarded_to=?, forwarded_at=?, forward_amount=?, forward_unit=?, forward_due=?, forward_estimate=?"
+        params += [b.get("to"), day, limit.get("amount"), limit.get("unit"),
+                   fdue.date.isoformat() if fdue else None, int(fdue.estimate) if fdue else None]
+    if event.type == ev.CASE_POSTING_STARTED:
+        start = date.fromisoformat(day)
+        end = start + timedelta(days=int(b.get("days") or 0))
+        _pause(conn, s, event.case_number or "", start, end)
+        extra += ", posting_start=?, posting_end=?"
+        params += [day, end.isoformat()]
     if event.type in (ev.CASE_APPROVED, ev.CASE_REJECTED, ev.CASE_NOT_ACCEPTED):
         extra += ", decided_at=?"
         params.append(day)
     if event.type == ev.CASE_CORRECTION_REQUESTED:
-        extra += ", corrections=corrections+1"
+        extra += ", corrections=corrections+1, pause_started=?"
+        params.append(day)
+        if b.get("exceptional"):
+            extra += ", second_corrections=second_corrections+1"
         for key in b.get("materials") or []:
             conn.execute(f"UPDATE {s}.materials SET status='requested', due_date=? WHERE case_number=? AND key=?",
                          (b.get("due_date"), event.case_number, key))
     if event.type == ev.CASE_SUPPLEMENTED:
-        # 补正: the time limit counts again from the day the corrected materials were received.
-        row = conn.execute(f"SELECT promised_amount, promised_unit, statutory_amount, statutory_unit"
-                           f" FROM {s}.cases WHERE number=?", (event.case_number,)).fetchone()
-        item = {"promised": {"amount": row[0], "unit": row[1]}, "statutory": {"amount": row[2], "unit": row[3]}}
-        dues = _due_dates(calendar_for(conn, s), date.fromisoformat(day), item)
-        extra += (", clock_start=?, promised_due=?, promised_estimate=?, statutory_due=?,"
-                  " statutory_estimate=?")
-        params += [day, dues[2], dues[3], dues[6], dues[7]]
+        # 补正: the clock resumes with the working days already used, never from zero: the due date
+        # moves by the days the correction was awaited (if it had not already passed).
+        row = conn.execute(f"SELECT pause_started FROM {s}.cases WHERE number=?", (event.case_number,)).fetchone()
+        if row and row[0]:
+            _pause(conn, s, event.case_number or "", date.fromisoformat(row[0]), date.fromisoformat(day))
+        extra += ", pause_started=NULL"
         for key in b.get("materials") or []:
             conn.execute(f"UPDATE {s}.materials SET status='received', received_at=?, due_date=NULL"
                          f" WHERE case_number=? AND key=?", (day, event.case_number, key))
     if event.type == ev.RESULT_DELIVERED:
-        extra += ", delivered_at=?"
-        params.append(day)
+        extra += ", delivered_at=?, trips=?"
+        params += [day, b.get("trips")]
     _touch(conn, s, event, ctx, extra, tuple(params))
     return True
 
@@ -221,10 +306,50 @@ def _fold_rating(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContex
     b = event.body
     conn.execute(
         f"INSERT INTO {s}.ratings(case_number, level, label, detail, sub_scores, rater_name, agent_name,"
-        " rated_at, followup_due) VALUES (?,?,?,?,?,?,?,?,?)",
+        " rated_at, followup_due, channel, entered_by, entered_at_station) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         (event.case_number, b["level"], b["label"], b.get("detail"), canonical_json(b.get("sub_scores") or {}),
-         b.get("rater_name"), b.get("agent_name"), b.get("date") or event.recorded_at[:10], b.get("followup_due")))
+         b.get("rater_name"), b.get("agent_name"), b.get("date") or event.recorded_at[:10], b.get("followup_due"),
+         b.get("channel") or "窗口", event.operator, event.station))
     _touch(conn, s, event, ctx, ", rating_level=?", (b["level"],))
+    return True
+
+
+def _fold_handed_over(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
+    if _status(conn, s, event.case_number or "") is None:
+        return _conflict(conn, s, event, "unknown_case", None)
+    day = event.body.get("date") or event.recorded_at[:10]
+    _touch(conn, s, event, ctx, ", handed_over_at=coalesce(handed_over_at, ?)", (day,))
+    return True
+
+
+def _fold_revisit(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
+    status = _status(conn, s, event.case_number or "")
+    if status is None:
+        return _conflict(conn, s, event, "unknown_case", None)
+    b = event.body
+    satisfied = b.get("satisfied")
+    conn.execute(f"INSERT OR IGNORE INTO {s}.revisits(event_id, case_number, day, method, result, satisfied, operator,"
+                 f" station) VALUES (?,?,?,?,?,?,?,?)",
+                 (event.id, event.case_number, b.get("date") or event.recorded_at[:10], b["method"], b["result"],
+                  None if satisfied is None else int(bool(satisfied)), event.operator, event.station))
+    _touch(conn, s, event, ctx)
+    return True
+
+
+def _fold_consultation(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
+    """A 告知件: an application that could not be taken, with everything it lacked. Its own number."""
+    b = event.body
+    id_sealed = (b.get("applicant") or {}).get("id_number")
+    id_plain = ctx.codec.open(id_sealed) if id_sealed else None
+    conn.execute(
+        f"INSERT OR IGNORE INTO {s}.consultations(number, station, day, recorded_at, operator, item_code, item_name,"
+        f" applicant_name, id_hash, reasons, body_event) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (b["number"], event.station, b["date"], event.recorded_at, event.operator, b["item"]["code"],
+         b["item"]["name"], b["applicant"]["name"], ctx.codec.lookup_hash(id_plain) if id_plain else None,
+         canonical_json(b.get("reasons") or []), event.id))
+    converted = conn.execute(f"SELECT number FROM {s}.cases WHERE consultation=?", (b["number"],)).fetchone()
+    if converted:  # the case arrived first (sync order): link it now
+        conn.execute(f"UPDATE {s}.consultations SET converted_case=? WHERE number=?", (converted[0], b["number"]))
     return True
 
 
@@ -280,13 +405,22 @@ def _fold_calendar(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldCont
     cal = calendar_for(conn, s)
     open_states = tuple(lifecycle.OPEN)
     marks = ",".join("?" * len(open_states))
-    rows = conn.execute(f"SELECT number, clock_start, promised_amount, promised_unit, statutory_amount,"
-                        f" statutory_unit FROM {s}.cases WHERE status IN ({marks})", open_states).fetchall()
-    for number, start, pa, pu, sa, su in rows:
-        item = {"promised": {"amount": pa, "unit": pu}, "statutory": {"amount": sa, "unit": su}}
-        d = _due_dates(cal, date.fromisoformat(start), item)
+    rows = conn.execute(f"SELECT number, received_date, promised_amount, promised_unit, statutory_amount,"
+                        f" statutory_unit, promised_shift, statutory_shift, campaign, handling_level, forwarded_at,"
+                        f" forward_amount, forward_unit FROM {s}.cases WHERE status IN ({marks})",
+                        open_states).fetchall()
+    for number, start, pa, pu, sa, su, pshift, sshift, campaign, level, fwd_at, fa, fu in rows:
+        item = {"promised": {"amount": pa, "unit": pu}, "statutory": {"amount": sa, "unit": su}, "campaign": campaign}
+        received = date.fromisoformat(start)
+        d = _due_dates(cal, received, item, (pshift, sshift))
+        handover = cal.add_working_days(received, HANDOVER_WORKING_DAYS) if level == "township" else None
+        fdue = cal.due(date.fromisoformat(fwd_at), int(fa), fu) if fwd_at and fa else None
         conn.execute(f"UPDATE {s}.cases SET promised_due=?, promised_estimate=?, statutory_due=?,"
-                     f" statutory_estimate=? WHERE number=?", (d[2], d[3], d[6], d[7], number))
+                     f" statutory_estimate=?, correction_deadline=?, handover_due=?, handover_estimate=?,"
+                     f" forward_due=?, forward_estimate=? WHERE number=?",
+                     (d[2], d[3], d[6], d[7], cal.add_working_days(received, CORRECTION_WINDOW).date.isoformat(),
+                      handover.date.isoformat() if handover else None, int(handover.estimate) if handover else None,
+                      fdue.date.isoformat() if fdue else None, int(fdue.estimate) if fdue else None, number))
     return True
 
 
@@ -316,7 +450,7 @@ def _refold_case(conn: sqlite3.Connection, s: str, number: str, upto_event: str,
     if old and old[0]:
         conn.execute(f"UPDATE {s}.applicants SET case_count=case_count-1 WHERE id_hash=?", (old[0],))
     for table, key in (("cases", "number"), ("materials", "case_number"), ("ratings", "case_number"),
-                       ("prints", "case_number"), ("conflicts", "case_number")):
+                       ("prints", "case_number"), ("conflicts", "case_number"), ("revisits", "case_number")):
         conn.execute(f"DELETE FROM {s}.{table} WHERE {key}=?", (number,))
     skip = {e for (e,) in conn.execute(f"SELECT event_id FROM {s}.superseded WHERE case_number=?", (number,))}
     rows = conn.execute("SELECT id, station, seq, hlc, operator, case_number, type, body, recorded_at, origin"
@@ -368,6 +502,12 @@ def _fold(conn: sqlite3.Connection, schema: str, event: Event, ctx: FoldContext)
         return _fold_rating(conn, schema, event, ctx)
     if t == ev.FOLLOWUP_CLOSED:
         return _fold_followup(conn, schema, event, ctx)
+    if t == ev.RATING_REVISITED:
+        return _fold_revisit(conn, schema, event, ctx)
+    if t == ev.CASE_HANDED_OVER:
+        return _fold_handed_over(conn, schema, event, ctx)
+    if t == ev.CONSULTATION_RECORDED:
+        return _fold_consultation(conn, schema, event, ctx)
     if t == ev.NOTICE_PRINTED:
         return _fold_printed(conn, schema, event, ctx)
     if t == ev.DUPLICATE_MARKED:

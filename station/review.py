@@ -27,9 +27,10 @@ ACTIONS: dict[str, str] = {
     "approve": ev.CASE_APPROVED,
     "reject": ev.CASE_REJECTED,
     "forward": ev.CASE_FORWARDED,
+    "post": ev.CASE_POSTING_STARTED,
 }
 ACTION_LABELS = {"accept": "受理", "refuse": "不予受理", "correct": "要求补正", "approve": "办结（准予）",
-                 "reject": "不予批准", "forward": "转报"}
+                 "reject": "不予批准", "forward": "转报", "post": "开始公示"}
 CORRECTION_WORKING_DAYS = 10  # default time given to bring corrected materials
 MAX_REASON = 500
 
@@ -42,6 +43,8 @@ class Decision:
     certificate: str = ""
     to: str = ""
     due_date: date | None = None
+    exception_reason: str = ""   # an administrator's reason for a second (or late) correction request
+    apply_to: str = ""           # 不予受理 for want of jurisdiction: the body to apply to (§32(2))
 
 
 def may_decide(store: Store, case: CaseRecord) -> str | None:
@@ -58,7 +61,24 @@ def may_decide(store: Store, case: CaseRecord) -> str | None:
     return None
 
 
-def _check(store: Store, case: CaseRecord, d: Decision) -> dict[str, Any]:
+def forward_body(case: CaseRecord, to: str) -> tuple[str, dict[str, Any]]:
+    """The body of the item's forward list that ``to`` names (full name, or a unique part of it)."""
+    bodies = case.legal.forward_bodies
+    if not bodies:
+        raise StationError("no_forward_body", "该事项在目录中没有可转报的机关，不能转报",
+                           [Problem("to", "no_forward_body", "该事项没有转报机关")])
+    text = to.strip()
+    exact = [b for b in bodies if b[0] == text]
+    hits = exact or [b for b in bodies if text and text in b[0]]
+    if len(hits) != 1:
+        names = "、".join(b for b, _ in bodies)
+        raise StationError("bad_forward_body", f"转报机关须从目录所列机关中选择：{names}",
+                           [Problem("to", "department_required" if not text else "unknown_body",
+                                    f"可选：{names}")], candidates=[b for b, _ in bodies])
+    return hits[0]
+
+
+def _check(store: Store, case: CaseRecord, d: Decision, operator: Operator | None = None) -> dict[str, Any]:
     problems = ProblemList()
     if d.action not in ACTIONS:
         raise StationError("bad_action", f"未知的审核动作 {d.action}，可选：{', '.join(ACTIONS)}",
@@ -68,8 +88,16 @@ def _check(store: Store, case: CaseRecord, d: Decision) -> dict[str, Any]:
         problems.add("reason", "reason_required", f"{ACTION_LABELS[d.action]}必须写明理由")
     if len(reason) > MAX_REASON:
         problems.add("reason", "too_long", f"理由不超过{MAX_REASON}字")
-    body: dict[str, Any] = {"reason": reason or None, "date": store.clock().date().isoformat()}
+    today = store.clock().date()
+    body: dict[str, Any] = {"reason": reason or None, "date": today.isoformat()}
     if d.action == "correct":
+        window_passed = bool(case.legal.correction_deadline and today.isoformat() > case.legal.correction_deadline)
+        exception = (d.exception_reason or "").strip()
+        lifecycle.check_correction(case.corrections, window_passed,
+                                   operator is not None and operator.role == "admin", exception)
+        if case.corrections or window_passed:
+            body["exceptional"] = True
+            body["exception_reason"] = exception[:MAX_REASON]
         keys = {m.key for m in case.materials}
         if not d.materials:
             problems.add("materials", "materials_required", "要求补正时必须选择需要补正的材料")
@@ -89,8 +117,17 @@ def _check(store: Store, case: CaseRecord, d: Decision) -> dict[str, Any]:
         body["certificate"] = d.certificate.strip()
     if d.action == "forward":
         if not d.to.strip():
-            problems.add("to", "department_required", "转报必须写明转报的部门")
-        body["to"] = d.to.strip()[:100]
+            problems.add("to", "department_required", "转报必须写明转报的机关（从目录所列机关中选择）")
+        else:
+            name, limit = forward_body(case, d.to)
+            body["to"], body["limit"] = name, limit
+    if d.action == "refuse" and d.apply_to.strip():
+        body["ground"] = "jurisdiction"
+        body["apply_to"] = d.apply_to.strip()[:100]
+    if d.action == "post":
+        if case.legal.posting_days <= 0:
+            problems.add("action", "no_posting", "该事项不需要公示")
+        body["days"] = case.legal.posting_days
     problems.raise_if_any("invalid_decision", "审核决定有误，请按提示修改")
     return body
 
@@ -107,10 +144,14 @@ def decide(store: Store, number: str, decision: Decision, operator: Operator) ->
         raise StationError("forbidden", f"不能审核该办件：{why_not}", [Problem("case_number", "forbidden", why_not)])
     with store.transaction():
         case = reader.get(number)
-        event_type = ACTIONS.get(decision.action)
-        body = _check(store, case, decision)
-        assert event_type is not None
+        if decision.action not in ACTIONS:
+            raise StationError("bad_action", f"未知的审核动作 {decision.action}，可选：{', '.join(ACTIONS)}",
+                               [Problem("action", "unknown", "未知的审核动作")])
+        event_type = ACTIONS[decision.action]
         lifecycle.next_status(case.status, event_type)
+        body = _check(store, case, decision, operator)
+        lifecycle.check_decision(event_type, case.legal.posting_days, case.legal.posting_end,
+                                 store.clock().date().isoformat())
         store.append(event_type, body, operator.name, case.number)
     return CaseReader(store).get(case.number)
 

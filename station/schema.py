@@ -81,15 +81,23 @@ CASES = _spec(
     " promised_due text, promised_estimate int, statutory_amount int, statutory_unit text, statutory_due text,"
     " statutory_estimate int, posting_days int!, corrections int!, decision text, decided_at text,"
     " delivered_at text, rating_level int, duplicate_of text, last_local_seq int!, updated_hlc text!,"
-    " search_text text!",
-    "number", {"posting_days": 0, "corrections": 0, "last_local_seq": 0},
+    " search_text text!,"
+    # the legal record (issue 14): bodies, basis, labels, channel, the clocks and the dates they set
+    " item_type text, case_kind text, deciding_body text, accepting_body text, body_seal int, legal_basis text,"
+    " labels text, campaign int!, channel text, assist text, consultation text, correction_deadline text,"
+    " accepted_at text, handover_due text, handover_estimate int, handed_over_at text, promised_shift int!,"
+    " statutory_shift int!, paused_days int!, pause_started text, second_corrections int!, forwarded_to text,"
+    " forwarded_at text, forward_amount int, forward_unit text, forward_due text, forward_estimate int,"
+    " posting_start text, posting_end text, trips int, forward_bodies text",
+    "number", {"posting_days": 0, "corrections": 0, "last_local_seq": 0, "campaign": 0, "promised_shift": 0,
+               "statutory_shift": 0, "paused_days": 0, "second_corrections": 0},
     (Index("cases_status", ("status", "promised_due")), Index("cases_received", ("received_date",)),
      Index("cases_received_at", ("received_at", "number")),
      Index("cases_status_received", ("status", "received_at", "number")),
      Index("cases_id_hash", ("id_hash", "item_code")), Index("cases_pinyin", ("applicant_pinyin",)),
      Index("cases_sync", ("last_local_seq",))))
 MATERIALS = _spec("materials", "case_number text!, key text!, name text!, form text, copies int, required int!,"
-                  " waivable int!, status text!, due_date text, received_at text, position int!",
+                  " waivable int!, status text!, due_date text, received_at text, position int!, form_label text",
                   ("case_number", "key"), indexes=(Index("materials_waiting", ("status", "due_date")),))
 APPLICANTS = _spec("applicants", "id_hash text, name text!, pinyin text, id_enc text, phone_enc text, address text,"
                    " sex text, case_count int!, last_case text", "id_hash")
@@ -100,13 +108,20 @@ CONFLICTS = _spec("conflicts", "event_id text, case_number text, type text!, rea
 OPERATORS = _spec("operators", "name text, role text!, disabled int!, created_at text!", "name", {"disabled": 0})
 RATINGS = _spec("ratings", "case_number text, level int!, label text!, detail text, sub_scores text,"
                 " rater_name text, agent_name text, rated_at text!, followup_due text, followup_closed_at text,"
-                " followup_note text", "case_number")
+                " followup_note text, channel text, entered_by text, entered_at_station text", "case_number")
+# 回访 as a record, and 告知件 (applications that could not be taken), issue 14
+REVISITS = _spec("revisits", "event_id text, case_number text!, day text!, method text!, result text!, satisfied int,"
+                 " operator text!, station text!", "event_id", indexes=(Index("revisits_case", ("case_number",)),))
+CONSULTATIONS = _spec("consultations", "number text, station text!, day text!, recorded_at text!, operator text!,"
+                      " item_code text!, item_name text!, applicant_name text!, id_hash text, reasons text!,"
+                      " body_event text!, converted_case text", "number",
+                      indexes=(Index("consultations_day", ("day",)),))
 SUPERSEDED = _spec("superseded", "event_id text, case_number text, notice_id text!, reason text", "event_id")
 PRINTS = _spec("prints", "case_number text!, kind text!, count int!, last_path text, last_at text",
                ("case_number", "kind"))
 
 PROJECTIONS = (CASES, MATERIALS, APPLICANTS, HOLIDAYS, HOLIDAY_YEARS, CONFLICTS, OPERATORS, RATINGS, SUPERSEDED,
-               PRINTS)
+               PRINTS, REVISITS, CONSULTATIONS)
 
 # --- the sync outbox (rows written by sync/outbox.py only) ---------------------------------------
 

@@ -43,6 +43,7 @@ class Figures:
     overdue_now: int = 0
     working_days_total: int = 0
     corrections: int = 0
+    second_corrections: int = 0
     ratings: int = 0
     satisfied: int = 0
     bad_ratings: int = 0
@@ -114,7 +115,7 @@ def compute(store: Store, date_from: date, date_to: date, by: str | None = None,
     groups: dict[str, Figures] = {}
     daily: dict[str, int] = {}
     cols = ("number, village_code, item_code, item_name, operator, status, received_date, decided_at,"
-            " promised_due, corrections, decision")
+            " promised_due, corrections, decision, second_corrections")
     for values in store.conn.execute(f"SELECT {cols} FROM cases"):
         row = dict(zip([c.strip() for c in cols.split(",")], values))
         key, label = _group_key(by, row)
@@ -135,6 +136,7 @@ def compute(store: Store, date_from: date, date_to: date, by: str | None = None,
                 continue
             f.received += 1
             f.corrections += row["corrections"] or 0
+            f.second_corrections += row["second_corrections"] or 0
             if row["number"] in accepted:
                 f.accepted += 1
             if completed:

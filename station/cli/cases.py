@@ -24,6 +24,25 @@ def case_group() -> None:
     """办件：收件、查询、查看。"""
 
 
+def legal_lines(case: Any) -> list[str]:
+    """The legal record's lines of `case show`: bodies, where the case is, the clocks."""
+    g = case.legal
+    lines = [f"决定机关：{g.deciding_body or '—'}　受理机关：{g.accepting_body or '—'}"]
+    if g.deemed_accepted:
+        lines.append(f"收件后5个工作日（至{g.correction_deadline}）内未告知补正，依法视为受理")
+    if g.paused_days:
+        lines.append(f"暂停计时（补正、公示）：{g.paused_days}个工作日，承诺办结日已顺延")
+    if g.handover_due:
+        lines.append(f"移交乡镇：{'已于 ' + g.handed_over_at + ' 移交' if g.handed_over_at else '期限 ' + g.handover_due}"
+                     f"{'  【移交超期】' if g.handover_overdue else ''}")
+    if g.forwarded_to:
+        lines.append(f"已转报：{g.forwarded_to}（{g.forwarded_at}，该机关期限 {g.forward_due}"
+                     f"{'（估算）' if g.forward_estimate else ''}）{'  【转报超期】' if g.forward_overdue else ''}")
+    if g.posting_start:
+        lines.append(f"公示：{g.posting_start} 至 {g.posting_end}（{g.posting_days}天）")
+    return lines
+
+
 def _read_json_file(path: str) -> Any:
     try:
         raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
@@ -111,8 +130,9 @@ def case_show(ctx: Context, number: str, reveal: bool) -> None:
                  f"收件：{case.received_at}  经办：{case.operator}",
                  f"承诺办结：{case.promised_due or '—'}{'（估算）' if case.promised_estimate else ''}"
                  f"{'  【已超期】' if case.overdue else ''}",
+                 *legal_lines(case),
                  "材料："]
-        lines += [f"  {m.name}：{m.status_label}{'，须于 ' + m.due_date + ' 前补交' if m.due_date else ''}"
+        lines += [f"  {m.name}（{m.form_label}）：{m.status_label}{'，须于 ' + m.due_date + ' 前补交' if m.due_date else ''}"
                   for m in case.materials]
         lines.append("办理记录：")
         lines += [f"  {t.at}  {t.label}  {t.operator}  {t.detail}" for t in case.timeline]
@@ -150,13 +170,27 @@ def case_withdraw(ctx: Context, number: str, reason: str) -> None:
 @click.argument("number")
 @click.option("--to", "to_whom", required=True, help="领取人姓名")
 @click.option("--id-checked", is_flag=True, help="已核验领取人身份证件")
-def case_deliver(ctx: Context, number: str, to_whom: str, id_checked: bool) -> None:
+@click.option("--trips", type=int, default=None, help="申请人为此事跑了几次（含今天领取；上门或代办送达为0）")
+def case_deliver(ctx: Context, number: str, to_whom: str, id_checked: bool, trips: int | None) -> None:
     """登记结果已交付申请人。"""
     from station.cases import deliver
 
     with open_store(ctx) as store:
-        case = deliver(store, number, to_whom, id_checked, ctx.operator)
+        case = deliver(store, number, to_whom, id_checked, ctx.operator, trips=trips)
     ctx.out(case.summary_dict(), f"已登记送达：{case.number}")
+
+
+@command(case_group, "handover", login="handle")
+@click.argument("number")
+@click.option("--to", "to", default="", help="接收单位（默认为事项的受理机关）")
+def case_handover(ctx: Context, number: str, to: str) -> None:
+    """登记已把纸质材料移交乡镇（收件后3个工作日内）。"""
+    from station.cases import hand_over
+
+    with open_store(ctx) as store:
+        case = hand_over(store, number, ctx.operator, to)
+    ctx.out({**case.summary_dict(), "legal": case.legal.to_dict()},
+            f"已登记移交：{case.number}（{case.legal.handed_over_at}，期限 {case.legal.handover_due}）")
 
 
 COMMANDS: list[click.Command] = [case_group]

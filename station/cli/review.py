@@ -29,19 +29,24 @@ def review_list(ctx: Context, status: str | None, village: str | None, item: str
 
 @command(review_group, "decide", login="decide")
 @click.argument("number")
-@click.option("--action", type=click.Choice(["accept", "refuse", "correct", "approve", "reject", "forward"]), required=True)
+@click.option("--action", type=click.Choice(["accept", "refuse", "correct", "approve", "reject", "forward", "post"]),
+              required=True, help="accept 受理、refuse 不予受理、correct 要求补正、post 开始公示、approve 办结（准予）、"
+                                  "reject 不予批准、forward 转报")
 @click.option("--reason", default="", help="理由（不予受理、补正、不予批准时必填）")
-@click.option("--materials", default="", help="要求补正的材料编码，逗号分隔")
+@click.option("--materials", default="", help="要求补正的材料编码，逗号分隔（一次列全）")
 @click.option("--certificate", default="", help="证书/批准文书编号")
-@click.option("--to", "to", default="", help="转报的部门")
+@click.option("--to", "to", default="", help="转报机关（从事项目录所列机关中选择，可写其中一部分，如 民政局）")
 @click.option("--due", default=None, help="补正期限 YYYY-MM-DD（默认10个工作日）")
+@click.option("--exception-reason", default="", help="管理员第二次（或收件5个工作日后）要求补正的例外理由")
+@click.option("--apply-to", default="", help="不属于本机关职权范围而不予受理时，应向哪个机关申请")
 def review_decide(ctx: Context, number: str, action: str, reason: str, materials: str, certificate: str, to: str,
-                  due: str | None) -> None:
+                  due: str | None, exception_reason: str, apply_to: str) -> None:
     """作出审核决定。"""
     from station.review import ACTION_LABELS, Decision, decide
 
     decision = Decision(action=action, reason=reason, certificate=certificate, to=to, due_date=parse_day(due),
-                        materials=tuple(k.strip() for k in materials.split(",") if k.strip()))
+                        materials=tuple(k.strip() for k in materials.split(",") if k.strip()),
+                        exception_reason=exception_reason, apply_to=apply_to)
     with open_store(ctx) as store:
         case = decide(store, number, decision, ctx.operator)
     ctx.out({**case.summary_dict(), "decision": case.decision},

@@ -76,7 +76,7 @@ def _run(s: dict[str, Store], clock: FixedClock, catalog) -> None:
         at(date(2026, 9, 29), n, Decision("accept"))
     at(date(2026, 9, 29), d, Decision("refuse", reason="不属于本镇受理范围"))
     at(date(2026, 9, 30), e, Decision("correct", reason="身份证复印件不清晰", materials=("id_card",)))
-    at(date(2026, 9, 30), g, Decision("forward", to="广水市人力资源和社会保障局"))
+    at(date(2026, 9, 30), g, Decision("forward", to="社会保险经办机构"))
     at(date(2026, 10, 9), c, Decision("reject", reason="不符合暂停条件"))        # 4 working days, on time
     at(date(2026, 10, 10), a, Decision("approve", certificate="暂停〔2026〕1号"))  # exactly on the due date
     at(date(2026, 10, 12), b, Decision("approve"))                                # one working day late
@@ -107,12 +107,12 @@ def _run(s: dict[str, Store], clock: FixedClock, catalog) -> None:
     total = report.total
     assert (total.received, total.accepted, total.completed, total.on_time) == (7, 4, 3, 2)
     assert total.on_time_rate == round(2 / 3, 4)
-    assert total.overdue_now == 1            # f; e waits for 补正 (clock stopped), g was forwarded
+    assert total.overdue_now == 2            # f, and g: forwarded cases stay open and overdue; e waits for 补正
     assert total.avg_working_days == 5.0     # (5 + 6 + 4) / 3
     assert total.corrections_per_case == round(1 / 7, 3)
     assert (total.ratings, total.satisfied, total.bad_ratings, total.followups_open) == (2, 1, 1, 1)
     assert total.satisfaction_rate == 0.5
     groups = {x.group: x for x in report.groups}
     assert (groups[VILLAGE].received, groups[VILLAGE_2].received) == (5, 2)
-    assert groups[VILLAGE_2].overdue_now == 1
+    assert groups[VILLAGE_2].overdue_now == 2
     assert [x.number for x in review_queue(t, "followups")] == [b]

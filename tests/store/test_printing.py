@@ -24,15 +24,15 @@ def _text(path: Path) -> str:
 
 def test_receipt_and_notice_for_a_waived_case(store, catalog, agent, rng) -> None:
     item = item_by_initials(catalog, "gljt")
-    data = make_submission(item, rng, store.clock().date(), waive=True, id_number="11010519491231002X")
+    data = make_submission(item, rng, store.clock().date(), waive=True, id_number="11010519401231018X")
     filed = file_case(store, catalog, item.code, data, agent)
     case = CaseReader(store).get(filed.number)
     assert documents_for(case) == ["receipt", "notice"]
     receipt = print_case_document(store, filed.number, "receipt", agent)
     text = _text(receipt.path)
     assert receipt.path.is_relative_to(store.home / "prints")
-    assert filed.query_password in text and item.name in text and "1101**********002X" in text
-    assert "11010519491231002X" not in text and data["applicant"]["phone"] not in text
+    assert filed.query_password in text and item.name in text and "1101**********018X" in text
+    assert "11010519401231018X" not in text and data["applicant"]["phone"] not in text
     assert "补打" not in text
     notice = _text(print_case_document(store, filed.number, "notice", agent, fmt="roll80", large=True).path)
     assert "一次性告知" in notice

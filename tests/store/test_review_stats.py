@@ -111,18 +111,21 @@ def test_review_decisions_flow_back_and_statistics_match_hand_figures(world, cat
     assert ws.cell(2, 1).value == "分组" and ws.cell(ws.max_row, 2).value == 6
 
 
-def test_supplement_restarts_the_clock(world, catalog) -> None:
+def test_supplement_resumes_the_clock_with_the_days_already_used(world, catalog) -> None:
     stores, clock, reviewer = world
     v1, t = stores["v1"], stores["t"]
-    number = _file(v1, catalog, random.Random(2))
+    number = _file(v1, catalog, random.Random(2))     # Monday 9/28, due 10/10 (5 working days)
     ship(v1, t)
+    clock.set_day(date(2026, 9, 30))                  # two working days used: 9/29, 9/30
     decide(t, number, Decision("correct", reason="照片不清晰", materials=("id_card",)), reviewer)
     ship(t, v1)
     clock.set_day(date(2026, 10, 14))
     case = record_materials(v1, number, ["id_card"], os_account())
     assert case.status == "supplemented"
-    # 5 working days from Wednesday 10/14: 15, 16, 19, 20, 21
-    assert case.promised_due == "2026-10-21"
+    # paused (9/30, 10/14]: 10/8, 10/9, 10/10 (make-up Saturday), 10/12, 10/13, 10/14 = 6 working days;
+    # 10/10 + 6 working days = 10/19 (the three days left count from 10/15: 15, 16, 19), not 10/21 from zero
+    assert case.promised_due == "2026-10-19"
+    assert case.legal.paused_days == 6
 
 
 def test_refusals_need_reasons_and_illegal_steps_are_refused(world, catalog) -> None:
@@ -141,7 +144,7 @@ def test_refusals_need_reasons_and_illegal_steps_are_refused(world, catalog) -> 
         decide(t, number, Decision("approve"), reviewer)  # not accepted yet
     assert err.value.code == "illegal_transition"
     decide(t, number, Decision("accept"), reviewer)
-    decide(t, number, Decision("forward", to="县民政局"), reviewer)
+    decide(t, number, Decision("forward", to="社会保险经办机构"), reviewer)
     assert CaseReader(t).get(number).status == "forwarded"
 
 

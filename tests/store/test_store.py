@@ -51,11 +51,11 @@ def test_personal_data_is_not_in_the_database_file(village_home, catalog, rng, c
 
     item = item_by_initials(catalog, "gljt")
     with Store.open(village_home, clock=clock) as store:
-        data = make_submission(item, rng, clock().date(), id_number="11010519491231002X")
+        data = make_submission(item, rng, clock().date(), id_number="11010519401231018X")
         file_case(store, catalog, item.code, data, os_account())
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     raw = b"".join(p.read_bytes() for p in village_home.glob("station.db*"))
-    for secret in ("11010519491231002X", "110105194912", data["applicant"]["phone"], data["fields"]["bank_account"]):
+    for secret in ("11010519401231018X", "110105194012", data["applicant"]["phone"], data["fields"]["bank_account"]):
         assert secret.encode() not in raw, secret
     assert "欧" not in data["applicant"]["name"]  # the name itself is not secret; it is searchable
     assert data["applicant"]["name"].encode("utf-8") in raw
@@ -64,11 +64,11 @@ def test_personal_data_is_not_in_the_database_file(village_home, catalog, rng, c
 def test_lookup_by_exact_id_uses_the_keyed_hash(store, catalog, agent, rng) -> None:
     item = item_by_initials(catalog, "gljt")
     file_case(store, catalog, item.code, make_submission(item, rng, store.clock().date(),
-                                                         id_number="11010519491231002X"), agent)
-    h = store.codec.lookup_hash("11010519491231002X")
+                                                         id_number="11010519401231018X"), agent)
+    h = store.codec.lookup_hash("11010519401231018X")
     assert store.conn.execute("SELECT COUNT(*) FROM cases WHERE id_hash=?", (h,)).fetchone()[0] == 1
     import hashlib
-    assert h != hashlib.sha256(b"11010519491231002X").hexdigest()
+    assert h != hashlib.sha256(b"11010519401231018X").hexdigest()
 
 
 def test_remote_events_are_idempotent_and_conflicts_are_kept(store, catalog, agent, rng) -> None:

@@ -205,8 +205,8 @@ async def test_every_decision_by_keyboard(world: World, catalog) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, DecisionDialog))
         dialog = app.screen
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: "转报必须写明转报的部门" in text_of(dialog.query_one(".problems")))
-        await pilot.press(*"县人社局", "ctrl+s")
+        await wait_for(pilot, lambda: "转报必须写明转报的机关" in text_of(dialog.query_one(".problems")))
+        await pilot.press(*"社会保险", "ctrl+s")
         await wait_for(pilot, lambda: app.screen is screen and screen.view.case.status == lifecycle.FORWARDED)
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is queue and queue.view.cases == [])

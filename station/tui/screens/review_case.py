@@ -36,9 +36,11 @@ from station.tui.screens.dialogs import FormDialog, ReasonDialog
 #: Decision keys, in the order they are offered.
 DECISION_KEYS: list[tuple[str, str, str]] = [("a", "accept", "受理"), ("n", "refuse", "不予受理"),
                                              ("b", "correct", "补正"), ("y", "approve", "办结"),
-                                             ("j", "reject", "不予批准"), ("t", "forward", "转报")]
+                                             ("j", "reject", "不予批准"), ("t", "forward", "转报"),
+                                             ("p", "post", "公示")]
 DONE_MESSAGES = {"accept": "已受理", "refuse": "已作出不予受理决定", "correct": "已要求补正",
-                 "approve": "已办结（准予）", "reject": "已作出不予批准决定", "forward": "已转报"}
+                 "approve": "已办结（准予）", "reject": "已作出不予批准决定", "forward": "已转报",
+                 "post": "已开始公示"}
 
 
 @dataclass(frozen=True)
@@ -153,8 +155,11 @@ class ReviewCaseScreen(StationScreen):
         elif c.near_due:
             due.append("  临近到期", style="yellow")
         grid.add_row("承诺办结", due)
+        for label, value in legal_rows(c):
+            grid.add_row(label, value)
         if c.corrections:
-            grid.add_row("补正次数", str(c.corrections))
+            grid.add_row("补正次数", str(c.corrections) + (f"（其中例外补正{c.legal.second_corrections}次）"
+                                                       if c.legal.second_corrections else ""))
         if view.duplicate_of:
             grid.add_row("疑似重复", Text(f"与 {view.duplicate_of} 同一申请人、同一事项（按 u 比对）", style="yellow"))
         if view.rating:
@@ -178,6 +183,8 @@ class ReviewCaseScreen(StationScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "decide":
+            if str(parameters[0]) == "post" and self.view is not None and not self.view.case.legal.posting_days:
+                return False  # the item has no 公示
             return self._may_decide() and self.view is not None and \
                 str(parameters[0]) in allowed_actions(self.view.case.status)
         if action == "followup":
@@ -197,7 +204,8 @@ class ReviewCaseScreen(StationScreen):
         store, op, number = self.session.require_store(), self.session.operator, self.number
         assert op is not None
         materials = [(m.key, m.name) for m in self.view.case.materials]
-        self.app.push_screen(DecisionDialog(action, materials, lambda d: decide(store, number, d, op)),
+        self.app.push_screen(DecisionDialog(action, materials, lambda d: decide(store, number, d, op),
+                                            self.view.case, self.session.today()),
                              lambda r: self._after(r, DONE_MESSAGES[action]))
 
     def action_followup(self) -> None:
@@ -229,6 +237,32 @@ class ReviewCaseScreen(StationScreen):
         self.app.pop_screen()
 
 
+def legal_rows(c: CaseRecord) -> list[tuple[str, Text]]:
+    """Where the case is in law: deemed acceptance, paused days, hand-over, forwarding, 公示."""
+    g = c.legal
+    rows: list[tuple[str, Text]] = []
+    if g.deciding_body:
+        rows.append(("决定机关", Text(g.deciding_body)))
+    if g.deemed_accepted:
+        rows.append(("视为受理", Text(f"收件后5个工作日（至{g.correction_deadline}）内未告知补正", style="yellow")))
+    if g.paused_days:
+        rows.append(("暂停计时", Text(f"{g.paused_days}个工作日（补正、公示），到期日已顺延")))
+    if g.handover_due:
+        text = Text(f"已于{g.handed_over_at}移交" if g.handed_over_at else f"期限 {g.handover_due}")
+        if g.handover_overdue:
+            text.append("  移交超期", style="bold red")
+        rows.append(("移交乡镇", text))
+    if g.forwarded_to:
+        text = Text(f"{g.forwarded_to}（{g.forwarded_at}；该机关期限 {g.forward_due}"
+                    f"{'（估算）' if g.forward_estimate else ''}）")
+        if g.forward_overdue:
+            text.append("  转报超期", style="bold red")
+        rows.append(("已转报", text))
+    if g.posting_start:
+        rows.append(("公示", Text(f"{g.posting_start} 至 {g.posting_end}（{g.posting_days}天）")))
+    return rows
+
+
 def _grid(rows: list[tuple[str, str]]) -> Table:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
@@ -247,11 +281,14 @@ class DecisionDialog(FormDialog):
     SCROLLS = True
     EXTRA_CLASSES = "decision-form"
 
-    def __init__(self, action: str, materials: list[tuple[str, str]], act: Callable[[Decision], Any]):
+    def __init__(self, action: str, materials: list[tuple[str, str]], act: Callable[[Decision], Any],
+                 case: CaseRecord | None = None, today: date | None = None):
         super().__init__()
         self.action = action
         self.materials = materials
         self.act = act
+        self.case = case
+        self.today = today
         self.TITLE_TEXT = f"{ACTION_LABELS[action]}（Ctrl+S 确定，Esc 取消）"
 
     def fields(self) -> ComposeResult:
@@ -262,18 +299,32 @@ class DecisionDialog(FormDialog):
         if a == "approve":
             yield Label("证书/批准文书编号（没有可不填）", classes="field-label")
             yield Input(id="certificate", max_length=100)
+        legal = self.case.legal if self.case is not None else None
         if a == "forward":
-            yield Label("转报部门（必填，如：县民政局）", classes="field-label")
+            bodies = "、".join(b for b, _ in legal.forward_bodies) if legal and legal.forward_bodies else "（目录中没有）"
+            yield Label(f"转报机关（必填，从目录所列中选：{bodies}；可只写一部分）", classes="field-label")
             yield Input(id="to", max_length=100)
         reason = {"accept": "说明（选填）", "refuse": "不予受理的理由（必填，写入告知书）",
-                  "correct": "补正理由（必填，写入补正通知书）", "reject": "不予批准的理由（必填，写入告知书）",
-                  "forward": "说明（选填）"}.get(a)
+                  "correct": "补正理由（必填，写入补正通知书；一次列全，不能再补第二次）",
+                  "reject": "不予批准的理由（必填，写入告知书）", "forward": "说明（选填）",
+                  "post": "公示说明（选填）"}.get(a)
+        if a == "post" and legal is not None:
+            yield Label(f"公示{legal.posting_days}天，期满后才能办结", classes="hint")
         if reason:
             yield Label(reason, classes="field-label")
             yield Input(id="reason", max_length=500)
+        if a == "refuse":
+            yield Label("不属本机关职权范围的，写明应向哪个机关申请（选填，印在告知书上）", classes="field-label")
+            yield Input(id="apply_to", max_length=100)
         if a == "correct":
             yield Label("补正期限（选填，默认10个工作日，如 2026-10-20）", classes="field-label")
             yield Input(id="due", placeholder="YYYY-MM-DD")
+            late = bool(legal and self.today and legal.correction_deadline
+                        and self.today.isoformat() > legal.correction_deadline)
+            if self.case is not None and (self.case.corrections or late):
+                yield Label("已补正过一次或收件已超过5个工作日：只有管理员可以再要求补正，须写明例外理由",
+                            classes="field-label")
+                yield Input(id="exception_reason", max_length=500)
 
     def _value(self, selector: str) -> str:
         for widget in self.query(selector).results(Input):
@@ -292,7 +343,8 @@ class DecisionDialog(FormDialog):
         if self.action == "correct":
             materials = tuple(self.query_one("#materials", SelectionList).selected)
         decision = Decision(self.action, reason=self._value("#reason"), materials=materials,
-                            certificate=self._value("#certificate"), to=self._value("#to"), due_date=due)
+                            certificate=self._value("#certificate"), to=self._value("#to"), due_date=due,
+                            exception_reason=self._value("#exception_reason"), apply_to=self._value("#apply_to"))
         return lambda: self.act(decision)
 
 
