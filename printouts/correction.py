@@ -15,7 +15,7 @@ def build(doc: CorrectionDoc, ctx: Ctx) -> list[Flowable]:
     case, st = doc.case, doc.case.station
     out: list[Flowable] = header(ctx, st.name, t("correction", "title"), case.reprint_count)
     out.append(para(ctx, t("correction", "intro", applicant=case.applicant_name,
-                           item=case.item_name, reviewer=doc.reviewer,
+                           item=case.item_name, body=doc.reviewer,
                            requested_at=fmt_datetime(doc.requested_at))))
     rows = [(t("common", "case_number"), group_case_number(case.case_number))]
     rows += case_rows(ctx, case)

@@ -254,7 +254,7 @@ def materials_block(ctx: Ctx, materials: Sequence[MaterialLine],
     if ctx.spec.roll:
         out: list[Flowable] = []
         for i, m in enumerate(materials, 1):
-            line = f"{material_desc(ctx, m)}（{m.form}，{t('common', 'copies', copies=m.copies)}）"
+            line = f"{material_desc(ctx, m)}（{m.form_text}，{t('common', 'copies', copies=m.copies)}）"
             if show_status:
                 line += "\n→ " + material_status(m, t)
             out.append(Paragraph(escape(line).replace("\n", "<br/>"), ctx.styles["item"],
@@ -264,12 +264,12 @@ def materials_block(ctx: Ctx, materials: Sequence[MaterialLine],
                                      "material_copies")]
     if show_status:
         head.append(t("common", "material_status"))
-        fractions = (0.08, 0.44, 0.13, 0.09, 0.26) if not ctx.large else (0.09, 0.38, 0.14, 0.11, 0.28)
+        fractions = (0.07, 0.36, 0.24, 0.08, 0.25) if not ctx.large else (0.08, 0.32, 0.24, 0.10, 0.26)
     else:
-        fractions = (0.08, 0.62, 0.18, 0.12)
+        fractions = (0.08, 0.52, 0.28, 0.12)
     rows = []
     for i, m in enumerate(materials, 1):
-        row = [str(i), material_desc(ctx, m), m.form, t("common", "copies", copies=m.copies)]
+        row = [str(i), material_desc(ctx, m), m.form_text, t("common", "copies", copies=m.copies)]
         if show_status:
             row.append(material_status(m, t))
         rows.append(row)

@@ -57,6 +57,11 @@ class MaterialLine:
     status: MaterialStatus
     due_date: date | None = None
     note: str | None = None
+    form_label: str = ""  # 原件（核验后退还） / 复印件（留存）; ``form`` when empty
+
+    @property
+    def form_text(self) -> str:
+        return self.form_label or self.form
 
     def __post_init__(self) -> None:
         if self.status not in MATERIAL_STATUSES:
@@ -84,6 +89,14 @@ class CaseDoc:
     status_label: str = "已受理"
     reprint_count: int = 0
     station: StationInfo
+    # The legal record: bodies (never persons), basis, and where the case is now.
+    deciding_body: str = ""
+    accepting_body: str = ""
+    legal_basis: tuple[str, ...] = ()
+    handover_due: DueInfo | None = None     # the agent takes the file to the township by then
+    forwarded_to: str = ""                  # 转报: the body the case is with now
+    forward_due: DueInfo | None = None
+    posting: tuple[date, date, int] | None = None   # 公示: first day, last day, days
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,12 +113,80 @@ class CorrectionDoc:
 class ResultDoc:
     case: CaseDoc
     decided_at: datetime
-    decided_by: str
+    decided_by: str       # the deciding body, never a person
     result: str
     certificate_no: str | None
     collect_where: str
     collect_how: str
 
+
+@dataclass(frozen=True, kw_only=True)
+class AcceptanceDoc:
+    """受理通知书: the township (or the deciding body) accepted the application on a date."""
+
+    case: CaseDoc
+    accepted_at: date
+    accepting_body: str
+    deciding_body: str
+    deemed: bool = False   # accepted by law: not told to correct within 5 working days of receipt
+
+
+@dataclass(frozen=True, kw_only=True)
+class InformLine:
+    """One thing the citizen must bring or change before the application can be taken."""
+
+    kind: str       # material / condition / jurisdiction / other
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class InformDoc:
+    """一次性告知书 of a 告知件: an application that could not be taken, everything it lacks at once."""
+
+    number: str
+    station: StationInfo
+    made_at: datetime
+    agent_name: str
+    applicant_name: str
+    applicant_id_number: str
+    item_code: str
+    item_name: str
+    deciding_body: str
+    accepting_body: str
+    legal_basis: tuple[str, ...]
+    materials: list[MaterialLine]
+    unmet: list[InformLine]
+    apply_to: str = ""
+    reprint_count: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplicationDoc:
+    """申请表 pre-filled from the case, for the applicant's signature or thumbprint."""
+
+    case: CaseDoc
+    applicant_address: str
+    relationship: str
+    sex: str
+    birth_date: date | None
+    fields: list[tuple[str, str]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommitmentDoc:
+    """容缺受理承诺书: the materials accepted without, the date each is due, what happens if missed."""
+
+    case: CaseDoc
+    signer: str
+    materials: list[MaterialLine]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RatingCardDoc:
+    """好差评 评价卡: large type, five boxes, a QR; handed out with the result, entered independently."""
+
+    case: CaseDoc
+    rating_url: str | None = None
 
 @dataclass(frozen=True, kw_only=True)
 class RefusalDoc:
@@ -114,9 +195,13 @@ class RefusalDoc:
     decided_at: datetime
     decided_by: str
     reason: str
-    authority: str
+    authority: str               # the body that refuses (不予受理: the accepting body; 不予批准: the deciding body)
     reconsideration_body: str
     court: str
+    rights: bool = True          # the item is an administrative act: 行政复议 / 行政诉讼 rights are printed
+    seal: bool = True            # the body holds an official seal: a seal line is printed
+    legal_basis: tuple[str, ...] = ()
+    apply_to: str = ""           # 不属本机关职权范围: the body to apply to (行政许可法 §32(1)(2))
 
     def __post_init__(self) -> None:
         if self.kind not in REFUSAL_KINDS:
@@ -178,4 +263,5 @@ class MonthlyReport:
     reprint_count: int = 0
 
 
-Document = Union[CaseDoc, CorrectionDoc, ResultDoc, RefusalDoc, DailyReport, MonthlyReport]
+Document = Union[CaseDoc, CorrectionDoc, ResultDoc, RefusalDoc, DailyReport, MonthlyReport, AcceptanceDoc,
+                 InformDoc, ApplicationDoc, CommitmentDoc, RatingCardDoc]

@@ -6,7 +6,7 @@ from reportlab.platypus import Flowable, Table, TableStyle
 
 from forms.identity import mask_id, mask_phone
 
-from .formatting import fmt_datetime, fmt_due, group_case_number
+from .formatting import fmt_date, fmt_datetime, fmt_due, group_case_number
 from .layout import Ctx, gap, header, heading, kv_table, materials_block, para, signatures
 from .model import HANDLING_TOWNSHIP, HANDLING_VILLAGE, CaseDoc
 from .qr import QRFlowable, qr_payload
@@ -16,9 +16,11 @@ def case_rows(ctx: Ctx, case: CaseDoc, with_dates: bool = True) -> list[tuple[st
     """Item / applicant rows shared by the case documents (ID and phone masked)."""
     t = ctx.texts
     rows = [(t("common", "item"), f"{case.item_name}（{case.item_code}）"),
-            (t("common", "department"), case.department),
-            (t("common", "applicant"), case.applicant_name),
-            (t("common", "id_number"), mask_id(case.applicant_id_number))]
+            (t("common", "department"), case.department)]
+    if case.deciding_body:
+        rows.append((t("common", "deciding_body"), case.deciding_body))
+    rows += [(t("common", "applicant"), case.applicant_name),
+             (t("common", "id_number"), mask_id(case.applicant_id_number))]
     if case.applicant_phone:
         rows.append((t("common", "phone"), mask_phone(case.applicant_phone)))
     if with_dates:
@@ -62,8 +64,28 @@ def next_steps(ctx: Ctx, case: CaseDoc) -> str:
         case.handling_level, "next_default")
     promised = (fmt_due(case.promised, t, weekday=True) if case.promised
                 else t("receipt", "no_promise"))
-    return t("receipt", key, station_phone=case.station.phone, promised=promised,
-             agent=case.agent_name)
+    deciding = case.deciding_body or case.department
+    values = dict(station_phone=case.station.phone, promised=promised, agent=case.agent_name)
+    if key == "next_village":
+        values["deciding_body"] = deciding
+    elif key == "next_township":
+        handover = fmt_due(case.handover_due, t, weekday=True) if case.handover_due else "3个工作日内"
+        values.update(deciding_body=deciding, accepting_body=case.accepting_body or "乡（镇）人民政府",
+                      handover=handover)
+    return t("receipt", key, **values)
+
+
+def where_now(ctx: Ctx, case: CaseDoc) -> list[str]:
+    """Where the case is now (转报, 公示), for the citizen's paper."""
+    t = ctx.texts
+    lines = []
+    if case.posting:
+        start, end, days = case.posting
+        lines.append(t("common", "posting", start=fmt_date(start), end=fmt_date(end), days=days))
+    if case.forwarded_to:
+        lines.append(t("common", "forwarded", body=case.forwarded_to,
+                       due=fmt_due(case.forward_due, t) if case.forward_due else "规定期限"))
+    return lines
 
 
 def build(case: CaseDoc, ctx: Ctx) -> list[Flowable]:
@@ -82,6 +104,10 @@ def build(case: CaseDoc, ctx: Ctx) -> list[Flowable]:
 
     out += heading(ctx, t("receipt", "next_title"))
     out.append(para(ctx, next_steps(ctx, case)))
+    now = where_now(ctx, case)
+    if now:
+        out += heading(ctx, t("common", "where_now"))
+        out += [para(ctx, line) for line in now]
     if any(d is not None and d.estimate for d in (case.promised, case.statutory)):
         out.append(para(ctx, t("common", "estimate_note"), "small"))
 

@@ -10,10 +10,12 @@ from reportlab.platypus import Flowable
 
 from forms.problems import StationError
 
-from . import correction, daily, monthly, notice, receipt, refusal, result
+from . import (acceptance, application, commitment, correction, daily, inform, monthly, notice, rating_card,
+               receipt, refusal, result)
 from .fonts import resolve_font
 from .layout import Ctx, build_pdf, make_ctx, page_spec
-from .model import CaseDoc, CorrectionDoc, DailyReport, Document, MonthlyReport, RefusalDoc, ResultDoc
+from .model import (AcceptanceDoc, ApplicationDoc, CaseDoc, CommitmentDoc, CorrectionDoc, DailyReport, Document,
+                    InformDoc, MonthlyReport, RatingCardDoc, RefusalDoc, ResultDoc)
 from .texts import load_texts
 
 #: kind -> (builder module, document type, formats allowed)
@@ -24,6 +26,11 @@ KINDS: dict[str, tuple[ModuleType, type, tuple[str, ...]]] = {
     "result": (result, ResultDoc, ("a4", "roll80")),
     "refusal": (refusal, RefusalDoc, ("a4", "roll80")),
     "daily": (daily, DailyReport, ("a4",)),
+    "acceptance": (acceptance, AcceptanceDoc, ("a4", "roll80")),
+    "inform": (inform, InformDoc, ("a4", "roll80")),
+    "application": (application, ApplicationDoc, ("a4",)),
+    "commitment": (commitment, CommitmentDoc, ("a4", "roll80")),
+    "rating_card": (rating_card, RatingCardDoc, ("a4", "roll80")),
 }
 
 #: Statistics reports (not per-case or per-day documents, no sample data): rendered like the
@@ -43,7 +50,8 @@ def render(doc: Document, kind: str, fmt: str = "a4", large: bool = False,
            font_path: str | None = None, texts_path: Path | None = None) -> bytes:
     """Render one document to PDF bytes.
 
-    ``kind``: receipt | notice | correction | result | refusal | daily | monthly. ``fmt``: a4 |
+    ``kind``: receipt | notice | correction | result | refusal | acceptance | inform | application |
+    commitment | rating_card | daily | monthly. ``fmt``: a4 |
     roll80 (the daily and monthly reports are A4 only). ``font_path``: the station's configured CJK font, tried
     before the system search; ``"builtin:STSong-Light"`` forces the non-embedded CID font.
     ``texts_path``: a locally edited copy of ``printouts/texts/zh.toml``.
@@ -60,12 +68,15 @@ def render(doc: Document, kind: str, fmt: str = "a4", large: bool = False,
         raise StationError("bad_document",
                            f"{kind} 需要 {doc_type.__name__} 数据，收到的是 {type(doc).__name__}")
     font = resolve_font(font_path)
+    if kind == "rating_card":
+        large = True  # for elderly citizens, always large type
     ctx = make_ctx(spec, large, font.name, load_texts(texts_path))
     builder: Callable[[Document, Ctx], list[Flowable]] = module.build
     flowables = builder(doc, ctx)
     case = _case_of(doc)
     station = case.station if case else doc.station  # type: ignore[union-attr]
-    title_bits = [kind, case.case_number if case else getattr(doc, "day", None) or getattr(doc, "month", "")]
+    title_bits = [kind, case.case_number if case else getattr(doc, "number", None) or getattr(doc, "day", None)
+                  or getattr(doc, "month", "")]
     footer = ctx.texts("common", "footer", station_name=station.name, station_phone=station.phone)
     if case:
         footer = f"{case.case_number}　{footer}"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 
-from .model import (HANDLING_TOWNSHIP, CaseDoc, CorrectionDoc, DailyReport, DueInfo,
-                    MaterialLine, RefusalDoc, ResultDoc, StationInfo)
+from .model import (HANDLING_TOWNSHIP, AcceptanceDoc, ApplicationDoc, CaseDoc, CommitmentDoc, CorrectionDoc,
+                    DailyReport, DueInfo, InformDoc, InformLine, MaterialLine, RatingCardDoc, RefusalDoc, ResultDoc,
+                    StationInfo)
 
 #: A valid GB 11643 number (the standard's own example); never printed in full.
 SAMPLE_ID = "11010519491231002X"
@@ -35,7 +36,10 @@ def case(**changes: object) -> CaseDoc:
         received_at=datetime(2026, 3, 15, 9, 30), agent_name="李代办",
         promised=DueInfo(date(2026, 4, 10), estimate=True),
         statutory=DueInfo(date(2026, 4, 28), estimate=False), materials=materials(),
-        handling_level=HANDLING_TOWNSHIP, status_label="已受理", reprint_count=0)
+        handling_level=HANDLING_TOWNSHIP, status_label="村级已收件", reprint_count=0,
+        deciding_body="某某区民政局", accepting_body="某某镇人民政府",
+        legal_basis=("《中华人民共和国老年人权益保障法》第三十三条",),
+        handover_due=DueInfo(date(2026, 3, 18), False))
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -56,9 +60,36 @@ def result(c: CaseDoc | None = None) -> ResultDoc:
 
 def refusal(c: CaseDoc | None = None, kind: str = "不予受理") -> RefusalDoc:
     return RefusalDoc(case=c or case(), kind=kind, decided_at=datetime(2026, 3, 16, 9, 0),
-                      decided_by="王审核", reason="申请人未满80周岁，不符合高龄津贴申领条件。",
+                      decided_by="某某镇人民政府", reason="申请人未满80周岁，不符合高龄津贴申领条件。",
                       authority="某某镇人民政府", reconsideration_body="某某区人民政府",
                       court="某某区人民法院")
+
+
+def acceptance(c: CaseDoc | None = None) -> AcceptanceDoc:
+    return AcceptanceDoc(case=c or case(), accepted_at=date(2026, 3, 17), accepting_body="某某镇人民政府",
+                         deciding_body="某某区民政局")
+
+
+def inform() -> InformDoc:
+    return InformDoc(number="420102100201-260315-G001", station=station(), made_at=datetime(2026, 3, 15, 9, 0),
+                     agent_name="李代办", applicant_name="张秀英", applicant_id_number=SAMPLE_ID,
+                     item_code="MZ-GLJT-001", item_name="高龄津贴申领", deciding_body="某某区民政局",
+                     accepting_body="某某镇人民政府", legal_basis=("《中华人民共和国老年人权益保障法》第三十三条",),
+                     materials=materials(), unmet=[InformLine(kind="condition", text="申请人现年76周岁，本事项要求80周岁及以上")])
+
+
+def application(c: CaseDoc | None = None) -> ApplicationDoc:
+    return ApplicationDoc(case=c or case(), applicant_address="某某村三组12号", relationship="子女", sex="女",
+                          birth_date=date(1949, 12, 31), fields=[("居住情况", "独居"), ("开户银行", "农商银行")])
+
+
+def commitment(c: CaseDoc | None = None) -> CommitmentDoc:
+    c = c or case()
+    return CommitmentDoc(case=c, signer="张秀英", materials=[m for m in c.materials if m.status == "waived"])
+
+
+def rating_card(c: CaseDoc | None = None) -> RatingCardDoc:
+    return RatingCardDoc(case=c or case())
 
 
 def daily() -> DailyReport:
@@ -75,4 +106,5 @@ def documents(c: CaseDoc | None = None) -> dict[str, object]:
     """kind -> a sample document of that kind."""
     c = c or case()
     return {"receipt": c, "notice": c, "correction": correction(c), "result": result(c),
-            "refusal": refusal(c), "daily": daily()}
+            "refusal": refusal(c), "daily": daily(), "acceptance": acceptance(c), "inform": inform(),
+            "application": application(c), "commitment": commitment(c), "rating_card": rating_card(c)}

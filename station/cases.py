@@ -353,7 +353,8 @@ def item_snapshot(item: ServiceItem, names: Mapping[str, str]) -> dict[str, Any]
                           "accepts": resolve_body(item.authority.accepting(item.handling_level), names),
                           "seal": item.authority.seal},
             "forward": [{"body": resolve_body(f.body, names), "limit": f.limit.to_dict()} for f in item.forward],
-            "conditions": item.conditions.describe()}
+            "conditions": item.conditions.describe(),
+            "field_labels": {f.key: f.label for f in item.fields}}
 
 
 def open_duplicates(store: Store, id_number: str, item_code: str) -> list[CaseRecord]:

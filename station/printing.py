@@ -23,6 +23,7 @@ from typing import Any
 
 from printouts import (CaseDoc, CorrectionDoc, DailyReport, DueInfo, MaterialLine, RefusalDoc, ResultDoc,
                        StationInfo, archive_pdf, render, send_to_printer)
+from printouts.model import AcceptanceDoc, ApplicationDoc, CommitmentDoc, InformDoc, InformLine, RatingCardDoc
 from printouts.model import FigureRow, MonthlyReport
 from station import events as ev
 from station import lifecycle
@@ -34,9 +35,12 @@ from station.settings import PAPER_FORMATS
 from station.store import Store
 from station.sync_state import pending_events
 
-KIND_TITLES = {"receipt": "受理回执", "notice": "一次性告知书", "correction": "补正通知书",
-               "result": "办结通知书", "refusal": "不予受理/不予批准告知书", "daily": "日报",
-               "monthly": "政务服务统计月报"}
+KIND_TITLES = {"receipt": "收件回执", "notice": "一次性告知书", "correction": "补正通知书",
+               "result": "办结通知书", "refusal": "不予受理/不予批准告知书", "acceptance": "受理通知书",
+               "application": "申请表", "commitment": "容缺受理承诺书", "rating_card": "办事评价卡",
+               "inform": "一次性告知书（告知件）", "daily": "日报", "monthly": "政务服务统计月报"}
+#: Printed from a 告知件, not a case (print_consultation).
+CONSULTATION_KINDS = ("inform",)
 #: Station-wide reports, printed without a case (not through print_case_document).
 REPORT_KINDS = ("daily", "monthly")
 OUTGOING = Path("prints") / "outgoing"   # citizens' copies waiting to be printed by hand (owner-only)
@@ -62,9 +66,14 @@ def _decision_type(case: CaseRecord) -> str | None:
 
 def documents_for(case: CaseRecord) -> list[str]:
     """The documents that apply to the case in its current state, receipt first."""
-    kinds = ["receipt"]
+    kinds = ["receipt", "application"]
     if any(m.status in ("missing", "waived", "requested") for m in case.materials):
         kinds.append("notice")
+    if any(m.status == "waived" for m in case.materials):
+        kinds.append("commitment")
+    if (case.legal.accepted_at or case.legal.deemed_accepted) and case.status not in (
+            lifecycle.NOT_ACCEPTED, lifecycle.WITHDRAWN):
+        kinds.append("acceptance")
     decision = _decision_type(case)
     if case.status == lifecycle.CORRECTION_REQUESTED:
         kinds.append("correction")
@@ -73,6 +82,8 @@ def documents_for(case: CaseRecord) -> list[str]:
     if decision in (ev.CASE_REJECTED, ev.CASE_NOT_ACCEPTED) and case.status in (
             lifecycle.REJECTED, lifecycle.NOT_ACCEPTED, lifecycle.DELIVERED):
         kinds.append("refusal")
+    if case.status in lifecycle.DECIDED | {lifecycle.DELIVERED} and case.rating_level is None:
+        kinds.append("rating_card")
     return kinds
 
 
@@ -90,7 +101,8 @@ def _material_lines(case: CaseRecord, only: list[str] | None = None) -> list[Mat
         status = {"requested": "missing"}.get(m.status, m.status)
         lines.append(MaterialLine(key=m.key, name=m.name, form=m.form or "", copies=m.copies or 1,
                                   required=m.required, status=status,  # type: ignore[arg-type]
-                                  due_date=date.fromisoformat(m.due_date) if m.due_date else None))
+                                  due_date=date.fromisoformat(m.due_date) if m.due_date else None,
+                                  form_label=m.form_label))
     return lines
 
 
@@ -99,6 +111,7 @@ def _due(day: str | None, estimate: bool) -> DueInfo | None:
 
 
 def _case_doc(store: Store, case: CaseRecord, reprints: int) -> CaseDoc:
+    g = case.legal
     return CaseDoc(
         case_number=case.number, query_password=case.query_password(store.codec), item_code=case.item_code,
         item_name=case.item_name, department=case.department or "", applicant_name=case.applicant_name,
@@ -107,7 +120,25 @@ def _case_doc(store: Store, case: CaseRecord, reprints: int) -> CaseDoc:
         promised=_due(case.promised_due, case.promised_estimate),
         statutory=_due(case.statutory_due, case.statutory_estimate),
         materials=_material_lines(case), handling_level=case.handling_level or "village",
-        status_label=case.status_label, reprint_count=reprints, station=_station_info(store))
+        status_label=case.status_label, reprint_count=reprints, station=_station_info(store),
+        deciding_body=g.deciding_body, accepting_body=g.accepting_body, legal_basis=g.legal_basis,
+        handover_due=_due(g.handover_due, g.handover_estimate) if case.status in lifecycle.OPEN else None,
+        forwarded_to=g.forwarded_to or "" if case.status == lifecycle.FORWARDED else "",
+        forward_due=_due(g.forward_due, g.forward_estimate),
+        posting=(date.fromisoformat(g.posting_start), date.fromisoformat(g.posting_end), g.posting_days)
+        if g.posting_start and g.posting_end else None)
+
+
+def _filed_body(store: Store, number: str) -> dict[str, Any]:
+    """The case.filed event body (stored form) of a case: what the case keeps of its item and filing."""
+    for e in store.case_events(number):
+        if e.type == ev.CASE_FILED:
+            return e.body
+    return {}
+
+
+def _filed_item(store: Store, number: str) -> dict[str, Any]:
+    return _filed_body(store, number).get("item") or {}
 
 
 def _decided_at(case: CaseRecord) -> datetime:
@@ -118,24 +149,49 @@ def _decided_at(case: CaseRecord) -> datetime:
 def _document(store: Store, case: CaseRecord, kind: str, reprints: int) -> Any:
     base = _case_doc(store, case, reprints)
     d = case.decision or {}
+    g = case.legal
+    deciding = g.deciding_body or store.config.authority_name
+    accepting = g.accepting_body or deciding
     if kind in ("receipt", "notice"):
         return base
+    if kind == "acceptance":
+        day = g.accepted_at or case.received_date
+        return AcceptanceDoc(case=base, accepted_at=date.fromisoformat(day), accepting_body=accepting,
+                             deciding_body=deciding, deemed=not g.accepted_at)
+    if kind == "application":
+        labels = _filed_item(store, case.number).get("field_labels") or {}
+        fields = [(labels.get(k, k), "是" if v is True else "否" if v is False else str(v))
+                  for k, v in case.fields(store.codec, reveal=True).items() if v not in (None, "")]
+        return ApplicationDoc(case=base, applicant_address=case.address or "", relationship=case.relationship or "",
+                              sex=case.sex or "", birth_date=date.fromisoformat(case.birth_date) if case.birth_date
+                              else None, fields=fields)
+    if kind == "commitment":
+        return CommitmentDoc(case=base, signer=_filed_body(store, case.number).get("commitment_signer")
+                             or case.applicant_name, materials=[m for m in base.materials if m.status == "waived"])
+    if kind == "rating_card":
+        return RatingCardDoc(case=base)
     if kind == "correction":
         due = d.get("due_date")
-        return CorrectionDoc(case=base, requested_at=_decided_at(case), reviewer=d.get("by", ""),
+        return CorrectionDoc(case=base, requested_at=_decided_at(case), reviewer=accepting,
                              reason=d.get("reason") or "", materials=_material_lines(case, d.get("materials") or []),
                              due=DueInfo(date.fromisoformat(due), False) if due else
                              DueInfo(store.clock().date(), False))
     if kind == "result":
-        return ResultDoc(case=base, decided_at=_decided_at(case), decided_by=d.get("by", ""),
+        return ResultDoc(case=base, decided_at=_decided_at(case), decided_by=deciding,
                          result="准予办理" if not d.get("reason") else f"准予办理：{d['reason']}",
                          certificate_no=d.get("certificate"), collect_where=store.config.address or store.config.name,
                          collect_how="请申请人携带本人身份证原件到本站领取；代领的，请携带代领人身份证和申请人身份证")
     if kind == "refusal":
-        refusal_kind = "不予受理" if d.get("type") == ev.CASE_NOT_ACCEPTED else "不予批准"
-        return RefusalDoc(case=base, kind=refusal_kind, decided_at=_decided_at(case), decided_by=d.get("by", ""),
-                          reason=d.get("reason") or "", authority=store.config.authority_name,
-                          reconsideration_body=store.config.reconsideration_body, court=store.config.court_name)
+        not_accepted = d.get("type") == ev.CASE_NOT_ACCEPTED
+        body = accepting if not_accepted else deciding
+        # the accepting body of a township item is the township government (it holds a seal); the
+        # deciding body's seal is what the catalog says
+        seal = True if not_accepted and g.accepting_body and g.accepting_body != g.deciding_body else g.body_seal
+        return RefusalDoc(case=base, kind="不予受理" if not_accepted else "不予批准", decided_at=_decided_at(case),
+                          decided_by=body, reason=d.get("reason") or "", authority=body,
+                          reconsideration_body=store.config.reconsideration_body, court=store.config.court_name,
+                          rights=g.is_administrative_act if g.item_type else True, seal=seal,
+                          legal_basis=g.legal_basis, apply_to=d.get("apply_to") or "")
     raise StationError("bad_kind", f"未知的文书类型 {kind}")
 
 
@@ -162,14 +218,18 @@ def _purge_outgoing(store: Store) -> None:
 
 
 def _finish(store: Store, pdf: bytes, number: str | None, kind: str, operator: Operator, fmt: str, large: bool,
-            reprints: int, out: Path | None, citizen_pdf: bytes | None = None) -> PrintResult:
+            reprints: int, out: Path | None, citizen_pdf: bytes | None = None,
+            record_number: str | None = None) -> PrintResult:
     """Archive ``pdf`` and record the print; print ``citizen_pdf`` (the copy with the query password,
-    when it differs from the archived one) or the archived copy."""
+    when it differs from the archived one) or the archived copy. ``record_number``: a record that is
+    not a case (a 告知件): named in the body, since the event's case number must be a case's."""
     now = store.clock()
-    path = archive_pdf(store.home, number, kind, pdf, now)
-    store.append(ev.NOTICE_PRINTED, {"kind": kind, "title": KIND_TITLES[kind], "path": str(path.relative_to(store.home)),
-                                     "format": fmt, "large": large, "reprint": reprints},
-                 operator.name, number)
+    path = archive_pdf(store.home, number or record_number, kind, pdf, now)
+    body = {"kind": kind, "title": KIND_TITLES[kind], "path": str(path.relative_to(store.home)),
+            "format": fmt, "large": large, "reprint": reprints}
+    if record_number:
+        body["number"] = record_number
+    store.append(ev.NOTICE_PRINTED, body, operator.name, number)
     _purge_outgoing(store)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -202,8 +262,9 @@ def print_case_document(store: Store, number: str, kind: str, operator: Operator
         raise StationError("bad_format", f"纸张格式只能是 a4 或 roll80，收到 {fmt}")
     large = store.config.large_print if large is None else large
     case = CaseReader(store).get(number)
-    if kind not in KIND_TITLES or kind in REPORT_KINDS:
-        raise StationError("bad_kind", f"未知的文书类型 {kind}（可选：receipt notice correction result refusal）")
+    if kind not in KIND_TITLES or kind in REPORT_KINDS or kind in CONSULTATION_KINDS:
+        case_kinds = " ".join(k for k in KIND_TITLES if k not in REPORT_KINDS and k not in CONSULTATION_KINDS)
+        raise StationError("bad_kind", f"未知的文书类型 {kind}（可选：{case_kinds}）")
     if kind not in documents_for(case):
         raise StationError("not_applicable", f"办件当前状态为「{case.status_label}」，不能打印{KIND_TITLES[kind]}")
     row = store.conn.execute("SELECT count FROM prints WHERE case_number=? AND kind=?", (case.number, kind)).fetchone()
@@ -216,6 +277,55 @@ def print_case_document(store: Store, number: str, kind: str, operator: Operator
         document = replace(document, query_password="")  # the archived copy keeps no secret
     pdf = render(document, kind, fmt=fmt, large=large, font_path=font)
     return _finish(store, pdf, case.number, kind, operator, fmt, large, reprints, out, citizen_pdf)
+
+
+def consultation_document(store: Store, number: str, reprints: int = 0) -> InformDoc:
+    """The 一次性告知书 of a 告知件: every material with its status and every unmet condition."""
+    from station.consultations import event_body, get
+
+    c = get(store, number)
+    body = event_body(store, c.number)
+    item = body["item"]
+    authority = item.get("authority") or {}
+    missing = {r["key"] for r in body.get("reasons") or [] if r.get("kind") == "material"}
+    statuses = body.get("materials") or {}
+    lines = []
+    for spec in body.get("material_specs") or []:
+        status = statuses.get(spec["key"], "missing")
+        if status == "received":
+            shown = "received"
+        elif spec["key"] in missing:
+            shown = "waived" if spec.get("waivable") else "missing"
+        else:
+            shown = "waived" if status == "waived" else "missing"
+        lines.append(MaterialLine(key=spec["key"], name=spec["name"], form=spec.get("form") or "",
+                                  copies=spec.get("copies") or 1, required=bool(spec.get("required", True)),
+                                  status=shown, form_label=spec.get("form_label") or ""))  # type: ignore[arg-type]
+    unmet = [InformLine(kind=r["kind"], text=r["text"]) for r in body.get("reasons") or []
+             if r.get("kind") in ("condition", "other")]
+    sealed_id = (body.get("applicant") or {}).get("id_number")
+    id_number = sealed_id.get("$pii", "") if isinstance(sealed_id, dict) else ""
+    return InformDoc(number=c.number, station=_station_info(store), made_at=datetime.fromisoformat(c.recorded_at),
+                     agent_name=c.operator, applicant_name=c.applicant_name, applicant_id_number=id_number,
+                     item_code=c.item_code, item_name=c.item_name, deciding_body=authority.get("decides", ""),
+                     accepting_body=authority.get("accepts", ""), legal_basis=tuple(item.get("legal_basis") or ()),
+                     materials=lines, unmet=unmet, apply_to=body.get("apply_to") or "", reprint_count=reprints)
+
+
+def print_consultation(store: Store, number: str, operator: Operator, fmt: str | None = None,
+                       large: bool | None = None, out: Path | None = None) -> PrintResult:
+    """Print (or reprint) the 一次性告知书 of a 告知件: archived, recorded, then printed."""
+    require(store, operator, "handle", "打印一次性告知书")
+    fmt = fmt or store.config.paper_format or "a4"
+    if fmt not in FORMATS:
+        raise StationError("bad_format", f"纸张格式只能是 a4 或 roll80，收到 {fmt}")
+    large = store.config.large_print if large is None else large
+    key = number.strip().upper()
+    row = store.conn.execute("SELECT count FROM prints WHERE case_number=? AND kind='inform'", (key,)).fetchone()
+    reprints = row[0] if row else 0
+    doc = consultation_document(store, key, reprints)
+    pdf = render(doc, "inform", fmt=fmt, large=large, font_path=store.config.font_path or None)
+    return _finish(store, pdf, None, "inform", operator, fmt, large, reprints, out, record_number=doc.number)
 
 
 def daily_report(store: Store, day: date) -> DailyReport:

@@ -366,7 +366,7 @@ def _fold_printed(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldConte
         f"INSERT INTO {s}.prints(case_number, kind, count, last_path, last_at) VALUES (?,?,1,?,?)"
         " ON CONFLICT(case_number, kind) DO UPDATE SET count=count+1, last_path=excluded.last_path,"
         " last_at=excluded.last_at",
-        (event.case_number or "", b["kind"], b.get("path"), event.recorded_at))
+        (event.case_number or b.get("number") or "", b["kind"], b.get("path"), event.recorded_at))
     if event.case_number:
         _touch(conn, s, event, ctx)
     return True

@@ -73,6 +73,61 @@ def case_file(ctx: Context, item_code: str, data_file: str, duplicate_reason: st
     ctx.out(filed.to_dict(), f"已收件。办件编号：{filed.number}\n查询密码：{filed.query_password}\n承诺办结日期：{due}")
 
 
+@command(case_group, "inform", login="file")
+@click.option("--item", "item_code", required=True, help="事项编码")
+@click.option("--data", "data_file", required=True, help="申请数据JSON文件（- 表示标准输入），与收件登记相同")
+@click.option("--apply-to", default="", metavar="机关", help="不属本站受理范围时，应去申请的机关")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="另存一份一次性告知书PDF到此文件")
+@click.option("--format", "fmt", type=click.Choice(["a4", "roll80"]), default=None, help="纸张：A4 或 80mm 热敏纸")
+@click.option("--large", is_flag=True, default=None, help="大字版（老年人）")
+def case_inform(ctx: Context, item_code: str, data_file: str, apply_to: str, out: str | None, fmt: str | None,
+                large: bool | None) -> None:
+    """告知件：申请今天不能收件（缺不可容缺的材料、不符合条件、不属本站受理）时，登记并打印一次性告知书。"""
+    from station.consultations import record
+    from station.printing import print_consultation
+
+    data = _read_json_file(data_file)
+    with open_store(ctx) as store:
+        c = record(store, _catalog(), item_code, data, ctx.operator, apply_to=apply_to)
+        printed = print_consultation(store, c.number, ctx.operator, fmt=fmt, large=large,
+                                     out=Path(out) if out else None)
+    lines = [f"已登记告知件：{c.number}（{c.item_name}，{c.applicant_name}）", "一次告知的全部内容："]
+    lines += [f"  {i}. {r['text']}" for i, r in enumerate(c.reasons, 1)]
+    lines.append(f"一次性告知书：{printed.path}\n{printed.message}")
+    lines.append(f"群众带齐材料回来后：station case convert {c.number}")
+    ctx.out({**c.to_dict(), "print": printed.to_dict()}, "\n".join(lines))
+
+
+@command(case_group, "convert", login="file")
+@click.argument("number")
+@click.option("--data", "data_file", default=None, help="申请内容有变化时，新的申请数据JSON文件（默认沿用告知时的内容，缺的材料记为已收）")
+@click.option("--duplicate-reason", default=None, metavar="理由", help="此人同一事项已有在办件时，确需再次申请的理由")
+def case_convert(ctx: Context, number: str, data_file: str | None, duplicate_reason: str | None) -> None:
+    """告知件转为办件：群众带齐材料回来，一步收件登记。"""
+    from station.consultations import convert
+
+    data = _read_json_file(data_file) if data_file else None
+    with open_store(ctx) as store:
+        filed = convert(store, _catalog(), number, ctx.operator, data=data, duplicate_reason=duplicate_reason)
+    due = f"{filed.promised_due}{'（估算）' if filed.promised_estimate else ''}" if filed.promised_due else "即办"
+    ctx.out({**filed.to_dict(), "consultation_number": number.strip().upper()},
+            f"告知书 {number.strip().upper()} 已转为办件。办件编号：{filed.number}\n查询密码：{filed.query_password}\n承诺办结日期：{due}")
+
+
+@command(case_group, "consultations", login="any")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000), help="最多列出几件")
+def case_consultations(ctx: Context, limit: int) -> None:
+    """最近的告知件（一次性告知、未能收件的咨询）。"""
+    from station.consultations import recent
+
+    with open_store(ctx) as store:
+        items = recent(store, limit)
+    ctx.out({"consultations": [c.to_dict() for c in items], "count": len(items)},
+            lambda: "\n".join(f"{c.number}  {c.applicant_name:<6} {c.item_name:<14} "
+                              f"{'已转办件 ' + c.converted_case if c.converted_case else '未转办件'}"
+                              for c in items) or "没有告知件")
+
+
 @command(case_group, "list", login="any")
 @click.option("--search", default=None, help="办件编号（完整、表格里的短号或日期+序号均可）、姓名、姓名拼音、身份证后四位、事项名称")
 @click.option("--status", default=None, help="按状态筛选：中文状态名（如 已受理、待补正）或状态代码")

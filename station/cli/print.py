@@ -1,4 +1,5 @@
-"""Printing documents: `station print receipt|notice|correction|result|refusal|daily|monthly`."""
+"""Printing documents: `station print receipt|notice|acceptance|correction|result|refusal|application|
+commitment|rating-card|inform|daily|monthly`."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from station.settings import PAPER_FORMATS
 
 @click.group("print")
 def print_group() -> None:
-    """打印文书：受理回执、一次性告知书、补正/办结/不予告知书、日报。"""
+    """打印文书：收件回执、受理通知书、一次性告知书、补正/办结/不予告知书、申请表、承诺书、评价卡、日报。"""
 
 
 def _print_command(kind: str, help_text: str) -> None:
-    @command(print_group, kind, login="handle", help=help_text)
+    @command(print_group, kind.replace("_", "-"), login="handle", help=help_text)
     @click.argument("number")
     @click.option("--format", "fmt", type=click.Choice(PAPER_FORMATS), default=None, help="纸张：A4 或 80mm 热敏纸")
     @click.option("--large", is_flag=True, default=None, help="大字版（老年人）")
@@ -32,9 +33,25 @@ def _print_command(kind: str, help_text: str) -> None:
         ctx.out(result.to_dict(), f"{result.to_dict()['title']}：{result.path}\n{result.message}")
 
 
-for _kind, _help in (("receipt", "受理回执"), ("notice", "一次性告知书"), ("correction", "补正通知书"),
-                     ("result", "办结通知书"), ("refusal", "不予受理/不予批准告知书")):
+for _kind, _help in (("receipt", "收件回执（村站收件凭证）"), ("notice", "一次性告知书（缺或容缺的材料）"),
+                     ("acceptance", "受理通知书（受理机关受理后）"), ("correction", "补正通知书"),
+                     ("result", "办结通知书"), ("refusal", "不予受理/不予批准告知书"),
+                     ("application", "申请表（按办件内容预先填好，供申请人签名或按手印）"),
+                     ("commitment", "容缺受理承诺书"), ("rating_card", "办事评价卡（大字，随结果发放）")):
     _print_command(_kind, _help)
+
+
+@command(print_group, "inform", login="handle", help="补打告知件的一次性告知书")
+@click.argument("number")
+@click.option("--format", "fmt", type=click.Choice(["a4", "roll80"]), default=None, help="纸张：A4 或 80mm 热敏纸")
+@click.option("--large", is_flag=True, default=None, help="大字版（老年人）")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="另存一份PDF到此文件")
+def print_inform_cmd(ctx: Context, number: str, fmt: str | None, large: bool | None, out: str | None) -> None:
+    from station.printing import print_consultation
+
+    with open_store(ctx) as store:
+        result = print_consultation(store, number, ctx.operator, fmt=fmt, large=large, out=Path(out) if out else None)
+    ctx.out(result.to_dict(), f"一次性告知书：{result.path}\n{result.message}")
 
 
 @command(print_group, "daily", login="handle", help="本站日报")

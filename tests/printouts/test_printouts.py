@@ -25,8 +25,8 @@ from forms.problems import StationError
 A4 = (595.28, 841.89)
 ROLL_W = 226.77  # 80 mm
 MASKED = "1101**********002X"
-CASE_DOCS = ("receipt", "notice", "correction", "result", "refusal")
-ALL = [(k, f) for k in KINDS for f in ("a4", "roll80") if not (k == "daily" and f == "roll80")]
+CASE_DOCS = ("receipt", "notice", "correction", "result", "refusal", "acceptance")
+ALL = [(k, f) for k, (_, _, formats) in KINDS.items() for f in formats]
 
 
 def pdf_text(pdf: bytes, tmp_path: Path) -> str:
@@ -88,6 +88,7 @@ def font_sizes_by_text(pdf: bytes) -> dict[float, int]:
 def docs() -> dict[str, object]:
     d = samples.documents(samples.case(reprint_count=2))
     d["daily"] = replace(d["daily"], reprint_count=2)
+    d["inform"] = replace(d["inform"], reprint_count=2)
     return d
 
 
@@ -140,13 +141,15 @@ def test_daily_report_reprint_mark(tmp_path):
 
 def test_receipt_content(tmp_path):
     text = compact(pdf_text(render(samples.case(), "receipt"), tmp_path))
-    for needle in ("受理回执", "某某镇某某村便民服务站", "027-88881234", "查询密码", "583920",
+    for needle in ("收件回执", "某某镇某某村便民服务站", "027-88881234", "查询密码", "583920",
                    "11420102MB1234567X4000112001000", "张秀英", "2026年3月15日09:30",
                    "李代办", "接下来会怎样", "居民身份证", "本人银行卡",
                    "户口簿", "容缺，请于2026年3月20日前补交",
                    "近期一寸免冠照片", "缺，请于2026年3月25日前补交",
-                   "2026年4月10日（星期五）（估算）", "2026年4月28日", "3个工作日内送到乡镇"):
+                   "2026年4月10日（星期五）（估算）", "2026年4月28日", "在2026年3月18日（星期三）前把材料送到某某镇人民政府",
+                   "收件时间", "决定机关", "某某区民政局", "本服务站只负责收件"):
         assert needle in text, needle
+    assert "受理回执" not in text and "受理时间" not in text  # the village receives; the township accepts
 
 
 def test_receipt_case_number_spaced_for_reading(tmp_path):
@@ -169,10 +172,10 @@ def test_next_steps_depend_on_handling_level(tmp_path):
     village = compact(pdf_text(render(samples.case(handling_level=HANDLING_VILLAGE), "receipt"),
                                tmp_path))
     township = compact(pdf_text(render(samples.case(), "receipt"), tmp_path))
-    assert "不用再跑乡镇" in village and "3个工作日内送到乡镇" not in village
-    assert "3个工作日内送到乡镇" in township
+    assert "不用再跑乡镇" in village and "送到某某镇人民政府" not in village and "由某某区民政局办理" in village
+    assert "前把材料送到某某镇人民政府" in township and "由某某镇人民政府决定是否受理" in township
     other = compact(pdf_text(render(samples.case(handling_level="county"), "receipt"), tmp_path))
-    assert "已经受理" in other
+    assert "已收到您的申请材料" in other and "已经受理" not in other
 
 
 def test_receipt_without_promised_date(tmp_path):
@@ -392,7 +395,7 @@ def test_case_number_grouping_keeps_every_character():
 def test_texts_file_is_checked_reporting_every_problem(tmp_path):
     src = Path(__file__).parents[2] / "printouts" / "texts" / "zh.toml"
     broken = src.read_text(encoding="utf-8").replace(
-        'title = "受理回执"', 'title = "受理回执{agnet}"').replace(
+        'title = "收件回执"', 'title = "收件回执{agnet}"').replace(
         'keep = "请妥善保管', 'kept = "请妥善保管')
     path = tmp_path / "zh.toml"
     path.write_text(broken, encoding="utf-8")
@@ -406,9 +409,9 @@ def test_edited_texts_change_the_printout(tmp_path):
     src = Path(__file__).parents[2] / "printouts" / "texts" / "zh.toml"
     path = tmp_path / "zh.toml"
     path.write_text(src.read_text(encoding="utf-8").replace(
-        'title = "受理回执"', 'title = "受理凭证"'), encoding="utf-8")
+        'title = "收件回执"', 'title = "收件凭证"'), encoding="utf-8")
     text = compact(pdf_text(render(samples.case(), "receipt", texts_path=path), tmp_path))
-    assert "受理凭证" in text and "受理回执" not in text
+    assert "收件凭证" in text and "收件回执" not in text
 
 
 # --- pictures for a human to look at ----------------------------------------------------------

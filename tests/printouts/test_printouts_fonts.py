@@ -100,4 +100,4 @@ def test_forced_fallback_renders_cid_font_not_embedded(tmp_path):
         (tmp_path / "f.pdf").write_bytes(pdf)
         text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(tmp_path / "f.pdf"), "-"],
                               capture_output=True, text=True, check=True).stdout
-        assert "受理回执" in text.replace(" ", "")
+        assert "收件回执" in text.replace(" ", "")

@@ -27,7 +27,7 @@ def test_receipt_and_notice_for_a_waived_case(store, catalog, agent, rng) -> Non
     data = make_submission(item, rng, store.clock().date(), waive=True, id_number="11010519401231018X")
     filed = file_case(store, catalog, item.code, data, agent)
     case = CaseReader(store).get(filed.number)
-    assert documents_for(case) == ["receipt", "notice"]
+    assert documents_for(case) == ["receipt", "application", "notice", "commitment"]
     receipt = print_case_document(store, filed.number, "receipt", agent)
     text = _text(receipt.path)
     assert receipt.path.is_relative_to(store.home / "prints")
