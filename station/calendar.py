@@ -4,7 +4,10 @@ Where a day's status comes from, first match wins:
 1. the station's holiday table (received through sync) lists the date → "holiday" or "workday";
 2. the date's year is one the table fully covers (``table_years``) → Monday–Friday work;
 3. the year is covered by the PyPI package ``chinesecalendar`` → its answer;
-4. otherwise Monday–Friday, and every result that depends on such a day is flagged as an estimate.
+4. otherwise Monday–Friday less the statutory holidays themselves (元旦, 春节, 清明, 劳动节, 端午,
+   中秋, 国庆: the fixed ones by date, the lunar ones and 清明 computed with ``lunar_python``), and
+   every result that depends on such a day is flagged as an estimate: the year's 调休 arrangement is
+   published each November and may add days around them, which no rule can foresee.
 
 So a table year overrides the package completely (a corrected schedule replaces the old one).
 
@@ -23,7 +26,7 @@ from typing import Any, Iterable, Mapping
 
 from forms.problems import Problem, ProblemList, StationError
 
-__all__ = ["WORKING_DAY", "NATURAL_DAY", "DueDate", "WorkingCalendar", "parse_holiday_table"]
+__all__ = ["WORKING_DAY", "NATURAL_DAY", "DueDate", "WorkingCalendar", "parse_holiday_table", "statutory_holidays"]
 
 WORKING_DAY = "工作日"
 NATURAL_DAY = "自然日"
@@ -65,6 +68,32 @@ def _package_data() -> tuple[frozenset[date], frozenset[date], int, int]:
     years = [d.year for d in holidays]
     # The package's own range check uses min/max of its holiday keys; mirror it exactly.
     return holidays, workdays, min(years), max(years)
+
+
+@functools.cache
+def statutory_holidays(year: int) -> frozenset[date]:
+    """The statutory public holidays of ``year`` by the rules alone (《全国年节及纪念日放假办法》):
+    since 2025 元旦 1 day, 春节 4 (除夕 to 初三), 清明 1, 劳动节 2 (1–2 May), 端午 1, 中秋 1, 国庆 3;
+    before 2025 春节 3 (初一 to 初三) and 劳动节 1. Without the lunar library only the fixed dates.
+
+    These are the days off by law, not the published arrangement (which moves weekends around them):
+    used only for years with no published arrangement, whose dates stay flagged as estimates."""
+    days = {date(year, 1, 1), date(year, 5, 1), date(year, 10, 1), date(year, 10, 2), date(year, 10, 3)}
+    if year >= 2025:
+        days.add(date(year, 5, 2))
+    try:
+        from lunar_python import Lunar
+    except ImportError:
+        return frozenset(days)
+    new_year = Lunar.fromYmd(year, 1, 1)
+    spring = [new_year.next(k) for k in ((-1, 0, 1, 2) if year >= 2025 else (0, 1, 2))]
+    lunar_days = spring + [Lunar.fromYmd(year, 5, 5), Lunar.fromYmd(year, 8, 15)]
+    for lunar in lunar_days:
+        solar = lunar.getSolar()
+        days.add(date(solar.getYear(), solar.getMonth(), solar.getDay()))
+    qingming = Lunar.fromYmd(year, 3, 1).getJieQiTable()["清明"]
+    days.add(date(qingming.getYear(), qingming.getMonth(), qingming.getDay()))
+    return frozenset(d for d in days if d.year == year)
 
 
 @dataclass(frozen=True)
@@ -123,6 +152,7 @@ class WorkingCalendar:
         cum = [0] * (ndays + 1)
         count = 0
         table = self._table
+        estimated_off = frozenset() if in_table or in_package or not 1901 <= year <= 2099 else statutory_holidays(year)
         for k in range(ndays):
             d = start + timedelta(days=k)
             kind = table.get(d)
@@ -131,7 +161,7 @@ class WorkingCalendar:
             elif in_package:
                 working = d in pkg_workdays or (d.weekday() < 5 and d not in pkg_holidays)
             else:
-                working = d.weekday() < 5
+                working = d.weekday() < 5 and d not in estimated_off
             count += working
             cum[k + 1] = count
         return _Year(ordinal0=start.toordinal() - 1, known=in_table or in_package, cum=tuple(cum))

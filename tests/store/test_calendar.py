@@ -82,9 +82,9 @@ def test_due_into_unknown_year_is_estimate(cal):
     due = cal.add_working_days(D(2026, 12, 20), 20)
     assert due.estimate
     assert not cal.is_known(D(2027, 1, 1))
-    # Weekday-only count: Dec 21–31 has 9 weekdays, then 11 more in January 2027.
-    assert due.date == D(2027, 1, 15)
-    assert due.label() == "2027-01-15（估算）"
+    # Dec 21–31 has 9 weekdays; in January 2027 元旦 (Friday 1/1) is skipped, then 11 more weekdays.
+    assert due.date == D(2027, 1, 18)
+    assert due.label() == "2027-01-18（估算）"
     # Ending on the last day of 2026 is not an estimate.
     last = cal.add_working_days(D(2026, 12, 30), 1)
     assert (last.date, last.estimate) == (D(2026, 12, 31), False)
@@ -207,12 +207,44 @@ def test_package_year_matches_chinesecalendar_directly():
         d += timedelta(days=1)
 
 
-def test_unknown_year_counts_weekdays():
+def test_unknown_year_counts_weekdays_less_the_statutory_holidays():
     cal = WorkingCalendar()
-    assert not cal.is_known(D(2030, 1, 1))
-    assert cal.is_working_day(D(2030, 1, 1))  # a Tuesday: no holiday data, counted as working
+    assert not cal.is_known(D(2030, 1, 2))
+    assert cal.is_working_day(D(2030, 1, 2))      # a Wednesday: no holiday data, counted as working
+    assert not cal.is_working_day(D(2030, 1, 1))  # 元旦, a Tuesday: a statutory holiday by the rules
     assert not cal.is_working_day(D(2030, 1, 5))  # Saturday
     assert cal.coverage_end() == D(2026, 12, 31)
+
+
+def test_estimates_skip_the_fixed_and_lunar_statutory_holidays():
+    """2027 has no published arrangement: 元旦, 春节 (除夕–初三), 清明, 劳动节 (1–2 May), 端午, 中秋 and
+    国庆 (1–3 Oct) are skipped by the rules, lunar dates from the lunar calendar; still flagged 估算."""
+    from station.calendar import statutory_holidays
+
+    off = statutory_holidays(2027)
+    assert {D(2027, 2, 5), D(2027, 2, 6), D(2027, 2, 7), D(2027, 2, 8)} <= off   # 除夕 and 初一–初三
+    assert {D(2027, 4, 5), D(2027, 6, 9), D(2027, 9, 15)} <= off                 # 清明, 端午, 中秋
+    assert {D(2027, 1, 1), D(2027, 5, 1), D(2027, 5, 2), D(2027, 10, 3)} <= off and len(off) == 13
+    # the rules reproduce the statutory days inside the published 2026 arrangement
+    assert statutory_holidays(2026) >= {D(2026, 2, 16), D(2026, 2, 17), D(2026, 2, 18), D(2026, 2, 19),
+                                        D(2026, 4, 5), D(2026, 6, 19), D(2026, 9, 25)}
+    cal = WorkingCalendar()
+    for day in (D(2027, 2, 5), D(2027, 2, 8), D(2027, 4, 5), D(2027, 6, 9), D(2027, 9, 15), D(2027, 10, 1)):
+        assert not cal.is_working_day(day), day
+    due = cal.add_working_days(D(2027, 2, 3), 2)     # Wed 2/3: Thu 2/4, then 2/5 and 2/8 are 春节
+    assert (due.date, due.estimate) == (D(2027, 2, 9), True)
+
+
+def test_2027_01_01_is_never_an_estimated_due_date():
+    """The case of the issue: filed 2026-12-02, due "2027年1月1日（估算）" with weekdays only."""
+    cal = WorkingCalendar()
+    issue = cal.add_working_days(D(2026, 12, 2), 22)
+    assert (issue.date, issue.estimate) == (D(2027, 1, 4), True)
+    for start in (D(2026, 11, 1) + timedelta(days=k) for k in range(61)):
+        for amount in range(1, 41):
+            assert cal.add_working_days(start, amount).date != D(2027, 1, 1), (start, amount)
+        for amount in range(1, 61):
+            assert cal.add_natural_days(start, amount).date != D(2027, 1, 1), (start, amount)
 
 
 # --------------------------------------------------------------------------- holiday tables
