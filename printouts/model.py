@@ -245,6 +245,20 @@ class FigureRow:
     bad_ratings: int = 0
     followups_open: int = 0
     followups_overdue: int = 0
+    # the legal record and the seeds' measures (docs/统计口径.md)
+    consultations: int = 0
+    deemed_accepted: int = 0
+    not_accepted: int = 0
+    forwarded: int = 0
+    second_corrections: int = 0
+    early_rate: float | None = None
+    on_the_spot_rate: float | None = None
+    one_trip_rate: float | None = None
+    trips_per_case: float | None = None
+    revisit_rate: float | None = None
+    rectification_rate: float | None = None
+    handover_late: int = 0
+    label_shares: tuple[tuple[str, float | None], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

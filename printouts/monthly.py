@@ -75,6 +75,26 @@ def _totals(ctx: Ctx, total: FigureRow) -> Table:
     return kv_table(ctx, [(t("monthly", k), v) for k, v in zip(_FIGURE_KEYS, values)])
 
 
+def _measures(ctx: Ctx, total: FigureRow) -> Table:
+    """The legal record and the seeds' measures of the total: 告知件, results by national code, 四办 …"""
+    t = ctx.texts
+    u = t("monthly", "undefined")
+    rows = [(t("monthly", "consultations"), str(total.consultations)),
+            (t("monthly", "deemed_accepted"), str(total.deemed_accepted)),
+            (t("monthly", "not_accepted"), str(total.not_accepted)),
+            (t("monthly", "forwarded"), str(total.forwarded)),
+            (t("monthly", "second_corrections"), str(total.second_corrections)),
+            (t("monthly", "handover_late"), str(total.handover_late)),
+            (t("monthly", "early_rate"), pct(total.early_rate, u)),
+            (t("monthly", "on_the_spot_rate"), pct(total.on_the_spot_rate, u)),
+            (t("monthly", "one_trip_rate"), pct(total.one_trip_rate, u)),
+            (t("monthly", "trips_per_case"), num(total.trips_per_case, 2, u)),
+            (t("monthly", "revisit_rate"), pct(total.revisit_rate, u)),
+            (t("monthly", "rectification_rate"), pct(total.rectification_rate, u))]
+    rows += [(f"{label}{t('monthly', 'share')}", pct(share, u)) for label, share in total.label_shares]
+    return kv_table(ctx, rows)
+
+
 def _figure_table(ctx: Ctx, first_head: str, rows: Sequence[FigureRow], total: FigureRow) -> Table:
     """Label column plus the twelve figures, small type; the header repeats on every page."""
     t = ctx.texts
@@ -244,6 +264,8 @@ def build(rep: MonthlyReport, ctx: Ctx) -> list[Flowable]:
                            made_on=fmt_date(rep.made_on)), "center_small"))
     out += heading(ctx, t("monthly", "totals_title"))
     out.append(_totals(ctx, rep.total))
+    out += heading(ctx, t("monthly", "measures_title"))
+    out.append(_measures(ctx, rep.total))
     out += heading(ctx, t("monthly", "village_title"))
     if rep.by_village:
         out.append(_figure_table(ctx, t("monthly", "village"), rep.by_village, rep.total))

@@ -365,7 +365,13 @@ def _figure_row(f: Figures, name: str = "") -> FigureRow:
                      on_time_rate=f.on_time_rate, overdue_now=f.overdue_now, avg_working_days=f.avg_working_days,
                      corrections_per_case=f.corrections_per_case, ratings=f.ratings,
                      satisfaction_rate=f.satisfaction_rate, bad_ratings=f.bad_ratings,
-                     followups_open=f.followups_open, followups_overdue=f.followups_overdue)
+                     followups_open=f.followups_open, followups_overdue=f.followups_overdue,
+                     consultations=f.consultations, deemed_accepted=f.deemed_accepted, not_accepted=f.not_accepted,
+                     forwarded=f.forwarded, second_corrections=f.second_corrections, early_rate=f.early_rate,
+                     on_the_spot_rate=f.on_the_spot_rate, one_trip_rate=f.one_trip_rate,
+                     trips_per_case=f.trips_per_case, revisit_rate=f.revisit_rate,
+                     rectification_rate=f.rectification_rate, handover_late=f.handover_late,
+                     label_shares=tuple(f.label_shares.items()))
 
 
 def monthly_report(store: Store, month: date, today: date | None = None) -> MonthlyReport:

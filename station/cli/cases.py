@@ -235,6 +235,36 @@ def case_deliver(ctx: Context, number: str, to_whom: str, id_checked: bool, trip
     ctx.out(case.summary_dict(), f"已登记送达：{case.number}")
 
 
+@command(case_group, "rate", login="handle")
+@click.argument("number")
+@click.option("--level", type=click.IntRange(1, 5), required=True, help="5 非常满意、4 满意、3 基本满意、2 不满意、1 非常不满意")
+@click.option("--channel", default="纸质", show_default=True, help="评价渠道：窗口、代办、纸质（评价卡）、电话回访")
+@click.option("--detail", default="", help="具体意见（不满意、非常不满意时必填）")
+@click.option("--rater", default="", help="实际评价人（默认申请人）")
+def case_rate(ctx: Context, number: str, level: int, channel: str, detail: str, rater: str) -> None:
+    """录入好差评（评价卡、电话回访等）。经办此件的代办员不能录入对自己的评价。"""
+    from station.ratings import rate
+
+    with open_store(ctx) as store:
+        rating = rate(store, number, level, ctx.operator, detail=detail, rater_name=rater, channel=channel)
+    ctx.out(rating.to_dict(), f"已录入评价：{rating.label}（{rating.channel}）"
+            + (f"，差评整改期限 {rating.followup_due}" if rating.followup_due else ""))
+
+
+@command(case_group, "revisit", login="handle")
+@click.argument("number")
+@click.option("--method", default="电话", show_default=True, help="回访方式：电话、上门、短信、其他")
+@click.option("--result", "result_text", required=True, help="回访结果（群众怎么说）")
+@click.option("--satisfied/--not-satisfied", default=None, help="群众对处理是否满意")
+def case_revisit(ctx: Context, number: str, method: str, result_text: str, satisfied: bool | None) -> None:
+    """登记回访（日期、方式、结果）。"""
+    from station.ratings import revisit
+
+    with open_store(ctx) as store:
+        visit = revisit(store, number, method, result_text, ctx.operator, satisfied=satisfied)
+    ctx.out(visit.to_dict(), f"已登记回访：{visit.day} {visit.method}：{visit.result}")
+
+
 @command(case_group, "handover", login="handle")
 @click.argument("number")
 @click.option("--to", "to", default="", help="接收单位（默认为事项的受理机关）")

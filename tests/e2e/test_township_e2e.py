@@ -93,26 +93,33 @@ def _run(s: dict[str, Store], clock: FixedClock, catalog) -> None:
     texts = {n: _text(print_case_document(v1, n, kind, os_account()).path)
              for n, kind in ((a, "result"), (c, "refusal"), (d, "refusal"), (e, "correction"))}
     assert "暂停〔2026〕1号" in texts[a]
-    assert "不予批准" in texts[c] and "不符合暂停条件" in texts[c] and "复议" in texts[c]
+    assert "不予批准" in texts[c] and "不符合暂停条件" in texts[c]
+    assert "复议" not in texts[c] and "公共服务" in texts[c]   # 社保经办 is a public service, not an administrative act
     assert "不予受理" in texts[d] and "不属于本镇受理范围" in texts[d]
     assert "身份证复印件不清晰" in texts[e]
-    deliver(v1, a, "本人", True, os_account())
-    deliver(v1, b, "本人", True, os_account())
-    rate(v1, a, 5, os_account())
-    rate(v1, b, 2, os_account(), detail="超过承诺时间才办好")
+    deliver(v1, a, "本人", True, os_account(), trips=1)
+    deliver(v1, b, "本人", True, os_account(), trips=1)
     _sync(v1, t)
+    # the 评价卡 reaches the township: the ratings are entered there and travel back to the village
+    rate(t, a, 5, reviewer, channel="纸质")
+    rate(t, b, 2, reviewer, detail="超过承诺时间才办好", channel="纸质")
+    _sync(t, v1)
+    assert CaseReader(v1).get(b).rating_level == 2
 
     clock.set_day(date(2026, 10, 20))
-    report = compute(t, date(2026, 9, 1), date(2026, 9, 30), by="village")
-    total = report.total
-    assert (total.received, total.accepted, total.completed, total.on_time) == (7, 4, 3, 2)
-    assert total.on_time_rate == round(2 / 3, 4)
+    september = compute(t, date(2026, 9, 1), date(2026, 9, 30), by="village")
+    total = september.total
+    assert (total.received, total.accepted, total.completed, total.not_accepted, total.forwarded) == (7, 4, 0, 1, 1)
     assert total.overdue_now == 2            # f, and g: forwarded cases stay open and overdue; e waits for 补正
-    assert total.avg_working_days == 5.0     # (5 + 6 + 4) / 3
     assert total.corrections_per_case == round(1 / 7, 3)
-    assert (total.ratings, total.satisfied, total.bad_ratings, total.followups_open) == (2, 1, 1, 1)
-    assert total.satisfaction_rate == 0.5
-    groups = {x.group: x for x in report.groups}
+    groups = {x.group: x for x in september.groups}
     assert (groups[VILLAGE].received, groups[VILLAGE_2].received) == (5, 2)
     assert groups[VILLAGE_2].overdue_now == 2
+    october = compute(t, date(2026, 10, 1), date(2026, 10, 31)).total
+    assert (october.completed, october.on_time) == (3, 2)        # 办结 by the decision date
+    assert october.on_time_rate == round(2 / 3, 4)
+    assert october.avg_working_days == 5.0     # (5 + 6 + 4) / 3
+    assert (october.ratings, october.satisfied, october.bad_ratings, october.followups_open) == (2, 1, 1, 1)
+    assert october.satisfaction_rate == 0.5 and october.one_trip_rate == 1.0
+    assert compute(v1, date(2026, 10, 1), date(2026, 10, 31)).total.ratings == 2   # the village folds them too
     assert [x.number for x in review_queue(t, "followups")] == [b]

@@ -82,25 +82,36 @@ def test_review_decisions_flow_back_and_statistics_match_hand_figures(world, cat
     assert CaseReader(v1).get(d).decision["reason"] == "不属于本镇受理范围"
 
     clock.set_day(date(2026, 10, 13))
-    deliver(v1, a, "本人", True, os_account())
-    deliver(v1, b, "本人", True, os_account())
-    rate(v1, a, 5, os_account())
-    rate(v1, b, 2, os_account(), detail="超过承诺时间才办好")
+    deliver(v1, a, "本人", True, os_account(), trips=1)
+    deliver(v1, b, "本人", True, os_account(), trips=2)
     ship(v1, t)
+    # the 评价卡 goes to the township: the rating is entered there, not by the agent being rated
+    rate(t, a, 5, reviewer, channel="纸质")
+    rate(t, b, 2, reviewer, detail="超过承诺时间才办好", channel="纸质")
+    ship(t, v1)
+    assert CaseReader(v1).get(b).rating_level == 2
 
     clock.set_day(date(2026, 10, 20))
-    report = compute(t, date(2026, 9, 1), date(2026, 9, 30), by="village")
-    total = report.total
-    assert (total.received, total.accepted, total.completed, total.on_time) == (6, 3, 3, 2)
-    assert total.on_time_rate == round(2 / 3, 4)
-    assert total.overdue_now == 1            # f: received, due 10/10; e waits for 补正 (clock stopped)
-    assert total.avg_working_days == 5.0     # (5 + 6 + 4) / 3
+    # Each figure counts its own event in the period (docs/统计口径.md): September holds the receipts,
+    # acceptances, the refusal and the correction; October the completions, deliveries and ratings.
+    september = compute(t, date(2026, 9, 1), date(2026, 9, 30), by="village")
+    total = september.total
+    assert (total.received, total.accepted, total.not_accepted, total.corrections, total.completed) == (6, 3, 1, 1, 0)
     assert total.corrections_per_case == round(1 / 6, 3)
-    assert (total.ratings, total.satisfied, total.bad_ratings, total.followups_open) == (2, 1, 1, 1)
-    assert total.satisfaction_rate == 0.5
-    by_village = {g.group: g for g in report.groups}
+    assert total.overdue_now == 1            # f: received, due 10/10; e waits for 补正 (clock stopped)
+    assert total.deemed_accepted == 1        # f: not accepted, refused or told to correct by 10/10
+    by_village = {g.group: g for g in september.groups}
     assert by_village[VILLAGE].received == 5 and by_village[VILLAGE_2].received == 1
     assert by_village[VILLAGE_2].overdue_now == 1
+    report = compute(t, date(2026, 10, 1), date(2026, 10, 31), by="village")
+    total = report.total
+    assert (total.received, total.completed, total.on_time) == (0, 3, 2)
+    assert total.on_time_rate == round(2 / 3, 4)
+    assert total.avg_working_days == 5.0     # (5 + 6 + 4) / 3
+    assert (total.ratings, total.satisfied, total.bad_ratings, total.followups_open) == (2, 1, 1, 1)
+    assert total.satisfaction_rate == 0.5
+    assert (total.one_trip_rate, total.trips_per_case) == (0.5, 1.5)   # a: 1 trip, b: 2
+    assert (total.revisit_rate, total.rectification_rate) == (0.0, 0.0)
     assert review_queue(t, "followups")[0].number == b
 
     csv_path = export(report, tmp_path / "stats.csv")
@@ -108,7 +119,7 @@ def test_review_decisions_flow_back_and_statistics_match_hand_figures(world, cat
     xlsx = export(report, tmp_path / "stats.xlsx")
     from openpyxl import load_workbook
     ws = load_workbook(xlsx).active
-    assert ws.cell(2, 1).value == "分组" and ws.cell(ws.max_row, 2).value == 6
+    assert ws.cell(2, 1).value == "分组" and ws.cell(ws.max_row, 4).value == 3   # 办结 in October
 
 
 def test_supplement_resumes_the_clock_with_the_days_already_used(world, catalog) -> None:
