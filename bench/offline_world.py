@@ -75,6 +75,8 @@ def busy_month(home: Path, cases: int, seed: int = 5) -> dict[str, int]:
     counts = {"cases": 0, "materials": 0, "decided": 0, "rated": 0}
     with Store.open(home, clock=clock) as store:
         agent = add_operator(store, "王小红", "agent", "secret123", os_account())
+        # ratings are entered by someone other than the agent being rated (the paper 评价卡)
+        colleague = add_operator(store, "李会计", "agent", "secret123", os_account())
         waived: list[tuple[int, str, list[str]]] = []
         for day in range(30):
             clock.now = start + timedelta(days=day)
@@ -90,7 +92,8 @@ def busy_month(home: Path, cases: int, seed: int = 5) -> dict[str, int]:
                     decide(store, filed.number, Decision("accept"), os_account())
                     decide(store, filed.number, Decision("approve", certificate=f"证{filed.number[-6:]}"), os_account())
                     deliver(store, filed.number, "本人", True, agent)
-                    rate(store, filed.number, rng.choice([5, 5, 4, 3, 1]), agent, detail="办理太慢")
+                    rate(store, filed.number, rng.choice([5, 5, 4, 3, 1]), colleague, detail="办理太慢",
+                         channel="纸质")
                     counts["decided"] += 1
                     counts["rated"] += 1
             while waived and waived[0][0] <= day - 2:  # materials brought in two days later (most of them)

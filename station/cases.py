@@ -315,7 +315,9 @@ def _filed_body(item: ServiceItem, sub: Submission, received_at: str, day: date,
         status = sub.materials.get(m.key, "missing")
         materials.append({"key": m.key, "name": m.name, "form": m.form, "copies": m.copies,
                           "required": m.required, "waivable": m.waivable, "status": status,
-                          "due_date": sub.waived.get(m.key), "form_label": m.form_label})
+                          "due_date": sub.waived.get(m.key)})
+        if m.keep_original is not None:  # the default label is computed when folding (keeps events small)
+            materials[-1]["form_label"] = m.form_label
     return {
         "item": item_snapshot(item, names),
         "applicant": {"name": a.name, "id_number": pii(a.id_number), "phone": pii(a.phone) if a.phone else None,
@@ -352,9 +354,7 @@ def item_snapshot(item: ServiceItem, names: Mapping[str, str]) -> dict[str, Any]
             "authority": {"decides": resolve_body(item.authority.decides, names),
                           "accepts": resolve_body(item.authority.accepting(item.handling_level), names),
                           "seal": item.authority.seal},
-            "forward": [{"body": resolve_body(f.body, names), "limit": f.limit.to_dict()} for f in item.forward],
-            "conditions": item.conditions.describe(),
-            "field_labels": {f.key: f.label for f in item.fields}}
+            "forward": [{"body": resolve_body(f.body, names), "limit": f.limit.to_dict()} for f in item.forward]}
 
 
 def open_duplicates(store: Store, id_number: str, item_code: str) -> list[CaseRecord]:

@@ -137,8 +137,15 @@ def _filed_body(store: Store, number: str) -> dict[str, Any]:
     return {}
 
 
-def _filed_item(store: Store, number: str) -> dict[str, Any]:
-    return _filed_body(store, number).get("item") or {}
+def _field_labels(item_code: str) -> dict[str, str]:
+    """Field labels for the 申请表, from the catalog (a retired item prints its field keys)."""
+    from forms.catalog import load_catalog
+
+    try:
+        item = load_catalog().get(item_code)
+    except StationError:
+        return {}
+    return {f.key: f.label for f in item.fields}
 
 
 def _decided_at(case: CaseRecord) -> datetime:
@@ -159,7 +166,7 @@ def _document(store: Store, case: CaseRecord, kind: str, reprints: int) -> Any:
         return AcceptanceDoc(case=base, accepted_at=date.fromisoformat(day), accepting_body=accepting,
                              deciding_body=deciding, deemed=not g.accepted_at)
     if kind == "application":
-        labels = _filed_item(store, case.number).get("field_labels") or {}
+        labels = _field_labels(case.item_code)
         fields = [(labels.get(k, k), "是" if v is True else "否" if v is False else str(v))
                   for k, v in case.fields(store.codec, reveal=True).items() if v not in (None, "")]
         return ApplicationDoc(case=base, applicant_address=case.address or "", relationship=case.relationship or "",

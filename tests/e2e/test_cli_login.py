@@ -94,7 +94,8 @@ def test_every_command_on_station_data_requires_a_login(home: Path, case_number:
                 elif isinstance(p.type, click.Choice):
                     args += [p.opts[0], p.type.choices[0]]
                 else:
-                    args += [p.opts[0], {"--data": "-", "--month": "2026-09", "--from": str(home)}.get(p.opts[0], "x")]
+                    args += [p.opts[0], {"--data": "-", "--month": "2026-09", "--from": str(home),
+                                         "--level": "5"}.get(p.opts[0], "x")]
         code, err = run(*args, input="")
         assert code != 0, f"{path} ran without a login"
         assert err.get("error", {}).get("code") == "login_required", (path, args, err)

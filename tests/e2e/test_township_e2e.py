@@ -123,3 +123,76 @@ def _run(s: dict[str, Store], clock: FixedClock, catalog) -> None:
     assert october.satisfaction_rate == 0.5 and october.one_trip_rate == 1.0
     assert compute(v1, date(2026, 10, 1), date(2026, 10, 31)).total.ratings == 2   # the village folds them too
     assert [x.number for x in review_queue(t, "followups")] == [b]
+
+
+def test_the_legal_record_travels_over_the_gateway(tmp_path: Path, catalog) -> None:
+    """Issue 14's new events, folded alike by the township and the village after a real sync: the
+    hand-over, 公示, 转报 to a listed body, an administrator's exceptional second 补正, a rating entered
+    at the township and a 回访 there. A 告知件 is the village's own record (no case number)."""
+    from station.cases import hand_over, record_materials
+    from station.consultations import record
+    from station.operators import add_operator as add
+    from station.ratings import revisit, revisits
+
+    clock = FixedClock(datetime(2026, 11, 2, 9, 0))
+    platform_home, keys = make_platform(tmp_path)
+    with Platform.open(platform_home) as platform:
+        platform.clock = clock
+        with ServerThread(platform) as srv:
+            v = Store.open(make_station(tmp_path, platform_home, keys, VILLAGE, "village", url=srv.url, clock=clock),
+                           clock=clock)
+            t = Store.open(make_station(tmp_path, platform_home, keys, TOWNSHIP, "township", url=srv.url, clock=clock),
+                           clock=clock)
+            try:
+                rng = random.Random(9)
+                posted = file_case(v, catalog, "MZ-GLJT-001", make_submission(catalog.get("MZ-GLJT-001"), rng,
+                                                                                clock().date()), os_account()).number
+                fwd = file_case(v, catalog, ITEM, make_submission(catalog.get(ITEM), rng, clock().date()),
+                                os_account()).number
+                data = make_submission(catalog.get(ITEM), rng, clock().date())
+                data["materials"]["application_form"] = "missing"
+                record(v, catalog, ITEM, data, os_account())
+                hand_over(v, posted, os_account())
+                _sync(v, t)
+                reviewer = add(t, "赵审核", "reviewer", "secret123", os_account())
+                admin = add(t, "钱主任", "admin", "secret123", os_account())
+                decide(t, posted, Decision("accept"), reviewer)
+                decide(t, fwd, Decision("correct", reason="登记表未签字", materials=("application_form",)), reviewer)
+                clock.set_day(date(2026, 11, 3))
+                decide(t, posted, Decision("post"), reviewer)
+                _sync(t, v)
+                record_materials(v, fwd, ["application_form"], os_account())
+                _sync(v, t)
+                decide(t, fwd, Decision("correct", reason="签字与身份证不符", materials=("application_form",),
+                                        exception_reason="签字人不是申请人本人"), admin)
+                _sync(t, v)
+                clock.set_day(date(2026, 11, 5))
+                record_materials(v, fwd, ["application_form"], os_account())
+                _sync(v, t)
+                decide(t, fwd, Decision("accept"), reviewer)
+                decide(t, fwd, Decision("forward", to="社会保险经办机构"), reviewer)
+                clock.set_day(date(2026, 11, 9))
+                decide(t, posted, Decision("approve"), reviewer)
+                _sync(t, v)
+                deliver(v, posted, "本人", True, os_account(), trips=1)
+                _sync(v, t)
+                rate(t, posted, 2, reviewer, detail="公示期太长", channel="电话回访")
+                revisit(t, posted, "电话", "已解释公示是法定程序", reviewer, satisfied=True)
+                _sync(t, v)
+                for store in (v, t):
+                    reader = CaseReader(store)
+                    p, f = reader.get(posted), reader.get(fwd)
+                    assert p.legal.handed_over_at == "2026-11-02"
+                    assert (p.legal.posting_start, p.legal.posting_end) == ("2026-11-03", "2026-11-08")
+                    assert p.rating_level == 2 and [r.method for r in revisits(store, posted)] == ["电话"]
+                    assert f.status == "forwarded" and f.legal.forwarded_to == "县（市、区）社会保险经办机构"
+                    assert (f.corrections, f.legal.second_corrections) == (2, 1)
+                assert v.conn.execute("SELECT COUNT(*) FROM conflicts").fetchone()[0] == 0
+                assert t.conn.execute("SELECT COUNT(*) FROM conflicts").fetchone()[0] == 0
+                assert CaseReader(v).get(fwd).promised_due == CaseReader(t).get(fwd).promised_due
+                assert CaseReader(v).get(posted).promised_due == CaseReader(t).get(posted).promised_due
+                assert v.conn.execute("SELECT COUNT(*) FROM consultations").fetchone()[0] == 1
+                assert compute(v, date(2026, 11, 1), date(2026, 11, 30)).total.consultations == 1
+            finally:
+                v.close()
+                t.close()
