@@ -49,6 +49,7 @@ def create_demo(home: Path, case_count: int = 40, today: date | None = None) -> 
     hint = "演示站点：" + "，".join(f"{n} / {p}" for n, _, p in DEMO_OPERATORS)
     update_config(home, phone="0722-6412345", address="示范镇示范村村委会一楼便民服务站",
                   authority_name="示范镇人民政府", reconsideration_body="广水市人民政府", court_name="广水市人民法院",
+                  county_name="广水市", township_name="示范镇",
                   extra={"demo_hint": hint})
     rng = random.Random(20261125)
     catalog = load_catalog()
@@ -82,14 +83,22 @@ def create_demo(home: Path, case_count: int = 40, today: date | None = None) -> 
                                               {"reason": "申请人户籍不在本辖区，不属于本镇受理范围"}, at))
                 decided.append(number)
                 continue
-            remote.append(_township_event(seq, number, ev.CASE_ACCEPTED, {}, at))
+            remote.append(_township_event(seq, number, ev.CASE_ACCEPTED, {"date": at.date().isoformat()}, at))
             at2 = at + timedelta(days=3)
+            posting = catalog.get(case.item_code).posting_days
+            if posting and kind in (0, 1, 2):
+                # 公示 first: the approval comes only after the posting days have run out
+                seq += 1
+                remote.append(_township_event(seq, number, ev.CASE_POSTING_STARTED,
+                                              {"days": posting, "date": at.date().isoformat()}, at))
+                at2 = at + timedelta(days=posting + 1)
             if at2.date() > today:
                 continue
             seq += 1
             if kind in (0, 1, 2):
                 remote.append(_township_event(seq, number, ev.CASE_APPROVED,
-                                              {"reason": "", "certificate": f"示范民证〔2026〕{100 + i}号"}, at2))
+                                              {"reason": "", "certificate": f"示范民证〔2026〕{100 + i}号",
+                                               "date": at2.date().isoformat()}, at2))
                 decided.append(number)
             elif kind == 3:
                 mats = [m.key for m in case.materials][:1]

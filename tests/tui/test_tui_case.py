@@ -12,7 +12,7 @@ from station.store import Store
 from station.tui.app import StationApp
 from station.tui.screens.case import CaseScreen
 from station.tui.screens.search import SearchScreen
-from tests.support.tui import Clock, TODAY, log_in, text_of, wait_for
+from tests.support.tui import ADMIN, Clock, TODAY, log_in, text_of, wait_for
 
 
 def find(home: Path, **filters) -> CaseRecord:
@@ -100,6 +100,9 @@ async def test_print_receipt_and_reprint_from_case_screen(demo_home: Path, catal
 
 
 async def test_deliver_then_rate_with_detail_required_below_three(demo_home: Path, catalog) -> None:
+    """The agent hands over the result (asking how many trips) and gives out the 评价卡; the agent
+    cannot enter the rating of their own case; another operator enters it with its channel; a 回访
+    is recorded."""
     target = find(demo_home, status=lifecycle.APPROVED)
     app = StationApp(demo_home, clock=Clock(), catalog=catalog)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -110,8 +113,29 @@ async def test_deliver_then_rate_with_detail_required_below_three(demo_home: Pat
         assert isinstance(app.screen, CaseScreen)
         await pilot.press("d")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "DeliverDialog")
+        dialog = app.screen
+        dialog.query_one("#trips").value = "2"
         await pilot.press("enter", "ctrl+s")
         await wait_for(pilot, lambda: screen.view.case.status == lifecycle.DELIVERED)
+        assert screen.view.case.legal.trips == 2
+        await pilot.press("p")  # the 评价卡 is on the print menu
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PrintDialog")
+        options = app.screen.query_one("#kinds")
+        assert "办事评价卡" in [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        await pilot.press("escape")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "RatingDialog")
+        dialog = app.screen
+        dialog.query_one("#detail").value = "等待时间太长"
+        await pilot.press("2", "ctrl+s")  # the agent who handled the case: refused, stays open
+        await wait_for(pilot, lambda: "不能录入对自己的评价" in text_of(dialog.query_one(".problems")))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, CaseScreen))
+        await pilot.press("escape", "escape")
+        await pilot.pause(0.2)
+        await pilot.press("l")
+        await log_in(pilot, ADMIN)           # another operator enters the card
+        screen = await open_case(pilot, target.number)
         await pilot.press("r")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "RatingDialog")
         dialog = app.screen
@@ -121,10 +145,19 @@ async def test_deliver_then_rate_with_detail_required_below_three(demo_home: Pat
         dialog.query_one("#detail").focus()
         await pilot.press(*"等待时间太长", "ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, CaseScreen) and screen.view.rating is not None)
+        await pilot.press("k")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "RevisitDialog")
+        dialog = app.screen
+        await pilot.press("ctrl+s")  # no result: refused with what to write
+        await wait_for(pilot, lambda: "回访结果" in text_of(dialog.query_one(".problems")))
+        dialog.query_one("#result").value = "已解释原因，群众表示理解"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, CaseScreen)
+                       and any(t.label == "回访" for t in screen.view.case.timeline))
     with Store.open(demo_home) as store:
         rating = get_rating(store, target.number)
         assert rating is not None and rating.level == 2 and rating.detail == "等待时间太长"
-        assert rating.followup_due is not None
+        assert rating.followup_due is not None and rating.channel == "纸质" and rating.entered_by == ADMIN[0]
 
 
 async def test_material_brought_in_and_withdraw(demo_home: Path, catalog) -> None:
@@ -146,3 +179,19 @@ async def test_material_brought_in_and_withdraw(demo_home: Path, catalog) -> Non
         await pilot.press(*"申请人本人要求撤回", "enter")
         await wait_for(pilot, lambda: screen.view.case.status == lifecycle.WITHDRAWN)
         assert screen.check_action("withdraw", ()) is False  # no longer offered
+
+
+async def test_hand_over_to_the_township_from_the_case_screen(demo_home: Path, catalog) -> None:
+    with Store.open(demo_home) as store:
+        target = next(c for c in CaseReader(store, TODAY).list(status=lifecycle.RECEIVED, limit=200)
+                      if c.handling_level == "township" and not c.legal.handed_over_at)
+    app = StationApp(demo_home, clock=Clock(), catalog=catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        screen = await open_case(pilot, target.number)
+        assert screen.view.case.legal.handover_due is not None
+        assert screen.check_action("handover", ()) is True
+        await pilot.press("h")
+        await wait_for(pilot, lambda: screen.view.case.legal.handed_over_at is not None)
+        assert screen.check_action("handover", ()) is False   # recorded once
+        assert any(t.label == "移交乡镇" for t in screen.view.case.timeline)

@@ -14,7 +14,7 @@ from station.tui.screens.intake import IntakeScreen
 from station.tui.screens.result import ResultScreen
 from tests.support.tui import Clock, TODAY, log_in, text_of, type_fields, wait_for
 
-APPLICANT_ID = "11010519491231002X"  # valid check digit, born 1949-12-31, female
+APPLICANT_ID = "11010519401231018X"  # valid check digit, born 1940-12-31, female: 85 on 2026-09-21
 
 
 def luhn(partial: str) -> str:
@@ -42,7 +42,7 @@ async def fill_applicant(pilot, screen: IntakeScreen) -> None:
     assert text_of(screen.query_one("#id-info")) == "已输入 10/18 位"
     await pilot.press(*APPLICANT_ID[10:])
     await wait_for(pilot, lambda: "女" in text_of(screen.query_one("#id-info")))
-    assert "1949-12-31" in text_of(screen.query_one("#id-info"))
+    assert "1940-12-31" in text_of(screen.query_one("#id-info"))
     await type_fields(pilot, "", "13800138000", "示范村一组8号", "女儿")
     await wait_for(pilot, lambda: screen.state["step"] == 2)
 
@@ -52,12 +52,12 @@ async def test_file_a_case_by_keyboard_with_waiver(demo_home: Path, catalog) -> 
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_wizard(pilot)
         await fill_applicant(pilot, screen)
-        # Form fields: a wrong age is reported when the field is left.
-        await pilot.press(*"70", "tab")
+        # Form fields: an age the ID contradicts is reported when the field is left.
+        await pilot.press(*"95", "tab")
         age_error = screen.query_one("#err-fields-age")
         await wait_for(pilot, lambda: text_of(age_error) != "")
-        assert text_of(age_error) == "周岁年龄应在80到130之间"
-        await pilot.press("shift+tab", "ctrl+u", *"86", "tab")
+        assert text_of(age_error) == "周岁年龄应为85（按身份证出生日期计算），填写的是95"
+        await pilot.press("shift+tab", "ctrl+u", *"85", "tab")
         await wait_for(pilot, lambda: text_of(age_error) == "")
         await pilot.press("enter", "down", "enter", "tab")           # 居住情况: 独居
         await pilot.press("enter", "down", "down", "enter", "tab")   # 其他地方领取: 否
@@ -104,7 +104,7 @@ async def test_file_a_case_by_keyboard_with_waiver(demo_home: Path, catalog) -> 
         case = CaseReader(store, TODAY).get(filed.number)
         assert case.applicant_name == "张秀英" and case.sex == "女" and case.relationship == "女儿"
         assert {m.key: (m.status, m.due_date) for m in case.materials}["hukou_book"] == ("waived", "2026-10-09")
-        assert case.fields(store.codec)["age"] == 86
+        assert case.fields(store.codec)["age"] == 85
         assert not drafts.draft_path(demo_home, store.codec, "王小红").exists()  # cleared on save
 
 
@@ -162,3 +162,35 @@ async def test_earlier_applicant_found_by_id(demo_home: Path, catalog) -> None:
         await wait_for(pilot, lambda: screen.query_one("#a-name").value == case.applicant_name)
         assert screen.query_one("#a-phone").value == known_phone
         assert "本站曾为" in text_of(screen.query_one("#known"))
+
+
+async def test_an_application_that_cannot_be_taken_gets_a_written_inform(demo_home: Path, catalog) -> None:
+    """The engine refuses (the application form is missing and cannot be waived): the review step
+    offers Ctrl+G, which records a 告知件 and prints its 一次性告知书 under its own number."""
+    app = StationApp(demo_home, clock=Clock(), catalog=catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_wizard(pilot)
+        await fill_applicant(pilot, screen)
+        await pilot.press(*"85", "tab")
+        await pilot.press("enter", "down", "enter", "tab")
+        await pilot.press("enter", "down", "down", "enter", "tab")
+        await pilot.press(*luhn("621700000000000000"), "tab")
+        await pilot.press(*"农村商业银行", "enter")
+        await wait_for(pilot, lambda: screen.state["step"] == 3)
+        await pilot.press("1", "1", "1", "1", "2")        # the application form: missing
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: screen.state["step"] == 4)
+        review = text_of(screen.query_one("#review-problems"))
+        assert "高龄津贴申请审批表" in review and "Ctrl+G" in review
+        assert screen.check_action("save", ()) and screen.check_action("inform", ())
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: not isinstance(app.screen, IntakeScreen))
+        consultation = screen.last_consultation
+    with Store.open(demo_home, clock=Clock()) as store:
+        number, item_code, converted = store.conn.execute(
+            "SELECT number, item_code, converted_case FROM consultations").fetchone()
+        assert number == consultation.number and item_code == "MZ-GLJT-001" and converted is None
+        printed = store.conn.execute("SELECT count, last_path FROM prints WHERE case_number=? AND kind='inform'",
+                                     (number,)).fetchone()
+        assert printed[0] == 1 and (demo_home / printed[1]).is_file()
+        assert not drafts.draft_path(demo_home, store.codec, "王小红").exists()

@@ -322,8 +322,9 @@ async def test_close_a_followup(world: World, catalog) -> None:
     world.ship("t", "v1")
     with world.open("v1") as v1:
         deliver(v1, a, "本人", True, os_account())
-        rate(v1, a, 1, os_account(), detail="来回跑了三趟")
     world.ship("v1", "t")
+    with world.open("t") as t:  # the 评价卡 is entered at the township, not by the agent being rated
+        rate(t, a, 1, get_operator(t, REVIEWER[0]), detail="来回跑了三趟", channel="纸质")
     app = world.app("t", catalog)
     async with app.run_test(size=(80, 24)) as pilot:
         await log_in(pilot, REVIEWER)

@@ -15,13 +15,15 @@ from textual.widgets import DataTable, Footer, Static
 
 from forms.identity import mask_phone
 from station import lifecycle, sync_state
-from station.cases import CaseReader, CaseRecord, deliver, record_materials, withdraw
+from station.cases import CaseReader, CaseRecord, deliver, hand_over, record_materials, withdraw
 from station.decisions import decision_lines, superseded
 from station.printing import KIND_TITLES, PrintResult, documents_for, print_case_document, station_names
-from station.ratings import Rating, get_rating, rate
+from station.ratings import Rating, get_rating, rate, revisit
 from station.store import Store
 from station.tui.screens.base import StationScreen
-from station.tui.screens.dialogs import DeliverDialog, MaterialsDialog, PrintDialog, RatingDialog, ReasonDialog
+from station.tui.screens.dialogs import (DeliverDialog, MaterialsDialog, PrintDialog, RatingDialog, ReasonDialog,
+                                         RevisitDialog)
+from station.tui.screens.review_case import legal_rows
 from station.tui.widgets.case_tables import compose_case_tables, fill_case_tables, setup_case_tables
 from station.tui.widgets.caselist import due_text
 
@@ -52,6 +54,8 @@ class CaseScreen(StationScreen):
         Binding("p", "print", "打印"),
         Binding("d", "deliver", "送达"),
         Binding("r", "rate", "评价"),
+        Binding("k", "revisit", "回访"),
+        Binding("h", "handover", "移交乡镇"),
         Binding("w", "withdraw", "撤回"),
         Binding("v", "reveal", "完整信息"),
     ]
@@ -114,9 +118,11 @@ class CaseScreen(StationScreen):
                 Text("已超期", style="bold red") if c.overdue else Text("临近到期", style="yellow") if c.near_due
                 else Text(""))
         grid.add_row("承诺办结", due)
+        for label, value in legal_rows(c):
+            grid.add_row(label, value)
         grid.add_row("同步", sync_state.LABELS.get(c.sync_state, c.sync_state))
         if view.rating:
-            grid.add_row("评价", f"{view.rating.level} {view.rating.label}"
+            grid.add_row("评价", f"{view.rating.level} {view.rating.label}（{view.rating.channel}）"
                          + (f"：{view.rating.detail}" if view.rating.detail else ""))
         self.query_one("#info", Static).update(grid)
         self._show_decision(view)
@@ -175,6 +181,11 @@ class CaseScreen(StationScreen):
             return c is not None and c.status in lifecycle.DECIDED
         if action == "rate":
             return c is not None and c.status == lifecycle.DELIVERED and self.view is not None and self.view.rating is None
+        if action == "revisit":
+            return c is not None and c.status in lifecycle.DECIDED | {lifecycle.DELIVERED}
+        if action == "handover":
+            return c is not None and c.legal.handover_due is not None and not c.legal.handed_over_at \
+                and c.status in lifecycle.OPEN and c.village_code == self.session.require_store().station_id
         if action == "withdraw":
             return c is not None and c.status in lifecycle.OPEN
         if action == "print":
@@ -202,7 +213,8 @@ class CaseScreen(StationScreen):
             return
         store, op, number = self.session.require_store(), self._operator(), self.number
         self.app.push_screen(DeliverDialog(self.view.case.applicant_name,
-                                           lambda who, checked: deliver(store, number, who, checked, op)),
+                                           lambda who, checked, trips: deliver(store, number, who, checked, op,
+                                                                               trips=trips)),
                              lambda r: self._after(r, "结果送达已登记"))
 
     def action_rate(self) -> None:
@@ -211,8 +223,20 @@ class CaseScreen(StationScreen):
         store, op, number = self.session.require_store(), self._operator(), self.number
         self.app.push_screen(
             RatingDialog(self.view.case.applicant_name,
-                         lambda level, detail, rater: rate(store, number, level, op, detail, rater_name=rater)),
+                         lambda level, detail, rater, channel: rate(store, number, level, op, detail,
+                                                                    rater_name=rater, channel=channel)),
             lambda r: self._after(r, "评价已登记" + ("，差评已转入整改" if r is not None and r.is_bad else "")))
+
+    def action_revisit(self) -> None:
+        store, op, number = self.session.require_store(), self._operator(), self.number
+        self.app.push_screen(RevisitDialog(lambda method, result, ok: revisit(store, number, method, result, op,
+                                                                              satisfied=ok)),
+                             lambda r: self._after(r, "回访已登记"))
+
+    def action_handover(self) -> None:
+        store, op, number = self.session.require_store(), self._operator(), self.number
+        self.call_domain(lambda: hand_over(store, number, op), lambda r: self._after(r, "已登记移交乡镇"),
+                         group="handover")
 
     def action_withdraw(self) -> None:
         store, op, number = self.session.require_store(), self._operator(), self.number

@@ -15,7 +15,7 @@ from textual.widgets import Button, Checkbox, Input, Label, OptionList, RadioBut
     SelectionList, Static
 from textual.widgets.option_list import Option
 
-from forms.problems import StationError
+from forms.problems import Problem, StationError
 from station.operators import ROLES
 from station.tui.screens.base import StationDialog
 from station.tui.widgets.problems import ProblemPanel
@@ -123,7 +123,7 @@ class PrintDialog(StationDialog):
 class DeliverDialog(FormDialog):
     TITLE_TEXT = "登记结果送达"
 
-    def __init__(self, applicant: str, deliver: Callable[[str, bool], Any]):
+    def __init__(self, applicant: str, deliver: Callable[[str, bool, int | None], Any]):
         super().__init__()
         self.applicant = applicant
         self.deliver = deliver
@@ -132,22 +132,33 @@ class DeliverDialog(FormDialog):
         yield Label("领取人姓名（本人领取即申请人）", classes="field-label")
         yield Input(value=self.applicant, id="to_whom")
         yield Checkbox("已核验领取人身份证件", value=True, id="id_checked")
+        yield Label("群众为这件事跑了几次（含今天；上门、代办送达填0）", classes="field-label")
+        yield Input(value="1", id="trips", max_length=2)
 
     def work(self) -> Callable[[], Any]:
         to_whom = self.query_one("#to_whom", Input).value
         checked = self.query_one("#id_checked", Checkbox).value
-        return lambda: self.deliver(to_whom, checked)
+        text = self.query_one("#trips", Input).value.strip()
+        if text and not text.isdigit():
+            raise StationError("bad_trips", "跑动次数应填数字（如 1）",
+                               [Problem("trips", "invalid_number", "跑动次数应填数字")])
+        trips = int(text) if text else None
+        return lambda: self.deliver(to_whom, checked, trips)
 
 
 LEVELS = [(5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意")]
 
 
+RATING_CHANNELS = ["纸质", "窗口", "代办", "电话回访"]
+
+
 class RatingDialog(FormDialog):
-    TITLE_TEXT = "好差评（按 1–5 选择，5=非常满意）"
+    TITLE_TEXT = "录入好差评（按 1–5 选择，5=非常满意；经办人不能录入自己的评价）"
+    SCROLLS = True
     BINDINGS = [Binding("escape", "dismiss_dialog", "取消"), Binding("ctrl+s", "submit", "确定")] + [
         Binding(str(n), f"level({n})", label, show=False) for n, label in LEVELS]
 
-    def __init__(self, applicant: str, rate: Callable[[int, str, str], Any]):
+    def __init__(self, applicant: str, rate: Callable[[int, str, str, str], Any]):
         super().__init__()
         self.applicant = applicant
         self.rate = rate
@@ -156,6 +167,8 @@ class RatingDialog(FormDialog):
         with RadioSet(id="level"):
             for n, label in LEVELS:
                 yield RadioButton(f"{n} {label}", value=(n == 5), id=f"level-{n}")
+        yield Label("评价渠道（评价卡选“纸质”）", classes="field-label")
+        yield Select([(c, c) for c in RATING_CHANNELS], value="纸质", allow_blank=False, id="channel")
         yield Label("具体意见（不满意、非常不满意时必填）", classes="field-label")
         yield Input(id="detail", max_length=500)
         yield Label("评价人（代办的，记录实际评价的人）", classes="field-label")
@@ -172,7 +185,34 @@ class RatingDialog(FormDialog):
         level = self.level()
         detail = self.query_one("#detail", Input).value
         rater = self.query_one("#rater", Input).value
-        return lambda: self.rate(level, detail, rater)
+        channel = str(self.query_one("#channel", Select).value)
+        return lambda: self.rate(level, detail, rater, channel)
+
+
+REVISIT_METHODS = ["电话", "上门", "短信", "其他"]
+
+
+class RevisitDialog(FormDialog):
+    """回访 as a record: how, what the citizen said, whether satisfied."""
+
+    TITLE_TEXT = "登记回访（Ctrl+S 确定，Esc 取消）"
+
+    def __init__(self, act: Callable[[str, str, bool | None], Any]):
+        super().__init__()
+        self.act = act
+
+    def fields(self) -> ComposeResult:
+        yield Label("回访方式", classes="field-label")
+        yield Select([(m, m) for m in REVISIT_METHODS], value="电话", allow_blank=False, id="method")
+        yield Label("回访结果（群众怎么说，必填）", classes="field-label")
+        yield Input(id="result", max_length=500)
+        yield Checkbox("群众对处理满意", value=False, id="satisfied")
+
+    def work(self) -> Callable[[], Any]:
+        method = str(self.query_one("#method", Select).value)
+        result = self.query_one("#result", Input).value
+        satisfied = self.query_one("#satisfied", Checkbox).value
+        return lambda: self.act(method, result, satisfied)
 
 
 class ReasonDialog(FormDialog):

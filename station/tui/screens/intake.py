@@ -79,6 +79,7 @@ class IntakeScreen(StationScreen):
         Binding("ctrl+b", "prev", "上一步"),
         Binding("ctrl+n", "next", "下一步"),
         Binding("ctrl+s", "save", "保存"),
+        Binding("ctrl+g", "inform", "出具告知书"),
         Binding("f4", "use_known", "填入旧申请人"),
         Binding("1", "mark('received')", "已收", show=True),
         Binding("2", "mark('missing')", "缺", show=True),
@@ -203,6 +204,9 @@ class IntakeScreen(StationScreen):
             return step == 1 and bool(self.known)
         if action == "save":
             return step == 4
+        if action == "inform":  # the application cannot be taken: tell everything at once, in writing
+            return step == 4 and self.item is not None and bool(self._problems()) \
+                and bool(self.state["applicant"].get("name"))
         if action == "prev":
             return step > 0
         if action == "next":
@@ -574,9 +578,11 @@ class IntakeScreen(StationScreen):
         problems = self._problems()
         panel = self.query_one("#review-problems", ProblemPanel)
         if problems:
-            panel.show(problems, "还不能保存，请按 Ctrl+B 回到相应步骤改正：")
+            panel.show(problems, "还不能保存，请按 Ctrl+B 回到相应步骤改正；今天带不齐材料或不符合条件的，"
+                                 "按 Ctrl+G 出具一次性告知书（告知件）：")
         else:
             panel.show(["核对无误后按 Ctrl+S 保存，保存后立即生成办件编号"], "")
+        self.refresh_bindings()
 
     def action_save(self) -> None:
         if self.item is None or self._saving:
@@ -599,6 +605,43 @@ class IntakeScreen(StationScreen):
             return filed
 
         self.call_domain(save, self._saved, failed=self._save_failed, group="draft", exclusive=False)
+
+    def action_inform(self) -> None:
+        """Record a 告知件 and print its 一次性告知书: the application is not taken today, and the citizen
+        leaves with everything missing or unmet in writing (行政许可法 §32)."""
+        if self.item is None or self._saving:
+            return
+        self._saving = True
+        self.query_one("#review-problems", ProblemPanel).show(["正在登记告知件……"])
+        session, item, data = self.session, self.item, submission_data(self.state)
+        operator = session.operator
+
+        def inform() -> tuple[Any, Any]:
+            from station.consultations import record
+
+            store = session.require_store()
+            assert session.catalog is not None and operator is not None
+            consultation = record(store, session.catalog, item.code, data, operator)
+            self._draft_done = SAVED
+            drafts.clear_draft(session.home, store.codec, operator.name)
+            from station.printing import print_consultation
+
+            printed = print_consultation(store, consultation.number, operator)
+            return consultation, printed
+
+        self.call_domain(inform, self._informed, failed=self._save_failed, group="draft", exclusive=False)
+
+    def _informed(self, result: tuple[Any, Any]) -> None:
+        consultation, printed = result
+        self._saving = False
+        self.state = empty_state()
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        where = f"\n{printed.message}\n{printed.path}"
+        self.last_consultation = consultation
+        self.app.notify(f"已登记告知件 {consultation.number}，一次性告知书已出具。群众带齐材料回来后可一步转为办件。{where}",
+                        title="告知件", timeout=10)
+        self.app.pop_screen()
 
     def _save_failed(self, exc: StationError) -> None:
         self._saving = False

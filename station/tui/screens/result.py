@@ -20,6 +20,8 @@ class ResultScreen(StationScreen):
     BINDINGS = [
         Binding("p", "print('receipt')", "打印回执"),
         Binding("n", "print('notice')", "打印告知书"),
+        Binding("a", "print('application')", "申请表"),
+        Binding("c", "print('commitment')", "承诺书"),
         Binding("o", "open", "办件详情"),
         Binding("enter,escape", "done", "完成"),
     ]
@@ -46,13 +48,17 @@ class ResultScreen(StationScreen):
             if f.waived or f.missing:
                 info.append(f"容缺/缺少材料 {len(f.waived) + len(f.missing)} 项：请按 n 打印一次性告知书交给申请人\n",
                             style="yellow")
-            info.append("按 p 打印受理回执；按 Enter 回到首页。")
+            if f.waived:
+                info.append("有容缺材料：请按 c 打印容缺受理承诺书，由申请人签名\n", style="yellow")
+            info.append("按 p 打印收件回执，按 a 打印申请表（申请人签名或按手印）；按 Enter 回到首页。")
             yield Static(info, id="result-info")
         yield Footer(compact=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "print" and parameters and parameters[0] == "notice":
             return bool(self.filed.waived or self.filed.missing)
+        if action == "print" and parameters and parameters[0] == "commitment":
+            return bool(self.filed.waived)
         return True
 
     def action_print(self, kind: str) -> None:

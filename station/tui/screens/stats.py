@@ -190,6 +190,9 @@ class StatsScreen(StationScreen):
                     + f" · 评价 {t.ratings} · ")
         line.append(f"满意率 {percent(t.satisfaction_rate)}", style="bold")
         line.append(f" · 差评 {t.bad_ratings}（待整改{t.followups_open}/超期{t.followups_overdue}）")
+        line.append(f"\n告知件 {t.consultations} · 视为受理 {t.deemed_accepted} · 不予受理 {t.not_accepted}"
+                    f" · 转报 {t.forwarded} · 一次办结 {percent(t.one_trip_rate)} · 回访 {percent(t.revisit_rate)}"
+                    f" · 整改 {percent(t.rectification_rate)}")
         self.query_one("#totals", Static).update(line)
         series = daily_series(r)
         self.query_one("#trend-title", Static).update(
