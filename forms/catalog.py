@@ -137,7 +137,8 @@ class Catalog:
     def search(self, text: str, limit: int = 20) -> list[ServiceItem]:
         """Find items by code, name, full pinyin or pinyin initials, case-insensitive.
 
-        Ranking: exact code, then initials prefix (gljt → 高龄津贴), then name/short-name substring,
+        Ranking: exact code, then exact initials (db → 低保), initials prefix (gljt → 高龄津贴), then
+        name/short-name substring,
         then code prefix/substring, then full pinyin prefix, then pinyin substring; ties by code.
         An empty query lists the catalog.
         """
@@ -165,16 +166,18 @@ def _rank(item: ServiceItem, upper: str, lowered: str, compact: str) -> int | No
     initials = (item.initials, item.short_initials)
     pinyins = (item.pinyin, item.short_pinyin)
     ascii_query = bool(compact) and compact.isascii() and compact.isalnum()
+    if ascii_query and any(i and i == compact for i in initials):
+        return 1  # "db" is 低保 itself before 低保边缘家庭认定
     if ascii_query and any(i and i.startswith(compact) for i in initials):
-        return 1
-    if lowered in item.name.lower() or (item.short_name and lowered in item.short_name.lower()):
         return 2
-    if upper in code or upper.replace(" ", "") in code.replace("-", ""):
+    if lowered in item.name.lower() or (item.short_name and lowered in item.short_name.lower()):
         return 3
-    if ascii_query and any(p and p.startswith(compact) for p in pinyins):
+    if upper in code or upper.replace(" ", "") in code.replace("-", ""):
         return 4
-    if ascii_query and any(p and compact in p for p in pinyins):
+    if ascii_query and any(p and p.startswith(compact) for p in pinyins):
         return 5
+    if ascii_query and any(p and compact in p for p in pinyins):
+        return 6
     return None
 
 

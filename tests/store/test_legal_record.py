@@ -237,3 +237,46 @@ def test_the_legal_record_rebuilds_identically_and_checks_clean(world, catalog) 
         rebuild(store)
         assert check(store).ok
         assert {n: CaseReader(store).get(n).to_dict(store.codec) for n in (a, b, c)} == before
+
+
+def test_natural_days_and_campaign_items_through_the_store(world, catalog) -> None:
+    v, t, clock, reviewer, admin = world
+    # 法律援助: 7 natural days from Monday 9/28 is Monday 10/5, in the National Day holiday: moved to
+    # the next working day, 10/8 (行政许可法 / 民法典 period rule)
+    aid = CaseReader(v).get(_file(v, catalog, "SF-FLYZ-001", seed=21))
+    assert (aid.promised_due, aid.statutory_due) == ("2026-10-08", "2026-10-08")
+    # 耕地地力保护补贴: a yearly campaign, no per-case promised date, never overdue
+    farm = CaseReader(v, date(2027, 6, 1)).get(_file(v, catalog, "NY-GDDL-001", seed=22))
+    assert farm.promised_due is None and not farm.overdue and farm.legal.campaign
+
+
+def test_a_95_for_an_81_year_old_is_refused_by_the_store(world, catalog) -> None:
+    from forms.identity import iso7064_mod11_2
+
+    v, t, clock, reviewer, admin = world
+    item = catalog.get("MZ-GLJT-001")
+    first17 = "42138119450101002"                            # born 1945-01-01: 81 on 2026-09-28
+    data = make_submission(item, random.Random(30), clock().date(), id_number=first17 + iso7064_mod11_2(first17))
+    data["fields"]["age"] = 95
+    with pytest.raises(StationError) as err:
+        file_case(v, catalog, item.code, data, os_account())
+    assert [(p.field, p.code) for p in err.value.problems] == [("fields.age", "id_mismatch")]
+    assert v.conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0] == 0
+
+
+def test_shaanxi_pays_the_old_age_allowance_from_70(tmp_path: Path, catalog) -> None:
+    from forms.identity import iso7064_mod11_2
+
+    clock = FixedClock(datetime(2026, 9, 28, 9, 0))
+    init_station(tmp_path / "sx", "610102001201", "陕西某村便民服务站", "village", clock=clock)
+    with Store.open(tmp_path / "sx", clock=clock) as sx:
+        item = catalog.get("MZ-GLJT-001")
+        first17 = "61010219540101002"                        # born 1954-01-01: 72
+        data = make_submission(item, random.Random(31), clock().date(), id_number=first17 + iso7064_mod11_2(first17))
+        data["fields"]["age"] = 72
+        case = CaseReader(sx).get(file_case(sx, catalog, item.code, data, os_account()).number)
+        assert any("陕西" in b for b in case.legal.legal_basis)
+    init_station(tmp_path / "hb", VILLAGE, "湖北某村便民服务站", "village", clock=clock)
+    with Store.open(tmp_path / "hb", clock=clock) as hb, pytest.raises(StationError) as err:
+        file_case(hb, catalog, item.code, data, os_account())     # the national 80 applies in Hubei
+    assert [(p.field, p.code) for p in err.value.problems] == [("applicant.id_number", "condition_not_met")]
