@@ -324,7 +324,7 @@ def print_consultation(store: Store, number: str, operator: Operator, fmt: str |
     """Print (or reprint) the 一次性告知书 of a 告知件: archived, recorded, then printed."""
     require(store, operator, "handle", "打印一次性告知书")
     fmt = fmt or store.config.paper_format or "a4"
-    if fmt not in FORMATS:
+    if fmt not in PAPER_FORMATS:
         raise StationError("bad_format", f"纸张格式只能是 a4 或 roll80，收到 {fmt}")
     large = store.config.large_print if large is None else large
     key = number.strip().upper()
