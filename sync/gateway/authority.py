@@ -27,7 +27,9 @@ PLATFORM_ONLY = frozenset({CONFLICT, ev.CALENDAR_UPDATED})
 # Decisions on a case: a township's for cases of its villages; a village's only on its own cases of
 # items decided at village level (the level recorded when the case was filed).
 DECISIONS = frozenset({ev.CASE_ACCEPTED, ev.CASE_NOT_ACCEPTED, ev.CASE_CORRECTION_REQUESTED, ev.CASE_APPROVED,
-                       ev.CASE_REJECTED, ev.CASE_FORWARDED})
+                       ev.CASE_REJECTED, ev.CASE_FORWARDED, ev.CASE_POSTING_STARTED})
+# What only the filing village does on its case: the township never hands a file over to itself.
+VILLAGE_ONLY = frozenset({ev.CASE_HANDED_OVER})
 VILLAGE_LEVEL = "village"
 # Not a refusal: a village's event on a number under its own code that the platform does not hold yet.
 # Only that village can ever file it, and its batches may arrive out of order (up to four are in
@@ -88,7 +90,7 @@ def authorize(sender: str, role: str, event_type: str, case_number: str | None, 
             return "unknown_case"
         if not case.owner.startswith(prefix):
             return "out_of_jurisdiction"
-        return ""
+        return "wrong_role" if event_type in VILLAGE_ONLY else ""
     return "wrong_role"
 
 

@@ -32,7 +32,7 @@ from tests.support import OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, VILL
 PROTOCOL = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 CASE_TYPES = [ev.MATERIAL_RECEIVED, ev.CASE_SUPPLEMENTED, ev.CASE_WITHDRAWN, ev.RESULT_DELIVERED, ev.RATING_GIVEN,
               ev.NOTICE_PRINTED, ev.FOLLOWUP_CLOSED, ev.PII_REVEALED, ev.ACCESS_REFUSED, ev.DUPLICATE_MARKED,
-              *sorted(authority.DECISIONS)]
+              ev.RATING_REVISITED, ev.CASE_HANDED_OVER, *sorted(authority.DECISIONS)]
 
 
 @pytest.fixture
@@ -123,8 +123,11 @@ def test_forged_events_of_every_kind_from_every_wrong_sender_change_nothing(worl
         # a township filing, or deciding a case the platform does not hold
         (TOWNSHIP, [(ev.CASE_FILED, filed_body, unheld)], "township_cannot_file"),
         (TOWNSHIP, [(ev.CASE_ACCEPTED, {}, unheld)], "unknown_case"),
-        # a village deciding its own case of an item the township decides
+        # a village deciding its own case of an item the township decides (公示 is a decision too)
         (VILLAGE, [(ev.CASE_APPROVED, {"reason": None}, case)], "not_village_level"),
+        (VILLAGE, [(ev.CASE_POSTING_STARTED, {"days": 7}, case)], "not_village_level"),
+        # the hand-over is the filing village's act: the township cannot record it, even in its jurisdiction
+        (TOWNSHIP, [(ev.CASE_HANDED_OVER, {"to": "示范镇"}, case)], "wrong_role"),
         # platform-only types, from a village and a township: a forged notice would revert a rightful decision
         (VILLAGE_2, [(authority.CONFLICT, {"event": f"{TOWNSHIP}:1", "code": "illegal_transition"}, case),
                      (ev.CALENDAR_UPDATED, {"years": [2031], "days": {"2031-03-02": "holiday"}}, None)],
