@@ -34,3 +34,18 @@ def test_a_wrong_import_is_caught(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert proc.returncode != 0
     assert "forms.engine -> station.store" in proc.stdout
+
+
+def test_every_screen_is_routed_by_name_and_kept_independent():
+    """A new screen module must be in the app's route table and in the independence contract, or a
+    screen could start importing another again unnoticed."""
+    import tomllib
+
+    from station.tui.routes import ROUTES
+
+    screens = {p.stem for p in (ROOT / "station" / "tui" / "screens").glob("*.py")} - {"__init__", "base", "dialogs"}
+    routed = {module.rsplit(".", 1)[1] for module, _ in ROUTES.values()}
+    assert screens == routed
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
+    (independence,) = [c for c in contracts if c["type"] == "independence"]
+    assert {m.rsplit(".", 1)[1] for m in independence["modules"]} == screens

@@ -9,13 +9,14 @@ from __future__ import annotations
 import traceback
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from textual.app import App
 from textual.binding import Binding
 
 from forms.catalog import Catalog
 from station.home import is_station_home
+from station.tui import routes
 from station.tui.session import Session
 
 LOG_DIR = "logs"
@@ -37,33 +38,36 @@ class StationApp(App[None]):
         self.debug_mode = debug
 
     def on_mount(self) -> None:
-        from station.tui.screens.login import LoginScreen
-        from station.tui.screens.setup import SetupScreen
+        self.open("login" if is_station_home(self.session.home) else "setup")
 
-        if is_station_home(self.session.home):
-            self.push_screen(LoginScreen())
-        else:
-            self.push_screen(SetupScreen())
+    # --- navigation: screens ask for each other by name (station/tui/routes.py) -----------------
 
-    # --- navigation used by several screens ---------------------------------------------------
+    def open(self, name: str, **kwargs: Any) -> None:
+        """Push screen ``name`` (built with ``kwargs``) over the current one."""
+        self.push_screen(routes.build(name, **kwargs))
+
+    def go(self, name: str, **kwargs: Any) -> None:
+        """Replace the current screen with screen ``name``."""
+        self.switch_screen(routes.build(name, **kwargs))
+
+    def back(self) -> None:
+        self.pop_screen()
+
+    def preload(self, name: str) -> None:
+        """Import a screen's module ahead of need (call from a worker: some pull in reportlab)."""
+        routes.screen_class(name)
 
     def logged_in(self) -> None:
-        from station.tui.screens.home import HomeScreen
-
-        self.switch_screen(HomeScreen())
+        self.go("home")
 
     def log_out(self) -> None:
-        from station.tui.screens.login import LoginScreen
-
         self.session.operator = None
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        self.switch_screen(LoginScreen())
+        self.go("login")
 
     def open_case(self, number: str) -> None:
-        from station.tui.screens.case import CaseScreen
-
-        self.push_screen(CaseScreen(number))
+        self.open("case", number=number)
 
     # --- errors ------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from station.store import Store
 from station.tui.screens.base import StationScreen
 from station.tui.screens.dialogs import (DeliverDialog, MaterialsDialog, PrintDialog, RatingDialog, ReasonDialog,
                                          RevisitDialog)
-from station.tui.screens.review_case import legal_rows
+from station.tui.widgets.legal import legal_rows
 from station.tui.widgets.case_tables import compose_case_tables, fill_case_tables, setup_case_tables
 from station.tui.widgets.caselist import due_text
 

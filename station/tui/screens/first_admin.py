@@ -63,6 +63,4 @@ class FirstAdminScreen(StationScreen):
         self.query_one(ProblemPanel).show(exc.problems or [exc.message], exc.message if exc.problems else "")
 
     def _created(self, admin: Operator) -> None:
-        from station.tui.screens.login import LoginScreen
-
-        self.app.switch_screen(LoginScreen(hint=f"已创建管理员「{admin.name}」，请登录"))
+        self.app.go("login", hint=f"已创建管理员「{admin.name}」，请登录")

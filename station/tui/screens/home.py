@@ -209,43 +209,29 @@ class HomeScreen(StationScreen):
         return True
 
     def action_review(self) -> None:
-        from station.tui.screens.review import ReviewScreen
-
-        self.app.push_screen(ReviewScreen())
+        self.app.open("review")
 
     def action_stats(self) -> None:
-        from station.tui.screens.stats import StatsScreen
-
-        self.app.push_screen(StatsScreen())
+        self.app.open("stats")
 
     def action_new_case(self) -> None:
-        from station.tui.screens.intake import IntakeScreen
-
-        self.app.push_screen(IntakeScreen())
+        self.app.open("intake")
 
     def action_find(self) -> None:
-        from station.tui.screens.search import SearchScreen
-
-        self.app.push_screen(SearchScreen())
+        self.app.open("search")
 
     def action_list(self, preset: str) -> None:
-        from station.tui.screens.search import SearchScreen
-
-        self.app.push_screen(SearchScreen(preset=preset))
+        self.app.open("search", preset=preset)
 
     def action_sync(self) -> None:
-        from station.tui.screens.sync import SyncScreen
-
-        self.app.push_screen(SyncScreen())
+        self.app.open("sync")
 
     def action_settings(self) -> None:
         op = self.session.operator
         if op is None or op.role != "admin":
             self.app.notify("设置只有管理员可以修改，请用管理员账户登录", severity="warning")
             return
-        from station.tui.screens.settings import SettingsScreen
-
-        self.app.push_screen(SettingsScreen())
+        self.app.open("settings")
 
     def action_logout(self) -> None:
         self.app.log_out()

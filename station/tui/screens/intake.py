@@ -648,14 +648,12 @@ class IntakeScreen(StationScreen):
         self.query_one("#review-problems", ProblemPanel).show(exc.problems or [exc.message], exc.message)
 
     def _saved(self, filed: FiledCase) -> None:
-        from station.tui.screens.result import ResultScreen
-
         self._saving = False
         self.state = empty_state()
         if self._draft_timer is not None:
             self._draft_timer.stop()
         assert self.item is not None
-        self.app.switch_screen(ResultScreen(filed, self.item.name))
+        self.app.go("result", filed=filed, item_name=self.item.name)
 
     # --- drafts -------------------------------------------------------------------------------
 
@@ -729,7 +727,7 @@ class IntakeScreen(StationScreen):
             self._draft_done = SAVED
             drafts.clear_draft(session.home, session.require_store().codec, operator)
 
-        self.call_domain(discard, lambda _: self.app.switch_screen(IntakeScreen()), group="draft", exclusive=True)
+        self.call_domain(discard, lambda _: self.app.go("intake"), group="draft", exclusive=True)
 
     def action_leave(self) -> None:
         """Back to 首页; what was typed stays in the draft."""

@@ -13,12 +13,6 @@ from forms.problems import StationError
 from station.tui.screens.base import StationScreen
 
 
-def _import_home_screen() -> None:
-    """Import the home screen while the operator types: its module loads printing (reportlab) and sync
-    (requests), 0.3–0.5 s on the bench machine, which would otherwise stall the UI thread at login."""
-    from station.tui.screens import home  # noqa: F401
-
-
 class LoginScreen(StationScreen):
     BINDINGS = [Binding("ctrl+q", "app.quit", "退出")]
 
@@ -50,9 +44,7 @@ class LoginScreen(StationScreen):
     def _loaded(self, result: tuple[str, list[str], str, bool]) -> None:
         name, operators, demo_hint, any_operator = result
         if not any_operator:  # a home made by `station init` without --admin: nobody could log in
-            from station.tui.screens.first_admin import FirstAdminScreen
-
-            self.app.switch_screen(FirstAdminScreen())
+            self.app.go("first_admin")
             return
         self.query_one("#station-name", Static).update(name)
         if demo_hint and not self.hint:
@@ -62,7 +54,10 @@ class LoginScreen(StationScreen):
         if len(operators) == 1 and not box.value:
             box.value = operators[0]
             self.query_one("#password", Input).focus()
-        self.call_domain(_import_home_screen, lambda _: None, group="warm", lock=False)
+        # Import the home screen while the operator types: its module loads printing (reportlab) and sync
+        # (requests), 0.3–0.5 s on the bench machine, which would otherwise stall the UI thread at login.
+        app = self.app
+        self.call_domain(lambda: app.preload("home"), lambda _: None, group="warm", lock=False)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "operator":

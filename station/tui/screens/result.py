@@ -72,9 +72,7 @@ class ResultScreen(StationScreen):
         self.app.notify(f"{result.message}{again}\n{result.path}", title="已打印" if result.sent else "已存档")
 
     def action_open(self) -> None:
-        from station.tui.screens.case import CaseScreen
-
-        self.app.switch_screen(CaseScreen(self.filed.number))
+        self.app.go("case", number=self.filed.number)
 
     def action_done(self) -> None:
         self.app.pop_screen()

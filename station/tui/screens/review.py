@@ -190,13 +190,9 @@ class ReviewScreen(StationScreen):
         if not number or self.view is None:
             return
         if self.view.tab == "duplicates" and number in self.view.pairs:
-            from station.tui.screens.review_case import DuplicateScreen
-
-            self.app.push_screen(DuplicateScreen(str(number), self.view.pairs[str(number)]))
+            self.app.open("duplicates", number=str(number), other=self.view.pairs[str(number)])
             return
-        from station.tui.screens.review_case import ReviewCaseScreen
-
-        self.app.push_screen(ReviewCaseScreen(str(number)))
+        self.app.open("review_case", number=str(number))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -29,6 +29,7 @@ from station.review import ACTION_LABELS, ACTIONS, Decision, decide, find_duplic
 from station.decisions import decision_lines, superseded
 from station.printing import station_names
 from station.tui.names import village_label
+from station.tui.widgets.legal import legal_rows
 from station.tui.screens.base import StationScreen
 from station.tui.widgets.case_tables import compose_case_tables, fill_case_tables, setup_case_tables
 from station.tui.screens.dialogs import FormDialog, ReasonDialog
@@ -220,7 +221,7 @@ class ReviewCaseScreen(StationScreen):
 
     def action_duplicate(self) -> None:
         if self.view is not None and self.view.duplicate_of:
-            self.app.push_screen(DuplicateScreen(self.number, self.view.duplicate_of))
+            self.app.open("duplicates", number=self.number, other=self.view.duplicate_of)
 
     def _after(self, result: Any, message: str) -> None:
         if result is None:
@@ -235,32 +236,6 @@ class ReviewCaseScreen(StationScreen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
-
-
-def legal_rows(c: CaseRecord) -> list[tuple[str, Text]]:
-    """Where the case is in law: deemed acceptance, paused days, hand-over, forwarding, 公示."""
-    g = c.legal
-    rows: list[tuple[str, Text]] = []
-    if g.deciding_body:
-        rows.append(("决定机关", Text(g.deciding_body)))
-    if g.deemed_accepted:
-        rows.append(("视为受理", Text(f"收件后5个工作日（至{g.correction_deadline}）内未告知补正", style="yellow")))
-    if g.paused_days:
-        rows.append(("暂停计时", Text(f"{g.paused_days}个工作日（补正、公示），到期日已顺延")))
-    if g.handover_due:
-        text = Text(f"已于{g.handed_over_at}移交" if g.handed_over_at else f"期限 {g.handover_due}")
-        if g.handover_overdue:
-            text.append("  移交超期", style="bold red")
-        rows.append(("移交乡镇", text))
-    if g.forwarded_to:
-        text = Text(f"{g.forwarded_to}（{g.forwarded_at}；该机关期限 {g.forward_due}"
-                    f"{'（估算）' if g.forward_estimate else ''}）")
-        if g.forward_overdue:
-            text.append("  转报超期", style="bold red")
-        rows.append(("已转报", text))
-    if g.posting_start:
-        rows.append(("公示", Text(f"{g.posting_start} 至 {g.posting_end}（{g.posting_days}天）")))
-    return rows
 
 
 def _grid(rows: list[tuple[str, str]]) -> Table:

@@ -101,9 +101,7 @@ class SetupScreen(StationScreen):
         self.query_one(ProblemPanel).show(exc.problems or [exc.message], exc.message if exc.problems else "")
 
     def _created(self, result: Any) -> None:
-        from station.tui.screens.login import LoginScreen
-
         hint = ""
         if isinstance(result, dict) and result.get("operators"):
             hint = "演示站操作员：" + "，".join(f"{o['name']}（密码 {o['password']}）" for o in result["operators"])
-        self.app.switch_screen(LoginScreen(hint=hint))
+        self.app.go("login", hint=hint)
