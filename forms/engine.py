@@ -202,6 +202,9 @@ def _check_field(fd: FieldDef, value: Any, path: str, today: date, problems: Pro
         return None
 
     if fd.type in ("text", "textarea"):
+        if _odd_characters(text):
+            problems.add(path, "odd_characters", _odd_message(label, text))
+            return None
         return text
     if fd.type == "choice":
         if text not in fd.options:
@@ -462,6 +465,29 @@ def _check_applicant(item: ServiceItem, raw: Mapping[str, Any], today: date,
                      relationship=relationship, sex=rid.sex, birth_date=rid.birth_date)
 
 
+# Emoji and pictographs (and the joiners and selectors that build them): a bank's name or an address
+# never holds one, and the county's systems and the printer's font cannot carry them. Rare Chinese
+# characters (生僻字, CJK extensions beyond the BMP) are letters, not symbols, and stay allowed.
+_PICTOGRAPH_BLOCKS = ((0x1F000, 0x1FAFF), (0x2600, 0x27BF), (0x2B00, 0x2BFF), (0xFE00, 0xFE0F))
+
+
+def _odd_characters(text: str) -> list[str]:
+    """Characters a form value must not hold: control and format characters, private use, unassigned
+    code points, emoji and pictographs."""
+    odd = []
+    for ch in text:
+        cp, cat = ord(ch), unicodedata.category(ch)
+        if (cat in ("Cc", "Cf", "Co", "Cs", "Cn") and ch not in "\n\t") or \
+                any(lo <= cp <= hi for lo, hi in _PICTOGRAPH_BLOCKS):
+            odd.append(ch)
+    return odd
+
+
+def _odd_message(label: str, text: str) -> str:
+    shown = "".join(c for c in dict.fromkeys(_odd_characters(text)) if unicodedata.category(c)[0] != "C")
+    return f"{label}中不能有表情符号或特殊字符{('（' + shown + '）') if shown else ''}，请删去后再填"
+
+
 def _short_text(value: Any, field: str, label: str, max_len: int, required: bool,
                 problems: ProblemList) -> str:
     if _is_blank(value):
@@ -474,6 +500,8 @@ def _short_text(value: Any, field: str, label: str, max_len: int, required: bool
     text = value.strip()
     if len(text) > max_len:
         problems.add(field, "too_long", f"{label}过长：最多{max_len}个字，现有{len(text)}个字")
+    if _odd_characters(text):
+        problems.add(field, "odd_characters", _odd_message(label, text))
     return text
 
 

@@ -172,7 +172,9 @@ def _resident_id_check(value: str, field: str, today: date | None) -> tuple[str,
 
     expected = iso7064_mod11_2(s[:17])
     if s[17] != expected:
-        problems.add(field, "id_check_digit", f"身份证号校验位错误：最后一位应为 {expected}")
+        # Never name the digit the check wants: the error is usually elsewhere (one digit misread, two
+        # swapped), and "should be X" invites changing the last digit to make a wrong number pass.
+        problems.add(field, "id_check_digit", "身份证号校验不通过：可能有一位抄错或两位颠倒，请对照证件逐位核对全部18位")
     return s, problems.items, birth
 
 
@@ -239,7 +241,7 @@ def credit_code_problems(value: str, field: str = "credit_code") -> list[Problem
         problems.add(field, "credit_area_code", "统一社会信用代码第3至8位应为行政区划代码（数字）")
     expected = credit_check_char(s[:17])
     if s[17] != expected:
-        problems.add(field, "credit_check_char", f"统一社会信用代码校验位错误：最后一位应为 {expected}")
+        problems.add(field, "credit_check_char", "统一社会信用代码校验不通过：可能有一位抄错或两位颠倒，请对照执照逐位核对全部18位")
     return problems.items
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import random
 import dataclasses
 import json
 from datetime import date
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from forms.catalog import load_catalog
+from station.sample_data import make_submission
 from forms.engine import MAX_SUBMISSION_BYTES, Submission, validate_submission
 from forms.identity import iso7064_mod11_2
 from forms.schema import ServiceItem
@@ -475,3 +477,25 @@ def test_input_is_not_modified(item: ServiceItem) -> None:
     before = copy.deepcopy(data)
     validate_submission(item, data, TODAY)
     assert data == before
+
+
+def test_emoji_and_control_characters_are_refused_in_text_but_rare_characters_are_not(catalog) -> None:
+    """开户银行 "农商银行😊" was accepted (issue 15): emoji, joiners and control characters are refused in
+    every text field, with the field named; 生僻字 beyond the BMP (𠮷) are letters and pass."""
+    from forms.problems import StationError
+
+    item = next(i for i in catalog.items if any(f.type == "text" for f in i.fields))
+    text_field = next(f for f in item.fields if f.type == "text")
+    base = make_submission(item, random.Random(4), date(2026, 9, 21))
+    for bad in ("农商银行😊", "农商\u200d银行", "三组\x07号"):
+        data = {**base, "fields": {**base["fields"], text_field.key: bad}}
+        with pytest.raises(StationError) as err:
+            validate_submission(item, data, date(2026, 9, 21))
+        (problem,) = [p for p in err.value.problems if p.field == f"fields.{text_field.key}"]
+        assert problem.code == "odd_characters" and text_field.label in problem.message
+    data = {**base, "applicant": {**base["applicant"], "address": "示范村三组🏠12号"}}
+    with pytest.raises(StationError) as err:
+        validate_submission(item, data, date(2026, 9, 21))
+    assert any(p.field == "applicant.address" and p.code == "odd_characters" for p in err.value.problems)
+    rare = {**base, "fields": {**base["fields"], text_field.key: "吉𠮷村合作社"}}
+    validate_submission(item, rare, date(2026, 9, 21))

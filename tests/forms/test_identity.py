@@ -108,12 +108,13 @@ def test_every_single_character_substitution_is_detected():
                 assert "id_check_digit" in codes(problems), mutated
 
 
-def test_check_digit_message_names_expected_character():
+def test_check_digit_message_asks_to_check_every_digit_and_never_names_the_expected_one():
+    """Naming the digit the check wants invites a wrong "fix" of the last digit (issue 15)."""
     wrong = VALID_ID[:17] + "1"
     (problem,) = resident_id_problems(wrong, today=TODAY)
     assert problem.field == "id_number"
     assert problem.code == "id_check_digit"
-    assert problem.message == "身份证号校验位错误：最后一位应为 X"
+    assert "逐位核对" in problem.message and "X" not in problem.message and "应为" not in problem.message
 
 
 def test_february_30_refused_even_with_correct_check():
@@ -213,10 +214,10 @@ def test_credit_code_with_check_char_zero_accepted():
     total = sum(CREDIT_CHARS.index(c) * w for c, w in zip(code[:17], CREDIT_WEIGHTS))
     assert total % 31 == 0
     assert credit_code_problems(code) == []
-    # And a wrong last character on the same code names '0' as the expected one.
+    # A wrong last character on the same code: check every character, no expected one named.
     (problem,) = credit_code_problems(code[:17] + "1")
     assert problem.code == "credit_check_char"
-    assert problem.message.endswith("最后一位应为 0")
+    assert "逐位核对" in problem.message and "应为" not in problem.message
 
 
 def test_credit_code_problems():

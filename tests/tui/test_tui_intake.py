@@ -194,3 +194,101 @@ async def test_an_application_that_cannot_be_taken_gets_a_written_inform(demo_ho
                                      (number,)).fetchone()
         assert printed[0] == 1 and (demo_home / printed[1]).is_file()
         assert not drafts.draft_path(demo_home, store.codec, "王小红").exists()
+
+
+async def test_a_reopened_draft_never_loses_a_keystroke(demo_home: Path, catalog) -> None:
+    """Reopening a draft puts the cursor in a filled box without selecting its text: the next key adds
+    to the name instead of wiping it; F8 asks before it throws the draft away (issue 15)."""
+    with Store.open(demo_home) as store:
+        drafts.save_draft(demo_home, store.codec, "王小红",
+                          {"step": 1, "item_code": "MZ-GLJT-001", "applicant": {"name": "李桂"},
+                           "fields": {}, "materials": {}, "commitment": {"signed": False, "signer": "", "due_date": ""}})
+    app = StationApp(demo_home, clock=Clock(), catalog=catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, IntakeScreen) and app.screen.state["step"] == 1)
+        screen = app.screen
+        await wait_for(pilot, lambda: app.focused is screen.query_one("#a-name"))
+        await pilot.press("end", "兰")
+        assert screen.query_one("#a-name").value == "李桂兰"
+        await pilot.press("f8")
+        from station.tui.screens.dialogs import ConfirmDialog
+
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("escape")  # keep it
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert screen.query_one("#a-name").value == "李桂兰"
+        path = drafts.draft_path(demo_home, app.session.require_store().codec, "王小红")
+        await wait_for(pilot, lambda: path.exists() and "step" in drafts.load_draft(
+            demo_home, app.session.require_store().codec, "王小红"))
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, IntakeScreen) and app.screen is not screen)
+        await wait_for(pilot, lambda: not path.exists())
+
+
+async def test_nothing_found_shows_an_empty_pane_not_the_last_item(demo_home: Path, catalog) -> None:
+    app = StationApp(demo_home, clock=Clock(), catalog=catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_wizard(pilot)
+        await pilot.press(*"gljt")
+        await wait_for(pilot, lambda: screen.query_one("#items").option_count > 0)
+        assert not isinstance(screen.query_one("#item-summary").content, str)  # the item's summary grid
+        await pilot.press(*"zzzzqq")
+        await wait_for(pilot, lambda: "没有找到事项" in text_of(screen.query_one("#item-summary")))
+        assert screen.query_one("#items").option_count == 0
+
+
+async def test_the_same_person_and_item_open_here_is_shown_before_saving(demo_home: Path, catalog) -> None:
+    """Duplicates at the counter (issue 15): the review step names the open case and its state; saving
+    needs a reason, which the case records."""
+    from forms.identity import parse_resident_id
+
+    import random
+
+    from station.cases import file_case
+    from station.operators import os_account
+    from station.sample_data import make_submission
+
+    with Store.open(demo_home, clock=Clock()) as store:  # an open 高龄津贴 of this person, filed earlier
+        number = file_case(store, catalog, "MZ-GLJT-001",
+                           make_submission(catalog.get("MZ-GLJT-001"), random.Random(41), TODAY), os_account()).number
+        other = CaseReader(store, TODAY).get(number)
+        same_id = other.reveal_id(store.codec)
+    born = parse_resident_id(same_id).birth_date
+    age = TODAY.year - born.year - ((TODAY.month, TODAY.day) < (born.month, born.day))
+    app = StationApp(demo_home, clock=Clock(), catalog=catalog)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_wizard(pilot)
+        await pilot.press(*"gljt", "enter")
+        await wait_for(pilot, lambda: screen.state["step"] == 1)
+        await type_fields(pilot, "张秀英", same_id, submit=False)
+        await wait_for(pilot, lambda: "本站曾为" in text_of(screen.query_one("#known")))
+        await wait_for(pilot, lambda: screen.query_one("#a-phone").value != "")  # the earlier phone, filled in
+        screen.query_one("#a-address").focus()
+        await type_fields(pilot, "示范村一组8号", "女儿")
+        await wait_for(pilot, lambda: screen.state["step"] == 2)
+        for key, value in (("age", str(age)), ("living_arrangement", "独居"), ("receives_other_allowance", "否"),
+                           ("bank_account", luhn("621700000000000000")), ("bank_name", "农村商业银行")):
+            screen.query_one(f"#f-{key}").value = value
+        await wait_for(pilot, lambda: screen.state["fields"].get("bank_name") == "农村商业银行")
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: screen.state["step"] == 3)
+        await pilot.press("a", "ctrl+n")
+        await wait_for(pilot, lambda: screen.state["step"] == 4)
+        assert screen._problems() == []
+        await wait_for(pilot, lambda: bool(screen.duplicates) and screen.query_one("#duplicate").display)
+        warning = text_of(screen.query_one("#duplicate-warning"))
+        assert other.number in warning and other.status_label in warning
+        await pilot.press("ctrl+s")  # no reason yet: not saved
+        await wait_for(pilot, lambda: "理由" in str(screen.query_one("#review-problems").render()))
+        assert isinstance(app.screen, IntakeScreen)
+        screen.query_one("#dup-reason").value = "上次材料不全已撤回重办"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        filed = app.screen.filed
+    with Store.open(demo_home, clock=Clock()) as store:
+        case = CaseReader(store, TODAY).get(filed.number)
+        assert "上次材料不全已撤回重办" in case.timeline[0].detail and other.number in case.timeline[0].detail

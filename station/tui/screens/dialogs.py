@@ -300,3 +300,29 @@ class FolderDialog(FormDialog):
             self.refused(exc)
             return
         self.dismiss(fn())
+
+
+class ConfirmDialog(StationDialog):
+    """Ask before something that cannot be undone (e.g. discarding a draft): Enter/y confirms, Esc/n keeps."""
+
+    BINDINGS = [Binding("escape,n", "dismiss_dialog", "不，保留"), Binding("y", "confirm", "是")]
+
+    def __init__(self, question: str, yes_label: str = "确定"):
+        super().__init__()
+        self.question, self.yes_label = question, yes_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question, classes="dialog-title")
+            with Horizontal(classes="buttons"):
+                yield Button(self.yes_label, id="yes", variant="error")
+                yield Button("取消", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(True if event.button.id == "yes" else None)

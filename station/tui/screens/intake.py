@@ -1,9 +1,9 @@
 """新建办件: a five-step wizard (item, applicant, form fields, materials, review) that never loses work.
 
-Everything typed is kept in ``self.state`` and written to the operator's draft file (sealed,
-atomic) shortly after each change, in a worker; Esc leaves and the next 新建 resumes. Fields are
-checked with the form engine as the operator leaves them: the engine checks the whole application
-and the screen shows the problems of the field just left.
+Each step is a widget of its own (station/tui/widgets/intake/) that reports what the operator did
+through messages; this screen keeps the application in ``self.state``, checks it with the form engine,
+calls the domain (lookups, saving, the 告知件) in workers, and writes the operator's draft file (sealed,
+atomic) shortly after each change. Esc leaves and the next 新建 resumes; F8 discards, after asking.
 """
 
 from __future__ import annotations
@@ -12,41 +12,38 @@ import copy
 from datetime import date
 from typing import Any
 
-from rich.table import Table
-from rich.text import Text
-from textual.css.query import NoMatches, WrongType
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches, WrongType
 from textual.timer import Timer
-from textual.widget import Widget
-from textual.widgets import Checkbox, ContentSwitcher, DataTable, Footer, Input, Label, OptionList, Select, Static
-from textual.widgets.option_list import Option
+from textual.widgets import ContentSwitcher, Footer, Input, Static
 
 from forms.catalog import Catalog
 from forms.engine import validate_submission
-from forms.schema import FieldDef, ServiceItem
-from station.applicants import KnownApplicant, RevealedApplicant, find_by_id, find_by_name, item_usage, reveal_known
-from station.cases import FiledCase, file_case
-from forms.identity import parse_resident_id
 from forms.problems import Problem, StationError
+from forms.schema import ServiceItem
+from station.applicants import KnownApplicant, RevealedApplicant, find_by_id, find_by_name, item_usage, reveal_known
+from station.cases import CaseRecord, FiledCase, file_case, open_duplicates
 from station.tui import drafts
 from station.tui.screens.base import StationScreen
-from station.tui.widgets.problems import ProblemPanel
+from station.tui.screens.dialogs import ConfirmDialog
+from station.tui.widgets.intake import messages as msg
+from station.tui.widgets.intake.applicant_step import ApplicantStep, error_id
+from station.tui.widgets.intake.fields_step import FieldsStep
+from station.tui.widgets.intake.item_step import ItemStep
+from station.tui.widgets.intake.materials_step import MaterialsStep
+from station.tui.widgets.intake.review_step import ReviewStep
 
 STEPS = ["选择事项", "申请人", "表单内容", "材料清单", "核对保存"]
 STEP_IDS = ["step-item", "step-applicant", "step-fields", "step-materials", "step-review"]
 DRAFT_DELAY = 0.4
 SAVED = 1 << 62  # draft sequence meaning "the case was saved: write no more drafts"
-STATUS_ZH = {"received": "已收", "missing": "缺", "waived": "容缺"}
-APPLICANT_FIELDS = [("name", "申请人姓名", ""), ("id_number", "身份证号（18位）", ""), ("phone", "联系电话", ""),
-                    ("address", "住址", "如：示范村三组12号")]
 
 
 def empty_state() -> dict[str, Any]:
     return {"step": 0, "item_code": None, "applicant": {}, "fields": {}, "materials": {},
-            "commitment": {"signed": False, "signer": "", "due_date": ""}}
+            "commitment": {"signed": False, "signer": "", "due_date": ""}, "duplicate": {"reason": ""}}
 
 
 def submission_data(state: dict[str, Any]) -> dict[str, Any]:
@@ -69,10 +66,6 @@ def check(item: ServiceItem, state: dict[str, Any], today: date) -> list[Problem
     return []
 
 
-def _safe_id(path: str) -> str:
-    return "err-" + path.replace(".", "-")
-
-
 class IntakeScreen(StationScreen):
     BINDINGS = [
         Binding("escape", "leave", "返回(草稿保留)"),
@@ -80,11 +73,6 @@ class IntakeScreen(StationScreen):
         Binding("ctrl+n", "next", "下一步"),
         Binding("ctrl+s", "save", "保存"),
         Binding("ctrl+g", "inform", "出具告知书"),
-        Binding("f4", "use_known", "填入旧申请人"),
-        Binding("1", "mark('received')", "已收", show=True),
-        Binding("2", "mark('missing')", "缺", show=True),
-        Binding("3", "mark('waived')", "容缺", show=True),
-        Binding("a", "all_received", "全收"),
         Binding("f8", "discard", "丢弃草稿"),
     ]
 
@@ -93,8 +81,7 @@ class IntakeScreen(StationScreen):
         self.state = empty_state()
         self.item: ServiceItem | None = None
         self.catalog: Catalog | None = None
-        self.usage: dict[str, int] = {}
-        self.known: list[KnownApplicant] = []
+        self.duplicates: list[CaseRecord] = []
         self._restoring = False
         self._draft_timer: Timer | None = None
         self._saving = False
@@ -107,46 +94,21 @@ class IntakeScreen(StationScreen):
     def compose(self) -> ComposeResult:
         yield Static("新建办件", id="title", classes="screen-title")
         with ContentSwitcher(initial="step-item", id="steps"):
-            with Horizontal(id="step-item"):
-                with Vertical(id="item-pick"):
-                    yield Input(placeholder="事项名称、编码或拼音首字母（如 gljt）", id="item-q")
-                    yield OptionList(id="items")
-                yield Static("正在载入事项目录……", id="item-summary")
-            with VerticalScroll(id="step-applicant", classes="form"):
-                for key, label, placeholder in APPLICANT_FIELDS:
-                    yield Label(label, classes="field-label")
-                    yield Input(placeholder=placeholder, id=f"a-{key}",
-                                max_length=18 if key == "id_number" else 0)
-                    if key == "id_number":
-                        yield Static("", id="id-info", classes="hint")
-                    yield Static("", id=_safe_id(f"applicant.{key}"), classes="field-error")
-                yield Label("代办人与申请人的关系（本人办理可不填）", id="rel-label", classes="field-label")
-                yield Input(placeholder="如：儿子、女儿、村干部", id="a-relationship")
-                yield Static("", id=_safe_id("applicant.relationship"), classes="field-error")
-                yield Static("", id="known", classes="hint")
-            yield VerticalScroll(id="step-fields", classes="form")
-            with Vertical(id="step-materials"):
-                yield DataTable(id="materials", cursor_type="row")
-                with Vertical(id="commitment"):
-                    yield Checkbox("申请人已签署容缺受理承诺书", id="c-signed")
-                    with Horizontal(classes="row"):
-                        yield Input(placeholder="承诺书签署人", id="c-signer")
-                        yield Input(placeholder="补交日期 YYYY-MM-DD", id="c-due_date")
-                yield ProblemPanel(id="materials-problems", classes="problems")
-            with VerticalScroll(id="step-review"):
-                yield Static("", id="review")
-                yield ProblemPanel(id="review-problems", classes="problems")
+            yield ItemStep()
+            yield ApplicantStep()
+            yield FieldsStep()
+            yield MaterialsStep()
+            yield ReviewStep()
         yield Footer(compact=True)
 
+    @property
+    def known(self) -> list[KnownApplicant]:
+        return self.query_one(ApplicantStep).known
+
     def on_mount(self) -> None:
-        for panel in self.query(ProblemPanel):
-            panel.clear()
-        self.query_one("#commitment").display = False
-        table = self.query_one("#materials", DataTable)
-        table.add_column("材料", width=30)
-        table.add_column("份数/形式", width=14)
-        table.add_column("可容缺", width=6)
-        table.add_column("状态", width=6)
+        for box in self.query(Input):  # a reopened draft must not select a box's text: one key would wipe it
+            box.select_on_focus = False
+        self.query_one(ApplicantStep).today = self.session.today()
         self._set_step(0)
         session = self.session
         operator = session.operator.name if session.operator else ""
@@ -165,15 +127,15 @@ class IntakeScreen(StationScreen):
         self.call_domain(prepare, self._prepared)
 
     def _prepared(self, result: tuple[Catalog, dict[str, int], dict[str, Any] | None, str]) -> None:
-        self.catalog, self.usage, draft, note = result
+        self.catalog, usage, draft, note = result
         if note:
             self.app.notify(note, severity="warning")
-        self._fill_items("")
+        self.query_one(ItemStep).load(self.catalog, usage)
         if draft and draft.get("item_code"):
             self._restore(draft)
             self.app.notify("已恢复上次未保存的办件草稿；按 F8 可丢弃", title="草稿")
         else:
-            self.query_one("#item-q", Input).focus()
+            self.query_one(ItemStep).focus_search()
 
     # --- steps --------------------------------------------------------------------------------
 
@@ -183,14 +145,12 @@ class IntakeScreen(StationScreen):
         name = f" · {self.item.name}" if self.item and step else ""
         self.query_one("#title", Static).update(f"新建办件 · 第{step + 1}/5步 {STEPS[step]}{name}")
         if step == 1:
-            self.query_one("#a-name", Input).focus()
+            self.query_one(ApplicantStep).focus_first()
         elif step == 2:
-            first = self.query_one("#step-fields").query("Input, Select").first() \
-                if self.query_one("#step-fields").query("Input, Select") else None
-            if first is not None:
-                first.focus()
+            self.query_one(FieldsStep).focus_first()
         elif step == 3:
-            self.query_one("#materials", DataTable).focus()
+            materials = self.query_one(MaterialsStep)
+            materials.focus_table()
             self._show_commitment()
         elif step == 4:
             self._review()
@@ -198,10 +158,6 @@ class IntakeScreen(StationScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         step = self.state["step"]
-        if action in ("mark", "all_received"):
-            return step == 3 and isinstance(self.focused, DataTable)
-        if action == "use_known":
-            return step == 1 and bool(self.known)
         if action == "save":
             return step == 4
         if action == "inform":  # the application cannot be taken: tell everything at once, in writing
@@ -218,7 +174,7 @@ class IntakeScreen(StationScreen):
         if self.item is None or step >= 4:
             return
         if step in (1, 2):
-            self._validate_prefix("applicant" if step == 1 else "fields", show_all=True)
+            self._validate_prefix("applicant" if step == 1 else "fields")
         self._set_step(step + 1)
         self._draft_soon()
 
@@ -226,62 +182,25 @@ class IntakeScreen(StationScreen):
         if self.state["step"] > 0:
             self._set_step(self.state["step"] - 1)
 
-    # --- step 1: the item ---------------------------------------------------------------------
+    # --- what the steps report ----------------------------------------------------------------
 
-    def _fill_items(self, query: str) -> None:
-        if self.catalog is None:
+    @on(msg.ItemChosen)
+    def _item_chosen(self, event: msg.ItemChosen) -> None:
+        self.choose_item(event.code)
+
+    @on(msg.Edited)
+    def _edited(self, event: msg.Edited) -> None:
+        self.state.setdefault(event.section, {})[event.key] = event.value
+        self._draft_soon()
+
+    @on(msg.Left)
+    def _left(self, event: msg.Left) -> None:
+        if event.path == "commitment":
+            if not self._restoring:
+                found = [p.message for p in self._problems() if p.field.startswith("commitment")]
+                self.query_one(MaterialsStep).show_problems(found)
             return
-        if query.strip():
-            items = self.catalog.search(query, limit=30)
-        else:
-            items = sorted(self.catalog.items, key=lambda i: (-self.usage.get(i.code, 0), i.code))
-        options = self.query_one("#items", OptionList)
-        options.clear_options()
-        for item in items:
-            used = self.usage.get(item.code, 0)
-            label = Text(item.short_name or item.name)
-            if used:
-                label.append(f"  已办{used}件", style="dim")
-            options.add_option(Option(label, id=item.code))
-        if items:
-            options.highlighted = 0
-            self._summary(items[0])
-        else:
-            self.query_one("#item-summary", Static).update("没有找到事项。可输入名称、编码、拼音或拼音首字母。")
-
-    def _summary(self, item: ServiceItem) -> None:
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column()
-        grid.add_row("事项", item.name)
-        grid.add_row("编码", f"{item.code}（第{item.version}版）")
-        grid.add_row("部门", f"{item.department} · {item.handling_level_zh}")
-        grid.add_row("时限", f"承诺{item.promised_limit} · 法定{item.statutory_limit}")
-        grid.add_row("收费", item.fee)
-        lines = Text()
-        for i, m in enumerate(item.materials):
-            lines.append(("\n" if i else "") + f"{i + 1}. {m.name}（{m.form}{m.copies}份）")
-            if m.waivable:
-                lines.append(" 可容缺", style="yellow")
-            if not m.required:
-                lines.append(" 非必需", style="dim")
-        grid.add_row("材料", lines)
-        if item.description:
-            grid.add_row("说明", item.description)
-        self.query_one("#item-summary", Static).update(grid)
-
-    @on(Input.Changed, "#item-q")
-    def _item_query(self, event: Input.Changed) -> None:
-        self._fill_items(event.value)
-
-    @on(Input.Submitted, "#item-q")
-    def _item_entered(self, event: Input.Submitted) -> None:
-        event.stop()
-        options = self.query_one("#items", OptionList)
-        if options.highlighted is not None and options.option_count:
-            option = options.get_option_at_index(options.highlighted)
-            if option.id:
-                self.choose_item(option.id)
+        self._show_field_problems(event.path)
 
     @on(Input.Submitted)
     def _enter_moves_on(self, event: Input.Submitted) -> None:
@@ -294,15 +213,53 @@ class IntakeScreen(StationScreen):
         else:
             self.focus_next()
 
-    @on(OptionList.OptionHighlighted, "#items")
-    def _item_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if self.catalog is not None and event.option.id:
-            self._summary(self.catalog.get(event.option.id))
+    @on(msg.IdTyped)
+    def _id_typed(self, event: msg.IdTyped) -> None:
+        store = self.session.require_store()
+        self.call_domain(lambda: find_by_id(store, event.id_number), self._found_by_id, group="lookup", exclusive=True)
 
-    @on(OptionList.OptionSelected, "#items")
-    def _item_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id:
-            self.choose_item(event.option.id)
+    def _found_by_id(self, known: KnownApplicant | None) -> None:
+        self.query_one(ApplicantStep).show_known([known] if known else [], by_id=True)
+        if known is not None:
+            self._use_known(known, only_empty=True, fields=("phone",))  # the ID is the one just typed
+
+    @on(msg.NameLeft)
+    def _name_left(self, event: msg.NameLeft) -> None:
+        store = self.session.require_store()
+        self.call_domain(lambda: find_by_name(store, event.name), self._found_by_name, group="lookup", exclusive=True)
+
+    def _found_by_name(self, found: list[KnownApplicant]) -> None:
+        self.query_one(ApplicantStep).show_known(found, by_id=False)
+
+    @on(msg.UseKnown)
+    def _use_first_known(self, event: msg.UseKnown) -> None:
+        if self.known:
+            self._use_known(self.known[0], only_empty=False)
+
+    def _use_known(self, known: KnownApplicant, only_empty: bool,
+                   fields: tuple[str, ...] = ("id_number", "phone")) -> None:
+        """Fill the applicant boxes from an earlier applicant: opening their ID/phone is an audited reveal."""
+        applicant = self.query_one(ApplicantStep)
+        if only_empty:
+            fields = applicant.empty_keys(fields)
+            if not fields:
+                applicant.fill(RevealedApplicant(known.name, "", "", known.address), only_empty)
+                return
+        store, operator = self.session.require_store(), self.session.operator
+        self.call_domain(lambda: reveal_known(store, known, operator, "tui", fields),
+                         lambda shown: applicant.fill(shown, only_empty), group="lookup", exclusive=True)
+
+    @on(msg.MaterialMarked)
+    def _marked(self, event: msg.MaterialMarked) -> None:
+        if self.item is None:
+            return
+        for m in self.item.materials:
+            if event.key is None or m.key == event.key:
+                self.state["materials"][m.key] = event.status
+        self._show_commitment()
+        self._draft_soon()
+
+    # --- the item -----------------------------------------------------------------------------
 
     def choose_item(self, code: str) -> None:
         if self.catalog is None:
@@ -315,140 +272,19 @@ class IntakeScreen(StationScreen):
         self.state["item_code"] = item.code
         for m in item.materials:
             self.state["materials"].setdefault(m.key, "missing")
-        self._build_fields(item)
-        self._build_materials()
-        rel = "代办人与申请人的关系（代办时必填）" if item.agent_relationship else "代办人与申请人的关系（本人办理可不填）"
-        self.query_one("#rel-label", Label).update(rel)
+        fields = self.query_one(FieldsStep)
+        fields.build(item, self.state["fields"])
+        self.call_after_refresh(self._no_select_on_focus)
+        self.query_one(MaterialsStep).load(item, self.state["materials"])
+        self.query_one(ApplicantStep).for_item(item)
         self._draft_soon()
         self._set_step(1)
 
-    # --- step 2: the applicant ----------------------------------------------------------------
+    def _no_select_on_focus(self) -> None:
+        for box in self.query_one(FieldsStep).query(Input):
+            box.select_on_focus = False
 
-    @on(Input.Changed, "#step-applicant Input")
-    def _applicant_changed(self, event: Input.Changed) -> None:
-        key = (event.input.id or "")[2:]
-        self.state["applicant"][key] = event.value
-        if key == "id_number":
-            self._id_as_typed(event.value)
-        self._draft_soon()
-
-    def _id_as_typed(self, value: str) -> None:
-        info = self.query_one("#id-info", Static)
-        text = value.strip().upper()
-        if not text:
-            info.update("")
-            return
-        if len(text) < 18:
-            info.update(f"已输入 {len(text)}/18 位")
-            return
-        try:
-            rid = parse_resident_id(text, "applicant.id_number", self.session.today())
-        except StationError as exc:
-            info.update(Text("；".join(p.message for p in exc.problems) or exc.message, style="red"))
-            return
-        age = self.session.today().year - rid.birth_date.year - (
-            (self.session.today().month, self.session.today().day) < (rid.birth_date.month, rid.birth_date.day))
-        info.update(Text(f"✓ {rid.sex} · {rid.birth_date.isoformat()} 出生 · {age}周岁", style="green"))
-        store = self.session.require_store()
-        self.call_domain(lambda: find_by_id(store, rid.number), self._found_by_id, group="lookup", exclusive=True)
-
-    def _found_by_id(self, known: KnownApplicant | None) -> None:
-        if known is None:
-            self.known = []
-            self.query_one("#known", Static).update("本站没有此人的办件记录（新申请人）")
-        else:
-            self.known = [known]
-            self._use_known(known, only_empty=True, fields=("phone",))  # the ID is the one just typed
-            self.query_one("#known", Static).update(
-                f"本站曾为 {known.name} 办理 {known.case_count} 件（上次 {known.last_case or '—'}），已填入空白项")
-        self.refresh_bindings()
-
-    @on(Input.Blurred, "#step-applicant Input")
-    def _applicant_left(self, event: Input.Blurred) -> None:
-        key = (event.input.id or "")[2:]
-        self._show_field_problems(f"applicant.{key}")
-        if key == "name" and not self.state["applicant"].get("id_number"):
-            name = event.value.strip()
-            store = self.session.require_store()
-            self.call_domain(lambda: find_by_name(store, name), self._found_by_name, group="lookup", exclusive=True)
-
-    def _found_by_name(self, found: list[KnownApplicant]) -> None:
-        self.known = found
-        box = self.query_one("#known", Static)
-        if not found:
-            box.update("")
-        else:
-            box.update("本站有同名申请人（按 F4 填入第一位）：\n" + "\n".join(
-                f"{k.name} {k.masked_id} {k.address}（{k.case_count}件）" for k in found[:3]))
-        self.refresh_bindings()
-
-    def _use_known(self, known: KnownApplicant, only_empty: bool,
-                   fields: tuple[str, ...] = ("id_number", "phone")) -> None:
-        """Fill the applicant boxes from an earlier applicant: opening their ID/phone is an audited reveal."""
-        if only_empty:
-            fields = tuple(f for f in fields if not self.query_one(f"#a-{f}", Input).value.strip())
-        if not fields and only_empty:
-            self._fill_known(RevealedApplicant(known.name, "", "", known.address), only_empty)
-            return
-        store, operator = self.session.require_store(), self.session.operator
-        self.call_domain(lambda: reveal_known(store, known, operator, "tui", fields),
-                         lambda shown: self._fill_known(shown, only_empty), group="lookup", exclusive=True)
-
-    def _fill_known(self, known: RevealedApplicant, only_empty: bool) -> None:
-        values = {"name": known.name, "id_number": known.id_number, "phone": known.phone, "address": known.address}
-        for key, value in values.items():
-            box = self.query_one(f"#a-{key}", Input)
-            if value and (not only_empty or not box.value.strip()):
-                box.value = value
-
-    def action_use_known(self) -> None:
-        if self.known:
-            self._use_known(self.known[0], only_empty=False)
-
-    # --- step 3: the item's fields ------------------------------------------------------------
-
-    def _build_fields(self, item: ServiceItem) -> None:
-        box = self.query_one("#step-fields", VerticalScroll)
-        box.remove_children()
-        widgets: list[Widget] = []
-        if not item.fields:
-            widgets.append(Static("本事项没有需要填写的表单项，按 Ctrl+N 下一步。", classes="hint"))
-        for fd in item.fields:
-            mark = "（必填）" if fd.required else ""
-            widgets.append(Label(f"{fd.label}{mark}", classes="field-label"))
-            widgets.append(self._field_widget(fd))
-            if fd.help:
-                widgets.append(Static(fd.help, classes="hint"))
-            widgets.append(Static("", id=_safe_id(f"fields.{fd.key}"), classes="field-error"))
-        box.mount_all(widgets)
-
-    def _field_widget(self, fd: FieldDef) -> Widget:
-        value = self.state["fields"].get(fd.key, "")
-        wid = f"f-{fd.key}"
-        if fd.type in ("choice", "yesno"):
-            options = list(fd.options) if fd.type == "choice" else ["是", "否"]
-            return Select([(o, o) for o in options], prompt="请选择", id=wid,
-                          value=value if value in options else Select.NULL)
-        placeholder = {"date": "YYYY-MM-DD", "number": "数字", "resident_id": "18位身份证号",
-                       "phone": "手机或固话", "bank_account": "银行卡号"}.get(fd.type, "")
-        return Input(value=str(value), placeholder=placeholder, id=wid)
-
-    @on(Input.Changed, "#step-fields Input")
-    def _field_changed(self, event: Input.Changed) -> None:
-        self.state["fields"][(event.input.id or "")[2:]] = event.value
-        self._draft_soon()
-
-    @on(Input.Blurred, "#step-fields Input")
-    def _field_left(self, event: Input.Blurred) -> None:
-        self._show_field_problems(f"fields.{(event.input.id or '')[2:]}")
-
-    @on(Select.Changed, "#step-fields Select")
-    def _choice_changed(self, event: Select.Changed) -> None:
-        key = (event.select.id or "")[2:]
-        self.state["fields"][key] = "" if event.value is Select.NULL else str(event.value)
-        self._draft_soon()
-        if not self._restoring:
-            self._show_field_problems(f"fields.{key}")
+    # --- checking -----------------------------------------------------------------------------
 
     def _problems(self) -> list[Problem]:
         if self.item is None:
@@ -460,146 +296,66 @@ class IntakeScreen(StationScreen):
             return
         found = [p.message for p in self._problems() if p.field == path]
         try:
-            box = self.query_one(f"#{_safe_id(path)}", Static)
+            box = self.query_one(f"#{error_id(path)}", Static)
         except (NoMatches, WrongType):  # a field without an error slot (not shown on this step)
             return
-        box.update("；".join(found))
+        box.update("；".join(dict.fromkeys(found)))
 
-    def _validate_prefix(self, prefix: str, show_all: bool) -> list[Problem]:
+    def _validate_prefix(self, prefix: str) -> list[Problem]:
+        """Every problem of one step, each under its field (once)."""
         problems = [p for p in self._problems() if p.field.startswith(prefix + ".")]
-        if show_all:
-            by_field: dict[str, list[str]] = {}
-            for p in problems:
-                by_field.setdefault(p.field, []).append(p.message)
-            for err in self.query(f"#{STEP_IDS[1 if prefix == 'applicant' else 2]} .field-error"):
-                path = (err.id or "")[4:].replace("-", ".")
-                if isinstance(err, Static):
-                    err.update("；".join(by_field.get(path, [])))
+        by_field: dict[str, list[str]] = {}
+        for p in problems:
+            by_field.setdefault(p.field, []).append(p.message)
+        for err in self.query(f"#{STEP_IDS[1 if prefix == 'applicant' else 2]} .field-error"):
+            path = (err.id or "")[4:].replace("-", ".")
+            if isinstance(err, Static):
+                err.update("；".join(dict.fromkeys(by_field.get(path, []))))
         return problems
 
-    # --- step 4: materials --------------------------------------------------------------------
-
-    def _build_materials(self) -> None:
-        table = self.query_one("#materials", DataTable)
-        table.clear()
-        if self.item is None:
-            return
-        for m in self.item.materials:
-            table.add_row(m.name + ("" if m.required else "（非必需）"), f"{m.copies}份 {m.form}",
-                          "可" if m.waivable else "否", self._status_text(self.state["materials"][m.key]), key=m.key)
-
-    @staticmethod
-    def _status_text(status: str) -> Text:
-        style = {"received": "green", "missing": "red", "waived": "yellow"}[status]
-        return Text(STATUS_ZH[status], style=style)
-
-    def action_mark(self, status: str) -> None:
-        table = self.query_one("#materials", DataTable)
-        if self.item is None or table.row_count == 0:
-            return
-        key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
-        m = self.item.material(key)
-        if m is None:
-            return
-        panel = self.query_one("#materials-problems", ProblemPanel)
-        if status == "waived" and not m.waivable:
-            panel.show([f"「{m.name}」不允许容缺受理，须收取后才能受理"])
-            return
-        panel.clear()
-        self.state["materials"][key] = status
-        table.update_cell(key, table.ordered_columns[3].key, self._status_text(status))
-        if table.cursor_row < table.row_count - 1:
-            table.move_cursor(row=table.cursor_row + 1)
-        self._show_commitment()
-        self._draft_soon()
-
-    def action_all_received(self) -> None:
-        if self.item is None:
-            return
-        for m in self.item.materials:
-            self.state["materials"][m.key] = "received"
-        self._build_materials()
-        self._show_commitment()
-        self._draft_soon()
-
     def _show_commitment(self) -> None:
-        waived = [m for m in (self.item.materials if self.item else ()) if self.state["materials"].get(m.key) == "waived"]
-        box = self.query_one("#commitment")
-        box.display = bool(waived)
-        if waived and not self.state["commitment"].get("signer"):
-            name = self.state["applicant"].get("name", "")
-            if name:
-                self.query_one("#c-signer", Input).value = name
+        waived = any(self.state["materials"].get(m.key) == "waived" for m in (self.item.materials if self.item else ()))
+        self.query_one(MaterialsStep).show_commitment(waived, self.state["applicant"].get("name", ""))
 
-    @on(Input.Changed, "#commitment Input")
-    def _commitment_changed(self, event: Input.Changed) -> None:
-        self.state["commitment"][(event.input.id or "")[2:]] = event.value
-        self._draft_soon()
-
-    @on(Checkbox.Changed, "#c-signed")
-    def _signed_changed(self, event: Checkbox.Changed) -> None:
-        self.state["commitment"]["signed"] = event.value
-        self._draft_soon()
-
-    @on(Input.Blurred, "#commitment Input")
-    def _commitment_left(self, event: Input.Blurred) -> None:
-        if self._restoring:
-            return
-        found = [p.message for p in self._problems() if p.field.startswith("commitment")]
-        self.query_one("#materials-problems", ProblemPanel).show(found)
-
-    # --- step 5: review and save --------------------------------------------------------------
+    # --- step 5: review, duplicates, save -----------------------------------------------------
 
     def _review(self) -> None:
         if self.item is None:
             return
-        a = self.state["applicant"]
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column()
-        grid.add_row("事项", f"{self.item.name}（{self.item.code}）")
-        grid.add_row("申请人", f"{a.get('name', '')}  {a.get('id_number', '')}  {a.get('phone', '')}")
-        grid.add_row("住址", a.get("address", ""))
-        if a.get("relationship"):
-            grid.add_row("代办关系", a["relationship"])
-        for fd in self.item.fields:
-            grid.add_row(fd.label, str(self.state["fields"].get(fd.key, "")))
-        mats = Text()
-        for i, m in enumerate(self.item.materials):
-            status = self.state["materials"].get(m.key, "missing")
-            mats.append(("\n" if i else "") + f"{m.name}：")
-            mats.append_text(self._status_text(status))
-        grid.add_row("材料", mats)
-        if any(v == "waived" for v in self.state["materials"].values()):
-            c = self.state["commitment"]
-            grid.add_row("承诺书", f"{'已签署' if c.get('signed') else '未签署'} {c.get('signer', '')}"
-                                 f" 补交日期 {c.get('due_date', '')}")
-        self.query_one("#review", Static).update(grid)
-        problems = self._problems()
-        panel = self.query_one("#review-problems", ProblemPanel)
-        if problems:
-            panel.show(problems, "还不能保存，请按 Ctrl+B 回到相应步骤改正；今天带不齐材料或不符合条件的，"
-                                 "按 Ctrl+G 出具一次性告知书（告知件）：")
-        else:
-            panel.show(["核对无误后按 Ctrl+S 保存，保存后立即生成办件编号"], "")
+        self.query_one(ReviewStep).show(self.item, self.state, self._problems(), self.duplicates)
+        id_number = str(self.state["applicant"].get("id_number", "")).strip().upper()
+        if len(id_number) == 18:
+            store, code = self.session.require_store(), self.item.code
+            self.call_domain(lambda: open_duplicates(store, id_number, code), self._duplicates_found,
+                             group="duplicates", exclusive=True)
         self.refresh_bindings()
+
+    def _duplicates_found(self, found: list[CaseRecord]) -> None:
+        self.duplicates = found
+        self.query_one(ReviewStep).show_duplicates(found)
 
     def action_save(self) -> None:
         if self.item is None or self._saving:
             return
         problems = self._problems()
+        review = self.query_one(ReviewStep)
         if problems:
             self._review()
             return
+        reason = review.duplicate_reason
+        if self.duplicates and not reason:
+            review.show_problems(["此人同一事项已有在办件：确需再次申请，请在上方填写理由"], "还不能保存：")
+            self.query_one("#dup-reason", Input).focus()
+            return
         self._saving = True
-        self.query_one("#review-problems", ProblemPanel).show(["正在保存……"])
+        review.show_problems(["正在保存……"], "")
         session, item, data = self.session, self.item, submission_data(self.state)
         operator = session.operator
 
         def save() -> FiledCase:
             store = session.require_store()
             assert session.catalog is not None and operator is not None
-            filed = file_case(store, session.catalog, item.code, data, operator)
+            filed = file_case(store, session.catalog, item.code, data, operator, duplicate_reason=reason or None)
             self._draft_done = SAVED
             drafts.clear_draft(session.home, store.codec, operator.name)
             return filed
@@ -612,20 +368,19 @@ class IntakeScreen(StationScreen):
         if self.item is None or self._saving:
             return
         self._saving = True
-        self.query_one("#review-problems", ProblemPanel).show(["正在登记告知件……"])
+        self.query_one(ReviewStep).show_problems(["正在登记告知件……"], "")
         session, item, data = self.session, self.item, submission_data(self.state)
         operator = session.operator
 
         def inform() -> tuple[Any, Any]:
             from station.consultations import record
+            from station.printing import print_consultation
 
             store = session.require_store()
             assert session.catalog is not None and operator is not None
             consultation = record(store, session.catalog, item.code, data, operator)
             self._draft_done = SAVED
             drafts.clear_draft(session.home, store.codec, operator.name)
-            from station.printing import print_consultation
-
             printed = print_consultation(store, consultation.number, operator)
             return consultation, printed
 
@@ -641,11 +396,11 @@ class IntakeScreen(StationScreen):
         self.last_consultation = consultation
         self.app.notify(f"已登记告知件 {consultation.number}，一次性告知书已出具。群众带齐材料回来后可一步转为办件。{where}",
                         title="告知件", timeout=10)
-        self.app.pop_screen()
+        self.app.back()
 
     def _save_failed(self, exc: StationError) -> None:
         self._saving = False
-        self.query_one("#review-problems", ProblemPanel).show(exc.problems or [exc.message], exc.message)
+        self.query_one(ReviewStep).show_problems(list(exc.problems) or [exc.message], exc.message)
 
     def _saved(self, filed: FiledCase) -> None:
         self._saving = False
@@ -689,36 +444,39 @@ class IntakeScreen(StationScreen):
 
     def _restore(self, draft: dict[str, Any]) -> None:
         self._restoring = True
+        self.query_one(FieldsStep).restoring = True
         try:
             base = empty_state()
             base.update({k: draft[k] for k in base if k in draft})
             self.state = base
             step = int(base.get("step", 1))
-            code = base["item_code"]
             materials = dict(base["materials"])
-            self.choose_item(code)
+            self.choose_item(base["item_code"])
             self.state["materials"].update(materials)
-            self._build_materials()
-            for key, value in base["applicant"].items():
-                try:
-                    self.query_one(f"#a-{key}", Input).value = str(value)
-                except (NoMatches, WrongType):  # an applicant key this version no longer shows
-                    continue
-            for key in ("signer", "due_date"):
-                self.query_one(f"#c-{key}", Input).value = str(base["commitment"].get(key, ""))
-            self.query_one("#c-signed", Checkbox).value = bool(base["commitment"].get("signed"))
+            assert self.item is not None
+            self.query_one(MaterialsStep).load(self.item, self.state["materials"])
+            self.query_one(ApplicantStep).set_values({k: str(v) for k, v in base["applicant"].items()})
+            self.query_one(MaterialsStep).set_commitment(base["commitment"])
+            self.query_one("#dup-reason", Input).value = str(base["duplicate"].get("reason", ""))
         finally:
             self.call_after_refresh(self._restored, step)
 
     def _restored(self, step: int) -> None:
         self._restoring = False
+        self.query_one(FieldsStep).restoring = False
         self._set_step(max(1, min(step, 4)))
 
     def action_discard(self) -> None:
-        session = self.session
-        if session.operator is None:
+        """F8: throw the draft away, after asking (a stray F8 must not cost the operator the form)."""
+        if self.session.operator is None or self.state.get("item_code") is None:
             return
-        operator = session.operator.name
+        self.app.push_screen(ConfirmDialog("丢弃这份草稿？已填写的内容将全部删除，不能恢复。", "丢弃"), self._discard)
+
+    def _discard(self, confirmed: Any) -> None:
+        if not confirmed:
+            return
+        session = self.session
+        operator = session.operator.name if session.operator else ""
         self.state = empty_state()
         if self._draft_timer is not None:
             self._draft_timer.stop()
@@ -734,4 +492,6 @@ class IntakeScreen(StationScreen):
         if self._draft_timer is not None:
             self._draft_timer.stop()
         self.write_draft(owner=self.app)  # the app's worker outlives this screen
-        self.app.pop_screen()
+        self.app.back()
+
+
