@@ -213,8 +213,9 @@ def review_queue(store: Store, status: str | None = None, village: str | None = 
         cases = [reader.get(n) for n in numbers]
     else:
         cases = reader.list(status=status, limit=limit)
-    if store.config.role == "village":
-        cases = [c for c in cases if c.handling_level == "village" or status in ("followups",)]
+    if store.config.role == "village":  # a village reviews its village-level items; duplicates and
+        # follow-ups are listed whole, exactly as `station review duplicates` lists them
+        cases = [c for c in cases if c.handling_level == "village" or status in ("followups", "duplicates")]
     if village:
         cases = [c for c in cases if c.village_code == village]
     if item:

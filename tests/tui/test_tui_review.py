@@ -8,6 +8,7 @@ labelled in the timeline.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -348,3 +349,34 @@ async def test_close_a_followup(world: World, catalog) -> None:
         assert rating.followup_closed_at and "电话回访" in store.conn.execute(
             "SELECT followup_note FROM ratings WHERE case_number=?", (a,)).fetchone()[0]
         assert CaseReader(store).get(b).status == lifecycle.RECEIVED
+
+
+async def test_the_duplicates_tab_lists_exactly_what_review_duplicates_lists(world: World, catalog) -> None:
+    """One list on both faces (issue 15): at the township and at a village, for township- and
+    village-level items, the 疑似重复 tab shows the cases of the CLI's pairs, no more, no fewer."""
+    from click.testing import CliRunner
+
+    from station.cli import main
+    from station.operators import add_operator
+    from station.testing import cli_login_env
+
+    world.file("v1", catalog, 6, id_number=SAME_ID)
+    world.file("v2", catalog, 7, id_number=SAME_ID)
+    world.file("v1", catalog, 8, item="RS-SBKMM-001", id_number=SAME_ID)  # village level
+    world.file("v1", catalog, 9, item="RS-SBKMM-001", id_number=SAME_ID, duplicate_reason="测试重复件")
+    world.file("v1", catalog, 10, id_number=SAME_ID, duplicate_reason="测试重复件")  # township level, same village
+    world.ship("v1", "t")
+    world.ship("v2", "t")
+    with world.open("v1") as store:
+        add_operator(store, "村审核", "reviewer", "secret123", os_account())
+    for key, who in (("t", REVIEWER), ("v1", ("村审核", "secret123"))):
+        result = CliRunner().invoke(main, ["review", "duplicates", "--home", str(world.homes[key]), "--json"],
+                                    env=cli_login_env(*who))
+        listed = {n for pair in json.loads(result.stdout)["pairs"] for n in pair}
+        assert listed, key
+        app = world.app(key, catalog)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await log_in(pilot, who)
+            queue = await open_review(pilot)
+            queue = await open_review_tab(pilot, queue, "duplicates")
+            assert {c.number for c in queue.view.cases} == listed, key
