@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from forms.problems import Problem, ProblemList
+from station.operators import Operator, require
+from station.store import Store
 from station.home import StationConfig, update_config
 
 NAME_MAX_CHARS = 60
@@ -100,7 +102,11 @@ def check_local(values: Mapping[str, Any]) -> LocalSettings:
                          large_print=bool(values.get("large_print")))
 
 
-def save_local(home: Path, values: Mapping[str, Any]) -> StationConfig:
+def save_local(home: Path, values: Mapping[str, Any], store: Store | None = None,
+               operator: Operator | None = None) -> StationConfig:
+    """Save the 设置 screen's values; with a store and an operator, only an administrator may."""
+    if store is not None and operator is not None:
+        require(store, operator, "admin", "修改设置")
     s = check_local(values)
     return update_config(home, name=s.name, phone=s.phone, address=s.address, printer=s.printer,
                          sync_url=s.sync_url, sync_interval_minutes=s.sync_interval_minutes,

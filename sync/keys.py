@@ -110,9 +110,33 @@ def station_enrolment(home: Path, station_id: str, role: str, name: str) -> Enro
     return Enrolment(station_id, role, name, load_or_create(home, station_id).public)
 
 
+MAX_KEYS_FILE = 64 * 1024
+
+
+def find_platform_keys(source: Path) -> Path:
+    """The platform keys file at ``source``, or the one file of them in the folder ``source`` (a USB
+    stick's folder, as an agent picks it); several or none is a clear error."""
+    source = Path(source).expanduser()
+    if not source.is_dir():
+        return source
+    found = []
+    for candidate in sorted(source.glob("*.json")):
+        try:
+            if candidate.is_file() and candidate.stat().st_size <= MAX_KEYS_FILE and \
+                    read_enrolment(candidate).role == "platform":
+                found.append(candidate)
+        except (SyncError, OSError):
+            continue  # other JSON files on the stick
+    if len(found) != 1:
+        names = "、".join(p.name for p in found)
+        raise SyncError("bad_platform_keys", f"文件夹 {source} 中{'没有' if not found else '有多个'}平台公钥文件"
+                                             f"{('：' + names) if found else ''}，请选择具体的文件")
+    return found[0]
+
+
 def install_platform_keys(home: Path, source: Path) -> Enrolment:
-    """Check a platform keys file and keep a copy in the station home."""
-    enrolment = read_enrolment(source)
+    """Check a platform keys file (or the one in a folder) and keep a copy in the station home."""
+    enrolment = read_enrolment(find_platform_keys(source))
     if enrolment.role != "platform":
         raise SyncError("bad_platform_keys", f"{source} 不是平台公钥文件（角色为 {enrolment.role}）")
     write_json_atomic(home / PLATFORM_KEYS_FILE, enrolment.to_dict())

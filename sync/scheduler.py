@@ -37,7 +37,8 @@ class LoopState:
 class SyncLoop:
     def __init__(self, home: Path, interval_seconds: float | None = None, probe_seconds: float = 30.0,
                  stop: threading.Event | None = None, max_syncs: int | None = None,
-                 on_sync: Callable[[SyncSummary], None] | None = None, rng: random.Random | None = None):
+                 on_sync: Callable[[SyncSummary], None] | None = None, rng: random.Random | None = None,
+                 first_sync_after: float | None = 0.0):
         self.home = home
         self.interval_seconds = interval_seconds
         self.probe_seconds = probe_seconds
@@ -47,6 +48,9 @@ class SyncLoop:
         self.rng = rng or random.Random()
         self.state = LoopState()
         self.scheduler = schedule.Scheduler()
+        # 0: sync at once (`station sync run`); None: after one interval (the TUI, whose operator can
+        # press s any time); else after that many seconds.
+        self.first_sync_after = first_sync_after
 
     def _interval(self, store: Store) -> float:
         if self.interval_seconds is not None:
@@ -104,7 +108,14 @@ class SyncLoop:
             self._after(self._backoff(interval), self._probe)
 
     def run(self) -> LoopState:
-        self._sync()
+        if self.first_sync_after == 0:
+            self._sync()
+        else:
+            delay = self.first_sync_after
+            if delay is None:
+                with Store.open(self.home) as store:
+                    delay = self._interval(store)
+            self._after(delay, self._sync)
         while not self.stop.is_set():
             self.scheduler.run_pending()
             idle = self.scheduler.idle_seconds

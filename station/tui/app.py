@@ -32,10 +32,14 @@ class StationApp(App[None]):
     BINDINGS = [Binding("ctrl+q", "quit", "退出", show=False, priority=True)]
 
     def __init__(self, home: Path, debug: bool = False, clock: Callable[[], datetime] | None = None,
-                 catalog: Catalog | None = None):
+                 catalog: Catalog | None = None, autosync_after: float | None = None):
         super().__init__()
         self.session = Session(home=Path(home), clock=clock or datetime.now, catalog=catalog)
         self.debug_mode = debug
+        # Automatic sync while the UI is open, on the interval set in 设置 (the first after one interval:
+        # the operator can press s any time); ``autosync_after`` overrides that first wait (tests).
+        self.autosync_after = autosync_after
+        self._autosync: Any = None
 
     def on_mount(self) -> None:
         self.open("login" if is_station_home(self.session.home) else "setup")
@@ -59,8 +63,10 @@ class StationApp(App[None]):
 
     def logged_in(self) -> None:
         self.go("home")
+        self.start_autosync()
 
     def log_out(self) -> None:
+        self.stop_autosync()
         self.session.operator = None
         while len(self.screen_stack) > 2:
             self.pop_screen()
@@ -68,6 +74,43 @@ class StationApp(App[None]):
 
     def open_case(self, number: str) -> None:
         self.open("case", number=number)
+
+    # --- automatic sync -----------------------------------------------------------------------
+
+    def start_autosync(self) -> None:
+        """Sync on the 设置 interval in a thread worker, when a platform address and key are set."""
+        from sync.scheduler import SyncLoop
+        from sync.service import SYNC_MODE_NETWORK, sync_status
+
+        if self._autosync is not None:
+            return
+        store = self.session.require_store()
+        with self.session.lock:
+            if sync_status(store).mode != SYNC_MODE_NETWORK:
+                return
+        loop = SyncLoop(self.session.home, first_sync_after=self.autosync_after,
+                        on_sync=lambda summary: self.call_from_thread(self._autosynced, summary))
+        self._autosync = loop
+        self.run_worker(loop.run, thread=True, group="autosync", exit_on_error=False)
+
+    def stop_autosync(self) -> None:
+        if self._autosync is not None:
+            self._autosync.stop.set()
+            self._autosync = None
+
+    def restart_autosync(self) -> None:
+        """After the sync settings changed (address, key, interval)."""
+        self.stop_autosync()
+        if self.session.operator is not None:
+            self.start_autosync()
+
+    def _autosynced(self, summary: Any) -> None:
+        self.last_autosync = summary
+        refresh = getattr(self.screen, "action_refresh", None)  # 首页 and 同步 show the new state
+        if callable(refresh):
+            refresh()
+        if not summary.ok and summary.link != "down":  # a plain outage is shown on 首页, not shouted
+            self.notify("自动同步没有完成，详见同步页", title="同步", severity="warning")
 
     # --- errors ------------------------------------------------------------------------------
 
@@ -89,6 +132,7 @@ class StationApp(App[None]):
             self.log.error("".join(traceback.format_exception(exc)))
 
     def on_unmount(self) -> None:
+        self.stop_autosync()
         self.session.close()
 
 

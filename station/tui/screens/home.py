@@ -32,7 +32,7 @@ class Dashboard:
     today: date
     counts: Worklist
     today_cases: list[CaseRecord]
-    pending_events: int
+    unsynced_cases: int
     link: str
     last_sync: str
     warnings: list[str] = field(default_factory=list)
@@ -49,19 +49,22 @@ def build_dashboard(store: Store, today: date) -> Dashboard:
     iso = today.isoformat()
     today_cases = reader.list(received_from=iso, received_to=iso, limit=50)
     status = sync_status(store)
-    pending, link, last_when = status.pending_events, status.link_label, status.last_success_at
+    counts = worklist(reader)
+    # One figure for "not yet synced", in cases (件), the unit the agent counts in; the sync screen
+    # has the record-level detail.
+    pending, link, last_when = counts.unsynced, status.link_label, status.last_success_at
     last_label = last_when.isoformat(" ", "minutes") if last_when else "从未同步"
     warnings = []
     if pending and (last_when is None or (datetime.combine(today, datetime.min.time()) - last_when).days >= SYNC_WARN_DAYS):
         if last_when is None:
-            warnings.append(f"本站还没有成功同步过，{pending} 条记录未上报。请按 s 同步，或用U盘导出。")
+            warnings.append(f"本站还没有成功同步过，{pending} 件办件未同步。请按 s 同步，或用U盘导出。")
         else:
             days = (today - last_when.date()).days
-            warnings.append(f"已 {days} 天没有同步，{pending} 条记录未上报。请检查网络后按 s 同步，或用U盘导出。")
+            warnings.append(f"已 {days} 天没有同步，{pending} 件办件未同步。请检查网络后按 s 同步，或用U盘导出。")
     coverage = calendar_for(store.conn).coverage_end()
     if coverage < today + timedelta(days=CALENDAR_WARN_DAYS):
         warnings.append(f"节假日日历只到 {coverage.isoformat()}，之后的到期日是估算。同步后会更新；收件不受影响。")
-    return Dashboard(store.config.name, today, worklist(reader), today_cases, pending, link, last_label, warnings,
+    return Dashboard(store.config.name, today, counts, today_cases, pending, link, last_label, warnings,
                      arrivals(store, today))
 
 
@@ -134,7 +137,7 @@ class HomeScreen(StationScreen):
             tile.update(text)
             tile.set_class(key == "overdue" and n > 0, "alert")
         self.query_one("#sync-line", Static).update(
-            f"未上报记录 {board.pending_events} 条 · 网络：{board.link} · 上次同步：{board.last_sync}")
+            f"未同步办件 {board.unsynced_cases} 件 · 网络：{board.link} · 上次同步：{board.last_sync}")
         fill_case_table(self.query_one("#today-table", DataTable), board.today_cases)
         self._show_arrivals(board.arrivals)
         self.refresh_bindings()

@@ -155,8 +155,15 @@ class ReviewScreen(StationScreen):
                           clip(village_label(c.village_code, view.names), 10), clip(c.status_label, 10),
                           note_text(view, c), key=c.number)
         label = dict(TABS)[view.tab]
-        self.query_one("#queue-line", Static).update(
-            f"{label}：{len(view.cases)} 件（Enter 打开）" if view.cases else f"{label}：没有待办")
+        if view.cases:
+            line = f"{label}：{len(view.cases)} 件（Enter 打开）"
+        elif not any(view.counts.values()) and self.session.store is not None \
+                and self.session.store.config.role == "township":
+            line = (f"{label}：没有待办。村里收的件经省平台转到本中心：有网络时按 Esc 回首页再按 s 同步；"
+                    "没有网络时在“同步”里从U盘导入（U盘须先在平台导入过）。")
+        else:
+            line = f"{label}：没有待办"
+        self.query_one("#queue-line", Static).update(line)
         self.loads += 1
 
     def _filled(self) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select, Static
 
 from forms.problems import StationError
@@ -27,6 +28,7 @@ class SettingsScreen(StationScreen):
     BINDINGS = [
         Binding("escape", "back", "返回"),
         Binding("ctrl+s", "save", "保存设置"),
+        Binding("ctrl+l", "load_platform_keys", "载入平台公钥"),
         Binding("ctrl+o", "add_operator", "添加操作员"),
         Binding("ctrl+r", "reset_password", "重置密码"),
         Binding("ctrl+t", "toggle_operator", "停用/启用"),
@@ -35,15 +37,23 @@ class SettingsScreen(StationScreen):
     def compose(self) -> ComposeResult:
         yield Static("设置（管理员）", classes="screen-title")
         with VerticalScroll(id="settings-body", classes="form"):
+            yield ProblemPanel(id="settings-problems", classes="problems")
             for key, label in TEXT_SETTINGS:
                 yield Label(label, classes="field-label")
                 # Values arrive from a worker after focus; selecting all on focus would race the
                 # load (and one stray key would then wipe the station name).
                 yield Input(id=f"s-{key}", select_on_focus=False)
-            with Horizontal(classes="row"):
-                yield Select(PAPER, allow_blank=False, value="a4", id="s-paper_format")
-                yield Checkbox("默认大字打印（方便老年人）", id="s-large_print")
-            yield ProblemPanel(id="settings-problems", classes="problems")
+                yield Static("", id=f"err-s-{key}", classes="field-error")
+            yield Label("纸张", classes="field-label")
+            yield Select(PAPER, allow_blank=False, value="a4", id="s-paper_format")
+            yield Static("", id="err-s-paper_format", classes="field-error")
+            # on a row of its own: at 80 columns beside the paper choice its label was cut off
+            yield Checkbox("默认大字打印（方便老年人）", id="s-large_print")
+            # --- the platform's key file, from a USB stick (all a USB-only village needs) -----------
+            yield Static("省平台公钥（填好位置后按 Enter 或 Ctrl+L 载入）", classes="section-title")
+            yield Label("U盘上的平台公钥文件，或它所在的文件夹（如 /media/usb）", classes="field-label")
+            yield Input(id="s-platform_keys", select_on_focus=False, placeholder="/media/usb/platform-keys.json")
+            yield Static("", id="platform-keys-info", classes="hint")
             yield Static("操作员（Ctrl+O 添加，Ctrl+R 重置密码，Ctrl+T 停用/启用）", classes="section-title")
             yield DataTable(id="operators", cursor_type="row")
         yield Footer(compact=True)
@@ -77,18 +87,64 @@ class SettingsScreen(StationScreen):
         values: dict[str, Any] = {key: self.query_one(f"#s-{key}", Input).value for key, _ in TEXT_SETTINGS}
         values["paper_format"] = self.query_one("#s-paper_format", Select).value
         values["large_print"] = self.query_one("#s-large_print", Checkbox).value
-        home = self.session.home
-        self.call_domain(lambda: save_local(home, values), self._saved, failed=self._refused)
+        home, store, operator = self.session.home, self.session.require_store(), self.session.operator
+        self.call_domain(lambda: save_local(home, values, store, operator), self._saved, failed=self._refused)
+
+    def _field_errors(self, problems: Any) -> list[str]:
+        """Each problem under its own field; what has no field goes to the panel at the top."""
+        for err in self.query(".field-error"):
+            if isinstance(err, Static):
+                err.update("")
+        elsewhere, first = [], None
+        for p in problems:
+            slots = self.query(f"#err-s-{p.field}")
+            if slots:
+                slots.first(Static).update(p.message)
+                first = first or slots.first()
+            else:
+                elsewhere.append(p.message)
+        if first is not None:
+            self.query_one("#settings-body", VerticalScroll).scroll_to_widget(first, top=True)
+        return elsewhere
 
     def _refused(self, exc: StationError) -> None:
-        self.query_one(ProblemPanel).show(exc.problems or [exc.message], exc.message)
+        rest = self._field_errors(exc.problems)
+        self.query_one(ProblemPanel).show(rest or ["请按各项下方的红字修改"], exc.message)
 
     def _saved(self, config: StationConfig) -> None:
         store = self.session.store
         if store is not None:
             store.config = config
+        self._field_errors([])
         self.query_one(ProblemPanel).show(["设置已保存"])
         self.app.notify("设置已保存", title="设置")
+        self.app.restart_autosync()  # a new address or interval takes effect now
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "s-platform_keys":
+            event.stop()
+            self.action_load_platform_keys()
+
+    def action_load_platform_keys(self) -> None:
+        source = self.query_one("#s-platform_keys", Input).value.strip()
+        info = self.query_one("#platform-keys-info", Static)
+        if not source:
+            info.update("请先填写U盘上平台公钥文件（或其文件夹）的位置")
+            return
+        home = self.session.home
+
+        def load() -> Any:
+            from sync.keys import install_platform_keys
+
+            return install_platform_keys(home, Path(source))
+
+        def loaded(enrolment: Any) -> None:
+            info.update(f"已载入平台公钥「{enrolment.name}」。核对码 {enrolment.keys.fingerprint()}，"
+                        "请打电话与平台核对。只用U盘同步时，不需要填写平台同步地址。")
+            self.app.notify("已载入平台公钥", title="设置")
+            self.app.restart_autosync()
+
+        self.call_domain(load, loaded, failed=lambda exc: info.update(exc.message))
 
     def _selected(self) -> str | None:
         table = self.query_one("#operators", DataTable)

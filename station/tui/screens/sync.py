@@ -20,7 +20,7 @@ from station.store import Store
 from station.tui.screens.base import StationScreen
 from station.tui.screens.dialogs import FolderDialog
 from sync import outbox, usb
-from sync.service import SyncStatus, SyncSummary, sync_now, sync_status
+from sync.service import SYNC_MODE_LABELS, SYNC_MODE_USB, SyncStatus, SyncSummary, sync_now, sync_status
 
 
 def _time(raw: str | None) -> str:
@@ -29,7 +29,9 @@ def _time(raw: str | None) -> str:
 
 def status_rows(s: SyncStatus) -> list[tuple[str, str]]:
     """The sync status as (label, value) rows in Chinese."""
-    rows = [("平台地址", s.url or "（未配置，请在设置中填写）"),
+    rows = [("同步方式", SYNC_MODE_LABELS[s.mode]),
+            ("平台地址", s.url or ("（未设置：只用U盘同步时不需要）" if s.mode == SYNC_MODE_USB
+                             else "（未配置：请管理员在“设置”中从U盘载入平台公钥文件）")),
             ("网络状态", s.link_label),
             ("待上报记录", f"{s.pending_events} 条（未上传 {s.unsent_events} 条）"),
             ("批次", "，".join(f"{outbox.STATE_LABELS.get(k, k)} {v}" for k, v in s.batches.items())),
@@ -170,7 +172,16 @@ class SyncScreen(StationScreen):
 
         def done(result: dict[str, Any]) -> None:
             self.query_one(ProgressBar).update(total=1, progress=1)
-            self._finish(f"{'导出完成' if which == 'export' else '导入完成'}（{path}）")
+            errors = [e["message"] for e in result.get("errors", [])]
+            if which == "export":
+                text = f"导出完成（{path}）：{result['batches']} 批 {result['events']} 条，请把U盘送到平台导入"
+            else:
+                text = (f"导入完成（{path}）：新确认 {result['acks_applied']} 批，平台消息 {result['applied']} 条"
+                        f"（冲突 {result['conflicts']}）")
+            if errors:  # a refused file is said, never hidden behind "完成"
+                text += "\n有文件没有导入：\n" + "\n".join(f"• {e}" for e in errors)
+                self.app.notify(f"{len(errors)} 个文件没有导入，详见同步页", title="U盘导入", severity="warning")
+            self._finish(text)
 
         self.call_domain(run, done, failed=self._failed, group="sync", lock=False)
 
