@@ -16,7 +16,7 @@ from textual.binding import Binding
 
 from forms.catalog import Catalog
 from station.home import is_station_home
-from station.tui import routes
+from station.tui import routes, zh
 from station.tui.session import Session
 
 LOG_DIR = "logs"
@@ -33,6 +33,7 @@ class StationApp(App[None]):
 
     def __init__(self, home: Path, debug: bool = False, clock: Callable[[], datetime] | None = None,
                  catalog: Catalog | None = None, autosync_after: float | None = None):
+        zh.install()
         super().__init__()
         self.session = Session(home=Path(home), clock=clock or datetime.now, catalog=catalog)
         self.debug_mode = debug
@@ -111,6 +112,10 @@ class StationApp(App[None]):
             refresh()
         if not summary.ok and summary.link != "down":  # a plain outage is shown on 首页, not shouted
             self.notify("自动同步没有完成，详见同步页", title="同步", severity="warning")
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C does not quit (it copies in a text box): say in Chinese how to leave."""
+        self.notify("按 Ctrl+Q 退出程序（未保存的办件草稿会保留）", title="要退出吗？")
 
     # --- errors ------------------------------------------------------------------------------
 
