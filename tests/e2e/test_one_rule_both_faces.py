@@ -37,7 +37,9 @@ async def _screen_problems(home: Path, catalog, interval: str, url: str) -> str:
         await pilot.press("ctrl+s")
         panel = app.screen.query_one(ProblemPanel)
         await wait_for(pilot, lambda: "设置有误" in text_of(panel))
-        return text_of(panel)
+        under_fields = [text_of(app.screen.query_one(f"#err-s-{key}"))
+                        for key in ("sync_interval_minutes", "sync_url")]
+        return "\n".join([text_of(panel), *under_fields])
 
 
 async def test_the_cli_and_the_settings_screen_refuse_a_bad_interval_and_url_in_the_same_words(
