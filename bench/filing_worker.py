@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import random
 import sys
-from datetime import date
 from pathlib import Path
 
 from forms.catalog import load_catalog
@@ -14,6 +13,7 @@ from station.cases import file_case
 from station.operators import os_account
 from station.sample_data import make_submission
 from station.store import Store
+from station.testing import CrowdedDayClock
 
 
 def main() -> None:
@@ -23,13 +23,15 @@ def main() -> None:
     rng = random.Random(seed)
     op = os_account()
     limit = int(os.environ.get("FILING_LIMIT", "0")) or None
-    with Store.open(home) as store:
+    clock = CrowdedDayClock()  # more cases than one day's numbers allow run on over later days
+    with Store.open(home, clock=clock) as store:
         print("ready", flush=True)
         done = 0
         while limit is None or done < limit:
             done += 1
             item = rng.choice(items)
-            filed = file_case(store, catalog, item.code, make_submission(item, rng, date.today(),
+            clock.follow(store)
+            filed = file_case(store, catalog, item.code, make_submission(item, rng, clock().date(),
                                                                          waive=rng.random() < 0.3), op)
             print(filed.number, flush=True)
 

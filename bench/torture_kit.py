@@ -34,7 +34,7 @@ from sync.gateway.testing import file_cases, make_platform, make_station
 from sync.gateway.usb_import import platform_import
 from sync.usb import export
 from sync.gateway.testing import free_port as _free_port, serve_platform as _serve
-from station.testing import VILLAGE
+from station.testing import VILLAGE, CrowdedDayClock
 
 ROOT = Path(__file__).resolve().parents[1]
 FILING_WORKER = ROOT / "bench" / "filing_worker.py"
@@ -132,7 +132,9 @@ class Torture:
         return landed
 
     def _backlog(self, n: int = 10) -> None:
-        with Store.open(self.village) as store:
+        clock = CrowdedDayClock()  # a thousand rounds file more than one day's case numbers
+        with Store.open(self.village, clock=clock) as store:
+            clock.follow(store)
             self.returned.update(file_cases(store, n, self.rng))
 
     def _cli(self, *args: str) -> list[str]:

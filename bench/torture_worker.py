@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import random
 import sys
-from datetime import date
 from pathlib import Path
 
 
@@ -22,19 +21,22 @@ def _cut(home: Path, seed: int) -> None:
     from station.operators import os_account
     from station.sample_data import make_submission
     from station.store import Store
+    from station.testing import CrowdedDayClock
     from sync import outbox
     from sync.keys import load_or_create, platform_keys
 
     catalog = load_catalog(use_cache=False)
     items = list(catalog.items)
     rng = random.Random(seed)
-    with Store.open(home) as store:
+    clock = CrowdedDayClock()
+    with Store.open(home, clock=clock) as store:
         keys = load_or_create(home, store.station_id)
         plat = platform_keys(home).keys
         print("ready", flush=True)
         for _ in range(int(os.environ.get("FILING_LIMIT", "0")) or 10**9):
             item = rng.choice(items)
-            filed = file_case(store, catalog, item.code, make_submission(item, rng, date.today()), os_account())
+            clock.follow(store)
+            filed = file_case(store, catalog, item.code, make_submission(item, rng, clock().date()), os_account())
             print(filed.number, flush=True)
             outbox.cut(store, keys, plat, 2048)
 
