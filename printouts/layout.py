@@ -1,7 +1,9 @@
 """Page formats, type sizes and the building blocks every document is made of.
 
-Two formats: ``a4`` and ``roll80`` (80 mm thermal roll: the page is exactly 80 mm wide and as tall
-as the content, measured with ``wrap`` before the page size is fixed). ``large`` is the
+Three formats: ``a4``, ``roll80`` and ``roll58`` (thermal rolls: the page is as wide as the paper and
+as tall as the content, measured with ``wrap`` before the page size is fixed; everything is drawn
+inside the print head's width, 72 mm of an 80 mm roll and 48 mm of a 58 mm roll, centred on the
+paper, because that is all a thermal head reaches). ``large`` is the
 large-print option for elderly readers: bigger type, hence fewer characters per line. All user
 data goes through :func:`para`, which escapes it and wraps CJK text anywhere, so long names and
 long material lists wrap instead of running off the paper.
@@ -27,6 +29,7 @@ from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Flowable, Frame,
 
 from forms.problems import StationError
 
+from .formats import ALL_FORMATS, PAPER_WIDTH_MM, PRINT_WIDTH_MM, ROLL_FORMATS
 from .formatting import material_status
 from .model import MaterialLine
 from .texts import Texts
@@ -45,10 +48,14 @@ MAX_PAGE_HEIGHT = 14400.0
 
 @dataclass(frozen=True)
 class PageSpec:
+    """A paper format: ``margin`` left and right (on a roll: the paper the head cannot reach),
+    ``top_margin`` above and below (the margin when not given)."""
+
     name: str
     width: float
     height: float | None  # None: as tall as the content (roll)
     margin: float
+    top_margin: float | None = None
 
     @property
     def roll(self) -> bool:
@@ -58,10 +65,21 @@ class PageSpec:
     def frame_width(self) -> float:
         return self.width - 2 * self.margin
 
+    @property
+    def vmargin(self) -> float:
+        return self.margin if self.top_margin is None else self.top_margin
+
+
+def _roll(name: str, top: float) -> PageSpec:
+    """A roll as wide as its paper, the head's print width centred on it."""
+    paper, head = PAPER_WIDTH_MM[name], PRINT_WIDTH_MM[name]
+    return PageSpec(name, paper * mm, None, (paper - head) / 2 * mm, top)
+
 
 FORMATS: dict[str, PageSpec] = {
     "a4": PageSpec("a4", A4[0], A4[1], 18 * mm),
-    "roll80": PageSpec("roll80", 80 * mm, None, 3.5 * mm),
+    "roll80": _roll("roll80", 3.5 * mm),   # 72 mm head: 4 mm either side never printed on
+    "roll58": _roll("roll58", 3 * mm),     # 48 mm head: 5 mm either side
 }
 
 
@@ -79,6 +97,8 @@ _SIZES: dict[tuple[str, bool], tuple[float, ...]] = {
     ("a4", True): (16, 13, 18, 28, 18, 30, 24),
     ("roll80", False): (9, 8, 10.5, 14, 10, 15, 13),
     ("roll80", True): (12, 10, 13, 17, 12, 19, 16),
+    ("roll58", False): (8.5, 7.5, 9.5, 12, 9, 13, 12),
+    ("roll58", True): (11, 9, 12, 14, 11, 15, 14),
 }
 
 
@@ -315,15 +335,15 @@ def build_pdf(ctx: Ctx, flowables: list[Flowable], title: str,
     buf = BytesIO()
     if spec.roll:
         content = _measure(flowables, spec.frame_width) + ctx.body_size  # slack for rounding
-        height = min(content + 2 * spec.margin, MAX_PAGE_HEIGHT)
+        height = min(content + 2 * spec.vmargin, MAX_PAGE_HEIGHT)
     else:
         assert spec.height is not None
         height = spec.height
     doc = BaseDocTemplate(buf, pagesize=(spec.width, height), leftMargin=spec.margin,
-                          rightMargin=spec.margin, topMargin=spec.margin,
-                          bottomMargin=spec.margin, title=title, author="村级便民服务站",
+                          rightMargin=spec.margin, topMargin=spec.vmargin,
+                          bottomMargin=spec.vmargin, title=title, author="村级便民服务站",
                           creator="village-station printouts", pageCompression=1)
-    frame = Frame(spec.margin, spec.margin, spec.frame_width, height - 2 * spec.margin,
+    frame = Frame(spec.margin, spec.vmargin, spec.frame_width, height - 2 * spec.vmargin,
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0, id="body")
     on_page: Callable[[Canvas, BaseDocTemplate], None] | None = None
     if not spec.roll and footer is not None:

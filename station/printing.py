@@ -31,7 +31,7 @@ from station.cases import CaseReader, CaseRecord
 from station.operators import Operator, require
 from forms.problems import StationError
 from station.stats import Figures, compute
-from station.settings import PAPER_FORMATS
+from station.settings import check_paper_format
 from station.store import Store
 from station.sync_state import pending_events
 
@@ -265,8 +265,7 @@ def print_case_document(store: Store, number: str, kind: str, operator: Operator
                         large: bool | None = None, out: Path | None = None) -> PrintResult:
     require(store, operator, "handle", "打印文书")
     fmt = fmt or store.config.paper_format or "a4"
-    if fmt not in PAPER_FORMATS:
-        raise StationError("bad_format", f"纸张格式只能是 a4 或 roll80，收到 {fmt}")
+    check_paper_format(fmt)
     large = store.config.large_print if large is None else large
     case = CaseReader(store).get(number)
     if kind not in KIND_TITLES or kind in REPORT_KINDS or kind in CONSULTATION_KINDS:
@@ -324,8 +323,7 @@ def print_consultation(store: Store, number: str, operator: Operator, fmt: str |
     """Print (or reprint) the 一次性告知书 of a 告知件: archived, recorded, then printed."""
     require(store, operator, "handle", "打印一次性告知书")
     fmt = fmt or store.config.paper_format or "a4"
-    if fmt not in PAPER_FORMATS:
-        raise StationError("bad_format", f"纸张格式只能是 a4 或 roll80，收到 {fmt}")
+    check_paper_format(fmt)
     large = store.config.large_print if large is None else large
     key = number.strip().upper()
     row = store.conn.execute("SELECT count FROM prints WHERE case_number=? AND kind='inform'", (key,)).fetchone()

@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from forms.problems import Problem, ProblemList
+from forms.problems import Problem, ProblemList, StationError
+from printouts.formats import ALL_FORMATS, FORMAT_LABELS
 from station.operators import Operator, require
 from station.store import Store
 from station.home import StationConfig, update_config
 
 NAME_MAX_CHARS = 60
-PAPER_FORMATS = ("a4", "roll80")
+PAPER_FORMATS = ALL_FORMATS   # a4, roll80, roll58 (printouts.formats: their print widths)
+PAPER_LABELS = FORMAT_LABELS
 SYNC_INTERVAL_MINUTES = (1, 1440)
 BATCH_BYTES = (2048, 1024 * 1024)
 URL_SCHEMES = ("http://", "https://")
@@ -65,8 +67,19 @@ def ca_bundle_problems(path: str, field: str = "ca_bundle") -> list[Problem]:
     return [] if not path or Path(path).is_file() else [Problem(field, "bad_ca_bundle", f"找不到CA证书文件 {path}")]
 
 
+PAPER_RULE = "纸张格式只能是 " + "、".join(f"{k}（{v}）" for k, v in PAPER_LABELS.items())
+
+
 def paper_format_problems(value: Any, field: str = "paper_format") -> list[Problem]:
-    return [] if value in PAPER_FORMATS else [Problem(field, "bad_format", "请选择纸张格式")]
+    return [] if value in PAPER_FORMATS else [Problem(field, "bad_format", PAPER_RULE)]
+
+
+def check_paper_format(value: str, field: str = "format") -> str:
+    """The format a print asks for, or ``bad_format`` naming the choices."""
+    problems = paper_format_problems(value, field)
+    if problems:
+        raise StationError("bad_format", f"{problems[0].message}，收到 {value}", problems)
+    return value
 
 
 @dataclass(frozen=True)

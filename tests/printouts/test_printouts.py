@@ -24,6 +24,7 @@ from forms.problems import StationError
 
 A4 = (595.28, 841.89)
 ROLL_W = 226.77  # 80 mm
+PAPER_W = {"roll80": ROLL_W, "roll58": 164.41}  # 80 mm, 58 mm
 MASKED = "1101**********002X"
 CASE_DOCS = ("receipt", "notice", "correction", "result", "refusal", "acceptance")
 ALL = [(k, f) for k, (_, _, formats) in KINDS.items() for f in formats]
@@ -105,7 +106,7 @@ def test_document_renders_with_key_text_and_right_paper(kind, fmt, large, docs, 
     else:
         assert len(sizes) == 1
         w, h = sizes[0]
-        assert abs(w - ROLL_W) < 0.01
+        assert abs(w - PAPER_W[fmt]) < 0.01
         assert 200 < h < 14400
     text = pdf_text(pdf, tmp_path)
     flat = compact(text)
@@ -332,7 +333,7 @@ def stress_case():
 
 
 @pytest.mark.parametrize("kind", CASE_DOCS)
-@pytest.mark.parametrize("fmt", ["a4", "roll80"])
+@pytest.mark.parametrize("fmt", ["a4", "roll80", "roll58"])
 @pytest.mark.parametrize("large", [False, True])
 def test_thirty_materials_and_long_names_fit(kind, fmt, large, tmp_path):
     c = stress_case()
@@ -342,8 +343,8 @@ def test_thirty_materials_and_long_names_fit(kind, fmt, large, tmp_path):
     pdf = render(doc, kind, fmt, large=large)
     assert_inside(pdf, tmp_path)
     sizes = page_sizes(pdf)
-    if fmt == "roll80":
-        assert len(sizes) == 1 and abs(sizes[0][0] - ROLL_W) < 0.01
+    if fmt != "a4":
+        assert len(sizes) == 1 and abs(sizes[0][0] - PAPER_W[fmt]) < 0.01
     else:
         assert all(abs(w - A4[0]) < 0.01 for w, _ in sizes)
     text = compact(pdf_text(pdf, tmp_path))
@@ -433,5 +434,5 @@ def test_render_first_pages_to_png():
         data = png.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         width = int.from_bytes(data[16:20], "big")
-        expected = 315 if "roll80" in png.name else 827  # 80 mm / 210 mm at 100 dpi
+        expected = 315 if "roll80" in png.name else 228 if "roll58" in png.name else 827  # 80/58/210 mm at 100 dpi
         assert abs(width - expected) <= 1, (png.name, width)

@@ -13,7 +13,7 @@ from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select, S
 from forms.problems import StationError
 from station.home import StationConfig, read_config
 from station.operators import Operator, add_operator, list_operators, set_disabled, set_password
-from station.settings import PAPER_FORMATS, save_local
+from station.settings import PAPER_FORMATS, PAPER_LABELS, save_local
 from station.tui.screens.base import StationScreen
 from station.tui.screens.dialogs import OperatorDialog, PasswordDialog
 from station.tui.widgets.problems import ProblemPanel
@@ -21,7 +21,7 @@ from station.tui.widgets.problems import ProblemPanel
 TEXT_SETTINGS = [("name", "站点名称"), ("phone", "站点电话（印在回执上）"), ("address", "站点地址"),
                  ("printer", "打印机名称（留空则只存档PDF）"), ("sync_url", "省平台同步地址"),
                  ("sync_interval_minutes", "自动同步间隔（分钟）")]
-PAPER = [("A4 纸", "a4"), ("80毫米热敏卷纸", "roll80")]
+PAPER = [(label, name) for name, label in PAPER_LABELS.items()]
 
 
 class SettingsScreen(StationScreen):
