@@ -90,7 +90,7 @@ def page_spec(fmt: str) -> PageSpec:
 
 #: (body, small, heading, title, station, number, password) in points
 _SIZES: dict[tuple[str, bool], tuple[float, ...]] = {
-    ("a4", False): (12, 10, 14, 22, 14, 22, 18),
+    ("a4", False): (12, 12, 14, 22, 14, 22, 18),   # nothing a citizen reads on A4 under 12 pt
     ("a4", True): (16, 13, 18, 28, 18, 30, 24),
     ("roll80", False): (9, 8, 10.5, 14, 10, 15, 13),
     ("roll80", True): (12, 10, 13, 17, 12, 19, 16),
@@ -209,8 +209,8 @@ def _grid(rows: int, header_row: bool = False) -> TableStyle:
 def kv_table(ctx: Ctx, rows: Sequence[tuple[str, str]], wide: Sequence[str] = ()) -> Table:
     """Label / value rows; the label column is as wide as the longest label, values wrap.
 
-    On normal-print A4 the rows go two pairs to a line (label value label value), which keeps a
-    receipt on one sheet; rows whose label is in ``wide``, and values too long for one line of a
+    On A4 the rows go two pairs to a line (label value label value), which keeps a receipt on one
+    sheet (the large-print one with its materials to bring on the first); rows whose label is in ``wide``, and values too long for one line of a
     half-width cell, take a whole line.
     """
     size = ctx.styles["cell"].fontSize
@@ -227,7 +227,7 @@ def kv_table(ctx: Ctx, rows: Sequence[tuple[str, str]], wide: Sequence[str] = ()
             style.add("BACKGROUND", (0, i), (0, i), colors.Color(0.9, 0.9, 0.9))
         t.setStyle(style)
         return t
-    if ctx.spec.roll or ctx.large:
+    if ctx.spec.roll:
         data = [[para(ctx, k, "cell"), para(ctx, v, "cell")] for k, v in rows]
         t = Table(data, colWidths=[label_w, ctx.width - label_w], hAlign="LEFT")
         t.setStyle(_grid(len(data)))
@@ -298,7 +298,7 @@ def materials_block(ctx: Ctx, materials: Sequence[MaterialLine],
                                      "material_copies")]
     if show_status:
         head.append(t("common", "material_status"))
-        fractions = (0.07, 0.36, 0.24, 0.08, 0.25) if not ctx.large else (0.08, 0.32, 0.24, 0.10, 0.26)
+        fractions = (0.07, 0.34, 0.17, 0.09, 0.33) if not ctx.large else (0.08, 0.28, 0.21, 0.10, 0.33)
     else:
         fractions = (0.08, 0.52, 0.28, 0.12)
     rows = []
@@ -312,7 +312,7 @@ def materials_block(ctx: Ctx, materials: Sequence[MaterialLine],
 
 def signatures(ctx: Ctx, with_applicant: bool = True) -> list[Flowable]:
     t = ctx.texts
-    blank = "＿" * (6 if ctx.spec.roll else 8)
+    blank = "＿" * 6
     parts = [t("common", "sign_agent") + blank]
     if with_applicant:
         parts.append(t("common", "sign_applicant") + blank)
@@ -340,10 +340,12 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
 
 
 def build_pdf(ctx: Ctx, flowables: list[Flowable], title: str,
-              footer: str | None = None) -> bytes:
+              footer: str | None = None, running_head: str | None = None) -> bytes:
     """Lay out ``flowables`` on the context's paper and return the PDF bytes.
 
-    On A4 each page gets a footer line (``footer`` and the page number) inside the margin.
+    On A4 each page gets a footer line (``footer`` and the page number) inside the margin, and every
+    page after the first the ``running_head`` (the document and its case number, in body type) at
+    its top, so a second sheet that gets separated still says whose it is.
     """
     spec = ctx.spec
     buf = BytesIO()
@@ -364,12 +366,22 @@ def build_pdf(ctx: Ctx, flowables: list[Flowable], title: str,
         size = ctx.styles["small"].fontSize * 0.9
         font = ctx.font
 
+        head_size = ctx.body_size
+
         def on_page(canv: Canvas, d: BaseDocTemplate) -> None:
-            text = _fit(footer + "　" + ctx.texts("common", "page", page=canv.getPageNumber()),
+            page = canv.getPageNumber()
+            text = _fit(footer + "　" + ctx.texts("common", "page", page=page),
                         font, size, spec.frame_width)
             canv.saveState()
             canv.setFont(font, size)
             canv.drawCentredString(spec.width / 2, spec.margin / 2, text)
+            if running_head and page > 1:
+                canv.setFont(font, head_size)
+                canv.drawString(spec.margin, height - spec.margin + head_size * 0.6,
+                                _fit(running_head, font, head_size, spec.frame_width))
+                canv.setLineWidth(0.6)
+                canv.line(spec.margin, height - spec.margin + head_size * 0.3,
+                          spec.width - spec.margin, height - spec.margin + head_size * 0.3)
             canv.restoreState()
 
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame],

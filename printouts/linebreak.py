@@ -58,6 +58,9 @@ _PATTERNS = (
     r"\d{4}年\d{1,2}月",
     r"\d{1,2}月\d{1,2}日(?:（星期[一二三四五六日天]）)?",
     r"\d{4}年",
+    # a label with the blank to sign or write on: 申请人签名：＿＿＿＿
+    r"[\u4e00-\u9fff]{1,6}[：:]＿+",
+    r"＿+",
     # 第三十二条, 第2次
     rf"第[\d{_CN_NUM}]+[条款项次章节页号批]",
     # a number with its unit: 2份, 5个工作日, 200元

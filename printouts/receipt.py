@@ -94,6 +94,13 @@ def build(case: CaseDoc, ctx: Ctx) -> list[Flowable]:
                                  case.reprint_count)
     out += number_block(ctx, case)
     out.append(gap(ctx, 0.4))
+    # what the citizen still has to bring comes first, on the first sheet (large print included)
+    received = [m for m in case.materials if m.status == "received"]
+    to_bring = [m for m in case.materials if m.status != "received"]
+    if to_bring:
+        out += heading(ctx, t("receipt", "materials_to_bring"))
+        out += materials_block(ctx, to_bring)
+        out.append(gap(ctx, 0.4))
     rows = case_rows(ctx, case)
     rows.append((t("common", "agent"), case.agent_name))
     if case.statutory:
@@ -111,13 +118,8 @@ def build(case: CaseDoc, ctx: Ctx) -> list[Flowable]:
     if any(d is not None and d.estimate for d in (case.promised, case.statutory)):
         out.append(para(ctx, t("common", "estimate_note"), "small"))
 
-    received = [m for m in case.materials if m.status == "received"]
-    to_bring = [m for m in case.materials if m.status != "received"]
     out += heading(ctx, t("receipt", "materials_received"))
     out += materials_block(ctx, received, show_status=False)
-    if to_bring:
-        out += heading(ctx, t("receipt", "materials_to_bring"))
-        out += materials_block(ctx, to_bring)
 
     out.append(gap(ctx, 0.4))
     out.append(para(ctx, t("receipt", "keep"), "small"))

@@ -13,6 +13,7 @@ from forms.problems import StationError
 from . import (acceptance, application, commitment, correction, daily, inform, monthly, notice, rating_card,
                receipt, refusal, result)
 from .fonts import resolve_font
+from .formatting import group_case_number
 from .layout import ALL_FORMATS, Ctx, build_pdf, make_ctx, page_spec
 from .model import (AcceptanceDoc, ApplicationDoc, CaseDoc, CommitmentDoc, CorrectionDoc, DailyReport, Document,
                     InformDoc, MonthlyReport, RatingCardDoc, RefusalDoc, ResultDoc)
@@ -78,6 +79,19 @@ def render(doc: Document, kind: str, fmt: str = "a4", large: bool = False,
     title_bits = [kind, case.case_number if case else getattr(doc, "number", None) or getattr(doc, "day", None)
                   or getattr(doc, "month", "")]
     footer = ctx.texts("common", "footer", station_name=station.name, station_phone=station.phone)
+    head = None
     if case:
         footer = f"{case.case_number}　{footer}"
-    return build_pdf(ctx, flowables, title=" ".join(str(b) for b in title_bits), footer=footer)
+        head = ctx.texts("common", "running_head", title=_title(flowables) or kind,
+                         case_number=group_case_number(case.case_number))
+    return build_pdf(ctx, flowables, title=" ".join(str(b) for b in title_bits), footer=footer,
+                     running_head=head)
+
+
+def _title(flowables: list[Flowable]) -> str:
+    """The document's printed title (its first paragraph in the title style)."""
+    for f in flowables:
+        style = getattr(f, "style", None)
+        if getattr(style, "name", "") == "title":
+            return getattr(f, "_plain", None) or ""
+    return ""

@@ -23,6 +23,7 @@ SCHEMA: dict[str, dict[str, frozenset[str]]] = {
     "common": {
         "reprint_mark": _P({"n"}), "estimate_suffix": _P(), "estimate_note": _P(),
         "footer": _P({"station_name", "station_phone"}), "page": _P({"page"}),
+        "running_head": _P({"title", "case_number"}),
         "case_number": _P(), "query_password": _P(), "password_withheld": _P(), "item": _P(), "department": _P(),
         "applicant": _P(), "id_number": _P(), "phone": _P(), "received_at": _P(), "promised": _P(),
         "statutory": _P(), "agent": _P(), "status": _P(), "none": _P(), "material_no": _P(),

@@ -11,10 +11,12 @@ import re
 import subprocess
 from dataclasses import replace
 from datetime import date
+from io import BytesIO
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+from pypdf import PdfReader
 from hypothesis import strategies as st
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -228,3 +230,98 @@ def test_break_lines_properties(pieces, width):
         if a and b:
             assert b[0] not in CLOSING, (a, b)
             assert a[-1] not in OPENING, (a, b)
+
+
+# --- A4: large print keeps what to bring on page 1; every page says whose it is; 12 pt at least -----
+
+def page_texts(pdf: bytes, tmp_path: Path) -> list[str]:
+    path = _pdf(pdf, tmp_path, "pages.pdf")
+    n = len(PdfReader(BytesIO(pdf)).pages)
+    return [re.sub(r"\s+", "", subprocess.run(["pdftotext", "-f", str(i), "-l", str(i), "-enc", "UTF-8", str(path), "-"],
+                                              capture_output=True, text=True, check=True).stdout)
+            for i in range(1, n + 1)]
+
+
+def sized_text(pdf: bytes) -> list[tuple[int, float, float, str]]:
+    """(page, font size, baseline y in points from the bottom, text) of every text drawn."""
+    out: list[tuple[int, float, float, str]] = []
+    for n, page in enumerate(PdfReader(BytesIO(pdf)).pages, 1):
+        def visit(text, cm, tm, font, size, n=n):
+            if text.strip():
+                scale = (tm[2] ** 2 + tm[3] ** 2) ** 0.5 * (cm[2] ** 2 + cm[3] ** 2) ** 0.5
+                y = cm[1] * tm[4] + cm[3] * tm[5] + cm[5]
+                out.append((n, round(size * scale, 1), y, text))
+        page.extract_text(visitor_text=visit)
+    return out
+
+
+def test_large_print_receipt_has_the_materials_to_bring_on_page_1(tmp_path):
+    case = samples.case()
+    pages = page_texts(render(case, "receipt", "a4", large=True), tmp_path)
+    assert len(pages) <= 2
+    first = pages[0]
+    assert "还要带来的材料" in first
+    for m in case.materials:
+        if m.status != "received":
+            assert m.name in first and f"{m.due_date.month}月{m.due_date.day}日" in first, m.name
+    assert "4201021002012026031500071K" in first.replace(" ", "") or "42010210020120260315" in first
+
+
+def test_normal_a4_receipt_is_one_sheet(tmp_path):
+    assert len(page_texts(render(samples.case(), "receipt", "a4"), tmp_path)) == 1
+
+
+@pytest.mark.parametrize("kind", ["receipt", "notice", "correction"])
+@pytest.mark.parametrize("large", [False, True])
+def test_every_later_page_names_the_document_and_case_number_in_body_type(kind, large, tmp_path):
+    c = _stress()
+    doc = samples.documents(c)[kind]  # type: ignore[arg-type]
+    if kind == "correction":
+        doc = replace(doc, materials=c.materials)  # type: ignore[attr-defined]
+    pdf = render(doc, kind, "a4", large=large)
+    pages = page_texts(pdf, tmp_path)
+    assert len(pages) > 1
+    number = "4201021002012026031500071K"
+    body = 16 if large else 12
+    # the running head: the pieces drawn on one baseline at the top of each later page
+    lines: dict[tuple[int, float], list[tuple[float, str]]] = {}
+    for page, size, y, text in sized_text(pdf):
+        lines.setdefault((page, round(y, 1)), []).append((size, text))
+    heads = []
+    for (page, y), parts in lines.items():
+        joined = re.sub(r"\s", "", "".join(t for _, t in parts))
+        if page > 1 and joined.startswith("办件编号：" + number):
+            heads.append((min(s for s, _ in parts), y))
+            assert len(pages) == 1 or "（续）" in joined or joined.endswith("…"), joined
+    assert len(heads) == len(pages) - 1 and all(size >= body for size, _ in heads)
+    # at the top of the page, above the text
+    assert all(y > 841.89 - 18 * mm for _, y in heads)
+
+
+def _a4_documents() -> list[tuple[str, object]]:
+    from printouts.model import FigureRow, MonthlyReport
+    from tests.printouts.test_printouts_monthly import _row
+    docs = samples.documents(samples.case(reprint_count=1))
+    out = [(k, docs[k]) for k, (_, _, fs) in KINDS.items() if "a4" in fs]
+    monthly = MonthlyReport(station=samples.station(), month=date(2026, 10, 1), date_from=date(2026, 10, 1),
+                            date_to=date(2026, 10, 31), made_on=date(2026, 11, 2), total=_row("", "合计", 9),
+                            by_village=[_row(f"4213811052{i:02d}", f"第{i}村", i) for i in range(1, 4)],
+                            by_item=[_row(f"ITEM-{i}", "高龄津贴申请", i) for i in range(1, 3)],
+                            daily_received=[(date(2026, 10, d), d % 5) for d in range(1, 32)])
+    assert isinstance(monthly.total, FigureRow)
+    return out + [("monthly", monthly)]
+
+
+#: The only type under 12 pt on A4: the page footer (in the bottom margin), and in the statistics
+#: report (for officials, not citizens) its thirteen-column figure tables and the chart labels.
+MONTHLY_SMALL = {8.0, 7.0, 6.0}
+
+
+@pytest.mark.parametrize("kind,doc", _a4_documents(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("large", [False, True])
+def test_a4_text_is_at_least_12_pt(kind, doc, large):
+    small = [(size, text) for page, size, y, text in sized_text(render(doc, kind, "a4", large=large))
+             if size < 12 and y > 18 * mm - 1]
+    if kind == "monthly":
+        small = [(s, t) for s, t in small if s not in MONTHLY_SMALL]
+    assert not small, small[:5]
