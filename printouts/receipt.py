@@ -9,7 +9,7 @@ from forms.identity import mask_id, mask_phone
 from .formatting import fmt_date, fmt_datetime, fmt_due, group_case_number
 from .layout import Ctx, gap, header, heading, kv_table, materials_block, para, signatures
 from .model import HANDLING_TOWNSHIP, HANDLING_VILLAGE, CaseDoc
-from .qr import QRFlowable, qr_payload
+from .qr import QRFlowable, qr_is_link, qr_payload
 
 
 def case_rows(ctx: Ctx, case: CaseDoc, with_dates: bool = True) -> list[tuple[str, str]]:
@@ -41,8 +41,10 @@ def number_block(ctx: Ctx, case: CaseDoc, qr: bool = True) -> list[Flowable]:
     ]
     if not qr:
         return text_part
-    payload = qr_payload(case.case_number, case.query_password, case.station.lookup_url)
-    caption = para(ctx, t("receipt", "qr_caption"), "center_small")
+    payload = qr_payload(case.case_number, case.query_password, case.station.query_url)
+    # say what the code does: opens the progress page, or only shows the number
+    caption = para(ctx, t("receipt", "qr_caption" if qr_is_link(case.station.query_url) else "qr_caption_text"),
+                   "center_small")
     if ctx.spec.roll:
         size = min(ctx.width * 0.62, 48 * 2.835)
         code = QRFlowable(payload, size)
@@ -72,7 +74,8 @@ def next_steps(ctx: Ctx, case: CaseDoc) -> str:
         handover = fmt_due(case.handover_due, t, weekday=True) if case.handover_due else "3个工作日内"
         values.update(deciding_body=deciding, accepting_body=case.accepting_body or "乡（镇）人民政府",
                       handover=handover)
-    return t("receipt", key, **values)
+    text = t("receipt", key, **values)
+    return text + t("receipt", "scan_to_query") if qr_is_link(case.station.query_url) else text
 
 
 def where_now(ctx: Ctx, case: CaseDoc) -> list[str]:

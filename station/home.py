@@ -42,7 +42,6 @@ class StationConfig:
     paper_format: str = "a4"
     large_print: bool = False
     font_path: str = ""
-    lookup_url: str = ""
     sync_url: str = ""
     sync_interval_minutes: int = 15
     rating_followup_days: int = 5

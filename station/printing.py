@@ -29,6 +29,7 @@ from station import events as ev
 from station import lifecycle
 from station.cases import CaseReader, CaseRecord
 from station.operators import Operator, require
+from station.projections import QUERY_URL_KEY
 from forms.problems import StationError
 from station.stats import Figures, compute
 from station.settings import check_paper_format
@@ -87,10 +88,16 @@ def documents_for(case: CaseRecord) -> list[str]:
     return kinds
 
 
+def published_query_url(store: Store) -> str | None:
+    """The query URL template the platform published (``query_url.published``), if any reached us."""
+    row = store.conn.execute("SELECT value FROM platform_settings WHERE key=?", (QUERY_URL_KEY,)).fetchone()
+    return row[0] if row else None
+
+
 def _station_info(store: Store) -> StationInfo:
     c = store.config
     return StationInfo(name=c.name, division_code=c.station_id, phone=c.phone or "（未设置）",
-                       address=c.address or c.name, lookup_url=c.lookup_url or None)
+                       address=c.address or c.name, query_url=published_query_url(store))
 
 
 def _material_lines(case: CaseRecord, only: list[str] | None = None) -> list[MaterialLine]:
