@@ -61,6 +61,8 @@ _PATTERNS = (
     # a label with the blank to sign or write on: 申请人签名：＿＿＿＿
     r"[\u4e00-\u9fff]{1,6}[：:]＿+",
     r"＿+",
+    # a short note in brackets: （估算）, （原件）, （有则提供）
+    r"（[^（）\s]{1,4}）",
     # 第三十二条, 第2次
     rf"第[\d{_CN_NUM}]+[条款项次章节页号批]",
     # a number with its unit: 2份, 5个工作日, 200元

@@ -33,6 +33,9 @@ from station.projections import QUERY_URL_KEY
 from forms.problems import StationError
 from station.stats import Figures, compute
 from station.settings import check_paper_format
+from printouts.formats import ROLL_FORMATS
+from printouts.printer import PrintOutcome
+from printouts.printer_target import CUPS, PrinterTarget, parse_target
 from station.store import Store
 from station.sync_state import pending_events
 
@@ -233,10 +236,11 @@ def _purge_outgoing(store: Store) -> None:
 
 def _finish(store: Store, pdf: bytes, number: str | None, kind: str, operator: Operator, fmt: str, large: bool,
             reprints: int, out: Path | None, citizen_pdf: bytes | None = None,
-            record_number: str | None = None) -> PrintResult:
+            record_number: str | None = None, citizen_doc: Any = None) -> PrintResult:
     """Archive ``pdf`` and record the print; print ``citizen_pdf`` (the copy with the query password,
     when it differs from the archived one) or the archived copy. ``record_number``: a record that is
-    not a case (a 告知件): named in the body, since the event's case number must be a case's."""
+    not a case (a 告知件): named in the body, since the event's case number must be a case's.
+    ``citizen_doc``: the receipt's data, for a thermal printer, which prints it in its own font."""
     now = store.clock()
     path = archive_pdf(store.home, number or record_number, kind, pdf, now)
     body = {"kind": kind, "title": KIND_TITLES[kind], "path": str(path.relative_to(store.home)),
@@ -252,6 +256,10 @@ def _finish(store: Store, pdf: bytes, number: str | None, kind: str, operator: O
         else:
             _write_private(out, citizen_pdf)
         path = out
+    target, _ = parse_target(store.config.printer_kind or CUPS, store.config.printer)
+    if target is not None and target.escpos:
+        outcome = _thermal(store, target, kind, fmt, citizen_doc)
+        return PrintResult(path, outcome.sent, outcome.message_zh, reprints, kind)
     transient = None
     if citizen_pdf is not None and out is None:
         name = f"{path.stem}-申请人联.pdf"
@@ -266,6 +274,19 @@ def _finish(store: Store, pdf: bytes, number: str | None, kind: str, operator: O
         return PrintResult(path, False, f"未设置打印机：交给申请人的一联（含查询密码）在 {path}，请打印后交给申请人；"
                                         "此文件一天后自动删除。存档联不含查询密码", reprints, kind)
     return PrintResult(path, False, "未设置打印机，文书已存档（PDF）", reprints, kind)
+
+
+def _thermal(store: Store, target: PrinterTarget, kind: str, fmt: str, doc: Any) -> PrintOutcome:
+    """A thermal (ESC/POS) printer prints the receipt in its own font; other documents stay PDFs."""
+    from printouts.texts import load_texts
+    from printouts.thermal import send_receipt
+
+    if kind != "receipt" or not isinstance(doc, CaseDoc):
+        return PrintOutcome(False, f"{target.describe()}只直接打印收件回执；{KIND_TITLES[kind]}已存档（PDF），"
+                                   "请在能打印 A4 的电脑上打印")
+    if fmt not in ROLL_FORMATS:
+        return PrintOutcome(False, f"{target.describe()}只能打印卷纸：请选择80或58毫米卷纸。收件回执已存档（PDF）")
+    return send_receipt(target, doc, load_texts(None), fmt)
 
 
 def print_case_document(store: Store, number: str, kind: str, operator: Operator, fmt: str | None = None,
@@ -285,11 +306,13 @@ def print_case_document(store: Store, number: str, kind: str, operator: Operator
     document = _document(store, case, kind, reprints)
     font = store.config.font_path or None
     citizen_pdf = None
+    citizen_doc = document
     if kind == "receipt" and document.query_password:
         citizen_pdf = render(document, kind, fmt=fmt, large=large, font_path=font)
         document = replace(document, query_password="")  # the archived copy keeps no secret
     pdf = render(document, kind, fmt=fmt, large=large, font_path=font)
-    return _finish(store, pdf, case.number, kind, operator, fmt, large, reprints, out, citizen_pdf)
+    return _finish(store, pdf, case.number, kind, operator, fmt, large, reprints, out, citizen_pdf,
+                   citizen_doc=citizen_doc)
 
 
 def consultation_document(store: Store, number: str, reprints: int = 0) -> InformDoc:
