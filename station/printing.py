@@ -64,6 +64,21 @@ class PrintResult:
                 "reprint_count": self.reprint_count, "kind": self.kind, "title": KIND_TITLES[self.kind]}
 
 
+def paper_for(kind: str, fmt: str) -> str:
+    """``fmt`` when the document exists on that paper, else A4 (the 申请表 and the reports are A4 only)."""
+    from printouts import KINDS
+
+    formats = KINDS[kind][2] if kind in KINDS else ("a4",)
+    return fmt if fmt in formats else "a4"
+
+
+def print_title(kind: str) -> str:
+    """The document's title as a print menu shows it: an A4-only one says so."""
+    from printouts import KINDS
+
+    return KIND_TITLES[kind] + ("（A4）" if kind in KINDS and KINDS[kind][2] == ("a4",) else "")
+
+
 def _decision_type(case: CaseRecord) -> str | None:
     return (case.decision or {}).get("type")
 
