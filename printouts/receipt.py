@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, Table, TableStyle
 
 from forms.identity import mask_id, mask_phone
@@ -51,9 +52,11 @@ def number_block(ctx: Ctx, case: CaseDoc, qr: bool = True) -> list[Flowable]:
         code.hAlign = "CENTER"
         return [*text_part, gap(ctx, 0.3), code, caption]
     size = 40 * 2.835 if ctx.large else 30 * 2.835  # 40 / 30 mm
-    left_w = ctx.width - size - 8
+    caption_w = stringWidth(caption._plain, ctx.font, ctx.styles["center_small"].fontSize) + 2  # one line
+    right_w = max(size + 8, caption_w)
+    left_w = ctx.width - right_w
     t_ = Table([[text_part, [QRFlowable(payload, size), caption]]],
-               colWidths=[left_w, size + 8], hAlign="LEFT")
+               colWidths=[left_w, right_w], hAlign="LEFT")
     t_.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                             ("LEFTPADDING", (0, 0), (-1, -1), 0),
                             ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
