@@ -1,10 +1,12 @@
 """Page formats, type sizes and the building blocks every document is made of.
 
-Two formats: ``a4`` and ``roll80`` (80 mm thermal roll: the page is exactly 80 mm wide and as tall
-as the content, measured with ``wrap`` before the page size is fixed). ``large`` is the
-large-print option for elderly readers: bigger type, hence fewer characters per line. All user
-data goes through :func:`para`, which escapes it and wraps CJK text anywhere, so long names and
-long material lists wrap instead of running off the paper.
+Three formats: ``a4``, ``roll80`` and ``roll58`` (thermal rolls: the page is as wide as the paper and
+as tall as the content, measured with ``wrap`` before the page size is fixed; everything is drawn
+inside the print head's width, 72 mm of an 80 mm roll and 48 mm of a 58 mm roll, centred on the
+paper, because that is all a thermal head reaches). ``large`` is the
+large-print option for elderly readers: bigger type, hence fewer characters per line. All text
+goes through :func:`para`, which escapes it and breaks it into lines by the Chinese rules of
+:mod:`printouts.linebreak`, so long names and material lists wrap inside the print width.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Callable, Sequence
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
@@ -21,23 +22,16 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import paragraph as _rl_paragraph
 from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Flowable, Frame, PageTemplate, Paragraph,
                                 Spacer, Table, TableStyle)
 
 from forms.problems import StationError
 
+from .formats import ALL_FORMATS, PAPER_WIDTH_MM, PRINT_WIDTH_MM, ROLL_FORMATS
 from .formatting import material_status
+from .linebreak import BrokenParagraph
 from .model import MaterialLine
 from .texts import Texts
-
-# reportlab's CJK line breaker keeps ASCII ",." and "、。" off the start of a line but not the
-# full-width "，；：？！）" that Chinese text uses; add them (idempotent, typographic only). Such a
-# character then hangs at the end of the line, so every style keeps half an em of right indent (inside table cells too).
-_NO_LINE_START = "，；：？！）》」』】〕"
-if not all(ch in _rl_paragraph.ALL_CANNOT_START for ch in _NO_LINE_START):
-    _rl_paragraph.ALL_CANNOT_START += "".join(
-        ch for ch in _NO_LINE_START if ch not in _rl_paragraph.ALL_CANNOT_START)
 
 #: PDF viewers (Acrobat) refuse pages taller than 200 inches; a longer roll printout is split.
 MAX_PAGE_HEIGHT = 14400.0
@@ -45,10 +39,16 @@ MAX_PAGE_HEIGHT = 14400.0
 
 @dataclass(frozen=True)
 class PageSpec:
+    """A paper format: ``margin`` left and right (on a roll: the paper the head cannot reach),
+    ``top_margin`` above and below (the margin when not given)."""
+
     name: str
     width: float
     height: float | None  # None: as tall as the content (roll)
     margin: float
+    top_margin: float | None = None
+    inset: float = 0.0   # kept free inside the frame: half of a table rule's stroke lies outside its cell
+
 
     @property
     def roll(self) -> bool:
@@ -58,10 +58,25 @@ class PageSpec:
     def frame_width(self) -> float:
         return self.width - 2 * self.margin
 
+    @property
+    def content_width(self) -> float:
+        return self.frame_width - 2 * self.inset
+
+    @property
+    def vmargin(self) -> float:
+        return self.margin if self.top_margin is None else self.top_margin
+
+
+def _roll(name: str, top: float) -> PageSpec:
+    """A roll as wide as its paper, the head's print width centred on it."""
+    paper, head = PAPER_WIDTH_MM[name], PRINT_WIDTH_MM[name]
+    return PageSpec(name, paper * mm, None, (paper - head) / 2 * mm, top, inset=1.0)
+
 
 FORMATS: dict[str, PageSpec] = {
     "a4": PageSpec("a4", A4[0], A4[1], 18 * mm),
-    "roll80": PageSpec("roll80", 80 * mm, None, 3.5 * mm),
+    "roll80": _roll("roll80", 3.5 * mm),   # 72 mm head: 4 mm either side never printed on
+    "roll58": _roll("roll58", 3 * mm),     # 48 mm head: 5 mm either side
 }
 
 
@@ -75,10 +90,12 @@ def page_spec(fmt: str) -> PageSpec:
 
 #: (body, small, heading, title, station, number, password) in points
 _SIZES: dict[tuple[str, bool], tuple[float, ...]] = {
-    ("a4", False): (12, 10, 14, 22, 14, 22, 18),
+    ("a4", False): (12, 12, 14, 22, 14, 22, 18),   # nothing a citizen reads on A4 under 12 pt
     ("a4", True): (16, 13, 18, 28, 18, 30, 24),
     ("roll80", False): (9, 8, 10.5, 14, 10, 15, 13),
     ("roll80", True): (12, 10, 13, 17, 12, 19, 16),
+    ("roll58", False): (8.5, 7.5, 9.5, 12, 9, 13, 12),
+    ("roll58", True): (11, 9, 12, 14, 11, 15, 14),
 }
 
 
@@ -94,7 +111,7 @@ class Ctx:
 
     @property
     def width(self) -> float:
-        return self.spec.frame_width
+        return self.spec.content_width
 
     @property
     def body_size(self) -> float:
@@ -106,7 +123,6 @@ def make_ctx(spec: PageSpec, large: bool, font: str, texts: Texts) -> Ctx:
 
     def st(name: str, size: float, align: int = TA_LEFT, before: float = 0, after: float = 0,
            leading: float = 1.45, **kw: object) -> ParagraphStyle:
-        kw.setdefault("rightIndent", size * 0.5)
         return ParagraphStyle(name, fontName=font, fontSize=size, leading=size * leading,
                               alignment=align, spaceBefore=before, spaceAfter=after,
                               wordWrap="CJK", **kw)
@@ -131,10 +147,11 @@ def make_ctx(spec: PageSpec, large: bool, font: str, texts: Texts) -> Ctx:
     return Ctx(spec, large, font, texts, styles)
 
 
-def para(ctx: Ctx, text: str, style: str = "body", markup: bool = False) -> Paragraph:
-    """A paragraph of plain text (escaped, newlines kept) unless ``markup`` is set."""
-    body = text if markup else escape(text).replace("\n", "<br/>")
-    return Paragraph(body, ctx.styles[style])
+def para(ctx: Ctx, text: str, style: str | ParagraphStyle = "body", bullet: str | None = None) -> Paragraph:
+    """A paragraph of plain text (escaped, newlines kept), broken by the Chinese rules of
+    :mod:`printouts.linebreak` at whatever width it is laid out in."""
+    st = ctx.styles[style] if isinstance(style, str) else style
+    return BrokenParagraph(None, st, bulletText=bullet, plain=text)
 
 
 def gap(ctx: Ctx, lines: float = 0.6) -> Spacer:
@@ -174,10 +191,15 @@ def heading(ctx: Ctx, text: str) -> list[Flowable]:
     return [CondPageBreak(keep), title]
 
 
+_PAD = 3  # points of padding left and right in a table cell
+#: Fewer characters than this to a line (large print on 58 mm): label/value tables stack.
+NARROW_EMS = 14
+
+
 def _grid(rows: int, header_row: bool = False) -> TableStyle:
     cmds = [("GRID", (0, 0), (-1, -1), 0.6, colors.black),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ("LEFTPADDING", (0, 0), (-1, -1), _PAD), ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
             ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]
     if header_row and rows:
         cmds.append(("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9)))
@@ -187,12 +209,25 @@ def _grid(rows: int, header_row: bool = False) -> TableStyle:
 def kv_table(ctx: Ctx, rows: Sequence[tuple[str, str]], wide: Sequence[str] = ()) -> Table:
     """Label / value rows; the label column is as wide as the longest label, values wrap.
 
-    On normal-print A4 the rows go two pairs to a line (label value label value), which keeps a
-    receipt on one sheet; rows whose label is in ``wide`` (long values) take a whole line.
+    On A4 the rows go two pairs to a line (label value label value), which keeps a receipt on one
+    sheet (the large-print one with its materials to bring on the first); rows whose label is in ``wide``, and values too long for one line of a
+    half-width cell, take a whole line.
     """
     size = ctx.styles["cell"].fontSize
-    label_w = min(ctx.width * 0.4, size * (max((len(k) for k, _ in rows), default=2) + 0.6) + 6)
-    if ctx.spec.roll or ctx.large:
+    longest = max((stringWidth(k, ctx.font, size) for k, _ in rows), default=2 * size)
+    label_w = min(ctx.width * 0.4, longest + 2 * _PAD + 1)
+    if ctx.width / size < NARROW_EMS:
+        # large print on a narrow roll: each label above its value, so an ID number fits on one line
+        data = []
+        for k, v in rows:
+            data += [[para(ctx, k, "cell")], [para(ctx, v, "cell")]]
+        t = Table(data, colWidths=[ctx.width], hAlign="LEFT")
+        style = _grid(len(data))
+        for i in range(0, len(data), 2):
+            style.add("BACKGROUND", (0, i), (0, i), colors.Color(0.9, 0.9, 0.9))
+        t.setStyle(style)
+        return t
+    if ctx.spec.roll:
         data = [[para(ctx, k, "cell"), para(ctx, v, "cell")] for k, v in rows]
         t = Table(data, colWidths=[label_w, ctx.width - label_w], hAlign="LEFT")
         t.setStyle(_grid(len(data)))
@@ -212,7 +247,7 @@ def kv_table(ctx: Ctx, rows: Sequence[tuple[str, str]], wide: Sequence[str] = ()
 
     for k, v in rows:
         cells = [para(ctx, k, "cell"), para(ctx, v, "cell")]
-        if k in wide:
+        if k in wide or stringWidth(v, ctx.font, size) > value_w - 2 * _PAD:  # long values take a whole line
             flush()
             pending.extend(cells)
             flush()
@@ -257,14 +292,13 @@ def materials_block(ctx: Ctx, materials: Sequence[MaterialLine],
             line = f"{material_desc(ctx, m)}（{m.form_text}，{t('common', 'copies', copies=m.copies)}）"
             if show_status:
                 line += "\n→ " + material_status(m, t)
-            out.append(Paragraph(escape(line).replace("\n", "<br/>"), ctx.styles["item"],
-                                 bulletText=f"{i}."))
+            out.append(para(ctx, line, "item", bullet=f"{i}."))
         return out
     head = [t("common", k) for k in ("material_no", "material_name", "material_form",
                                      "material_copies")]
     if show_status:
         head.append(t("common", "material_status"))
-        fractions = (0.07, 0.36, 0.24, 0.08, 0.25) if not ctx.large else (0.08, 0.32, 0.24, 0.10, 0.26)
+        fractions = (0.07, 0.34, 0.17, 0.09, 0.33) if not ctx.large else (0.08, 0.28, 0.21, 0.10, 0.33)
     else:
         fractions = (0.08, 0.52, 0.28, 0.12)
     rows = []
@@ -278,7 +312,7 @@ def materials_block(ctx: Ctx, materials: Sequence[MaterialLine],
 
 def signatures(ctx: Ctx, with_applicant: bool = True) -> list[Flowable]:
     t = ctx.texts
-    blank = "＿" * (6 if ctx.spec.roll else 8)
+    blank = "＿" * 6
     parts = [t("common", "sign_agent") + blank]
     if with_applicant:
         parts.append(t("common", "sign_applicant") + blank)
@@ -306,36 +340,48 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
 
 
 def build_pdf(ctx: Ctx, flowables: list[Flowable], title: str,
-              footer: str | None = None) -> bytes:
+              footer: str | None = None, running_head: str | None = None) -> bytes:
     """Lay out ``flowables`` on the context's paper and return the PDF bytes.
 
-    On A4 each page gets a footer line (``footer`` and the page number) inside the margin.
+    On A4 each page gets a footer line (``footer`` and the page number) inside the margin, and every
+    page after the first the ``running_head`` (the document and its case number, in body type) at
+    its top, so a second sheet that gets separated still says whose it is.
     """
     spec = ctx.spec
     buf = BytesIO()
     if spec.roll:
-        content = _measure(flowables, spec.frame_width) + ctx.body_size  # slack for rounding
-        height = min(content + 2 * spec.margin, MAX_PAGE_HEIGHT)
+        content = _measure(flowables, spec.content_width) + ctx.body_size  # slack for rounding
+        height = min(content + 2 * spec.vmargin, MAX_PAGE_HEIGHT)
     else:
         assert spec.height is not None
         height = spec.height
     doc = BaseDocTemplate(buf, pagesize=(spec.width, height), leftMargin=spec.margin,
-                          rightMargin=spec.margin, topMargin=spec.margin,
-                          bottomMargin=spec.margin, title=title, author="村级便民服务站",
+                          rightMargin=spec.margin, topMargin=spec.vmargin,
+                          bottomMargin=spec.vmargin, title=title, author="村级便民服务站",
                           creator="village-station printouts", pageCompression=1)
-    frame = Frame(spec.margin, spec.margin, spec.frame_width, height - 2 * spec.margin,
-                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0, id="body")
+    frame = Frame(spec.margin, spec.vmargin, spec.frame_width, height - 2 * spec.vmargin,
+                  leftPadding=spec.inset, rightPadding=spec.inset, topPadding=0, bottomPadding=0, id="body")
     on_page: Callable[[Canvas, BaseDocTemplate], None] | None = None
     if not spec.roll and footer is not None:
         size = ctx.styles["small"].fontSize * 0.9
         font = ctx.font
 
+        head_size = ctx.body_size
+
         def on_page(canv: Canvas, d: BaseDocTemplate) -> None:
-            text = _fit(footer + "　" + ctx.texts("common", "page", page=canv.getPageNumber()),
+            page = canv.getPageNumber()
+            text = _fit(footer + "　" + ctx.texts("common", "page", page=page),
                         font, size, spec.frame_width)
             canv.saveState()
             canv.setFont(font, size)
             canv.drawCentredString(spec.width / 2, spec.margin / 2, text)
+            if running_head and page > 1:
+                canv.setFont(font, head_size)
+                canv.drawString(spec.margin, height - spec.margin + head_size * 0.6,
+                                _fit(running_head, font, head_size, spec.frame_width))
+                canv.setLineWidth(0.6)
+                canv.line(spec.margin, height - spec.margin + head_size * 0.3,
+                          spec.width - spec.margin, height - spec.margin + head_size * 0.3)
             canv.restoreState()
 
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame],

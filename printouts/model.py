@@ -30,7 +30,7 @@ class StationInfo:
     division_code: str
     phone: str
     address: str
-    lookup_url: str | None = None
+    query_url: str | None = None   # the platform's query URL template (printouts.query_url), if published
 
 
 @dataclass(frozen=True)

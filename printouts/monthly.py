@@ -14,7 +14,6 @@ import calendar
 import math
 from datetime import date
 from typing import Callable, Sequence
-from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
@@ -103,7 +102,7 @@ def _figure_table(ctx: Ctx, first_head: str, rows: Sequence[FigureRow], total: F
     num_style = ParagraphStyle("monthly_num", parent=style, alignment=2)
 
     def cell(text: str, st: ParagraphStyle = style) -> Paragraph:
-        return Paragraph(escape(text).replace("\n", "<br/>"), st)
+        return para(ctx, text, st)
 
     head = [cell(first_head)] + [cell(t("monthly", k)) for k in _FIGURE_KEYS]
     body = [[cell(_label(r))] + [cell(v, num_style) for v in _figure_cells(r, t)] for r in rows]
@@ -253,7 +252,7 @@ def _title(ctx: Ctx, text: str) -> Paragraph:
     while size > 16 and stringWidth(text, ctx.font, size) > room:
         size -= 0.5
     style = ParagraphStyle("monthly_title", parent=base, fontSize=size, leading=size * 1.3)
-    return Paragraph(escape(text), style)
+    return para(ctx, text, style)
 
 
 def build(rep: MonthlyReport, ctx: Ctx) -> list[Flowable]:

@@ -1,27 +1,34 @@
-"""QR code with the case number and query password, drawn as vector rectangles (no PIL).
+"""QR codes: the query link the platform publishes, or plain text; drawn as vector rectangles (no PIL).
 
-The payload never carries personal data: only the case number and the query password (the same
-two things printed in large type next to it), or the station's lookup URL with both as query
-parameters.
+The platform publishes a query URL template (``https://zwfw.example/q?n={case_number}``, checked by
+:func:`query_url_problems`); with one, the QR is a link to the case's progress page carrying the case
+number and nothing else: no password (a link is kept in browser histories and server logs) and no
+personal data. Without one, the QR is plain text: the case number and the query password (the same
+two things printed in large type next to it), which a phone shows but cannot look up, so the
+receipt then says only that (see ``receipt.number_block``).
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import segno
 from reportlab.platypus import Flowable
+
+from .query_url import query_url, query_url_problems
 
 QUIET = 4  # modules of white border, as the standard asks
 
 
-def qr_payload(case_number: str, query_password: str, lookup_url: str | None = None) -> str:
-    """The QR text; an empty ``query_password`` (the archive copy) leaves the password out."""
-    params = {"case": case_number, **({"pwd": query_password} if query_password else {})}
-    if lookup_url:
-        sep = "&" if "?" in lookup_url else "?"
-        return lookup_url + sep + urlencode(params)
+def qr_payload(case_number: str, query_password: str, query_url_template: str | None = None) -> str:
+    """The QR text: the query link when the platform published a template, else plain text with the
+    case number and the query password (an empty ``query_password``, the archive copy, leaves it out)."""
+    if query_url_template and not query_url_problems(query_url_template):
+        return query_url(query_url_template, case_number)
     return f"办件编号:{case_number}" + (f" 查询密码:{query_password}" if query_password else "")
+
+
+def qr_is_link(query_url_template: str | None) -> bool:
+    """Does the QR open the progress page (else it is text the phone only shows)?"""
+    return bool(query_url_template) and not query_url_problems(query_url_template or "")
 
 
 def qr_matrix(payload: str) -> tuple[tuple[int, ...], ...]:

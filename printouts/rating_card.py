@@ -13,7 +13,7 @@ from reportlab.platypus import Flowable, Table, TableStyle
 from .formatting import group_case_number
 from .layout import Ctx, gap, header, kv_table, para
 from .model import RatingCardDoc
-from .qr import QRFlowable, qr_payload
+from .qr import QRFlowable
 
 
 def build(doc: RatingCardDoc, ctx: Ctx) -> list[Flowable]:
@@ -41,11 +41,11 @@ def build(doc: RatingCardDoc, ctx: Ctx) -> list[Flowable]:
     out.append(para(ctx, t("rating_card", "detail")))
     out.append(para(ctx, "＿" * (10 if ctx.spec.roll else 22)))
     out.append(para(ctx, "＿" * (10 if ctx.spec.roll else 22)))
-    payload = qr_payload(case.case_number, "", doc.rating_url or case.station.lookup_url)
-    qr_size = min(ctx.width * 0.5, 40 * 2.835)
-    code = QRFlowable(payload, qr_size)
-    code.hAlign = "CENTER"
-    out += [gap(ctx, 0.3), code, para(ctx, t("rating_card", "qr_caption"), "center_small")]
+    if doc.rating_url:   # a QR only where it opens a rating page: a card's text-only code would rate nothing
+        qr_size = min(ctx.width * 0.5, 40 * 2.835)
+        code = QRFlowable(doc.rating_url, qr_size)
+        code.hAlign = "CENTER"
+        out += [gap(ctx, 0.3), code, para(ctx, t("rating_card", "qr_caption"), "center_small")]
     out.append(para(ctx, t("rating_card", "independent"), "small"))
     out.append(para(ctx, t("rating_card", "thanks"), "center_small"))
     return out

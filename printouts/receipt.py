@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, Table, TableStyle
 
 from forms.identity import mask_id, mask_phone
@@ -9,7 +10,7 @@ from forms.identity import mask_id, mask_phone
 from .formatting import fmt_date, fmt_datetime, fmt_due, group_case_number
 from .layout import Ctx, gap, header, heading, kv_table, materials_block, para, signatures
 from .model import HANDLING_TOWNSHIP, HANDLING_VILLAGE, CaseDoc
-from .qr import QRFlowable, qr_payload
+from .qr import QRFlowable, qr_is_link, qr_payload
 
 
 def case_rows(ctx: Ctx, case: CaseDoc, with_dates: bool = True) -> list[tuple[str, str]]:
@@ -41,17 +42,21 @@ def number_block(ctx: Ctx, case: CaseDoc, qr: bool = True) -> list[Flowable]:
     ]
     if not qr:
         return text_part
-    payload = qr_payload(case.case_number, case.query_password, case.station.lookup_url)
-    caption = para(ctx, t("receipt", "qr_caption"), "center_small")
+    payload = qr_payload(case.case_number, case.query_password, case.station.query_url)
+    # say what the code does: opens the progress page, or only shows the number
+    caption = para(ctx, t("receipt", "qr_caption" if qr_is_link(case.station.query_url) else "qr_caption_text"),
+                   "center_small")
     if ctx.spec.roll:
         size = min(ctx.width * 0.62, 48 * 2.835)
         code = QRFlowable(payload, size)
         code.hAlign = "CENTER"
         return [*text_part, gap(ctx, 0.3), code, caption]
     size = 40 * 2.835 if ctx.large else 30 * 2.835  # 40 / 30 mm
-    left_w = ctx.width - size - 8
+    caption_w = stringWidth(caption._plain, ctx.font, ctx.styles["center_small"].fontSize) + 2  # one line
+    right_w = max(size + 8, caption_w)
+    left_w = ctx.width - right_w
     t_ = Table([[text_part, [QRFlowable(payload, size), caption]]],
-               colWidths=[left_w, size + 8], hAlign="LEFT")
+               colWidths=[left_w, right_w], hAlign="LEFT")
     t_.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                             ("LEFTPADDING", (0, 0), (-1, -1), 0),
                             ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
@@ -72,7 +77,8 @@ def next_steps(ctx: Ctx, case: CaseDoc) -> str:
         handover = fmt_due(case.handover_due, t, weekday=True) if case.handover_due else "3个工作日内"
         values.update(deciding_body=deciding, accepting_body=case.accepting_body or "乡（镇）人民政府",
                       handover=handover)
-    return t("receipt", key, **values)
+    text = t("receipt", key, **values)
+    return text + t("receipt", "scan_to_query") if qr_is_link(case.station.query_url) else text
 
 
 def where_now(ctx: Ctx, case: CaseDoc) -> list[str]:
@@ -94,6 +100,13 @@ def build(case: CaseDoc, ctx: Ctx) -> list[Flowable]:
                                  case.reprint_count)
     out += number_block(ctx, case)
     out.append(gap(ctx, 0.4))
+    # what the citizen still has to bring comes first, on the first sheet (large print included)
+    received = [m for m in case.materials if m.status == "received"]
+    to_bring = [m for m in case.materials if m.status != "received"]
+    if to_bring:
+        out += heading(ctx, t("receipt", "materials_to_bring"))
+        out += materials_block(ctx, to_bring)
+        out.append(gap(ctx, 0.4))
     rows = case_rows(ctx, case)
     rows.append((t("common", "agent"), case.agent_name))
     if case.statutory:
@@ -111,13 +124,8 @@ def build(case: CaseDoc, ctx: Ctx) -> list[Flowable]:
     if any(d is not None and d.estimate for d in (case.promised, case.statutory)):
         out.append(para(ctx, t("common", "estimate_note"), "small"))
 
-    received = [m for m in case.materials if m.status == "received"]
-    to_bring = [m for m in case.materials if m.status != "received"]
     out += heading(ctx, t("receipt", "materials_received"))
     out += materials_block(ctx, received, show_status=False)
-    if to_bring:
-        out += heading(ctx, t("receipt", "materials_to_bring"))
-        out += materials_block(ctx, to_bring)
 
     out.append(gap(ctx, 0.4))
     out.append(para(ctx, t("receipt", "keep"), "small"))

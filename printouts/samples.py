@@ -14,9 +14,9 @@ SAMPLE_ID = "11010519491231002X"
 SAMPLE_CASE = "4201021002012026031500071K"
 
 
-def station(lookup_url: str | None = None) -> StationInfo:
+def station(query_url: str | None = None) -> StationInfo:
     return StationInfo(name="某某镇某某村便民服务站", division_code="420102100201",
-                       phone="027-8888 1234", address="某某村村委会一楼大厅", lookup_url=lookup_url)
+                       phone="027-8888 1234", address="某某村村委会一楼大厅", query_url=query_url)
 
 
 def materials() -> list[MaterialLine]:

@@ -23,6 +23,7 @@ SCHEMA: dict[str, dict[str, frozenset[str]]] = {
     "common": {
         "reprint_mark": _P({"n"}), "estimate_suffix": _P(), "estimate_note": _P(),
         "footer": _P({"station_name", "station_phone"}), "page": _P({"page"}),
+        "running_head": _P({"title", "case_number"}),
         "case_number": _P(), "query_password": _P(), "password_withheld": _P(), "item": _P(), "department": _P(),
         "applicant": _P(), "id_number": _P(), "phone": _P(), "received_at": _P(), "promised": _P(),
         "statutory": _P(), "agent": _P(), "status": _P(), "none": _P(), "material_no": _P(),
@@ -39,7 +40,7 @@ SCHEMA: dict[str, dict[str, frozenset[str]]] = {
         "next_village": _P({"station_phone", "promised", "agent", "deciding_body"}),
         "next_township": _P({"station_phone", "promised", "agent", "accepting_body", "handover", "deciding_body"}),
         "next_default": _P({"station_phone", "promised", "agent"}),
-        "no_promise": _P(), "keep": _P(), "qr_caption": _P(),
+        "no_promise": _P(), "keep": _P(), "qr_caption": _P(), "qr_caption_text": _P(), "scan_to_query": _P(),
     },
     "notice": {
         "title": _P(), "intro": _P({"applicant", "item"}), "materials_title": _P(),

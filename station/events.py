@@ -33,6 +33,7 @@ OPERATOR_CHANGED = "operator.changed"
 OPERATOR_LOGIN = "operator.login"
 OPERATOR_LOGIN_FAILED = "operator.login_failed"
 CALENDAR_UPDATED = "calendar.updated"
+QUERY_URL_PUBLISHED = "query_url.published"   # from the platform: the template of the receipts' QR link
 STATION_INITIALISED = "station.initialised"
 ACCESS_REFUSED = "access.refused"
 SYNC_CONFLICT = "sync.conflict"  # from the platform: one of our events lost to a decision that came first

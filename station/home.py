@@ -38,11 +38,11 @@ class StationConfig:
     role: str = "village"
     phone: str = ""
     address: str = ""
-    printer: str = ""
+    printer: str = ""          # the printer's address: a CUPS name, or an ESC/POS address (printouts.printer_target)
+    printer_kind: str = "cups"  # cups | escpos-usb | escpos-serial | escpos-network
     paper_format: str = "a4"
     large_print: bool = False
     font_path: str = ""
-    lookup_url: str = ""
     sync_url: str = ""
     sync_interval_minutes: int = 15
     rating_followup_days: int = 5

@@ -91,5 +91,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     # The legal record (issue 14): bodies, basis, clocks paused and resumed, forwarding, 公示, hand-over,
     # 告知件 and 回访: new columns and tables whose values come from events already in the log.
     Migration(7, "the legal record: bodies, clocks, 转报, 公示, hand-over, 告知件, 回访", refold),
+    # Issue 15: the query URL template the platform publishes (no event of its type existed before).
+    Migration(8, "platform settings: the query URL template of the receipts' QR", tables("platform_settings")),
 )
 LATEST = MIGRATIONS[-1].version

@@ -29,9 +29,13 @@ from station import events as ev
 from station import lifecycle
 from station.cases import CaseReader, CaseRecord
 from station.operators import Operator, require
+from station.projections import QUERY_URL_KEY
 from forms.problems import StationError
 from station.stats import Figures, compute
-from station.settings import PAPER_FORMATS
+from station.settings import check_paper_format
+from printouts.formats import ROLL_FORMATS
+from printouts.printer import PrintOutcome
+from printouts.printer_target import CUPS, PrinterTarget, parse_target
 from station.store import Store
 from station.sync_state import pending_events
 
@@ -58,6 +62,21 @@ class PrintResult:
     def to_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "printed": self.sent, "message": self.message,
                 "reprint_count": self.reprint_count, "kind": self.kind, "title": KIND_TITLES[self.kind]}
+
+
+def paper_for(kind: str, fmt: str) -> str:
+    """``fmt`` when the document exists on that paper, else A4 (the 申请表 and the reports are A4 only)."""
+    from printouts import KINDS
+
+    formats = KINDS[kind][2] if kind in KINDS else ("a4",)
+    return fmt if fmt in formats else "a4"
+
+
+def print_title(kind: str) -> str:
+    """The document's title as a print menu shows it: an A4-only one says so."""
+    from printouts import KINDS
+
+    return KIND_TITLES[kind] + ("（A4）" if kind in KINDS and KINDS[kind][2] == ("a4",) else "")
 
 
 def _decision_type(case: CaseRecord) -> str | None:
@@ -87,10 +106,16 @@ def documents_for(case: CaseRecord) -> list[str]:
     return kinds
 
 
+def published_query_url(store: Store) -> str | None:
+    """The query URL template the platform published (``query_url.published``), if any reached us."""
+    row = store.conn.execute("SELECT value FROM platform_settings WHERE key=?", (QUERY_URL_KEY,)).fetchone()
+    return row[0] if row else None
+
+
 def _station_info(store: Store) -> StationInfo:
     c = store.config
     return StationInfo(name=c.name, division_code=c.station_id, phone=c.phone or "（未设置）",
-                       address=c.address or c.name, lookup_url=c.lookup_url or None)
+                       address=c.address or c.name, query_url=published_query_url(store))
 
 
 def _material_lines(case: CaseRecord, only: list[str] | None = None) -> list[MaterialLine]:
@@ -226,10 +251,11 @@ def _purge_outgoing(store: Store) -> None:
 
 def _finish(store: Store, pdf: bytes, number: str | None, kind: str, operator: Operator, fmt: str, large: bool,
             reprints: int, out: Path | None, citizen_pdf: bytes | None = None,
-            record_number: str | None = None) -> PrintResult:
+            record_number: str | None = None, citizen_doc: Any = None) -> PrintResult:
     """Archive ``pdf`` and record the print; print ``citizen_pdf`` (the copy with the query password,
     when it differs from the archived one) or the archived copy. ``record_number``: a record that is
-    not a case (a 告知件): named in the body, since the event's case number must be a case's."""
+    not a case (a 告知件): named in the body, since the event's case number must be a case's.
+    ``citizen_doc``: the receipt's data, for a thermal printer, which prints it in its own font."""
     now = store.clock()
     path = archive_pdf(store.home, number or record_number, kind, pdf, now)
     body = {"kind": kind, "title": KIND_TITLES[kind], "path": str(path.relative_to(store.home)),
@@ -245,6 +271,10 @@ def _finish(store: Store, pdf: bytes, number: str | None, kind: str, operator: O
         else:
             _write_private(out, citizen_pdf)
         path = out
+    target, _ = parse_target(store.config.printer_kind or CUPS, store.config.printer)
+    if target is not None and target.escpos:
+        outcome = _thermal(store, target, kind, fmt, citizen_doc)
+        return PrintResult(path, outcome.sent, outcome.message_zh, reprints, kind)
     transient = None
     if citizen_pdf is not None and out is None:
         name = f"{path.stem}-申请人联.pdf"
@@ -261,12 +291,24 @@ def _finish(store: Store, pdf: bytes, number: str | None, kind: str, operator: O
     return PrintResult(path, False, "未设置打印机，文书已存档（PDF）", reprints, kind)
 
 
+def _thermal(store: Store, target: PrinterTarget, kind: str, fmt: str, doc: Any) -> PrintOutcome:
+    """A thermal (ESC/POS) printer prints the receipt in its own font; other documents stay PDFs."""
+    from printouts.texts import load_texts
+    from printouts.thermal import send_receipt
+
+    if kind != "receipt" or not isinstance(doc, CaseDoc):
+        return PrintOutcome(False, f"{target.describe()}只直接打印收件回执；{KIND_TITLES[kind]}已存档（PDF），"
+                                   "请在能打印 A4 的电脑上打印")
+    if fmt not in ROLL_FORMATS:
+        return PrintOutcome(False, f"{target.describe()}只能打印卷纸：请选择80或58毫米卷纸。收件回执已存档（PDF）")
+    return send_receipt(target, doc, load_texts(None), fmt)
+
+
 def print_case_document(store: Store, number: str, kind: str, operator: Operator, fmt: str | None = None,
                         large: bool | None = None, out: Path | None = None) -> PrintResult:
     require(store, operator, "handle", "打印文书")
     fmt = fmt or store.config.paper_format or "a4"
-    if fmt not in PAPER_FORMATS:
-        raise StationError("bad_format", f"纸张格式只能是 a4 或 roll80，收到 {fmt}")
+    check_paper_format(fmt)
     large = store.config.large_print if large is None else large
     case = CaseReader(store).get(number)
     if kind not in KIND_TITLES or kind in REPORT_KINDS or kind in CONSULTATION_KINDS:
@@ -279,11 +321,13 @@ def print_case_document(store: Store, number: str, kind: str, operator: Operator
     document = _document(store, case, kind, reprints)
     font = store.config.font_path or None
     citizen_pdf = None
+    citizen_doc = document
     if kind == "receipt" and document.query_password:
         citizen_pdf = render(document, kind, fmt=fmt, large=large, font_path=font)
         document = replace(document, query_password="")  # the archived copy keeps no secret
     pdf = render(document, kind, fmt=fmt, large=large, font_path=font)
-    return _finish(store, pdf, case.number, kind, operator, fmt, large, reprints, out, citizen_pdf)
+    return _finish(store, pdf, case.number, kind, operator, fmt, large, reprints, out, citizen_pdf,
+                   citizen_doc=citizen_doc)
 
 
 def consultation_document(store: Store, number: str, reprints: int = 0) -> InformDoc:
@@ -324,8 +368,7 @@ def print_consultation(store: Store, number: str, operator: Operator, fmt: str |
     """Print (or reprint) the 一次性告知书 of a 告知件: archived, recorded, then printed."""
     require(store, operator, "handle", "打印一次性告知书")
     fmt = fmt or store.config.paper_format or "a4"
-    if fmt not in PAPER_FORMATS:
-        raise StationError("bad_format", f"纸张格式只能是 a4 或 roll80，收到 {fmt}")
+    check_paper_format(fmt)
     large = store.config.large_print if large is None else large
     key = number.strip().upper()
     row = store.conn.execute("SELECT count FROM prints WHERE case_number=? AND kind='inform'", (key,)).fetchone()

@@ -23,6 +23,7 @@ from sqlite_utils import Database
 
 from forms.problems import StationError
 from forms.schema import form_label
+from printouts.query_url import query_url_problems
 from station import events as ev
 from station import schema as tables
 from station import lifecycle
@@ -39,6 +40,9 @@ class FoldContext:
     station: str
     codec: PiiCodec
 
+
+#: platform_settings key of the query URL template (event ``query_url.published``)
+QUERY_URL_KEY = "query_url"
 
 # --- calendar of a schema ----------------------------------------------------------------------
 
@@ -393,6 +397,17 @@ def _fold_operator(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldCont
     return True
 
 
+def _fold_query_url(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
+    """The platform's query URL template, checked again here: one that is not valid is kept in the log
+    and changes nothing (the QR stays what it was)."""
+    template = event.body.get("template")
+    if not isinstance(template, str) or query_url_problems(template):
+        return True
+    conn.execute(f"INSERT OR REPLACE INTO {s}.platform_settings(key, value, event_id, published_at) VALUES (?,?,?,?)",
+                 (QUERY_URL_KEY, template, event.id, event.recorded_at))
+    return True
+
+
 def _fold_calendar(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
     b = event.body
     for year in b["years"]:
@@ -516,6 +531,8 @@ def _fold(conn: sqlite3.Connection, schema: str, event: Event, ctx: FoldContext)
         return _fold_operator(conn, schema, event, ctx)
     if t == ev.CALENDAR_UPDATED:
         return _fold_calendar(conn, schema, event, ctx)
+    if t == ev.QUERY_URL_PUBLISHED:
+        return _fold_query_url(conn, schema, event, ctx)
     return True  # audit-only events (logins, refusals, station init) have no projection
 
 

@@ -117,11 +117,13 @@ CONSULTATIONS = _spec("consultations", "number text, station text!, day text!, r
                       " body_event text!, converted_case text", "number",
                       indexes=(Index("consultations_day", ("day",)),))
 SUPERSEDED = _spec("superseded", "event_id text, case_number text, notice_id text!, reason text", "event_id")
+# what the platform publishes for every station (the query URL template of the receipts' QR): key -> value
+PLATFORM_SETTINGS = _spec("platform_settings", "key text, value text!, event_id text!, published_at text", "key")
 PRINTS = _spec("prints", "case_number text!, kind text!, count int!, last_path text, last_at text",
                ("case_number", "kind"))
 
 PROJECTIONS = (CASES, MATERIALS, APPLICANTS, HOLIDAYS, HOLIDAY_YEARS, CONFLICTS, OPERATORS, RATINGS, SUPERSEDED,
-               PRINTS, REVISITS, CONSULTATIONS)
+               PRINTS, REVISITS, CONSULTATIONS, PLATFORM_SETTINGS)
 
 # --- the sync outbox (rows written by sync/outbox.py only) ---------------------------------------
 

@@ -12,13 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from forms.problems import Problem, ProblemList
+from forms.problems import Problem, ProblemList, StationError
+from printouts.formats import ALL_FORMATS, FORMAT_LABELS, ROLL_FORMATS
+from printouts.printer_target import ADDRESS_HINTS, ESCPOS_KINDS, PRINTER_KIND_LABELS, PRINTER_KINDS, parse_target
+
+# ADDRESS_HINTS, PRINTER_KIND_LABELS and PRINTER_KINDS are used by the 设置 screen through this module.
 from station.operators import Operator, require
 from station.store import Store
 from station.home import StationConfig, update_config
 
 NAME_MAX_CHARS = 60
-PAPER_FORMATS = ("a4", "roll80")
+PAPER_FORMATS = ALL_FORMATS   # a4, roll80, roll58 (printouts.formats: their print widths)
+PAPER_LABELS = FORMAT_LABELS
 SYNC_INTERVAL_MINUTES = (1, 1440)
 BATCH_BYTES = (2048, 1024 * 1024)
 URL_SCHEMES = ("http://", "https://")
@@ -65,8 +70,33 @@ def ca_bundle_problems(path: str, field: str = "ca_bundle") -> list[Problem]:
     return [] if not path or Path(path).is_file() else [Problem(field, "bad_ca_bundle", f"找不到CA证书文件 {path}")]
 
 
+PAPER_RULE = "纸张格式只能是 " + "、".join(f"{k}（{v}）" for k, v in PAPER_LABELS.items())
+
+
 def paper_format_problems(value: Any, field: str = "paper_format") -> list[Problem]:
-    return [] if value in PAPER_FORMATS else [Problem(field, "bad_format", "请选择纸张格式")]
+    return [] if value in PAPER_FORMATS else [Problem(field, "bad_format", PAPER_RULE)]
+
+
+def check_paper_format(value: str, field: str = "format") -> str:
+    """The format a print asks for, or ``bad_format`` naming the choices."""
+    problems = paper_format_problems(value, field)
+    if problems:
+        raise StationError("bad_format", f"{problems[0].message}，收到 {value}", problems)
+    return value
+
+
+def printer_problems(kind: Any, address: Any, paper_format: Any = None) -> list[Problem]:
+    """The printer setting: its kind, an address that kind can use, and paper it can print.
+
+    A thermal (ESC/POS) printer needs its address and a roll; an empty CUPS name means archive only."""
+    kind = str(kind or "cups")
+    address = str(address or "").strip()
+    _, problems = parse_target(kind, address)
+    if problems:
+        return problems
+    if kind in ESCPOS_KINDS and paper_format is not None and paper_format not in ROLL_FORMATS:
+        return [Problem("paper_format", "bad_format", "热敏打印机请选择80毫米或58毫米卷纸")]
+    return []
 
 
 @dataclass(frozen=True)
@@ -77,6 +107,7 @@ class LocalSettings:
     phone: str
     address: str
     printer: str
+    printer_kind: str
     sync_url: str
     sync_interval_minutes: int
     paper_format: str
@@ -93,11 +124,13 @@ def check_local(values: Mapping[str, Any]) -> LocalSettings:
     url = str(values.get("sync_url", "")).strip()
     problems.extend(sync_url_problems(url))
     problems.extend(paper_format_problems(values.get("paper_format")))
+    kind = str(values.get("printer_kind") or "cups")
+    problems.extend(printer_problems(kind, values.get("printer", ""), values.get("paper_format")))
     problems.raise_if_any("invalid_settings", "设置有误，请按提示修改")
     assert interval is not None
     return LocalSettings(name=name, phone=str(values.get("phone", "")).strip(),
                          address=str(values.get("address", "")).strip(),
-                         printer=str(values.get("printer", "")).strip(), sync_url=url,
+                         printer=str(values.get("printer", "")).strip(), printer_kind=kind, sync_url=url,
                          sync_interval_minutes=interval, paper_format=str(values["paper_format"]),
                          large_print=bool(values.get("large_print")))
 
@@ -109,5 +142,6 @@ def save_local(home: Path, values: Mapping[str, Any], store: Store | None = None
         require(store, operator, "admin", "修改设置")
     s = check_local(values)
     return update_config(home, name=s.name, phone=s.phone, address=s.address, printer=s.printer,
+                         printer_kind=s.printer_kind,
                          sync_url=s.sync_url, sync_interval_minutes=s.sync_interval_minutes,
                          paper_format=s.paper_format, large_print=s.large_print)

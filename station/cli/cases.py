@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from forms.problems import StationError
-from station.cli.options import Context, command, open_store
+from station.cli.options import Context, command, open_store, paper_format_option
 
 
 def _catalog():
@@ -78,7 +78,7 @@ def case_file(ctx: Context, item_code: str, data_file: str, duplicate_reason: st
 @click.option("--data", "data_file", required=True, help="申请数据JSON文件（- 表示标准输入），与收件登记相同")
 @click.option("--apply-to", default="", metavar="机关", help="不属本站受理范围时，应去申请的机关")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="另存一份一次性告知书PDF到此文件")
-@click.option("--format", "fmt", type=click.Choice(["a4", "roll80"]), default=None, help="纸张：A4 或 80mm 热敏纸")
+@paper_format_option
 @click.option("--large", is_flag=True, default=None, help="大字版（老年人）")
 def case_inform(ctx: Context, item_code: str, data_file: str, apply_to: str, out: str | None, fmt: str | None,
                 large: bool | None) -> None:

@@ -189,3 +189,11 @@ def parse_day(value: str | None, default: date | None = None) -> date | None:
         return date.fromisoformat(value) if value else default
     except ValueError:
         raise StationError("bad_date", f"日期格式应为 YYYY-MM-DD，收到 {value}") from None
+
+
+def paper_format_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--format a4|roll80|roll58``: every print command offers the same formats (station.settings)."""
+    from station.settings import PAPER_FORMATS
+
+    return click.option("--format", "fmt", type=click.Choice(PAPER_FORMATS), default=None,
+                        help="纸张：a4（A4 纸）、roll80（80毫米热敏卷纸）或 roll58（58毫米热敏卷纸）；默认用设置中的纸张")(f)

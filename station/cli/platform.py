@@ -1,4 +1,4 @@
-"""The reference platform gateway: `station platform init|keys|enroll|serve|cases|publish-calendar|import`."""
+"""The reference platform gateway: `station platform init|keys|enroll|serve|cases|publish-calendar|publish-query-url|import`."""
 
 from __future__ import annotations
 
@@ -119,6 +119,19 @@ def platform_publish_calendar(ctx: Context, file: str) -> None:
         result = platform.publish_calendar(data, path.name)
     ctx.out(result, f"已发布 {'、'.join(map(str, result['years']))} 年节假日安排（{result['days']} 天），"
                     f"将送达 {result['stations']} 个站点")
+
+
+@command(platform_group, "publish-query-url")
+@click.argument("url_template")
+def platform_publish_query_url(ctx: Context, url_template: str) -> None:
+    """向所有站点发布办件查询网址模板（回执二维码），如 https://zwfw.example/q?n={case_number}。
+
+    模板必须以 https:// 开头、含一处 {case_number}，不能含其他占位（二维码里没有查询密码）。
+    """
+    with open_platform(ctx) as platform:
+        result = platform.publish_query_url(url_template)
+    ctx.out(result, f"已发布查询网址模板 {result['template']}，将送达 {result['stations']} 个站点；"
+                    "各站同步后，回执上的二维码即为查询链接")
 
 
 @command(platform_group, "import")

@@ -9,8 +9,7 @@ from pathlib import Path
 import click
 
 from forms.problems import StationError
-from station.cli.options import Context, command, open_store, parse_day
-from station.settings import PAPER_FORMATS
+from station.cli.options import Context, command, open_store, paper_format_option, parse_day
 
 
 @click.group("print")
@@ -21,7 +20,7 @@ def print_group() -> None:
 def _print_command(kind: str, help_text: str) -> None:
     @command(print_group, kind.replace("_", "-"), login="handle", help=help_text)
     @click.argument("number")
-    @click.option("--format", "fmt", type=click.Choice(PAPER_FORMATS), default=None, help="纸张：A4 或 80mm 热敏纸")
+    @paper_format_option
     @click.option("--large", is_flag=True, default=None, help="大字版（老年人）")
     @click.option("--out", type=click.Path(dir_okay=False), default=None, help="另存一份PDF到此文件")
     def _cmd(ctx: Context, number: str, fmt: str | None, large: bool | None, out: str | None) -> None:
@@ -43,7 +42,7 @@ for _kind, _help in (("receipt", "收件回执（村站收件凭证）"), ("noti
 
 @command(print_group, "inform", login="handle", help="补打告知件的一次性告知书")
 @click.argument("number")
-@click.option("--format", "fmt", type=click.Choice(["a4", "roll80"]), default=None, help="纸张：A4 或 80mm 热敏纸")
+@paper_format_option
 @click.option("--large", is_flag=True, default=None, help="大字版（老年人）")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="另存一份PDF到此文件")
 def print_inform_cmd(ctx: Context, number: str, fmt: str | None, large: bool | None, out: str | None) -> None:

@@ -23,7 +23,7 @@ from forms.problems import StationError
 CONFLICT = "sync.conflict"
 # Types only the platform writes (conflict notices, the holiday calendar): refused from any station,
 # or a station could revert another's case or rewrite every station's working days.
-PLATFORM_ONLY = frozenset({CONFLICT, ev.CALENDAR_UPDATED})
+PLATFORM_ONLY = frozenset({CONFLICT, ev.CALENDAR_UPDATED, ev.QUERY_URL_PUBLISHED})
 # Decisions on a case: a township's for cases of its villages; a village's only on its own cases of
 # items decided at village level (the level recorded when the case was filed).
 DECISIONS = frozenset({ev.CASE_ACCEPTED, ev.CASE_NOT_ACCEPTED, ev.CASE_CORRECTION_REQUESTED, ev.CASE_APPROVED,

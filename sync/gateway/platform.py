@@ -218,7 +218,8 @@ class Platform:
 
     def enroll(self, enrolment: Enrolment) -> dict[str, Any]:
         """Register a station (or replace its keys). Backfills its inbox: a township gets the cases of
-        the villages under it already held; every station gets the holiday calendars published."""
+        the villages under it already held; every station gets the holiday calendars and query URL
+        templates published."""
         if enrolment.role not in ("village", "township"):
             raise SyncError("bad_enrolment", "只能登记村站或乡镇中心")
         try:
@@ -231,9 +232,10 @@ class Platform:
             self.store.put_station(StationRow(enrolment.id, enrolment.role, enrolment.name, enrolment.keys.kem,
                                               enrolment.keys.sig, self._at()))
             if existing is None:
-                for row in self.store.events_of_type(ev.CALENDAR_UPDATED):
-                    self.store.add_inbox(enrolment.id, row.id)
-                    backfilled += 1
+                for type_ in (ev.CALENDAR_UPDATED, ev.QUERY_URL_PUBLISHED):
+                    for row in self.store.events_of_type(type_):
+                        self.store.add_inbox(enrolment.id, row.id)
+                        backfilled += 1
                 if enrolment.role == "township":
                     prefix = division.jurisdiction_prefix
                     for row in self.store.events_of(prefix):
@@ -498,6 +500,24 @@ class Platform:
             for s in stations:
                 self.store.add_inbox(s.id, event["id"])
         return {"event": event["id"], "years": body["years"], "days": len(body["days"]), "stations": len(stations)}
+
+    def publish_query_url(self, template: str) -> dict[str, Any]:
+        """Publish the query URL template of the receipts' QR (``https://…{case_number}…``) to every
+        station, through their inboxes like the calendar; stations enrolled later get it on enrolment."""
+        from printouts.query_url import query_url_problems
+
+        template = template.strip()
+        problems = query_url_problems(template, "url_template")
+        if problems:
+            raise StationError("bad_query_url", problems[0].message, problems)
+        with self.store.transaction():
+            event = self._platform_event(ev.QUERY_URL_PUBLISHED, None, {"template": template})
+            self.store.add_event(EventRow(event["id"], event["station"], event["seq"], event["hlc"], None,
+                                          event["type"], canonical_json(event)), self._at())
+            stations = self.store.stations()
+            for s in stations:
+                self.store.add_inbox(s.id, event["id"])
+        return {"event": event["id"], "template": template, "stations": len(stations)}
 
     # --- inboxes ----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from station.cli import main
 from tests.e2e.test_cli_login import leaf_commands
 
 ALLOWED = {"pdf", "usb", "json", "csv", "xlsx", "toml", "https", "http", "url", "qr", "tls", "ca", "pem", "id",
-           "tui", "cli", "uvicorn", "cups", "lp", "zip", "ctrl", "stdin", "yyyy", "mm", "dd", "a4", "roll80",
+           "tui", "cli", "uvicorn", "cups", "lp", "zip", "ctrl", "stdin", "yyyy", "mm", "dd", "a4", "roll80", "roll58", "case_number",
            "escpos", "station", "python", "m", "vse", "json", "pinyin", "hpke", "nginx", "utf", "postgresql",
            "pos", "esc", "sqlite", "db", "u", "c"}
 

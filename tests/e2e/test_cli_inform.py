@@ -29,7 +29,9 @@ def run_json(*args: str, input: str | None = None, env: dict | None = None) -> t
 
 
 def pdf_text(path: Path) -> str:
-    out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    # -raw: in drawing order, so a table cell's wrapped lines stay together (the physical order
+    # interleaves them with the next cells' lines)
+    out = subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True, check=True).stdout
     return "".join(out.split())
 
 

@@ -130,9 +130,12 @@ def test_forged_events_of_every_kind_from_every_wrong_sender_change_nothing(worl
         (TOWNSHIP, [(ev.CASE_HANDED_OVER, {"to": "示范镇"}, case)], "wrong_role"),
         # platform-only types, from a village and a township: a forged notice would revert a rightful decision
         (VILLAGE_2, [(authority.CONFLICT, {"event": f"{TOWNSHIP}:1", "code": "illegal_transition"}, case),
-                     (ev.CALENDAR_UPDATED, {"years": [2031], "days": {"2031-03-02": "holiday"}}, None)],
+                     (ev.CALENDAR_UPDATED, {"years": [2031], "days": {"2031-03-02": "holiday"}}, None),
+                     # a forged query URL would send every citizen's scan to the forger's site
+                     (ev.QUERY_URL_PUBLISHED, {"template": "https://evil.example/{case_number}"}, None)],
          "platform_only"),
-        (OTHER_TOWNSHIP, [(authority.CONFLICT, {"event": f"{TOWNSHIP}:1", "code": "illegal_transition"}, case)],
+        (OTHER_TOWNSHIP, [(authority.CONFLICT, {"event": f"{TOWNSHIP}:1", "code": "illegal_transition"}, case),
+                          (ev.QUERY_URL_PUBLISHED, {"template": "https://evil.example/{case_number}"}, None)],
          "platform_only"),
         # a malformed case number is nobody's
         (VILLAGE, [(ev.MATERIAL_RECEIVED, {}, VILLAGE + "-XXXXXX-0001-1")], "bad_case_number"),

@@ -24,6 +24,7 @@ from forms.problems import StationError
 
 A4 = (595.28, 841.89)
 ROLL_W = 226.77  # 80 mm
+PAPER_W = {"roll80": ROLL_W, "roll58": 164.41}  # 80 mm, 58 mm
 MASKED = "1101**********002X"
 CASE_DOCS = ("receipt", "notice", "correction", "result", "refusal", "acceptance")
 ALL = [(k, f) for k, (_, _, formats) in KINDS.items() for f in formats]
@@ -105,7 +106,7 @@ def test_document_renders_with_key_text_and_right_paper(kind, fmt, large, docs, 
     else:
         assert len(sizes) == 1
         w, h = sizes[0]
-        assert abs(w - ROLL_W) < 0.01
+        assert abs(w - PAPER_W[fmt]) < 0.01
         assert 200 < h < 14400
     text = pdf_text(pdf, tmp_path)
     flat = compact(text)
@@ -192,27 +193,47 @@ def test_user_text_is_escaped_not_markup(tmp_path):
 
 # --- QR code -----------------------------------------------------------------------------------
 
-def test_qr_payload_has_case_and_password_not_id():
-    p = qr_payload(samples.SAMPLE_CASE, "583920")
-    assert samples.SAMPLE_CASE in p and "583920" in p and samples.SAMPLE_ID not in p
-    url = qr_payload(samples.SAMPLE_CASE, "583920", "https://zwfw.example.cn/q")
-    assert url == f"https://zwfw.example.cn/q?case={samples.SAMPLE_CASE}&pwd=583920"
-    assert qr_payload("A", "1", "https://x.cn/q?s=1") == "https://x.cn/q?s=1&case=A&pwd=1"
+TEMPLATE = "https://zwfw.example.cn/q?n={case_number}"
 
 
-@pytest.mark.parametrize("fmt", ["a4", "roll80"])
-@pytest.mark.parametrize("url", [None, "https://zwfw.example.cn/q"])
-def test_qr_code_on_paper_decodes(fmt, url, tmp_path):
-    c = samples.case(station=samples.station(lookup_url=url))
-    (tmp_path / "r.pdf").write_bytes(render(c, "receipt", fmt))
+def test_qr_payload_is_the_query_link_without_password_or_text_with_both():
+    text = qr_payload(samples.SAMPLE_CASE, "583920")
+    assert samples.SAMPLE_CASE in text and "583920" in text and samples.SAMPLE_ID not in text
+    link = qr_payload(samples.SAMPLE_CASE, "583920", TEMPLATE)
+    assert link == f"https://zwfw.example.cn/q?n={samples.SAMPLE_CASE}"
+    assert "583920" not in link
+    assert qr_payload("421381105201-261123-0001-1", "1", "https://x.cn/c/{case_number}?s=1") == \
+        "https://x.cn/c/421381105201-261123-0001-1?s=1"
+    # a template that is not valid is never used: text, as if none was published
+    assert qr_payload("A", "1", "http://x.cn/q?n={case_number}") == "办件编号:A 查询密码:1"
+
+
+def decode_qr(pdf: bytes, tmp_path: Path) -> str:
+    (tmp_path / "r.pdf").write_bytes(pdf)
     subprocess.run(["pdftoppm", "-r", "200", "-png", "-f", "1", "-l", "1",
                     str(tmp_path / "r.pdf"), str(tmp_path / "r")], check=True)
     png = next(tmp_path.glob("r*.png"))
     out = subprocess.run(["zbarimg", "-q", "--raw", str(png)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    decoded = out.stdout.strip()
-    assert decoded == qr_payload(samples.SAMPLE_CASE, "583920", url)
+    return out.stdout.strip()
+
+
+@pytest.mark.parametrize("fmt", ["a4", "roll80", "roll58"])
+@pytest.mark.parametrize("template", [None, TEMPLATE])
+def test_qr_code_on_paper_decodes_and_the_wording_says_what_it_does(fmt, template, tmp_path):
+    c = samples.case(station=samples.station(query_url=template))
+    pdf = render(c, "receipt", fmt)
+    decoded = decode_qr(pdf, tmp_path)
+    assert decoded == qr_payload(samples.SAMPLE_CASE, "583920", template)
     assert samples.SAMPLE_ID not in decoded
+    text = compact(pdf_text(pdf, tmp_path))
+    if template:
+        assert decoded == f"https://zwfw.example.cn/q?n={samples.SAMPLE_CASE}" and "583920" not in decoded
+        assert "扫码查询进度" in text and "扫本回执上的二维码查询进度" in text
+    else:
+        assert decoded.startswith("办件编号:")
+        assert "扫码可读出办件编号" in text
+        assert "扫码查询" not in text and "二维码" not in text
 
 
 # --- other documents ---------------------------------------------------------------------------
@@ -324,7 +345,7 @@ def stress_case():
             for i in range(1, 31)]
     st = StationInfo("湖北省武汉市某某区某某街道某某社区居民委员会某某村党群服务中心便民服务站（代办点）",
                      "420102100201", "027-8888 1234 转 8001", "某某区某某镇某某村二组幸福路 88 号村委会大院东侧一楼" * 2,
-                     "https://zwfw.example.gov.cn/village/lookup")
+                     TEMPLATE)
     return samples.case(station=st, applicant_name=long_name, materials=mats,
                         item_name="困难残疾人生活补贴和重度残疾人护理补贴申请（含首次申请、变更、恢复发放）",
                         department="民政局、残疾人联合会", agent_name="代办员" + "甲乙丙丁" * 5,
@@ -332,7 +353,7 @@ def stress_case():
 
 
 @pytest.mark.parametrize("kind", CASE_DOCS)
-@pytest.mark.parametrize("fmt", ["a4", "roll80"])
+@pytest.mark.parametrize("fmt", ["a4", "roll80", "roll58"])
 @pytest.mark.parametrize("large", [False, True])
 def test_thirty_materials_and_long_names_fit(kind, fmt, large, tmp_path):
     c = stress_case()
@@ -342,8 +363,8 @@ def test_thirty_materials_and_long_names_fit(kind, fmt, large, tmp_path):
     pdf = render(doc, kind, fmt, large=large)
     assert_inside(pdf, tmp_path)
     sizes = page_sizes(pdf)
-    if fmt == "roll80":
-        assert len(sizes) == 1 and abs(sizes[0][0] - ROLL_W) < 0.01
+    if fmt != "a4":
+        assert len(sizes) == 1 and abs(sizes[0][0] - PAPER_W[fmt]) < 0.01
     else:
         assert all(abs(w - A4[0]) < 0.01 for w, _ in sizes)
     text = compact(pdf_text(pdf, tmp_path))
@@ -433,5 +454,5 @@ def test_render_first_pages_to_png():
         data = png.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         width = int.from_bytes(data[16:20], "big")
-        expected = 315 if "roll80" in png.name else 827  # 80 mm / 210 mm at 100 dpi
+        expected = 315 if "roll80" in png.name else 228 if "roll58" in png.name else 827  # 80/58/210 mm at 100 dpi
         assert abs(width - expected) <= 1, (png.name, width)

@@ -17,13 +17,15 @@ from forms.identity import mask_phone
 from station import lifecycle, sync_state
 from station.cases import CaseReader, CaseRecord, deliver, hand_over, record_materials, withdraw
 from station.decisions import decision_lines, superseded
-from station.printing import KIND_TITLES, PrintResult, documents_for, print_case_document, station_names
+from station.printing import (PrintResult, documents_for, paper_for, print_case_document, print_title,
+                              station_names)
 from station.ratings import Rating, get_rating, rate, revisit
 from station.store import Store
 from station.tui.screens.base import StationScreen
-from station.tui.screens.dialogs import (DeliverDialog, MaterialsDialog, PrintDialog, RatingDialog, ReasonDialog,
+from station.tui.screens.dialogs import (DeliverDialog, MaterialsDialog, PrintChoice, PrintDialog, RatingDialog, ReasonDialog,
                                          RevisitDialog)
 from station.tui.widgets.legal import legal_rows
+from station.tui.widgets.print_status import PRINT_FORMATS as PAPER_CHOICES, PrintStatus, print_toast
 from station.tui.widgets.case_tables import compose_case_tables, fill_case_tables, setup_case_tables
 from station.tui.widgets.caselist import due_text
 
@@ -68,6 +70,7 @@ class CaseScreen(StationScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(f"办件详情 · {self.number}", id="title", classes="screen-title")
+        yield PrintStatus(id="print-status", classes="print-status")
         with VerticalScroll(id="case-body"):
             yield Static("", id="decision", classes="decision")
             yield Static("正在读取……", id="info")
@@ -247,20 +250,25 @@ class CaseScreen(StationScreen):
     def action_print(self) -> None:
         if self.view is None:
             return
-        kinds = [(k, KIND_TITLES[k]) for k in self.view.documents]
-        self.app.push_screen(PrintDialog(kinds), self.print_kind)
+        kinds = [(k, print_title(k)) for k in self.view.documents]
+        config = self.session.require_store().config
+        self.app.push_screen(PrintDialog(kinds, config.paper_format or "a4", config.large_print, PAPER_CHOICES),
+                             self.print_kind)
 
-    def print_kind(self, kind: str | None) -> None:
-        if not kind:
+    def print_kind(self, choice: PrintChoice | None) -> None:
+        if not choice:
             return
         store, op, number = self.session.require_store(), self._operator(), self.number
         self.app.notify("正在生成文书……", timeout=2)
-        self.call_domain(lambda: print_case_document(store, number, kind, op), self._printed, group="print")
+        fmt = paper_for(choice.kind, choice.fmt)   # the 申请表 is A4 whatever the paper chosen
+        self.call_domain(lambda: print_case_document(store, number, choice.kind, op, fmt=fmt,
+                                                     large=choice.large), self._printed, group="print")
 
     def _printed(self, result: PrintResult) -> None:
-        again = f"（第{result.reprint_count}次补打）" if result.reprint_count else ""
         self.last_print = result
-        self.app.notify(f"{result.message}{again}\n{result.path}", title="已打印" if result.sent else "已存档")
+        title, line = print_toast(result)
+        self.app.notify(line, title=title, timeout=4)
+        self.query_one(PrintStatus).show(result)
         self.reload()
 
     def action_back(self) -> None:

@@ -6,6 +6,7 @@ when cancelled; refusals stay in the dialog as Chinese messages so nothing typed
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from textual.app import ComposeResult
@@ -101,23 +102,43 @@ class MaterialsDialog(FormDialog):
         return lambda: self.record(keys)
 
 
-class PrintDialog(StationDialog):
-    """Choose which document to print; the case screen does the printing."""
+@dataclass(frozen=True)
+class PrintChoice:
+    """What the print dialog answers: the document (or another choice such as "open"), paper, large print."""
 
-    def __init__(self, kinds: list[tuple[str, str]]):
+    kind: str
+    fmt: str
+    large: bool
+
+
+class PrintDialog(StationDialog):
+    """Choose the document, and the paper and large print for this print (the station's by default);
+    the screen that opened it does the printing."""
+
+    def __init__(self, kinds: list[tuple[str, str]], fmt: str = "a4", large: bool = False,
+                 formats: list[tuple[str, str]] | None = None):
         super().__init__()
         self.kinds = kinds
+        self.fmt = fmt
+        self.large = large
+        self.formats = formats or [("A4 纸", "a4")]
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static("打印哪份文书？（Enter 打印，Esc 取消）", classes="dialog-title")
+        with Vertical(classes="dialog print-dialog"):
+            yield Static("打印哪份文书？↑↓ 选择，Enter 打印；Tab 换纸张或大字；Esc 取消", classes="dialog-title")
             yield OptionList(*[Option(label, id=kind) for kind, label in self.kinds], id="kinds")
+            with Horizontal(classes="print-options"):
+                yield Label("纸张", classes="field-label")
+                yield Select(self.formats, allow_blank=False, value=self.fmt, id="print-format")
+                yield Checkbox("大字版", value=self.large, id="print-large")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+        fmt = self.query_one("#print-format", Select).value
+        large = self.query_one("#print-large", Checkbox).value
+        self.dismiss(PrintChoice(str(event.option.id), str(fmt) if isinstance(fmt, str) else self.fmt, bool(large)))
 
 
 class DeliverDialog(FormDialog):

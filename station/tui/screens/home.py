@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import date, datetime, timedelta
 
 from rich.text import Text
@@ -14,7 +15,8 @@ from textual.widgets import DataTable, Footer, Static
 from station.cases import CaseReader, CaseRecord, Worklist, worklist
 from station.decisions import Arrival, arrivals
 from station.operators import PERMISSIONS
-from station.printing import PrintResult, print_case_document
+from station.printing import PrintResult, paper_for, print_case_document, print_daily
+from station.tui.widgets.print_status import PRINT_FORMATS, print_toast
 from station.projections import calendar_for
 from station.store import Store
 from station.tui.screens.base import StationScreen
@@ -79,6 +81,7 @@ class HomeScreen(StationScreen):
         Binding("o", "list('overdue')", "超期", show=False),
         Binding("u", "list('unsynced')", "未同步", show=False),
         Binding("p", "print_arrival", "打印通知"),
+        Binding("b", "print_daily", "日报"),
         Binding("r", "review", "审核"),
         Binding("g", "stats", "统计"),
         Binding("s", "sync", "同步"),
@@ -175,22 +178,33 @@ class HomeScreen(StationScreen):
         from station.tui.screens.dialogs import PrintDialog
 
         number = arrival.case.number
-        self.app.push_screen(PrintDialog([(arrival.kind, f"打印{arrival.title}"), ("open", "打开办件详情")]),
-                             lambda kind: self._print_arrival(number, kind))
+        config = self.session.require_store().config
+        self.app.push_screen(PrintDialog([(arrival.kind, f"打印{arrival.title}"), ("open", "打开办件详情")],
+                                         config.paper_format or "a4", config.large_print, PRINT_FORMATS),
+                             lambda choice: self._print_arrival(number, choice))
 
-    def _print_arrival(self, number: str, kind: str | None) -> None:
-        if not kind:
+    def _print_arrival(self, number: str, choice: Any) -> None:
+        if not choice:
             return
-        if kind == "open":
+        if choice.kind == "open":
             self.app.open_case(number)
             return
         store, op = self.session.require_store(), self.session.operator
         self.app.notify("正在生成文书……", timeout=2)
-        self.call_domain(lambda: print_case_document(store, number, kind, op), self._printed, group="print")
+        fmt = paper_for(choice.kind, choice.fmt)
+        self.call_domain(lambda: print_case_document(store, number, choice.kind, op, fmt=fmt,
+                                                     large=choice.large), self._printed, group="print")
+
+    def action_print_daily(self) -> None:
+        """Today's 日报 (A4), archived and sent to the printer like any document."""
+        store, op, today = self.session.require_store(), self.session.operator, self.session.today()
+        self.app.notify("正在生成日报……", timeout=2)
+        self.call_domain(lambda: print_daily(store, today, op), self._printed, group="print")
 
     def _printed(self, result: PrintResult) -> None:
         self.last_print = result
-        self.app.notify(f"{result.message}\n{result.path}", title="已打印" if result.sent else "已存档")
+        title, line = print_toast(result)
+        self.app.notify(f"{line}：{result.message}", title=title, timeout=4)
         self.action_refresh()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -14,6 +14,7 @@ from station.cases import FiledCase
 from station.printing import PrintResult, print_case_document
 from station.tui.screens.base import StationScreen
 from station.tui.widgets.bigtext import BigText
+from station.tui.widgets.print_status import PrintStatus, print_toast
 
 
 class ResultScreen(StationScreen):
@@ -36,6 +37,7 @@ class ResultScreen(StationScreen):
         f = self.filed
         village, rest = f.number.split("-", 1)
         yield Static(f"已保存 · {self.item_name}", classes="screen-title")
+        yield PrintStatus(id="print-status", classes="print-status")
         with VerticalScroll(id="result-body"):
             yield Static("办件编号（请申请人记下或保留回执）", classes="section-title")
             yield BigText(village, id="number-1", classes="big")
@@ -68,8 +70,9 @@ class ResultScreen(StationScreen):
 
     def _printed(self, result: PrintResult) -> None:
         self.printed.append(result)
-        again = f"（第{result.reprint_count}次补打）" if result.reprint_count else ""
-        self.app.notify(f"{result.message}{again}\n{result.path}", title="已打印" if result.sent else "已存档")
+        title, line = print_toast(result)
+        self.app.notify(line, title=title, timeout=4)
+        self.query_one(PrintStatus).show(result)
 
     def action_open(self) -> None:
         self.app.go("case", number=self.filed.number)

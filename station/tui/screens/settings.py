@@ -13,15 +13,16 @@ from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select, S
 from forms.problems import StationError
 from station.home import StationConfig, read_config
 from station.operators import Operator, add_operator, list_operators, set_disabled, set_password
-from station.settings import PAPER_FORMATS, save_local
+from station.settings import ADDRESS_HINTS, PAPER_FORMATS, PAPER_LABELS, PRINTER_KIND_LABELS, PRINTER_KINDS, save_local
 from station.tui.screens.base import StationScreen
 from station.tui.screens.dialogs import OperatorDialog, PasswordDialog
 from station.tui.widgets.problems import ProblemPanel
 
 TEXT_SETTINGS = [("name", "站点名称"), ("phone", "站点电话（印在回执上）"), ("address", "站点地址"),
-                 ("printer", "打印机名称（留空则只存档PDF）"), ("sync_url", "省平台同步地址"),
+                 ("printer", "打印机：系统打印机名称，或热敏小票机地址（留空则只存档PDF）"), ("sync_url", "省平台同步地址"),
                  ("sync_interval_minutes", "自动同步间隔（分钟）")]
-PAPER = [("A4 纸", "a4"), ("80毫米热敏卷纸", "roll80")]
+PAPER = [(label, name) for name, label in PAPER_LABELS.items()]
+PRINTER_KIND_OPTIONS = [(label, kind) for kind, label in PRINTER_KIND_LABELS.items()]
 
 
 class SettingsScreen(StationScreen):
@@ -39,10 +40,16 @@ class SettingsScreen(StationScreen):
         with VerticalScroll(id="settings-body", classes="form"):
             yield ProblemPanel(id="settings-problems", classes="problems")
             for key, label in TEXT_SETTINGS:
+                if key == "printer":
+                    yield Label("打印机类型", classes="field-label")
+                    yield Select(PRINTER_KIND_OPTIONS, allow_blank=False, value="cups", id="s-printer_kind")
+                    yield Static("", id="err-s-printer_kind", classes="field-error")
                 yield Label(label, classes="field-label")
                 # Values arrive from a worker after focus; selecting all on focus would race the
                 # load (and one stray key would then wipe the station name).
                 yield Input(id=f"s-{key}", select_on_focus=False)
+                if key == "printer":
+                    yield Static(ADDRESS_HINTS["cups"], id="printer-hint", classes="hint")
                 yield Static("", id=f"err-s-{key}", classes="field-error")
             yield Label("纸张", classes="field-label")
             yield Select(PAPER, allow_blank=False, value="a4", id="s-paper_format")
@@ -71,6 +78,12 @@ class SettingsScreen(StationScreen):
             self.query_one(f"#s-{key}", Input).value = str(getattr(config, key))
         self.query_one("#s-paper_format", Select).value = config.paper_format if config.paper_format in PAPER_FORMATS else "a4"
         self.query_one("#s-large_print", Checkbox).value = bool(config.large_print)
+        kind = config.printer_kind if config.printer_kind in PRINTER_KINDS else "cups"
+        self.query_one("#s-printer_kind", Select).value = kind
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "s-printer_kind" and isinstance(event.value, str):
+            self.query_one("#printer-hint", Static).update(ADDRESS_HINTS.get(event.value, ""))
 
     def load_operators(self) -> None:
         store = self.session.require_store()
@@ -86,6 +99,7 @@ class SettingsScreen(StationScreen):
     def action_save(self) -> None:
         values: dict[str, Any] = {key: self.query_one(f"#s-{key}", Input).value for key, _ in TEXT_SETTINGS}
         values["paper_format"] = self.query_one("#s-paper_format", Select).value
+        values["printer_kind"] = self.query_one("#s-printer_kind", Select).value
         values["large_print"] = self.query_one("#s-large_print", Checkbox).value
         home, store, operator = self.session.home, self.session.require_store(), self.session.operator
         self.call_domain(lambda: save_local(home, values, store, operator), self._saved, failed=self._refused)

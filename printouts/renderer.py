@@ -13,24 +13,25 @@ from forms.problems import StationError
 from . import (acceptance, application, commitment, correction, daily, inform, monthly, notice, rating_card,
                receipt, refusal, result)
 from .fonts import resolve_font
-from .layout import Ctx, build_pdf, make_ctx, page_spec
+from .formatting import group_case_number
+from .layout import ALL_FORMATS, Ctx, build_pdf, make_ctx, page_spec
 from .model import (AcceptanceDoc, ApplicationDoc, CaseDoc, CommitmentDoc, CorrectionDoc, DailyReport, Document,
                     InformDoc, MonthlyReport, RatingCardDoc, RefusalDoc, ResultDoc)
 from .texts import load_texts
 
 #: kind -> (builder module, document type, formats allowed)
 KINDS: dict[str, tuple[ModuleType, type, tuple[str, ...]]] = {
-    "receipt": (receipt, CaseDoc, ("a4", "roll80")),
-    "notice": (notice, CaseDoc, ("a4", "roll80")),
-    "correction": (correction, CorrectionDoc, ("a4", "roll80")),
-    "result": (result, ResultDoc, ("a4", "roll80")),
-    "refusal": (refusal, RefusalDoc, ("a4", "roll80")),
+    "receipt": (receipt, CaseDoc, ALL_FORMATS),
+    "notice": (notice, CaseDoc, ALL_FORMATS),
+    "correction": (correction, CorrectionDoc, ALL_FORMATS),
+    "result": (result, ResultDoc, ALL_FORMATS),
+    "refusal": (refusal, RefusalDoc, ALL_FORMATS),
     "daily": (daily, DailyReport, ("a4",)),
-    "acceptance": (acceptance, AcceptanceDoc, ("a4", "roll80")),
-    "inform": (inform, InformDoc, ("a4", "roll80")),
+    "acceptance": (acceptance, AcceptanceDoc, ALL_FORMATS),
+    "inform": (inform, InformDoc, ALL_FORMATS),
     "application": (application, ApplicationDoc, ("a4",)),
-    "commitment": (commitment, CommitmentDoc, ("a4", "roll80")),
-    "rating_card": (rating_card, RatingCardDoc, ("a4", "roll80")),
+    "commitment": (commitment, CommitmentDoc, ALL_FORMATS),
+    "rating_card": (rating_card, RatingCardDoc, ALL_FORMATS),
 }
 
 #: Statistics reports (not per-case or per-day documents, no sample data): rendered like the
@@ -52,7 +53,7 @@ def render(doc: Document, kind: str, fmt: str = "a4", large: bool = False,
 
     ``kind``: receipt | notice | correction | result | refusal | acceptance | inform | application |
     commitment | rating_card | daily | monthly. ``fmt``: a4 |
-    roll80 (the daily and monthly reports are A4 only). ``font_path``: the station's configured CJK font, tried
+    roll80 | roll58 (the daily and monthly reports are A4 only). ``font_path``: the station's configured CJK font, tried
     before the system search; ``"builtin:STSong-Light"`` forces the non-embedded CID font.
     ``texts_path``: a locally edited copy of ``printouts/texts/zh.toml``.
     """
@@ -78,6 +79,19 @@ def render(doc: Document, kind: str, fmt: str = "a4", large: bool = False,
     title_bits = [kind, case.case_number if case else getattr(doc, "number", None) or getattr(doc, "day", None)
                   or getattr(doc, "month", "")]
     footer = ctx.texts("common", "footer", station_name=station.name, station_phone=station.phone)
+    head = None
     if case:
         footer = f"{case.case_number}　{footer}"
-    return build_pdf(ctx, flowables, title=" ".join(str(b) for b in title_bits), footer=footer)
+        head = ctx.texts("common", "running_head", title=_title(flowables) or kind,
+                         case_number=group_case_number(case.case_number))
+    return build_pdf(ctx, flowables, title=" ".join(str(b) for b in title_bits), footer=footer,
+                     running_head=head)
+
+
+def _title(flowables: list[Flowable]) -> str:
+    """The document's printed title (its first paragraph in the title style)."""
+    for f in flowables:
+        style = getattr(f, "style", None)
+        if getattr(style, "name", "") == "title":
+            return getattr(f, "_plain", None) or ""
+    return ""
