@@ -13,6 +13,7 @@ from station.operators import add_operator, os_account
 from station.setup import init_station
 from station.store import Store
 from tests.support import VILLAGE, FixedClock
+from tests.support.gateway_db import STORES, platform_database
 from tests.support.tui import build_demo, copy_home
 
 
@@ -45,6 +46,15 @@ def store(village_home: Path, clock: FixedClock):
 @pytest.fixture
 def agent(store: Store):
     return add_operator(store, "王小红", "agent", "secret123", os_account())
+
+
+@pytest.fixture(params=STORES)
+def platform_store(request: pytest.FixtureRequest):
+    """Run the test once per platform store: the SQLite file, and PostgreSQL (a fresh database). Every
+    platform the test makes (in process or as a `station platform` subprocess) uses that store; the
+    value is the database URL, or None for SQLite."""
+    with platform_database(request.param) as url:
+        yield url
 
 
 @pytest.fixture

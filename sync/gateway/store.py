@@ -96,6 +96,10 @@ class GatewayStore(Protocol):
 
     def transaction(self) -> AbstractContextManager[None]: ...
     def close(self) -> None: ...
+    # concurrency (sync/gateway/pg_store.py): inside a transaction, wait for and hold a named lock until
+    # it ends; a hint that these event ids are about to be added (one lookup instead of one per event)
+    def serialize(self, key: str) -> None: ...
+    def prefetch_events(self, ids: list[str]) -> None: ...
     # stations
     def put_station(self, row: StationRow) -> None: ...
     def get_station(self, station_id: str) -> StationRow | None: ...
@@ -245,6 +249,12 @@ class SqliteGatewayStore:
                 self.conn.execute("COMMIT")
             finally:
                 self._depth = 0
+
+    def serialize(self, key: str) -> None:
+        """Nothing to do: a SQLite transaction is already the only writer (BEGIN IMMEDIATE)."""
+
+    def prefetch_events(self, ids: list[str]) -> None:
+        """Nothing to do: each lookup is a function call into the same process."""
 
     def _one(self, sql: str, params: tuple = ()) -> tuple | None:
         with self._lock:
