@@ -48,11 +48,12 @@ def agent(store: Store):
     return add_operator(store, "王小红", "agent", "secret123", os_account())
 
 
-@pytest.fixture(params=STORES)
+@pytest.fixture(params=STORES, scope="module")
 def platform_store(request: pytest.FixtureRequest):
-    """Run the test once per platform store: the SQLite file, and PostgreSQL (a fresh database). Every
-    platform the test makes (in process or as a `station platform` subprocess) uses that store; the
-    value is the database URL, or None for SQLite."""
+    """Run a module's tests once per platform store: the SQLite file, and PostgreSQL. Every platform made
+    by ``make_platform`` meanwhile (served in process or by a `station platform serve` subprocess) uses
+    that store, each in a fresh database; the value is the URL of one more fresh database (for tests
+    that run `station platform init --database` themselves), or None for SQLite."""
     with platform_database(request.param) as url:
         yield url
 

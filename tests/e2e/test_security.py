@@ -204,6 +204,11 @@ def test_a_reviewer_of_another_township_neither_sees_nor_decides(tmp_path: Path)
 
 # --- the gateway under hostile HTTP ---------------------------------------------------------------
 
+@pytest.fixture(scope="module", autouse=True)
+def _on_both_stores(platform_store: str | None) -> None:
+    """The trust boundary holds on both platform stores (tests/conftest.py)."""
+
+
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
     root = tmp_path_factory.mktemp("gw")

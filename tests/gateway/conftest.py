@@ -3,6 +3,6 @@
 import pytest
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _on_both_stores(platform_store: str | None) -> None:
-    pass
+    """Module-scoped and automatic, so the modules' own module-scoped worlds are built on it too."""

@@ -8,15 +8,17 @@ A test on PostgreSQL is never skipped: if the server does not answer, it fails a
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
 from sync.gateway import testing
-from sync.gateway.database import ENV_VAR
+from sync.gateway.database import DB_FILE, ENV_VAR, URL_FILE
 
 SERVER = os.environ.get("STATION_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 STORES = ("sqlite", "postgres")
@@ -79,3 +81,27 @@ def platform_database(kind: str) -> Iterator[str | None]:
             os.environ[ENV_VAR] = saved
         for url in made:
             drop_database(url)
+
+
+def platform_rows(phome: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of a read on a platform home's store, whichever it is (``?`` placeholders), without opening
+    the platform: for polling while a gateway in another process writes. A table not made yet reads empty."""
+    url_file = phome / URL_FILE
+    if url_file.is_file():
+        with psycopg.connect(url_file.read_text(encoding="utf-8"), autocommit=True) as conn:
+            try:
+                return conn.execute(sql.replace("?", "%s"), params).fetchall()
+            except psycopg.errors.UndefinedTable:
+                return []
+    conn = sqlite3.connect(phome / DB_FILE, timeout=10)
+    try:
+        return conn.execute(sql, params).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+
+
+def platform_count(phome: Path, sql: str, params: tuple = ()) -> int:
+    rows = platform_rows(phome, sql, params)
+    return int(rows[0][0] or 0) if rows else 0
