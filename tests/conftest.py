@@ -59,6 +59,13 @@ def platform_store(request: pytest.FixtureRequest):
 
 
 @pytest.fixture
+def platform_store_pg():
+    """PostgreSQL only (the tests of what only it offers: workers, migrations of its schema)."""
+    with platform_database("postgres") as url:
+        yield url
+
+
+@pytest.fixture
 def rng() -> random.Random:
     return random.Random(7)
 

@@ -35,8 +35,8 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from sync.gateway.pg_migrations import LATEST, applied_versions, migrate
-from sync.gateway.store import (BatchRow, CaseFactsRow, EventRefusalRow, EventRow, InboxBatchRow, RefusalRow,
-                                StationRow)
+from sync.gateway.store import (TRIM_SQL, BatchRow, CaseFactsRow, EventRefusalRow, EventRow, InboxBatchRow,
+                                RefusalRow, StationRow)
 
 LOCK_SPACE = 7_301_914  # first key of the two-key advisory locks taken by serialize()
 EVENT_COLS = "id, station, seq, hlc, case_number, type, body"
@@ -474,10 +474,35 @@ class PostgresGatewayStore:
         keys = ("event_id", "case_number", "type", "reason", "status_then", "at")
         return [dict(zip(keys, r)) for r in self._all(f"SELECT {', '.join(keys)} FROM conflicts ORDER BY at")]
 
+    # --- operations -------------------------------------------------------------------------
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        return self._all(_pg(sql), tuple(params))
+
+    def note_pull(self, station: str, acked_seq: int, at: str) -> None:
+        self._write(_pg(TRIM_SQL["pull"]), (station, at, acked_seq))
+
+    def trim_inboxes(self, cutoff: str) -> int:
+        """Remove inbox envelopes acknowledged and older than ``cutoff`` (each station's last one stays),
+        and the inbox rows they carried; how many envelopes went."""
+        with self.transaction():
+            tx = self._tx()
+            assert tx is not None
+            gone = tx.conn.execute(f"WITH d AS ({_pg(TRIM_SQL['batches'])} RETURNING 1) SELECT count(*) FROM d",
+                                   (cutoff,)).fetchone()[0]
+            if gone:
+                tx.conn.execute(_pg(TRIM_SQL["rows"]))
+        return gone
+
     @property
     def conn(self) -> "QmarkConnection":
         """Ad-hoc reads in SQLite's ``?`` placeholder style (tests and the operator's own checks)."""
         return QmarkConnection(self)
+
+
+def _pg(sql: str) -> str:
+    """SQLite's ``?`` placeholders as psycopg's."""
+    return re.sub(r"\?", "%s", sql.replace("%", "%%"))
 
 
 class QmarkConnection:
@@ -487,7 +512,7 @@ class QmarkConnection:
         self.store = store
 
     def execute(self, sql: str, params: Any = ()) -> "_Rows":
-        return _Rows(self.store._all(re.sub(r"\?", "%s", sql.replace("%", "%%")), tuple(params)))
+        return _Rows(self.store.query(sql, tuple(params)))
 
 
 class _Rows:

@@ -527,6 +527,7 @@ class Platform:
         if station is None:
             raise Refused("unknown_sender", f"站点 {station_id} 未登记")
         self._cut_inbox(station)
+        self.store.note_pull(station_id, after, self._at())  # it holds every envelope up to ``after``
         return self.store.inbox_batches_after(station_id, after, max_bytes or self.config.pull_max_bytes)
 
     def _cut_inbox(self, station: env.PublicKeys) -> None:

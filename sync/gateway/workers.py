@@ -65,7 +65,13 @@ def _run_worker(home: Path, url: str | None, sock: socket.socket | None, host: s
         server = make_server(platform, host, port, log_level=log_level, tls_cert=tls_cert, tls_key=tls_key)
         if on_ready:
             on_ready(platform.config.name)
-        server.run(sockets=[sock] if sock else None)
+        from sync.gateway.ops import start_trimming
+
+        stop_trimming = start_trimming(platform)
+        try:
+            server.run(sockets=[sock] if sock else None)
+        finally:
+            stop_trimming.set()
 
 
 def serve(home: Path, url: str | None, host: str, port: int, workers: int = 1, log_level: str = "info",
