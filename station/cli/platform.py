@@ -1,4 +1,4 @@
-"""The reference platform gateway: `station platform init|keys|enroll|serve|cases|publish-calendar|import`."""
+"""The reference platform gateway: `station platform init|keys|enroll|serve|cases|status|migrate|publish-calendar|import`."""
 
 from __future__ import annotations
 
@@ -162,6 +162,38 @@ def platform_import_cmd(ctx: Context, from_: str) -> None:
     ctx.out(result, text)
     if not result["ok"]:
         sys.exit(2)
+
+
+
+
+@command(platform_group, "status")
+@click.option("--silent-days", default=7, show_default=True, type=click.IntRange(1, 3650),
+              help="列出这么多天没有同步的站点")
+def platform_status_cmd(ctx: Context, silent_days: int) -> None:
+    """平台运行情况：批次、事件、拒收（按原因）、收件箱、各站最近同步，以及多日未同步的站点。"""
+    from sync.gateway.ops import figures, readiness
+
+    with open_platform(ctx) as platform:
+        ready, details = readiness(platform)
+        data = {**figures(platform, silent_days), "ready": ready, "database": details}
+
+    def text() -> str:
+        c, inbox = data["counts"], data["inbox"]
+        seen = data["stations_seen"]
+        lines = [f"{data['platform']}：{'就绪' if ready else '未就绪'}（数据库架构版本 {details.get('schema', '?')}）",
+                 f"站点：村站 {data['stations']['village']}，乡镇中心 {data['stations']['township']}；"
+                 f"1 天内同步 {seen['1d']}，7 天内 {seen['7d']}，30 天内 {seen['30d']}",
+                 f"已接收批次 {c['batches']}，事件 {c['events']}，办件 {c['cases']}，冲突 {c['conflicts']}，"
+                 f"无权事件 {c['event_refusals']}",
+                 f"收件箱：{inbox['events']} 条事件（未确认 {inbox['unacknowledged_events']}），{inbox['envelopes']} 个信封"]
+        if data["refusals_by_reason"]:
+            lines.append("拒收：" + "，".join(f"{r} {n} 次" for r, n in data["refusals_by_reason"].items()))
+        silent = data["silent_stations"]
+        lines.append(f"{silent_days} 天以上未同步的站点：{len(silent)} 个")
+        lines += [f"  {s['id']} {s['name']}（最近：{s['last_seen'] or '从未同步'}）" for s in silent]
+        return "\n".join(lines)
+
+    ctx.out(data, text)
 
 
 COMMANDS: list[click.Command] = [platform_group]
