@@ -196,4 +196,16 @@ def platform_status_cmd(ctx: Context, silent_days: int) -> None:
     ctx.out(data, text)
 
 
+@command(platform_group, "migrate")
+@click.option("--to", "to", required=True, metavar="URL", help="目标 PostgreSQL 数据库 postgresql://…（空库）")
+def platform_migrate_cmd(ctx: Context, to: str) -> None:
+    """把平台数据从 SQLite 迁移到 PostgreSQL（先停止网关）；原 SQLite 文件保留不动。"""
+    from sync.gateway.move import move_to_postgres
+
+    result = move_to_postgres(ctx.home, to)
+    t = result["tables"]
+    ctx.out(result, f"已迁移到 {result['database']}：站点 {t['stations']}，批次 {t['batches']}，事件 {t['events']}，"
+                    f"办件 {t['cases']}，收件箱 {t['inbox']} 条\n平台目录已改用该数据库；原 platform.db 保留未动")
+
+
 COMMANDS: list[click.Command] = [platform_group]
