@@ -53,6 +53,11 @@ class _Tx:
     new_ids: set[str] = field(default_factory=set)  # events added in this transaction
     known: dict[str, bool] = field(default_factory=dict)  # event id -> held before this transaction
     cases: dict[str, tuple[str, str, str] | None] = field(default_factory=dict)  # number -> (status, owner, level)
+    new_cases: list[tuple] = field(default_factory=list)
+    case_updates: dict[str, list] = field(default_factory=dict)  # number -> [status, max hlc, events]
+
+    def updates_for(self, number: str) -> list:
+        return self.case_updates.setdefault(number, ["", "", 0])
 
 
 class PostgresGatewayStore:
@@ -128,23 +133,38 @@ class PostgresGatewayStore:
             return conn.execute(sql, params).fetchall()
 
     def _write(self, sql: str, params: Any = ()) -> None:
-        """A write whose answer nobody waits for (pipelined inside a transaction)."""
+        """A write whose answer nobody waits for (pipelined inside a transaction). It may go out before the
+        buffered events and inbox rows: none of these statements reads ``events`` or ``inbox``."""
         tx = self._tx()
         if tx is None:
             with self.transaction():
                 self._write(sql, params)
             return
-        self._flush(tx)
         tx.conn.execute(sql, params)
 
     def _flush(self, tx: _Tx) -> None:
-        """Send the buffered events and inbox rows: one statement each."""
+        """Send the buffered events, case rows and inbox rows: one statement each (arrays in binary)."""
         if tx.events:
             rows, tx.events = tx.events, []
             tx.conn.execute(
                 "INSERT INTO events(id, station, seq, hlc, case_number, type, body, received_at)"
-                " SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[],"
-                " %s::text[], %s::text[])", [list(c) for c in zip(*rows)])
+                " SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::text[], %b::text[], %b::text[],"
+                " %b::text[], %b::text[])", [list(c) for c in zip(*rows)])
+        if tx.new_cases:
+            rows, tx.new_cases = tx.new_cases, []
+            tx.conn.execute(
+                "INSERT INTO cases(number, village, item_code, item_name, status, updated_hlc, owner, level)"
+                " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
+                " %b::text[], %b::text[])", [list(c) for c in zip(*rows)])
+        if tx.case_updates:
+            updates, tx.case_updates = tx.case_updates, {}
+            numbers = sorted(updates)
+            tx.conn.execute(
+                "UPDATE cases c SET status = u.status, updated_hlc = greatest(c.updated_hlc, u.hlc),"
+                " events = c.events + u.n FROM unnest(%b::text[], %b::text[], %b::text[], %b::bigint[])"
+                " AS u(number, status, hlc, n) WHERE c.number = u.number",
+                [numbers, [updates[n][0] for n in numbers], [updates[n][1] for n in numbers],
+                 [updates[n][2] for n in numbers]])
         if tx.inbox:
             pairs, tx.inbox = tx.inbox, []
             self._write_inbox(tx, pairs)
@@ -162,7 +182,7 @@ class PostgresGatewayStore:
         if old:
             held = set(map(tuple, tx.conn.execute(
                 "SELECT station, event_id FROM inbox WHERE (station, event_id) IN"
-                " (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                " (SELECT * FROM unnest(%b::text[], %b::text[]))",
                 [[s for s, _ in old], [e for _, e in old]]).fetchall()))
             fresh = [p for p in fresh if p not in held]
         if not fresh:
@@ -177,11 +197,11 @@ class PostgresGatewayStore:
                 st.append(s), ev.append(e), ordinal.append(i), count.append(len(per[s]))
         tx.conn.execute(
             "WITH bump AS (INSERT INTO inbox_heads AS h(station, last_idx)"
-            " SELECT * FROM unnest(%s::text[], %s::bigint[]) ORDER BY 1"
+            " SELECT * FROM unnest(%b::text[], %b::bigint[]) ORDER BY 1"
             " ON CONFLICT (station) DO UPDATE SET last_idx = h.last_idx + excluded.last_idx"
             " RETURNING h.station, h.last_idx)"
             " INSERT INTO inbox(station, idx, event_id)"
-            " SELECT i.s, b.last_idx - i.n + i.o, i.e FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::bigint[])"
+            " SELECT i.s, b.last_idx - i.n + i.o, i.e FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::bigint[])"
             " AS i(s, e, o, n) JOIN bump b ON b.station = i.s",
             [stations, [len(per[s]) for s in stations], st, ev, ordinal, count])
 
@@ -274,16 +294,16 @@ class PostgresGatewayStore:
         """Keep refused events (an id already kept is not kept twice); how many were new."""
         return self._insert_returning_count(
             "WITH ins AS (INSERT INTO event_refusals(event_id, station, batch_seq, case_number, type, reason, body, at)"
-            " SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[],"
-            " %s::text[], %s::text[]) ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM ins",
+            " SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::text[], %b::text[], %b::text[],"
+            " %b::text[], %b::text[]) ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM ins",
             [(r.event_id, r.station, r.batch_seq, r.case_number, r.type, r.reason, r.body, r.at) for r in rows])
 
     def add_deferred(self, rows: list[EventRefusalRow]) -> int:
         """Hold events back until their case is filed (an id already held, stored or refused is skipped)."""
         return self._insert_returning_count(
             "WITH ins AS (INSERT INTO deferred_events"
-            " SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[],"
-            " %s::text[], %s::text[]) AS d(event_id, station, batch_seq, case_number, type, reason, body, at)"
+            " SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::text[], %b::text[], %b::text[],"
+            " %b::text[], %b::text[]) AS d(event_id, station, batch_seq, case_number, type, reason, body, at)"
             " WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = d.event_id)"
             " AND NOT EXISTS (SELECT 1 FROM event_refusals WHERE event_id = d.event_id)"
             " ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM ins",
@@ -375,18 +395,23 @@ class PostgresGatewayStore:
 
     def put_case(self, number: str, village: str, item_code: str, item_name: str, status: str, hlc: str,
                  owner: str, level: str) -> None:
-        self._write("INSERT INTO cases(number, village, item_code, item_name, status, updated_hlc, owner, level)"
-                    " VALUES (%s,%s,%s,%s,%s,%s,%s,%s)", (number, village, item_code, item_name, status, hlc, owner,
-                                                          level))
+        """Buffered (the transaction remembers the row for ``case_status``)."""
         tx = self._tx()
-        if tx is not None:
-            tx.cases[number] = (status, owner, level)
+        if tx is None:
+            with self.transaction():
+                return self.put_case(number, village, item_code, item_name, status, hlc, owner, level)
+        tx.new_cases.append((number, village, item_code, item_name, status, hlc, owner, level))
+        tx.cases[number] = (status, owner, level)
 
     def set_case_status(self, number: str, status: str, hlc: str) -> None:
-        self._write("UPDATE cases SET status=%s, updated_hlc=greatest(updated_hlc, %s), events=events+1"
-                    " WHERE number=%s", (status, hlc, number))
+        """Buffered: a case's updates in one transaction are summed into one row of one UPDATE."""
         tx = self._tx()
-        if tx is not None and tx.cases.get(number):
+        if tx is None:
+            with self.transaction():
+                return self.set_case_status(number, status, hlc)
+        held = tx.updates_for(number)
+        held[0], held[1], held[2] = status, max(held[1], hlc), held[2] + 1
+        if tx.cases.get(number):
             _, owner, level = tx.cases[number]  # type: ignore[misc]
             tx.cases[number] = (status, owner, level)
 
