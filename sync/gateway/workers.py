@@ -61,7 +61,6 @@ def _run_worker(home: Path, url: str | None, sock: socket.socket | None, host: s
 
     with Platform.open(home, url) as platform:
         platform.config = share(platform.config, workers)
-        platform.workers = workers  # type: ignore[attr-defined]
         server = make_server(platform, host, port, log_level=log_level, tls_cert=tls_cert, tls_key=tls_key)
         if on_ready:
             on_ready(platform.config.name)

@@ -210,7 +210,7 @@ def _on_both_stores(platform_store: str | None) -> None:
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory):
+def gateway(tmp_path_factory, platform_store):  # rebuilt for each platform store
     root = tmp_path_factory.mktemp("gw")
     phome, keys = make_platform(root)
     with Platform.open(phome) as platform:
