@@ -13,6 +13,7 @@ from station.operators import add_operator, os_account
 from station.setup import init_station
 from station.store import Store
 from tests.support import VILLAGE, FixedClock
+from tests.support.gateway_db import STORES, platform_database
 from tests.support.tui import build_demo, copy_home
 
 
@@ -45,6 +46,23 @@ def store(village_home: Path, clock: FixedClock):
 @pytest.fixture
 def agent(store: Store):
     return add_operator(store, "王小红", "agent", "secret123", os_account())
+
+
+@pytest.fixture(params=STORES, scope="module")
+def platform_store(request: pytest.FixtureRequest):
+    """Run a module's tests once per platform store: the SQLite file, and PostgreSQL. Every platform made
+    by ``make_platform`` meanwhile (served in process or by a `station platform serve` subprocess) uses
+    that store, each in a fresh database; the value is the URL of one more fresh database (for tests
+    that run `station platform init --database` themselves), or None for SQLite."""
+    with platform_database(request.param) as url:
+        yield url
+
+
+@pytest.fixture
+def platform_store_pg():
+    """PostgreSQL only (the tests of what only it offers: workers, migrations of its schema)."""
+    with platform_database("postgres") as url:
+        yield url
 
 
 @pytest.fixture

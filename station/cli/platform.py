@@ -1,4 +1,4 @@
-"""The reference platform gateway: `station platform init|keys|enroll|serve|cases|publish-calendar|publish-query-url|import`."""
+"""The reference platform gateway: `station platform init|keys|enroll|serve|cases|status|migrate|publish-calendar|publish-query-url|import`."""
 
 from __future__ import annotations
 
@@ -19,17 +19,23 @@ def platform_group() -> None:
     """省平台参考网关：初始化、登记站点、运行服务、查看、发布节假日安排、U盘导入。"""
 
 
+DATABASE_HELP = "PostgreSQL 数据库地址 postgresql://…（默认：环境变量 STATION_PLATFORM_DATABASE，否则平台目录中的 SQLite）"
+
+
 @command(platform_group, "init")
 @click.option("--name", required=True, help="平台名称")
-def platform_init(ctx: Context, name: str) -> None:
-    """创建平台目录和平台密钥。"""
+@click.option("--database", default=None, metavar="URL", help=DATABASE_HELP)
+def platform_init(ctx: Context, name: str, database: str | None) -> None:
+    """创建平台目录和平台密钥；可把平台数据放在 PostgreSQL 中。"""
+    from sync.gateway.database import mask_url, resolve
     from sync.gateway.platform import init_platform
     from sync.keys import load_or_create
 
-    config = init_platform(ctx.home, name)
+    config = init_platform(ctx.home, name, database)
     fp = load_or_create(ctx.home, config.id).public.fingerprint()
-    ctx.out({"home": str(ctx.home), "name": config.name, "id": config.id, "fingerprint": fp},
-            f"已创建平台「{config.name}」：{ctx.home}\n平台公钥核对码：{fp}")
+    where = mask_url(resolve(ctx.home)) or "sqlite"
+    ctx.out({"home": str(ctx.home), "name": config.name, "id": config.id, "fingerprint": fp, "database": where},
+            f"已创建平台「{config.name}」：{ctx.home}\n平台公钥核对码：{fp}\n数据库：{where}")
 
 
 @command(platform_group, "keys")
@@ -67,19 +73,30 @@ def platform_enroll(ctx: Context, file: str) -> None:
 @click.option("--log-level", default="info", show_default=True, hidden=True)
 @click.option("--tls-cert", default=None, type=click.Path(dir_okay=False, exists=True), help="HTTPS 证书（PEM）")
 @click.option("--tls-key", default=None, type=click.Path(dir_okay=False, exists=True), help="HTTPS 私钥（PEM）")
+@click.option("--database", default=None, metavar="URL", help=DATABASE_HELP)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="工作进程数（多于 1 个需要 PostgreSQL）")
 def platform_serve(ctx: Context, host: str, port: int, log_level: str, tls_cert: str | None,
-                   tls_key: str | None) -> None:
-    """运行平台网关（HTTP/HTTPS，uvicorn）。"""
-    from sync.gateway.app import make_server
+                   tls_key: str | None, database: str | None, workers: int) -> None:
+    """运行平台网关（HTTP/HTTPS，uvicorn；可多进程）。"""
+    from sync.gateway.database import mask_url, resolve
+    from sync.gateway.workers import serve
 
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO), format="%(asctime)s %(name)s %(message)s")
-    with open_platform(ctx) as platform:
+    if bool(tls_cert) != bool(tls_key):
+        raise StationError("bad_tls", "启用HTTPS需要同时提供 --tls-cert 和 --tls-key")
+    url = resolve(ctx.home, database)
+    if workers > 1 and not url:
+        raise StationError("workers_need_postgres", f"SQLite 平台数据库只能由一个进程使用，--workers {workers} 需要"
+                                                    " PostgreSQL：请用 --database postgresql://… 或设置环境变量"
+                                                    " STATION_PLATFORM_DATABASE")
+    def started(name: str) -> None:
         if not ctx.as_json:
             scheme = "https" if tls_cert else "http"
-            click.echo(f"平台网关「{platform.config.name}」运行于 {scheme}://{host}:{port}/v1/health（Ctrl+C 停止）")
-        if bool(tls_cert) != bool(tls_key):
-            raise StationError("bad_tls", "启用HTTPS需要同时提供 --tls-cert 和 --tls-key")
-        make_server(platform, host, port, log_level=log_level, tls_cert=tls_cert, tls_key=tls_key).run()
+            click.echo(f"平台网关「{name}」运行于 {scheme}://{host}:{port}/v1/health，{workers} 个工作进程，"
+                       f"数据库：{mask_url(url) or 'sqlite'}（Ctrl+C 停止）")
+    serve(ctx.home, url, host, port, workers, log_level=log_level, tls_cert=tls_cert, tls_key=tls_key,
+          on_ready=started)
 
 
 @command(platform_group, "cases")
@@ -158,6 +175,50 @@ def platform_import_cmd(ctx: Context, from_: str) -> None:
     ctx.out(result, text)
     if not result["ok"]:
         sys.exit(2)
+
+
+
+
+@command(platform_group, "status")
+@click.option("--silent-days", default=7, show_default=True, type=click.IntRange(1, 3650),
+              help="列出这么多天没有同步的站点")
+def platform_status_cmd(ctx: Context, silent_days: int) -> None:
+    """平台运行情况：批次、事件、拒收（按原因）、收件箱、各站最近同步，以及多日未同步的站点。"""
+    from sync.gateway.ops import figures, readiness
+
+    with open_platform(ctx) as platform:
+        ready, details = readiness(platform)
+        data = {**figures(platform, silent_days), "ready": ready, "database": details}
+
+    def text() -> str:
+        c, inbox = data["counts"], data["inbox"]
+        seen = data["stations_seen"]
+        lines = [f"{data['platform']}：{'就绪' if ready else '未就绪'}（数据库架构版本 {details.get('schema', '?')}）",
+                 f"站点：村站 {data['stations']['village']}，乡镇中心 {data['stations']['township']}；"
+                 f"1 天内同步 {seen['1d']}，7 天内 {seen['7d']}，30 天内 {seen['30d']}",
+                 f"已接收批次 {c['batches']}，事件 {c['events']}，办件 {c['cases']}，冲突 {c['conflicts']}，"
+                 f"无权事件 {c['event_refusals']}",
+                 f"收件箱：{inbox['events']} 条事件（未确认 {inbox['unacknowledged_events']}），{inbox['envelopes']} 个信封"]
+        if data["refusals_by_reason"]:
+            lines.append("拒收：" + "，".join(f"{r} {n} 次" for r, n in data["refusals_by_reason"].items()))
+        silent = data["silent_stations"]
+        lines.append(f"{silent_days} 天以上未同步的站点：{len(silent)} 个")
+        lines += [f"  {s['id']} {s['name']}（最近：{s['last_seen'] or '从未同步'}）" for s in silent]
+        return "\n".join(lines)
+
+    ctx.out(data, text)
+
+
+@command(platform_group, "migrate")
+@click.option("--to", "to", required=True, metavar="URL", help="目标 PostgreSQL 数据库 postgresql://…（空库）")
+def platform_migrate_cmd(ctx: Context, to: str) -> None:
+    """把平台数据从 SQLite 迁移到 PostgreSQL（先停止网关）；原 SQLite 文件保留不动。"""
+    from sync.gateway.move import move_to_postgres
+
+    result = move_to_postgres(ctx.home, to)
+    t = result["tables"]
+    ctx.out(result, f"已迁移到 {result['database']}：站点 {t['stations']}，批次 {t['batches']}，事件 {t['events']}，"
+                    f"办件 {t['cases']}，收件箱 {t['inbox']} 条\n平台目录已改用该数据库；原 platform.db 保留未动")
 
 
 COMMANDS: list[click.Command] = [platform_group]

@@ -1,7 +1,9 @@
 """The gateway's HTTP face: a Starlette ASGI app, served by uvicorn (``station platform serve``).
 
 API v1 (docs/protocol.md):
-    GET  /v1/health                       liveness and identity
+    GET  /v1/health                       liveness and identity (X-Worker: the process that answered)
+    GET  /v1/ready                        503 unless the database answers with every migration applied
+    GET  /metrics                         Prometheus metrics (sync/gateway/ops.py)
     POST /v1/batches                      body = one envelope; 200 + signed ack, or 4xx JSON error
     GET  /v1/inbox?after=N                X-Station-Auth signed; 200 + length-prefixed envelopes
     POST /v1/publish/calendar             X-Station-Auth signed by the platform key; body = holiday table JSON
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import struct
 import threading
 import time
@@ -31,6 +34,7 @@ from starlette.routing import Route
 
 from forms.problems import StationError
 from sync import envelope as env
+from sync.gateway import ops
 from sync.gateway.guard import ServerLimits, guarded_protocol
 from sync.gateway.limits import FloodGuard, RateLimiter, in_background, retry_after
 from sync.gateway.platform import Platform, Refused
@@ -118,7 +122,16 @@ def create_app(platform: Platform) -> Any:
 
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "platform": platform.config.name, "id": platform.config.id,
-                             "fingerprint": platform.keys.public.fingerprint(), "api": "v1"})
+                             "fingerprint": platform.keys.public.fingerprint(), "api": "v1"},
+                            headers={"X-Worker": str(os.getpid())})
+
+    async def ready(request: Request) -> Response:
+        ok, details = await run_in_threadpool(ops.readiness, platform)
+        return JSONResponse({"ready": ok, **details}, status_code=200 if ok else 503)
+
+    async def metrics(request: Request) -> Response:
+        body, content_type = await run_in_threadpool(ops.metrics_text, platform)
+        return Response(body, headers={"Content-Type": content_type})
 
     async def push(request: Request) -> Response:
         peer = peer_of(request)
@@ -130,10 +143,12 @@ def create_app(platform: Platform) -> Any:
         except Refused as err:
             note(err.code, err.message, peer)
             return _refusal(err)
+        started = time.perf_counter()
         try:
             outcome = await run_in_threadpool(platform.ingest, body, "http", peer, admit)
         except Refused as err:
             return _refusal(err)
+        ops.observe_ingest(outcome, time.perf_counter() - started)
         headers = {"X-Ack-Status": "duplicate" if outcome.duplicate else "accepted",
                    "X-Events-New": str(outcome.events_new), "X-Conflicts": str(outcome.conflicts),
                    "X-Events-Refused": str(outcome.events_refused)}
@@ -201,7 +216,8 @@ def create_app(platform: Platform) -> Any:
         log.exception("internal error on %s", request.url.path)
         return error("internal", "服务器内部错误，已记录日志", 500)
 
-    app = Starlette(routes=[Route("/v1/health", health), Route("/v1/batches", push, methods=["POST"]),
+    app = Starlette(routes=[Route("/v1/health", health), Route("/v1/ready", ready), Route("/metrics", metrics),
+                            Route("/v1/batches", push, methods=["POST"]),
                             Route("/v1/inbox", inbox), Route("/v1/publish/calendar", publish_calendar,
                                                              methods=["POST"])],
                     exception_handlers={HTTPException: http_error, Exception: internal_error})

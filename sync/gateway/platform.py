@@ -43,8 +43,8 @@ from sync.errors import SyncError
 from sync.gateway import authority
 from sync.gateway.authority import CONFLICT, PLATFORM_ONLY, CaseFacts
 from sync.gateway.refusals import RefusalLog
-from sync.gateway.store import (BatchRow, EventRefusalRow, EventRow, GatewayStore, InboxBatchRow,
-                                SqliteGatewayStore, StationRow)
+from sync.gateway import database
+from sync.gateway.store import BatchRow, EventRefusalRow, EventRow, GatewayStore, InboxBatchRow, StationRow
 from sync.gateway.wire_events import check_and_seal
 from sync.keys import PLATFORM_ID, Enrolment, load_or_create
 
@@ -109,6 +109,10 @@ class PlatformConfig:
     body_min_rate: int = 1024  # bytes a second, averaged from the end of the headers on
     body_grace_s: float = 10.0  # before the minimum rate applies
     keepalive_timeout_s: int = 30
+    # PostgreSQL store: connections per worker process (sync/gateway/pg_store.py)
+    db_pool_size: int = 10
+    # Inbox envelopes a station has acknowledged (pulled past) are removed after this many days
+    inbox_retention_days: int = 90
 
     def __post_init__(self) -> None:
         problems = []
@@ -152,13 +156,22 @@ def is_platform_home(home: Path) -> bool:
     return (home / CONFIG_FILE).is_file()
 
 
-def init_platform(home: Path, name: str) -> PlatformConfig:
+def init_platform(home: Path, name: str, database_url: str | None = None) -> PlatformConfig:
+    """A new platform home; its state in PostgreSQL when a database is given (``database_url``, else
+    STATION_PLATFORM_DATABASE), recorded in the home, otherwise in the home's SQLite file."""
     if not name.strip():
         raise SyncError("bad_name", "平台名称不能为空")
     if is_platform_home(home):
         raise SyncError("home_exists", f"目录 {home} 已经是平台目录，不会覆盖")
     if home.exists() and any(home.iterdir()):
         raise SyncError("home_not_empty", f"目录 {home} 不是空目录，不会在其中创建平台")
+    url = database.resolve(home, database_url)
+    if url:  # reachable, and nobody's yet: checked before anything is written
+        with database.open_store(home, url) as store:
+            owner = store.meta(database.FINGERPRINT_KEY)
+            if owner is not None:
+                raise SyncError("database_foreign", f"数据库 {database.mask_url(url)} 已属于另一个平台"
+                                                    f"（公钥核对码 {owner}），请换一个空数据库")
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)
     write_private_file(home / DATA_KEY_FILE, secrets.token_bytes(32))
@@ -167,8 +180,9 @@ def init_platform(home: Path, name: str) -> PlatformConfig:
              for k, v in asdict(config).items()]
     (home / CONFIG_FILE).write_text("# 省一体化政务服务平台 reference gateway\n" + "\n".join(lines) + "\n",
                                     encoding="utf-8")
-    load_or_create(home, config.id)
-    SqliteGatewayStore(home / DB_FILE).close()
+    keys = load_or_create(home, config.id)
+    database.open_store(home, url, keys.public.fingerprint(), creating=True).close()
+    database.record(home, url)
     return config
 
 
@@ -191,11 +205,14 @@ class Platform:
         self.refusals = RefusalLog(store, clock)
 
     @classmethod
-    def open(cls, home: Path) -> "Platform":
+    def open(cls, home: Path, database_url: str | None = None) -> "Platform":
+        """The platform of ``home`` over its store (sync/gateway/database.py says which)."""
         config = read_platform_config(home)
         keys = load_or_create(home, config.id)
         data_key = (home / DATA_KEY_FILE).read_bytes()
-        return cls(home, config, keys, PiiCodec(data_key), SqliteGatewayStore(home / DB_FILE))
+        store = database.open_store(home, database.resolve(home, database_url), keys.public.fingerprint(),
+                                    config.db_pool_size)
+        return cls(home, config, keys, PiiCodec(data_key), store)
 
     def close(self) -> None:
         self.refusals.flush()
@@ -306,6 +323,7 @@ class Platform:
         problem = ""
         raced = False
         with self.store.transaction():
+            self.store.serialize("batches:" + sid)  # one batch of a station at a time, on every worker
             raced = self.store.get_batch(sid, seq) is not None  # an identical upload got in first
             problem = "" if raced else self._check_chain(sid, seq, header.prev_hash, hash_)
             if not raced and not problem:
@@ -373,6 +391,7 @@ class Platform:
     def _store_events(self, events: list[dict[str, Any]], batch_seq: int, sender: StationRow) -> tuple[int, int, int]:
         """The effects of an accepted batch (events with personal data sealed), after every event has been
         judged: (new, conflicts, refused)."""
+        self.store.prefetch_events([e["id"] for e in events])
         verdicts = self.verdicts(events, sender)
         numbers = sorted({e["case"] for e, reason in zip(events, verdicts) if not reason and e["type"] == ev.CASE_FILED})
         tally = _Tally(self._at(), sender, self.store.deferred_cases(numbers))
@@ -528,10 +547,12 @@ class Platform:
         if station is None:
             raise Refused("unknown_sender", f"站点 {station_id} 未登记")
         self._cut_inbox(station)
+        self.store.note_pull(station_id, after, self._at())  # it holds every envelope up to ``after``
         return self.store.inbox_batches_after(station_id, after, max_bytes or self.config.pull_max_bytes)
 
     def _cut_inbox(self, station: env.PublicKeys) -> None:
         with self.store.transaction():
+            self.store.serialize("inbox:" + station.id)  # one cutter per inbox: its batches form one chain
             last = self.store.last_inbox_batch(station.id)
             seq, prev, idx = (last.seq, last.hash, last.last_idx) if last else (0, env.GENESIS_HASH, 0)
             while True:

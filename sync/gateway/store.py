@@ -96,6 +96,10 @@ class GatewayStore(Protocol):
 
     def transaction(self) -> AbstractContextManager[None]: ...
     def close(self) -> None: ...
+    # concurrency (sync/gateway/pg_store.py): inside a transaction, wait for and hold a named lock until
+    # it ends; a hint that these event ids are about to be added (one lookup instead of one per event)
+    def serialize(self, key: str) -> None: ...
+    def prefetch_events(self, ids: list[str]) -> None: ...
     # stations
     def put_station(self, row: StationRow) -> None: ...
     def get_station(self, station_id: str) -> StationRow | None: ...
@@ -133,6 +137,10 @@ class GatewayStore(Protocol):
     # reading
     def counts(self) -> dict[str, int]: ...
     def cases(self) -> list[dict]: ...
+    # operations (sync/gateway/ops.py): ad-hoc reads in ``?`` style, a station's pull, inbox trimming
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]: ...
+    def note_pull(self, station: str, acked_seq: int, at: str) -> None: ...
+    def trim_inboxes(self, cutoff: str) -> int: ...
 
 
 SCHEMA = [
@@ -179,6 +187,9 @@ SCHEMA = [
         PRIMARY KEY (station, seq))""",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     # Stations whose batches carried clock stamps too far ahead of the platform's time (the latest per station)
+    # A station's last batch and pull, and the inbox batch it has acknowledged (status, metrics, trimming)
+    """CREATE TABLE IF NOT EXISTS station_activity (
+        station TEXT PRIMARY KEY, last_batch_at TEXT, last_pull_at TEXT, acked_seq INTEGER NOT NULL DEFAULT 0)""",
     """CREATE TABLE IF NOT EXISTS clock_flags (
         station TEXT PRIMARY KEY, stamp_ms INTEGER NOT NULL, platform_ms INTEGER NOT NULL, at TEXT NOT NULL,
         batches INTEGER NOT NULL DEFAULT 1)""",
@@ -246,6 +257,12 @@ class SqliteGatewayStore:
             finally:
                 self._depth = 0
 
+    def serialize(self, key: str) -> None:
+        """Nothing to do: a SQLite transaction is already the only writer (BEGIN IMMEDIATE)."""
+
+    def prefetch_events(self, ids: list[str]) -> None:
+        """Nothing to do: each lookup is a function call into the same process."""
+
     def _one(self, sql: str, params: tuple = ()) -> tuple | None:
         with self._lock:
             return self.conn.execute(sql, params).fetchone()
@@ -277,6 +294,9 @@ class SqliteGatewayStore:
     def add_batch(self, row: BatchRow, received_at: str, via: str) -> None:
         self.conn.execute("INSERT INTO batches VALUES (?,?,?,?,?,?,?)",
                           (row.station, row.seq, row.hash, row.prev_hash, row.events, received_at, via))
+        self.conn.execute("INSERT INTO station_activity(station, last_batch_at) VALUES (?, ?) ON CONFLICT(station)"
+                          " DO UPDATE SET last_batch_at = max(coalesce(last_batch_at, ''), excluded.last_batch_at)",
+                          (row.station, received_at))
 
     def record_refusals(self, rows: list[RefusalRow]) -> None:
         """Add counts per (peer, reason, minute); the row keeps the latest refusal's particulars."""
@@ -463,3 +483,34 @@ class SqliteGatewayStore:
     def conflicts(self) -> list[dict]:
         keys = ("event_id", "case_number", "type", "reason", "status_then", "at")
         return [dict(zip(keys, r)) for r in self._all(f"SELECT {', '.join(keys)} FROM conflicts ORDER BY at")]
+
+    # --- operations -------------------------------------------------------------------------
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        return self._all(sql, params)
+
+    def note_pull(self, station: str, acked_seq: int, at: str) -> None:
+        with self.transaction():
+            self.conn.execute(TRIM_SQL["pull"], (station, at, acked_seq))
+
+    def trim_inboxes(self, cutoff: str) -> int:
+        """Remove inbox envelopes acknowledged and older than ``cutoff`` (each station's last one stays: its
+        chain goes on from it), and the inbox rows they carried; how many envelopes went."""
+        with self.transaction():
+            gone = self.conn.execute(TRIM_SQL["batches"], (cutoff,)).rowcount
+            if gone:
+                self.conn.execute(TRIM_SQL["rows"])
+        return gone
+
+
+# Shared by both stores (plain SQL that SQLite and PostgreSQL read alike; ? or %s placeholders)
+TRIM_SQL = {
+    "pull": "INSERT INTO station_activity(station, last_pull_at, acked_seq) VALUES (?, ?, ?) ON CONFLICT (station)"
+            " DO UPDATE SET last_pull_at = excluded.last_pull_at,"
+            " acked_seq = CASE WHEN excluded.acked_seq > station_activity.acked_seq THEN excluded.acked_seq"
+            " ELSE station_activity.acked_seq END",
+    "batches": "DELETE FROM inbox_batches WHERE created_at < ?"
+               " AND seq <= (SELECT a.acked_seq FROM station_activity a WHERE a.station = inbox_batches.station)"
+               " AND seq < (SELECT max(b.seq) FROM inbox_batches b WHERE b.station = inbox_batches.station)",
+    "rows": "DELETE FROM inbox WHERE idx < (SELECT min(b.first_idx) FROM inbox_batches b WHERE b.station = inbox.station)",
+}

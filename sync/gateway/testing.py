@@ -12,7 +12,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import requests
 
@@ -24,10 +24,17 @@ from sync.keys import install_platform_keys, station_enrolment, write_json_atomi
 from sync.settings import configure
 
 
-def make_platform(root: Path, name: str = "测试省一体化政务服务平台") -> tuple[Path, Path]:
-    """A platform home and its exported keys file."""
+# Where make_platform keeps a new platform's state: None for the home's SQLite file, or a callable giving
+# a fresh PostgreSQL database URL for each platform (tests/conftest.py's ``platform_store`` sets it).
+DATABASES: dict[str, Callable[[], str] | None] = {"new": None}
+
+
+def make_platform(root: Path, name: str = "测试省一体化政务服务平台", database: str | None = None) -> tuple[Path, Path]:
+    """A platform home and its exported keys file; its state at ``database`` (a PostgreSQL URL), else in
+    a database from ``DATABASES["new"]`` when set, else in the home's SQLite file."""
     home = root / "platform"
-    init_platform(home, name)
+    new = DATABASES["new"]
+    init_platform(home, name, database or (new() if new else None))
     keys_file = root / "platform-keys.json"
     with Platform.open(home) as platform:
         write_json_atomic(keys_file, platform.enrolment.to_dict())

@@ -204,8 +204,13 @@ def test_a_reviewer_of_another_township_neither_sees_nor_decides(tmp_path: Path)
 
 # --- the gateway under hostile HTTP ---------------------------------------------------------------
 
+@pytest.fixture(scope="module", autouse=True)
+def _on_both_stores(platform_store: str | None) -> None:
+    """The trust boundary holds on both platform stores (tests/conftest.py)."""
+
+
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory):
+def gateway(tmp_path_factory, platform_store):  # rebuilt for each platform store
     root = tmp_path_factory.mktemp("gw")
     phome, keys = make_platform(root)
     with Platform.open(phome) as platform:

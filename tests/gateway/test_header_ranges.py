@@ -57,7 +57,7 @@ def _world(root: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, platform_store):  # rebuilt for each platform store
     """A platform and an enrolled village with two cases (the ingest tests may accept sane crafted batches)."""
     return _world(tmp_path_factory.mktemp("ranges"))
 
@@ -172,7 +172,7 @@ def test_any_header_over_http_is_a_clean_answer(world, server, f: Fields) -> Non
 
 
 @pytest.fixture(scope="module")
-def usb_world(tmp_path_factory):
+def usb_world(tmp_path_factory, platform_store):
     return _world(tmp_path_factory.mktemp("ranges-usb"))
 
 

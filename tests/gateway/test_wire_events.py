@@ -22,7 +22,7 @@ def _nested(depth: int) -> dict:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, platform_store):  # rebuilt for each platform store
     root = tmp_path_factory.mktemp("wire")
     phome, keys = make_platform(root)
     village = make_station(root, phome, keys, VILLAGE)

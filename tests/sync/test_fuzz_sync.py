@@ -156,6 +156,7 @@ manifest_values = st.one_of(
                         st.lists(st.integers(), max_size=2)),
               st.dictionaries(st.text(max_size=8), json_line, max_size=3)),
 )
+
 file_names = st.one_of(st.sampled_from(["00000001", "99999999999999999999999", "abc", "-1", "0", "²"]),
                        st.text(alphabet="0123456789abc", min_size=1, max_size=25))
 file_bodies = st.one_of(st.binary(max_size=200), st.just(b"real"), st.just(b"dir"))

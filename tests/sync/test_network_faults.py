@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from sync.transport import HttpTransport
 from bench.fault_proxy import KINDS, FaultPlan, FaultProxy
 from bench.network_faults import assert_exactly_once, run, sync_until_ok
 from tests.support import TOWNSHIP, VILLAGE
+
+pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
 
 FIGURES: dict[str, object] = {}
 

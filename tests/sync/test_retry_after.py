@@ -4,6 +4,8 @@ come back, and `station sync run` does not try again before then."""
 
 from __future__ import annotations
 
+import pytest
+
 import dataclasses
 import time
 from pathlib import Path
@@ -16,6 +18,8 @@ from sync.scheduler import SyncLoop
 from sync.service import sync_now, sync_status
 from sync.settings import configure
 from tests.support import VILLAGE
+
+pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
 
 
 def _world(tmp_path: Path, rate_per_minute: int):

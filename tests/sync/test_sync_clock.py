@@ -4,6 +4,8 @@ warning in `station sync status`."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,6 +22,8 @@ from sync.service import sync_now, sync_status
 from sync.gateway.testing import file_cases, make_platform, make_station
 from tests.support import FixedClock
 from tests.support import TOWNSHIP, VILLAGE
+
+pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
 
 OTHER = "421381105202"
 

@@ -9,6 +9,8 @@ import sqlite3
 import subprocess
 import threading
 import time
+
+import pytest
 from pathlib import Path
 
 
@@ -20,6 +22,9 @@ from sync.service import sync_now, sync_status
 from sync.settings import configure
 from sync.gateway.testing import STATION_CLI, file_cases, free_port as _free_port, make_platform, make_station, serve_platform as _serve
 from tests.support import VILLAGE
+from tests.support.gateway_db import platform_count
+
+pytestmark = pytest.mark.usefixtures("platform_store")  # on both platform stores (kill -9 of the gateway too)
 
 
 
@@ -65,16 +70,15 @@ def test_gateway_killed_mid_upload_then_restarted(tmp_path: Path) -> None:
     with Store.open(village) as store:
         runner = threading.Thread(target=lambda: results.append(sync_now(store)), daemon=True)
         runner.start()
-        pdb = phome / "platform.db"
         deadline = time.monotonic() + 30
-        while _count(pdb, "SELECT COUNT(*) FROM batches") < 3 and time.monotonic() < deadline:
+        while platform_count(phome, "SELECT COUNT(*) FROM batches") < 3 and time.monotonic() < deadline:
             time.sleep(0.002)
         os.kill(gateway.pid, signal.SIGKILL)
         gateway.wait()
         runner.join(timeout=30)
         summary = results[0]
         assert not summary.ok and summary.link == "down"
-        held = _count(pdb, f"SELECT COUNT(*) FROM events WHERE station='{VILLAGE}'")
+        held = platform_count(phome, "SELECT COUNT(*) FROM events WHERE station=?", (VILLAGE,))
         assert 0 < held < store.last_local_seq()  # the platform got part of the log, not all of it
     gateway = _serve(phome, port)
     try:

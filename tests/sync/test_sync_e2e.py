@@ -28,6 +28,8 @@ from sync.gateway.testing import file_cases, make_platform, make_station
 from bench.fault_proxy import FaultPlan, FaultProxy
 from tests.support import OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE
 
+pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
+
 
 
 @pytest.fixture
@@ -213,7 +215,7 @@ def test_when_the_link_comes_back_the_first_batch_rides_the_probes_connection(tm
         assert sync_status(store).pending_events == 0
 
 
-def test_cli_enrolment_configure_sync_and_status(tmp_path: Path) -> None:
+def test_cli_enrolment_configure_sync_and_status(tmp_path: Path, platform_store: str | None) -> None:
     runner = CliRunner(env=cli_login_env())
 
     def run(*args: str) -> dict:
@@ -222,8 +224,10 @@ def test_cli_enrolment_configure_sync_and_status(tmp_path: Path) -> None:
         return json.loads(result.output)
 
     pdir, vdir = tmp_path / "p", tmp_path / "v"
-    info = run("platform", "init", "--home", str(pdir), "--name", "测试省平台")
+    database = ["--database", platform_store] if platform_store else []
+    info = run("platform", "init", "--home", str(pdir), "--name", "测试省平台", *database)
     assert info["id"] == "platform"
+    assert info["database"] == (platform_store or "sqlite")  # no password in this URL: shown whole
     run("platform", "keys", "--home", str(pdir), "--out", str(tmp_path / "platform.json"))
     init = runner.invoke(main, ["init", "--home", str(vdir), "--division-code", VILLAGE, "--name", "测试村便民服务站",
                                 "--admin", TEST_ADMIN, "--password-stdin"], input=TEST_PASSWORD + "\n")

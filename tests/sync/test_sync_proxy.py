@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import http.client
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +16,8 @@ from sync.gateway.platform import Platform
 from sync.service import sync_now
 from sync.settings import configure
 from sync.gateway.testing import file_cases, make_platform, make_station
+
+pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
 
 
 class ForwardProxy(BaseHTTPRequestHandler):

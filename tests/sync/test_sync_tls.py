@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import datetime as dt
 import ipaddress
 from pathlib import Path
@@ -17,6 +19,8 @@ from sync.gateway.platform import Platform
 from sync.service import sync_now
 from sync.settings import configure
 from sync.gateway.testing import file_cases, make_platform, make_station
+
+pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 import json
 from pathlib import Path
@@ -17,6 +19,8 @@ from sync.gateway.platform import Platform
 from sync.service import sync_status
 from sync.gateway.testing import file_cases, make_platform, make_station
 from tests.support import TOWNSHIP, VILLAGE
+
+pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
 
 
 
