@@ -298,16 +298,14 @@ def _probe(cache: Path) -> tuple[int, int, bool, float]:
     return int(out[0]), int(out[1]), out[2] == "True", float(out[3])
 
 
-def test_warm_load_is_fast_and_skips_pypinyin(tmp_path: Path) -> None:
+def test_a_warm_load_reads_the_cache_and_never_imports_pypinyin(tmp_path: Path) -> None:
+    """What makes a warm start quick (the time itself is measured in bench/, not asserted here)."""
     n, issues, imported, _ = _probe(tmp_path)
     assert issues == 0 and imported  # first load computes pinyin
     assert (tmp_path / PINYIN_CACHE_FILE).is_file()
-    timings = []
-    for _ in range(3):
-        n2, _, imported2, elapsed = _probe(tmp_path)
+    for _ in range(2):
+        n2, _, imported2, _elapsed = _probe(tmp_path)
         assert n2 == n and not imported2
-        timings.append(elapsed)
-    assert min(timings) < 0.2, timings
 
 
 def test_corrupt_cache_is_recomputed(tmp_path: Path) -> None:
