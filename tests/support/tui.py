@@ -93,6 +93,9 @@ async def settle(pilot: Any) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause(0.1)
     pilot.app.clear_notifications()
+    # A blinking cursor is in either phase when a loaded machine takes the picture: hold it visible
+    for box in pilot.app.screen.query("Input, TextArea"):
+        box.cursor_blink = False
     await pilot.pause(0.05)
 
 
