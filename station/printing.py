@@ -337,8 +337,8 @@ def print_consultation(store: Store, number: str, operator: Operator, fmt: str |
 
 def daily_report(store: Store, day: date) -> DailyReport:
     reader = CaseReader(store, day)
-    by_item = store.conn.execute("SELECT item_name, COUNT(*) FROM cases WHERE received_date=? AND filed_by_station=?"
-                                 " GROUP BY item_name ORDER BY 2 DESC, 1", (day.isoformat(), store.station_id)).fetchall()
+    by_item = store.conn.execute("SELECT item_name, COUNT(*) FROM cases WHERE received_date=? AND substr(filed_by_station, 1, 12)=?"
+                                 " GROUP BY item_name ORDER BY 2 DESC, 1", (day.isoformat(), store.division_code)).fetchall()
     pending = pending_events(store)
 
     def rows(cases: list[CaseRecord]) -> list:

@@ -69,7 +69,7 @@ class Store:
         self.codec = codec
         self.clock: Clock = clock or datetime.now
         self._in_tx = False
-        self.fold_context = projections.FoldContext(config.station_id, codec)
+        self.fold_context = projections.FoldContext(config.device_id, codec)
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -173,7 +173,17 @@ class Store:
 
     @property
     def station_id(self) -> str:
-        return self.config.station_id
+        """This device's station id: what its events, batches and keys are named by (station/devices.py)."""
+        return self.config.device_id
+
+    @property
+    def division_code(self) -> str:
+        """The service point (village or township) this device belongs to."""
+        return self.config.division_code
+
+    @property
+    def device(self) -> int:
+        return self.config.device
 
     def _next_stamp(self) -> hlc.Stamp:
         last = hlc.Stamp.parse(self.meta_get("hlc", str(hlc.ZERO)) or str(hlc.ZERO))

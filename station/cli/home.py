@@ -14,18 +14,21 @@ COMMANDS: list[click.Command] = []
 @click.option("--division-code", required=True, help="12位统计用区划代码（乡镇以000结尾）")
 @click.option("--name", required=True, help="站点名称")
 @click.option("--role", type=click.Choice(["village", "township"]), default="village", show_default=True)
+@click.option("--device", default=1, show_default=True, type=int, metavar="N",
+              help="本服务点的第几台电脑（1–9；同一服务点的每台电脑编号不同）")
 @click.option("--admin", default=None, metavar="姓名", help="同时创建第一位管理员（不填则首次打开操作界面时创建）")
 @click.option("--password-stdin", "password_stdin", is_flag=True, help="从标准输入读取管理员密码")
-def init_cmd(ctx: Context, division_code: str, name: str, role: str, admin: str | None) -> None:
-    """创建一个新的服务站目录（不会覆盖已有站点）。"""
+def init_cmd(ctx: Context, division_code: str, name: str, role: str, device: int, admin: str | None) -> None:
+    """创建一个新的服务站目录（服务点的一台电脑；不会覆盖已有站点）。"""
     from station.setup import init_station
 
     first_admin = (admin, ctx.new_password("管理员密码")) if admin else None
-    config = init_station(ctx.home, division_code, name, role, admin=first_admin)
+    config = init_station(ctx.home, division_code, name, role, admin=first_admin, device=device)
     kind = "乡镇中心" if role == "township" else "村服务站"
-    ctx.out({"home": str(ctx.home), "station_id": config.station_id, "name": config.name, "role": config.role,
-             "admin": admin},
-            f"已创建{kind}「{config.name}」（{config.station_id}）：{ctx.home}"
+    ctx.out({"home": str(ctx.home), "station_id": config.device_id, "division_code": config.division_code,
+             "device": config.device, "name": config.name, "role": config.role, "admin": admin},
+            f"已创建{kind}「{config.name}」（{config.division_code}，{config.device}号机，站点标识 {config.device_id}）："
+            f"{ctx.home}"
             + (f"\n管理员：{admin}" if admin else "\n还没有操作员：首次打开操作界面（station）时创建管理员，"
                                                   "或运行 station operator add --name 姓名 --role admin"))
 

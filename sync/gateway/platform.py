@@ -34,6 +34,7 @@ from station import events as ev
 from station import lifecycle
 from station.events import canonical_json
 from forms.identity import parse_division
+from station.devices import parse_station_id, service_point
 from station.home import write_private_file
 from station.pii import PiiCodec
 from forms.problems import StationError
@@ -221,8 +222,11 @@ class Platform:
         the villages under it already held; every station gets the holiday calendars published."""
         if enrolment.role not in ("village", "township"):
             raise SyncError("bad_enrolment", "只能登记村站或乡镇中心")
+        parsed = parse_station_id(enrolment.id)
+        if parsed is None:
+            raise SyncError("bad_enrolment", f"站点标识无效：{enrolment.id!r}（应为12位区划码，第2–9台电脑加 -d2…-d9）")
         try:
-            division = parse_division(enrolment.id, "station_id", expect=enrolment.role)
+            division = parse_division(parsed[0], "station_id", expect=enrolment.role)
         except StationError as err:
             raise SyncError("bad_enrolment", f"站点编码无效：{err.message}") from None
         backfilled = 0
@@ -234,14 +238,16 @@ class Platform:
                 for row in self.store.events_of_type(ev.CALENDAR_UPDATED):
                     self.store.add_inbox(enrolment.id, row.id)
                     backfilled += 1
-                if enrolment.role == "township":
-                    prefix = division.jurisdiction_prefix
-                    for row in self.store.events_of(prefix):
-                        if row.station != enrolment.id and row.case_number and division.covers(row.case_number[:12]):
-                            self.store.add_inbox(enrolment.id, row.id)
-                            backfilled += 1
+                # a township's device gets the cases of its villages, a village's device its service
+                # point's (another PC of it may have filed them), each with every event on them so far
+                prefix = division.jurisdiction_prefix if enrolment.role == "township" else division.code
+                for row in self.store.case_events_under(prefix):
+                    if row.station != enrolment.id and division.covers(row.case_number[:12]):  # type: ignore[index]
+                        self.store.add_inbox(enrolment.id, row.id)
+                        backfilled += 1
         log.info("enrolled %s (%s)", enrolment.id, enrolment.role)
-        return {"station_id": enrolment.id, "role": enrolment.role, "name": enrolment.name,
+        return {"station_id": enrolment.id, "division_code": parsed[0], "device": parsed[1],
+                "role": enrolment.role, "name": enrolment.name,
                 "fingerprint": enrolment.keys.fingerprint(), "replaced": existing is not None,
                 "backfilled_events": backfilled}
 
@@ -444,13 +450,13 @@ class Platform:
         return ""
 
     def _targets(self, sender: StationRow, village: str, cache: dict[str, list[str]]) -> list[str]:
+        """Every device of the case's village and of the townships covering it, but the sender: the
+        devices of one service point see each other's work, a township's devices each other's decisions."""
         if village not in cache:
+            stations = self._stations_cached()
+            devices = [s.id for s in stations if s.role == "village" and service_point(s.id) == village]
             townships = [s.id for s in self._townships_covering(village)]
-            if sender.role == "village":
-                cache[village] = townships
-            else:
-                own = [village] if self.store.get_station(village) else []
-                cache[village] = own + [t for t in townships if t != sender.id]
+            cache[village] = [t for t in devices + townships if t != sender.id]
         return cache[village]
 
     def _townships_covering(self, village: str) -> list[StationRow]:

@@ -115,6 +115,7 @@ class GatewayStore(Protocol):
     def get_event(self, event_id: str) -> EventRow | None: ...
     def events_of(self, station_prefix: str, case_events_only: bool = True) -> list[EventRow]: ...
     def events_of_type(self, type_: str) -> list[EventRow]: ...
+    def case_events_under(self, number_prefix: str) -> list[EventRow]: ...
     def case_status(self, number: str) -> str | None: ...
     def case_facts(self, numbers: list[str]) -> list[CaseFactsRow]: ...
     def put_case(self, number: str, village: str, item_code: str, item_name: str, status: str, hlc: str,
@@ -359,6 +360,14 @@ class SqliteGatewayStore:
             "SELECT id, station, seq, hlc, case_number, type, body FROM events"
             f" WHERE station >= ? AND station < ?{where} ORDER BY station, seq",
             (station_prefix, station_prefix + "\uffff"))]
+
+    def case_events_under(self, number_prefix: str) -> list[EventRow]:
+        """Every event held on a case whose number starts with ``number_prefix`` (a village's code, a
+        township's jurisdiction prefix), in the order the platform received them."""
+        return [EventRow(*r) for r in self._all(
+            "SELECT id, station, seq, hlc, case_number, type, body FROM events"
+            " WHERE case_number >= ? AND case_number < ? ORDER BY rowid",
+            (number_prefix, number_prefix + "\uffff"))]
 
     def events_of_type(self, type_: str) -> list[EventRow]:
         return [EventRow(*r) for r in self._all(
