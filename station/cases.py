@@ -326,7 +326,7 @@ def _next_number(store: Store, day: date) -> CaseNumber:
 
 def issued_floor(store: Store, day: date) -> int:
     """The highest serial this device is known to have issued on ``day`` beyond its own cases table
-    (a restored home learns it from the platform: station/catchup.py records it), else 0."""
+    (a restored home learns it from the platform: sync/catchup.py records it), else 0."""
     value = store.meta_get(f"casenumber.issued.{day:%y%m%d}", "") or ""
     return int(value) if value.isdigit() else 0
 
