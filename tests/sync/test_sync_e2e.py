@@ -155,7 +155,8 @@ def test_unreachable_platform_leaves_the_outbox_intact_and_says_why(world, tmp_p
         assert "无法连接平台" in summary.errors[0]["message"]
         status = sync_status(store)
         assert status.link == "down" and status.pending_events == store.last_local_seq()
-        assert status.batches["built"] == 1 and status.last_error
+        # nothing is cut before the device has checked its chain with the platform (sync/catchup.py)
+        assert status.batches["built"] == 0 and status.last_error
     configure(village, world[3])
     with Store.open(village) as store:
         assert sync_now(store).ok
@@ -208,7 +209,8 @@ def test_when_the_link_comes_back_the_first_batch_rides_the_probes_connection(tm
         assert loop.state.summaries[-1].ok
         answered = [c for c in proxy.connections if c[:1] == ["GET /v1/health HTTP/1.1"] and len(c) > 1]
         assert len(answered) == 1, proxy.connections  # the successful probe's connection carried on
-        assert answered[0][1] == "POST /v1/batches HTTP/1.1", answered[0]
+        # the process's first sync checks its chain with the platform first (sync/catchup.py), on that connection
+        assert answered[0][1:3] == ["GET /v1/chain?after=0 HTTP/1.1", "POST /v1/batches HTTP/1.1"], answered[0]
     with Store.open(village) as store:
         assert sync_status(store).pending_events == 0
 
