@@ -126,7 +126,8 @@ def _case_doc(store: Store, case: CaseRecord, reprints: int) -> CaseDoc:
         forwarded_to=g.forwarded_to or "" if case.status == lifecycle.FORWARDED else "",
         forward_due=_due(g.forward_due, g.forward_estimate),
         posting=(date.fromisoformat(g.posting_start), date.fromisoformat(g.posting_end), g.posting_days)
-        if g.posting_start and g.posting_end else None)
+        if g.posting_start and g.posting_end else None,
+        replaces_number=str(_filed_body(store, case.number).get("renumbered_from") or ""))
 
 
 def _filed_body(store: Store, number: str) -> dict[str, Any]:

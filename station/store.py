@@ -57,6 +57,25 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _finish_split(home: Path, conn: sqlite3.Connection, config: StationConfig) -> StationConfig:
+    """A split (sync/split.py) commits the log as the new device first; if it stopped before station.toml
+    said so, finish it: the old device's sync key goes, the settings name the device the log was written as."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key='device.id'").fetchone()
+    except sqlite3.OperationalError:
+        return config  # a store being created
+    if not row or not row[0] or row[0] == config.device_id:
+        return config
+    from station.devices import parse_station_id
+    from station.home import update_config
+
+    parsed = parse_station_id(row[0])
+    if parsed is None or parsed[0] != config.division_code:
+        return config
+    (home / "keys" / "sync.key").unlink(missing_ok=True)
+    return update_config(home, device=parsed[1])
+
+
 class Store:
     """One station's store. Open it with :meth:`open`; close it when done."""
 
@@ -80,6 +99,7 @@ class Store:
         config = read_config(home)
         codec = PiiCodec(read_data_key(home))
         conn = connect(home / DB_FILE)
+        config = _finish_split(home, conn, config)
         store = cls(home, conn, config, codec, clock)
         store.migrate()
         return store
