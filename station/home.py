@@ -47,6 +47,7 @@ class StationConfig:
     sync_url: str = ""
     sync_interval_minutes: int = 15
     rating_followup_days: int = 5
+    backup_reminder_days: int = 7  # the home screen reminds to back up after this many days (station/health.py)
     # Printed on refusal notices: who decided, where to apply for reconsideration, which court.
     authority_name: str = "乡镇人民政府"
     reconsideration_body: str = "县（市、区）人民政府"

@@ -25,6 +25,7 @@ from itertools import chain
 from typing import Any, Callable, Iterator
 
 from station import clock_check
+from station.health import station_health
 from station.store import Store
 from station.sync_state import OutboxCursor, data_events_after, read_cursor
 from sync import envelope as env
@@ -398,6 +399,7 @@ class SyncStatus:
     link: str
     platform_time_ms: int | None
     clock_warnings: tuple[str, ...]
+    health: Any = None  # station.health.Health: days since sync and backup, calendar, catalog, warnings
 
     @property
     def link_label(self) -> str:
@@ -435,6 +437,7 @@ class SyncStatus:
             "link": self.link,
             "platform_time_ms": self.platform_time_ms,
             "clock_warnings": list(self.clock_warnings),
+            "health": self.health.to_dict() if self.health is not None else None,
         }
 
     def text(self) -> str:
@@ -451,6 +454,9 @@ class SyncStatus:
         lines += [f"时钟警告：{w}" for w in self.clock_warnings]
         for b in self.held:
             lines.append(f"已搁置批次 {b.seq}（{b.events} 条事件）：{b.reason}")
+        if self.health is not None:
+            lines += self.health.lines()
+            lines += [f"警告：{w}" for w in self.health.warnings]
         return "\n".join(lines)
 
 
@@ -479,4 +485,5 @@ def sync_status(store: Store) -> SyncStatus:
         link=store.meta_get("sync.link", LINK_UNKNOWN) or LINK_UNKNOWN,
         platform_time_ms=int(store.meta_get(clock_check.PLATFORM_TIME_KEY, "0") or 0) or None,
         clock_warnings=tuple(clock_warnings(store)),
+        health=station_health(store),
     )

@@ -20,7 +20,8 @@ from station.tui.widgets.problems import ProblemPanel
 
 TEXT_SETTINGS = [("name", "站点名称"), ("phone", "站点电话（印在回执上）"), ("address", "站点地址"),
                  ("printer", "打印机名称（留空则只存档PDF）"), ("sync_url", "省平台同步地址"),
-                 ("sync_interval_minutes", "自动同步间隔（分钟）")]
+                 ("sync_interval_minutes", "自动同步间隔（分钟）"),
+                 ("backup_reminder_days", "多少天没备份就在首页提醒（天）")]
 PAPER = [("A4 纸", "a4"), ("80毫米热敏卷纸", "roll80")]
 
 
