@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import random
 import sys
-from datetime import date
 from pathlib import Path
 
 
@@ -25,16 +24,21 @@ def _cut(home: Path, seed: int) -> None:
     from sync import outbox
     from sync.keys import load_or_create, platform_keys
 
+    from station.testing import CrowdedDayClock
+
     catalog = load_catalog(use_cache=False)
     items = list(catalog.items)
     rng = random.Random(seed)
-    with Store.open(home) as store:
+    crowded = CrowdedDayClock(int(os.environ["CROWDED_DAY"])) if os.environ.get("CROWDED_DAY") else None
+    with Store.open(home, clock=crowded) as store:
         keys = load_or_create(home, store.station_id)
         plat = platform_keys(home).keys
         print("ready", flush=True)
         for _ in range(int(os.environ.get("FILING_LIMIT", "0")) or 10**9):
+            if crowded is not None:
+                crowded.follow(store)
             item = rng.choice(items)
-            filed = file_case(store, catalog, item.code, make_submission(item, rng, date.today()), os_account())
+            filed = file_case(store, catalog, item.code, make_submission(item, rng, store.clock().date()), os_account())
             print(filed.number, flush=True)
             outbox.cut(store, keys, plat, 2048)
 
