@@ -465,5 +465,6 @@ def restore_station(source: Path, home: Path, passphrase: str) -> BackupInfo:
             with store.transaction():
                 store.meta_set(RESTORED_KEY, str(meta.get("made_at", "")))
                 store.meta_set(CATCHUP_KEY, "1")
+                store.meta_set("restore.pending", "1")  # its own events after the backup may need rebasing
 
     return restore_backup(source, home, passphrase, check)

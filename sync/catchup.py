@@ -43,8 +43,9 @@ from sync.keys import load_or_create, platform_keys
 from sync.settings import SyncSettings
 from sync.transport import HttpTransport
 
-CATCHUP_KEY = "catchup.required"  # set by a restore (station/backup.py) and after a fork refusal
+CATCHUP_KEY = "catchup.required"  # check before the next batch: set by a restore and after a fork refusal
 RESTORED_KEY = "restore.from_backup"
+PENDING_KEY = "restore.pending"  # a restored home not yet caught up: its own later events are rebased
 LOST_KEY = "catchup.lost_ranges"  # JSON [[first, last], …] of own seqs known lost (station db check skips them)
 FORK_KEY = "catchup.fork"  # JSON of the last fork found: the operator must split this home
 
@@ -134,7 +135,7 @@ def check_chain(store: Store, transport: HttpTransport, keys: env.SecretKeys | N
         if held is not None and not _same(_wire(store, local), held):
             fork = local.seq
             break
-    restored = store.meta_get(CATCHUP_KEY, "") == "1"
+    restored = store.meta_get(PENDING_KEY, "") == "1"
     if fork and not restored and _has_data_after(store, fork):
         return _forked(store, report, fork)
     with store.transaction():
@@ -147,6 +148,7 @@ def check_chain(store: Store, transport: HttpTransport, keys: env.SecretKeys | N
         report.adopted_batches = _reconcile_batches(store, chain["batches"])
         report.lost_events = _record_losses(store, {int(e["seq"]) for e in mine})
         store.meta_set(CATCHUP_KEY, "")
+        store.meta_set(PENDING_KEY, "")
         store.meta_set(FORK_KEY, "")
     if report.status == IN_STEP and restored:
         report.message = "已与平台核对：平台上没有本机更新的数据，本机数据完整"
@@ -213,9 +215,13 @@ def _reconcile_batches(store: Store, batches: list[dict[str, Any]]) -> int:
             (b["seq"], first, last, int(b["events"]), bytes.fromhex(b["hash"]), bytes.fromhex(b["prev_hash"]),
              outbox.ACKED, b"", at, at, "catch-up"))
         added += 1
-    # built batches beyond the platform's head that carry events the platform now has: cut again
-    covered = store.conn.execute("SELECT MAX(last_seq) FROM sync_batches WHERE state=?", (outbox.ACKED,)).fetchone()[0] or 0
-    store.conn.execute("DELETE FROM sync_batches WHERE state<>? AND first_seq<=?", (outbox.ACKED, covered))
+    # batches only built or sent here that carry events the platform holds in its batches: their events
+    # are the platform's now (a held batch the platform never took is left alone, with its events)
+    for b in batches:
+        row = store.conn.execute("SELECT first_seq, last_seq FROM sync_batches WHERE seq=?", (b["seq"],)).fetchone()
+        if row is not None:
+            store.conn.execute("DELETE FROM sync_batches WHERE state<>? AND first_seq<=? AND last_seq>=?",
+                               (outbox.ACKED, row[1], row[0]))
     top = store.conn.execute("SELECT MAX(last_seq) FROM sync_batches").fetchone()[0] or 0
     store.meta_set("sync.batched_seq", str(top))
     outbox.recompute_cursor(store)

@@ -129,3 +129,29 @@ def read_enrolment_of(home: Path):
 
     with Store.open(home) as store:
         return station_enrolment(home, store.station_id, "village", store.config.name)
+
+
+def test_a_copy_refused_mid_run_as_a_fork_is_told_to_split_not_rebased(world) -> None:
+    """Under `station sync run` the chain is checked once; a later fork refusal checks again at once and
+    reports the fork (a copy is never silently re-sequenced onto the first PC's chain)."""
+    root, phome, keys, url, platform = world
+    first = make_station(root, phome, keys, VILLAGE, url=url)
+    with Store.open(first) as store:
+        file_cases(store, 1)
+    assert _sync(first).ok
+    second = root / "second-pc"
+    shutil.copytree(first, second)
+    catchup.forget_checks()
+    with Store.open(second) as store:
+        assert sync_now(store).ok  # the copy's process checks its chain now: in step
+    with Store.open(first) as store:
+        file_cases(store, 2)
+    assert _sync(first).ok
+    with Store.open(second) as store:
+        mine = file_cases(store, 2)
+        summary = sync_now(store)  # same process: no check before the push; the platform refuses a fork
+    assert not summary.ok and any(e["code"] == "forked" for e in summary.errors), summary.errors
+    assert not set(mine) & {c["number"] for c in platform.store.cases() if c["owner"] != VILLAGE}
+    with Store.open(second) as store:
+        assert store.meta_get("catchup.fork")
+        assert {r[0] for r in store.conn.execute("SELECT number FROM cases")} >= set(mine)  # nothing lost

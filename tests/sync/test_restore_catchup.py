@@ -154,3 +154,25 @@ def test_a_restored_home_that_filed_before_reaching_the_platform_is_rebased_and_
             assert case.number == new_number
         assert check(store).ok
     assert "请打印新的收件回执" in summary.text()
+
+
+def test_a_held_batch_stays_held_through_the_check_with_its_events(world) -> None:
+    from sync import outbox
+    from sync.keys import load_or_create, platform_keys
+
+    root, phome, keys, url, platform = world
+    village = make_station(root, phome, keys, VILLAGE, url=url)
+    with Store.open(village) as store:
+        file_cases(store, 2)
+        (held,) = outbox.cut(store, load_or_create(village, store.station_id), platform_keys(village).keys)
+        outbox.record_refusal(store, held, "too_large", "批次过大", hold=True)
+        file_cases(store, 2)
+    summary = _synced(village)
+    assert summary.batches_acknowledged == 1
+    catchup.forget_checks()
+    summary = _synced(village)  # a new process: the check runs, the platform is ahead of the held batch
+    with Store.open(village) as store:
+        batch = outbox.get(store, held)
+        assert batch is not None and batch.state == outbox.HELD and batch.events > 0
+        assert sync_now(store, retry_held=True).ok  # released: its events reach the platform after all
+    assert len(_platform_numbers(world)) == 4
