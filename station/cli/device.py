@@ -26,11 +26,11 @@ def device_show(ctx: Context) -> None:
 
 
 @command(device_group, "split", login="admin", action="把本机改为本服务点的新设备")
-@click.option("--device", "device", required=True, type=int, metavar="N",
+@click.option("--device", "device", required=True, type=int, metavar="编号",
               help="本服务点尚未使用的电脑编号（2–9）")
 @click.option("--no-print", "no_print", is_flag=True, help="不打印改号后的收件回执（之后可用 station print 补打）")
 def device_split(ctx: Context, device: int, no_print: bool) -> None:
-    """站点目录被复制到两台电脑同时使用时，在后上报的那台运行：本机改为本服务点的第 N 台电脑，
+    """站点目录被复制到两台电脑同时使用时，在后上报的那台运行：本机改为本服务点的另一台电脑（新编号），
     分叉后登记的办件以新设备重新上报、改用新编号，并打印带改号通知的收件回执。"""
     from sync.split import split_device
 

@@ -14,7 +14,7 @@ COMMANDS: list[click.Command] = []
 @click.option("--division-code", required=True, help="12位统计用区划代码（乡镇以000结尾）")
 @click.option("--name", required=True, help="站点名称")
 @click.option("--role", type=click.Choice(["village", "township"]), default="village", show_default=True)
-@click.option("--device", default=1, show_default=True, type=int, metavar="N",
+@click.option("--device", default=1, show_default=True, type=int, metavar="编号",
               help="本服务点的第几台电脑（1–9；同一服务点的每台电脑编号不同）")
 @click.option("--admin", default=None, metavar="姓名", help="同时创建第一位管理员（不填则首次打开操作界面时创建）")
 @click.option("--password-stdin", "password_stdin", is_flag=True, help="从标准输入读取管理员密码")

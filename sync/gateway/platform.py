@@ -611,7 +611,8 @@ class Platform:
                 "conflicts": store.conflicts(), "refusals": store.refusals(20),  # type: ignore[attr-defined]
                 "event_refusals": store.event_refusals(20),  # type: ignore[attr-defined]
                 "clock_flags": store.clock_flags(),  # type: ignore[attr-defined]
-                "stations": [{"id": s.id, "role": s.role, "name": s.name} for s in store.stations()]}
+                "stations": [{"id": s.id, "role": s.role, "name": s.name, "revoked_at": s.revoked_at}
+                             for s in store.stations()]}
 
 
 @dataclass

@@ -248,7 +248,7 @@ def test_cli_enrolment_configure_sync_and_status(tmp_path: Path) -> None:
         assert list(status) == ["station_id", "configured", "mode", "url", "pending_events", "unsent_events",
                                 "pending_audit_events", "unbatched_events", "last_local_seq", "sent_seq", "acked_seq",
                                 "batches", "held", "refused_pending", "inbox_cursor", "last_success", "last_attempt",
-                                "last_error", "link", "platform_time_ms", "clock_warnings"]  # the --json document
+                                "last_error", "link", "platform_time_ms", "clock_warnings", "health"]  # the --json document
         cases = run("platform", "cases", "--home", str(pdir))
         assert cases["counts"]["cases"] == 2
     configure(vdir, sync_retries=0)
