@@ -6,6 +6,7 @@ its threshold. Shown on the home screen and by `station sync status`; intake nev
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ def _since(raw: str | None, today: date) -> int | None:
         return None
 
 
+@lru_cache(maxsize=4)
 def catalog_updated(directory: Path = DEFAULT_CATALOG_DIR) -> date | None:
     """When the catalog files (installed with the software, updated with it) last changed."""
     times = [p.stat().st_mtime for p in directory.glob("*.toml")]

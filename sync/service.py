@@ -460,7 +460,7 @@ class SyncStatus:
         return "\n".join(lines)
 
 
-def sync_status(store: Store) -> SyncStatus:
+def sync_status(store: Store, with_health: bool = True) -> SyncStatus:
     settings = SyncSettings.of(store.config)
     has_keys = (store.home / "keys" / "platform.json").exists()
     configured = bool(settings.url) and has_keys
@@ -485,5 +485,5 @@ def sync_status(store: Store) -> SyncStatus:
         link=store.meta_get("sync.link", LINK_UNKNOWN) or LINK_UNKNOWN,
         platform_time_ms=int(store.meta_get(clock_check.PLATFORM_TIME_KEY, "0") or 0) or None,
         clock_warnings=tuple(clock_warnings(store)),
-        health=station_health(store),
+        health=station_health(store) if with_health else None,
     )

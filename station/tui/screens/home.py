@@ -46,7 +46,7 @@ def build_dashboard(store: Store, today: date) -> Dashboard:
     reader = CaseReader(store, today)
     iso = today.isoformat()
     today_cases = reader.list(received_from=iso, received_to=iso, limit=50)
-    status = sync_status(store)
+    status = sync_status(store, with_health=False)  # the health is read once, below, with the pending count
     counts = worklist(reader)
     # One figure for "not yet synced", in cases (件), the unit the agent counts in; the sync screen
     # has the record-level detail.
