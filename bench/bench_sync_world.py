@@ -33,7 +33,7 @@ def world(root: Path, cases: int, township: bool = True) -> tuple[Path, Path, Pa
         make_station(root, phome, keys, TOWNSHIP, "township")
     t = time.perf_counter()
     rng = random.Random(2026)
-    chunk = 5000  # case numbers run to 9999 a day: spread big sets over days
+    chunk = 900  # a device issues 999 case numbers a day: spread big sets over days
     for start in range(0, cases, chunk):
         day = datetime.now() + timedelta(days=start // chunk)
         with Store.open(village, clock=lambda d=day: d) as store:

@@ -1,6 +1,6 @@
 """The torture loop: kill -9 at random points during filing, batch building, `station sync now`, the
-gateway mid-ingest, USB export / `platform import` / `sync import`, and `station db rebuild`; after every
-kill, check the invariants and let the outbox converge. Used by tests/e2e/test_torture.py (CI size and
+gateway mid-ingest, USB export / `platform import` / `sync import`, `station db rebuild`, `station backup`
+and `station restore`; after every kill, check the invariants and let the outbox converge. Used by tests/e2e/test_torture.py (CI size and
 --runslow) and bench/torture.py (hundreds of kills, prints the figures).
 
 Invariants checked after each kill:
@@ -9,6 +9,11 @@ Invariants checked after each kill:
     platform    the gateway's database is intact and holds each event at most once, only real ones
     converged   after restarting what was killed, `sync now` succeeds: every local event is on the
                 platform exactly once, sync.acked_seq = the last local seq, no gap, no held batch
+    whole       (backup, restore) the killed command left nothing under its target name, or a complete
+                result: the backup restores with every case it held, the restored home opens and checks
+
+Filing runs on a clock a day ahead per 500 cases (station.testing.CrowdedDayClock): a device issues 999
+case numbers a day, and hundreds of kills file more than that.
 """
 
 from __future__ import annotations
@@ -25,8 +30,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import shutil
+
 from station.audit import check
+from station.backup import make_backup, restore_station
 from station.store import Store
+from station.testing import CrowdedDayClock, cli_login_env
 from sync.gateway.platform import Platform
 from sync.service import sync_now, sync_status
 from sync.settings import configure
@@ -34,13 +43,14 @@ from sync.gateway.testing import file_cases, make_platform, make_station
 from sync.gateway.usb_import import platform_import
 from sync.usb import export
 from sync.gateway.testing import free_port as _free_port, serve_platform as _serve
-from station.testing import VILLAGE, CrowdedDayClock
+from station.testing import VILLAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 FILING_WORKER = ROOT / "bench" / "filing_worker.py"
 WORKER = ROOT / "bench" / "torture_worker.py"
-MODES = ("file", "cut", "sync", "gateway", "export", "platform_import", "usb_import", "rebuild")
+MODES = ("file", "cut", "sync", "gateway", "export", "platform_import", "usb_import", "rebuild", "backup", "restore")
 INVARIANTS = ("kept", "db_check", "platform", "converged")
+PASSPHRASE = "torture-backup-passphrase"
 
 
 @dataclass
@@ -49,6 +59,7 @@ class Figures:
     landed: Counter[str] = field(default_factory=Counter)          # the process was still working
     checks: Counter[str] = field(default_factory=Counter)          # invariant → times it held
     cases_returned: int = 0
+    whole: Counter[str] = field(default_factory=Counter)           # backup/restore: nothing / complete
     events: int = 0
     platform_events: int = 0
     seconds: float = 0.0
@@ -57,6 +68,7 @@ class Figures:
         return {"kills": sum(self.kills.values()), "landed_mid_operation": sum(self.landed.values()),
                 "per_mode": {m: {"kills": self.kills[m], "landed": self.landed[m]} for m in MODES},
                 "invariant_checks_passed": dict(self.checks), "cases_returned": self.cases_returned,
+                "backup_restore_after_kill": dict(self.whole),
                 "station_events": self.events, "platform_events": self.platform_events,
                 "seconds": round(self.seconds, 1)}
 
@@ -76,7 +88,13 @@ class Torture:
         self.returned: set[str] = set()
         self.figures = Figures()
         self.duration: dict[str, float] = {m: 0.6 for m in MODES}  # learnt: how long each operation takes
-        with Store.open(self.village) as store:
+        self.clock = CrowdedDayClock()
+        self.backups = root / "backups"
+        self.backups.mkdir()
+        self.restores = 0
+        self.learnt: set[str] = set()
+        with Store.open(self.village, clock=self.clock) as store:
+            self.clock.follow(store)
             self.returned.update(file_cases(store, initial_cases, self.rng))
         self.gateway = _serve(self.phome, self.port)
         self._converge()
@@ -105,15 +123,36 @@ class Torture:
     def _delay(self, mode: str) -> float:
         return self.rng.uniform(0.0, self.duration[mode] * 0.9)
 
-    def _kill_child(self, mode: str, argv: list[str]) -> bool:
+    def _learn(self, mode: str, argv: list[str], stdin: str) -> None:
+        """Time one whole run of a command (from ``ready`` to its end), so the kills land all through it
+        (a backup or a restore takes seconds: the first guess would only ever hit its start)."""
+        if mode in self.learnt:
+            return
+        proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                stdin=subprocess.PIPE, text=True, cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT), **cli_login_env()})
+        assert proc.stdout is not None and proc.stdin is not None
+        proc.stdin.write(stdin)
+        proc.stdin.close()
+        assert proc.stdout.readline().strip() == "ready"
+        began = time.monotonic()
+        proc.wait()
+        proc.stdout.close()
+        self.duration[mode] = max(0.05, time.monotonic() - began)
+        self.learnt.add(mode)
+
+    def _kill_child(self, mode: str, argv: list[str], stdin: str = "") -> bool:
         """Start a child, wait for it to be ready, kill -9 it at a random point. True if it was still
         working when killed. Numbers it printed are cases whose filing returned."""
-        # FILING_LIMIT: a filing child stops after that many cases, so hundreds of kills stay under the
-        # 9,999 case numbers a station has per day
+        # FILING_LIMIT: a filing child stops after that many cases; CROWDED_DAY: it files on a clock a day
+        # ahead per 500 cases, so hundreds of kills stay under the 999 case numbers a device has per day
         proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT),
-                                                          "FILING_LIMIT": "40"})
-        assert proc.stdout is not None
+                                stdin=subprocess.PIPE, text=True, cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT), "FILING_LIMIT": "40", "CROWDED_DAY": "500",
+                                     **cli_login_env()})
+        assert proc.stdout is not None and proc.stdin is not None
+        proc.stdin.write(stdin)
+        proc.stdin.close()
         assert proc.stdout.readline().strip() == "ready"
         began = time.monotonic()
         deadline = began + self._delay(mode)
@@ -132,9 +171,8 @@ class Torture:
         return landed
 
     def _backlog(self, n: int = 10) -> None:
-        clock = CrowdedDayClock()  # a thousand rounds file more than one day's case numbers
-        with Store.open(self.village, clock=clock) as store:
-            clock.follow(store)
+        with Store.open(self.village, clock=self.clock) as store:
+            self.clock.follow(store)
             self.returned.update(file_cases(store, n, self.rng))
 
     def _cli(self, *args: str) -> list[str]:
@@ -173,6 +211,56 @@ class Torture:
 
     def _kill_rebuild(self) -> bool:
         return self._kill_child("rebuild", self._cli("db", "rebuild", "--home", str(self.village)))
+
+    def _kill_backup(self) -> bool:
+        """`station backup` of the running village, killed; its target must then be absent or whole."""
+        self._backlog(4)
+        target = self.backups / f"b{self.figures.kills['backup']}.vsbak"
+        self._learn("backup", self._cli("backup", "--home", str(self.village), "--to", str(self.backups / "timing.vsbak"),
+                                        "--passphrase-stdin"), PASSPHRASE + "\n")
+        landed = self._kill_child("backup", self._cli("backup", "--home", str(self.village), "--to", str(target),
+                                                      "--passphrase-stdin"), PASSPHRASE + "\n")
+        self._check_backup(target)
+        return landed
+
+    def _check_backup(self, target: Path) -> None:
+        self.figures.whole["backup_complete" if target.exists() else "backup_nothing"] += 1
+        if not target.exists():
+            make_backup(self.village, target, PASSPHRASE)  # the next backup of that name clears the leftovers
+            left = [p.name for p in self.backups.glob(f"{target.name}.partial-*")]
+            assert not left, f"after killing backup: temporary files left behind: {left}"
+        home = self.root / f"check-{target.stem}"
+        info = restore_station(target, home, PASSPHRASE)
+        with Store.open(home) as store:
+            assert check(store).ok, f"after killing backup: the backup restores a broken home"
+            cases = store.conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
+        assert cases == info.cases, "after killing backup: the backup lost cases"
+        shutil.rmtree(home)
+
+    def _kill_restore(self) -> bool:
+        """`station restore` of a good backup to a new home, killed; the home must be absent or open and
+        check out with every case of the backup."""
+        source = self.backups / "good.vsbak"
+        if not source.exists():
+            make_backup(self.village, source, PASSPHRASE)
+        self.restores += 1
+        home = self.root / f"restored-{self.restores}"
+        timing = self.root / "restored-timing"
+        self._learn("restore", self._cli("restore", "--from", str(source), "--home", str(timing), "--passphrase-stdin",
+                                         "--offline"), PASSPHRASE + "\n")
+        shutil.rmtree(timing, ignore_errors=True)
+        landed = self._kill_child("restore", self._cli("restore", "--from", str(source), "--home", str(home),
+                                                       "--passphrase-stdin", "--offline"), PASSPHRASE + "\n")
+        self.figures.whole["restore_complete" if home.exists() else "restore_nothing"] += 1
+        if not home.exists():  # restoring again to that name works and clears the leftovers
+            restore_station(source, home, PASSPHRASE)
+            left = [p.name for p in self.root.glob(f".{home.name}.partial-*")]
+            assert not left, f"after killing restore: temporary folders left behind: {left}"
+        with Store.open(home) as store:
+            assert check(store).ok, "after killing restore: the restored home is broken"
+            assert store.meta_get("catchup.required") == "1"
+        shutil.rmtree(home)
+        return landed
 
     def _kill_gateway(self) -> bool:
         """The station syncs (in this process); the gateway process is killed mid-ingest, then restarted."""

@@ -21,22 +21,24 @@ def _cut(home: Path, seed: int) -> None:
     from station.operators import os_account
     from station.sample_data import make_submission
     from station.store import Store
-    from station.testing import CrowdedDayClock
     from sync import outbox
     from sync.keys import load_or_create, platform_keys
+
+    from station.testing import CrowdedDayClock
 
     catalog = load_catalog(use_cache=False)
     items = list(catalog.items)
     rng = random.Random(seed)
-    clock = CrowdedDayClock()
-    with Store.open(home, clock=clock) as store:
+    crowded = CrowdedDayClock(int(os.environ["CROWDED_DAY"])) if os.environ.get("CROWDED_DAY") else None
+    with Store.open(home, clock=crowded) as store:
         keys = load_or_create(home, store.station_id)
         plat = platform_keys(home).keys
         print("ready", flush=True)
         for _ in range(int(os.environ.get("FILING_LIMIT", "0")) or 10**9):
+            if crowded is not None:
+                crowded.follow(store)
             item = rng.choice(items)
-            clock.follow(store)
-            filed = file_case(store, catalog, item.code, make_submission(item, rng, clock().date()), os_account())
+            filed = file_case(store, catalog, item.code, make_submission(item, rng, store.clock().date()), os_account())
             print(filed.number, flush=True)
             outbox.cut(store, keys, plat, 2048)
 

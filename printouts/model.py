@@ -97,6 +97,7 @@ class CaseDoc:
     forwarded_to: str = ""                  # 转报: the body the case is with now
     forward_due: DueInfo | None = None
     posting: tuple[date, date, int] | None = None   # 公示: first day, last day, days
+    replaces_number: str = ""  # the number this case was filed under first (a copied PC's case renumbered)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -40,6 +40,8 @@ def number_block(ctx: Ctx, case: CaseDoc, qr: bool = True) -> list[Flowable]:
         para(ctx, case.query_password, "password") if case.query_password
         else para(ctx, t("common", "password_withheld"), "center_small"),
     ]
+    if case.replaces_number:
+        text_part += [gap(ctx, 0.3), para(ctx, t("receipt", "renumbered", old=case.replaces_number), "label")]
     if not qr:
         return text_part
     payload = qr_payload(case.case_number, case.query_password, case.station.query_url)

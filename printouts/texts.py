@@ -40,7 +40,7 @@ SCHEMA: dict[str, dict[str, frozenset[str]]] = {
         "next_village": _P({"station_phone", "promised", "agent", "deciding_body"}),
         "next_township": _P({"station_phone", "promised", "agent", "accepting_body", "handover", "deciding_body"}),
         "next_default": _P({"station_phone", "promised", "agent"}),
-        "no_promise": _P(), "keep": _P(), "qr_caption": _P(), "qr_caption_text": _P(), "scan_to_query": _P(),
+        "no_promise": _P(), "keep": _P(), "qr_caption": _P(), "qr_caption_text": _P(), "scan_to_query": _P(), "renumbered": _P({"old"}),
     },
     "notice": {
         "title": _P(), "intro": _P({"applicant", "item"}), "materials_title": _P(),

@@ -1,10 +1,21 @@
 """Case numbers: issued offline, unique across the province, readable over the phone.
 
-Format ``VVVVVVVVVVVV-YYMMDD-NNNN-C``: the filing village's 12-digit division code (so two
-stations never collide without talking to each other), the filing date, the station's sequence
-for that day, and an ISO 7064 MOD 11-2 check character over the 22 digits. MOD 11-2 is a pure
-system over a prime modulus: it catches every single wrong character and every swap of two
-neighbours (the two commonest errors when a number is read out on the phone).
+Format ``VVVVVVVVVVVV-YYMMDD-NNNN-C``: the filing service point's 12-digit division code (so two
+villages never collide without talking to each other), the filing date, the daily serial, and an
+ISO 7064 MOD 11-2 check character over the 22 digits. MOD 11-2 is a pure system over a prime
+modulus: it catches every single wrong character and every swap of two neighbours (the two
+commonest errors when a number is read out on the phone).
+
+**Devices.** A service point may have several PCs (devices 1–9, station/devices.py) filing offline
+on the same day. The first digit of the serial is the device less one, so each device owns a block
+of 999 numbers a day and two devices can never issue the same number without talking:
+
+    device 1   0001–0999   (the numbers every single-PC station has always issued)
+    device 2   1001–1999
+    device N   (N-1)001–(N-1)999
+
+The format, the length and the check character are unchanged, so numbers printed before devices
+existed still parse, and the check still covers the device digit like any other.
 """
 
 from __future__ import annotations
@@ -36,10 +47,28 @@ class CaseNumber:
     def __str__(self) -> str:
         return f"{self.village_code}-{self.day:%y%m%d}-{self.sequence:04d}-{self.check}"
 
+    @property
+    def device(self) -> int:
+        """The device that issued the number (the serial's first digit plus one)."""
+        return serial_device(self.sequence)
+
     def spoken_groups(self) -> str:
         """Groups for reading aloud: 4201 0200 1201 261125 0007 6."""
         v = self.village_code
         return f"{v[:4]} {v[4:8]} {v[8:]} {self.day:%y%m%d} {self.sequence:04d} {self.check}"
+
+
+PER_DEVICE_PER_DAY = 999
+
+
+def serial_block(device: int) -> tuple[int, int]:
+    """The first and last daily serial device ``device`` may issue."""
+    base = (device - 1) * 1000
+    return base + 1, base + PER_DEVICE_PER_DAY
+
+
+def serial_device(sequence: int) -> int:
+    return sequence // 1000 + 1
 
 
 def compact(text: str) -> str:

@@ -19,8 +19,9 @@ from forms.schema import ServiceItem, resolve_body
 from station import events as ev
 from station import lifecycle
 from station.calendar import WorkingCalendar
-from station.casenumber import CaseNumber
+from station.casenumber import PER_DEVICE_PER_DAY, CaseNumber, serial_block
 from station.clock_check import assess_store
+from station.devices import device_label, device_of, service_point
 from station.casenumber import normalise as normalise_number
 from station.casenumber import number_query
 from forms.identity import mask_id, mask_phone
@@ -90,8 +91,23 @@ class TimelineEntry:
     label: str
     detail: str
 
+    @property
+    def device(self) -> int:
+        """Which PC of its service point recorded the event (station/devices.py)."""
+        return device_of(self.station)
+
+    def who(self, home: str) -> str:
+        """The operator, and where: the device when it is another PC of ``home``'s service point (or
+        not its first), the station otherwise."""
+        if self.station == home:
+            return self.operator
+        if service_point(self.station) == service_point(home):
+            return f"{self.operator}（{device_label(self.station)}）"
+        return f"{self.operator}（{self.station}）"
+
     def to_dict(self) -> dict[str, Any]:
-        return {"at": self.at, "station": self.station, "operator": self.operator, "type": self.type,
+        return {"at": self.at, "station": self.station, "service_point": service_point(self.station),
+                "device": self.device, "operator": self.operator, "type": self.type,
                 "label": self.label, "detail": self.detail}
 
 
@@ -294,13 +310,25 @@ def _check_size(data: Mapping[str, Any]) -> None:
 
 
 def _next_number(store: Store, day: date) -> CaseNumber:
-    prefix = f"{store.station_id}-{day:%y%m%d}-"
-    row = store.conn.execute("SELECT MAX(number) FROM cases WHERE number >= ? AND number < ?",
-                             (prefix, prefix + "\uffff")).fetchone()
-    seq = int(row[0].split("-")[2]) + 1 if row and row[0] else 1
-    if seq > 9999:
-        raise StationError("sequence_exhausted", "本站今日办件编号已用完（9999件）")
-    return CaseNumber(store.station_id, day, seq)
+    """The next number of this device's daily block (station/casenumber.py: the serial's first digit is
+    the device), after every number of the block this store holds or has been told it issued."""
+    first, last = serial_block(store.device)
+    prefix = f"{store.division_code}-{day:%y%m%d}-"
+    low, high = f"{prefix}{first:04d}", f"{prefix}{last:04d}-\uffff"
+    row = store.conn.execute("SELECT MAX(number) FROM cases WHERE number >= ? AND number < ?", (low, high)).fetchone()
+    seq = int(row[0].split("-")[2]) + 1 if row and row[0] else first
+    seq = max(seq, issued_floor(store, day) + 1)
+    if seq > last:
+        raise StationError("sequence_exhausted", f"本机今日办件编号已用完（每台电脑每天{PER_DEVICE_PER_DAY}件），"
+                                                 "请明天再登记，或在本服务点的另一台电脑上登记")
+    return CaseNumber(store.division_code, day, seq)
+
+
+def issued_floor(store: Store, day: date) -> int:
+    """The highest serial this device is known to have issued on ``day`` beyond its own cases table
+    (a restored home learns it from the platform: sync/catchup.py records it), else 0."""
+    value = store.meta_get(f"casenumber.issued.{day:%y%m%d}", "") or ""
+    return int(value) if value.isdigit() else 0
 
 
 def _filed_body(item: ServiceItem, sub: Submission, received_at: str, day: date, password: str,
@@ -384,7 +412,7 @@ def file_case(store: Store, catalog: Catalog, item_code: str, data: Mapping[str,
     if not isinstance(data, Mapping):
         raise StationError("bad_data", "申请数据必须是JSON对象")
     _check_size(data)
-    item = catalog.get(item_code).for_province(store.station_id[:2])
+    item = catalog.get(item_code).for_province(store.division_code[:2])
     now = store.clock()
     sane = assess_store(store)
     if sane.today != now.date():  # the PC clock is known wrong: take the date from a sane reference
@@ -403,7 +431,7 @@ def file_case(store: Store, catalog: Catalog, item_code: str, data: Mapping[str,
                                [Problem("applicant.id_number", "possible_duplicate", f"已有在办件 {others[0].number}")],
                                candidates=[c.number for c in others])
         number = _next_number(store, now.date())
-        body = _filed_body(item, sub, now.isoformat(timespec="seconds"), now.date(), password, store.station_id,
+        body = _filed_body(item, sub, now.isoformat(timespec="seconds"), now.date(), password, store.division_code,
                            body_names(store.config))
         if consultation:
             body["consultation"] = consultation
@@ -713,7 +741,7 @@ def hand_over(store: Store, number: str, operator: Operator, to: str = "") -> Ca
     case = CaseReader(store).get(number)
     if case.handling_level != "township":
         raise StationError("not_township_item", "该事项在本站办结，不需要移交乡镇")
-    if case.village_code != store.station_id:
+    if case.village_code != store.division_code:
         raise StationError("forbidden", "只能登记本站收件的办件的移交")
     if case.legal.handed_over_at:
         raise StationError("already_handed_over", f"该办件已于{case.legal.handed_over_at}移交乡镇")

@@ -52,13 +52,15 @@ class Consultation:
 
 
 def _next_number(store: Store, day: date) -> str:
-    prefix = f"{store.station_id}-{day:%y%m%d}-G"
+    # device 1 keeps G001…; device N numbers its own as GN01… (99 a day), so devices never collide
+    prefix = f"{store.division_code}-{day:%y%m%d}-G" + (str(store.device) if store.device > 1 else "")
     row = store.conn.execute("SELECT MAX(number) FROM consultations WHERE number >= ? AND number < ?",
                              (prefix, prefix + "\uffff")).fetchone()
     seq = int(row[0][len(prefix):]) + 1 if row and row[0] else 1
-    if seq > 999:
-        raise StationError("sequence_exhausted", "本站今日告知书编号已用完（999份）")
-    return f"{prefix}{seq:03d}"
+    width = 3 if store.device == 1 else 2
+    if seq >= 10 ** width:
+        raise StationError("sequence_exhausted", f"本机今日告知书编号已用完（{10 ** width - 1}份）")
+    return f"{prefix}{seq:0{width}d}"
 
 
 def _reasons(item: Any, problems: tuple[Problem, ...], apply_to: str) -> list[dict[str, Any]]:
@@ -90,7 +92,7 @@ def record(store: Store, catalog: Catalog, item_code: str, data: Mapping[str, An
     if len(apply_to) > MAX_APPLY_TO:
         raise StationError("bad_apply_to", f"受理机关名称不超过{MAX_APPLY_TO}字",
                            [Problem("apply_to", "too_long", "名称过长")])
-    item = catalog.get(item_code).for_province(store.station_id[:2])
+    item = catalog.get(item_code).for_province(store.division_code[:2])
     now = store.clock()
     result = check_submission(item, data, now.date())
     if result.ok and not apply_to:
@@ -153,7 +155,7 @@ def convert(store: Store, catalog: Catalog, number: str, operator: Operator,
     c = get(store, number)
     if c.converted_case:
         raise StationError("already_converted", f"告知书 {c.number} 已转为办件 {c.converted_case}")
-    if c.station != store.station_id:
+    if c.station[:12] != store.division_code:
         raise StationError("forbidden", "只能转换本站出具的告知书")
     if data is None:
         body = event_body(store, c.number)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from station.devices import device_label, device_of, service_point
 from station import events as ev
 from station import lifecycle
 from station.cases import CaseReader, CaseRecord, TimelineEntry
@@ -54,8 +55,8 @@ def arrivals(store: Any, today: date, limit: int = ARRIVALS_LIMIT) -> list[Arriv
     for status, kind in NOTICE_FOR_STATUS.items():
         for case in reader.list(status=status, limit=limit):
             decision = case.decision or {}
-            if not decision.get("station") or decision["station"] == store.station_id:
-                continue  # decided here: the operator who decided knows
+            if not decision.get("station") or decision["station"][:12] == store.division_code:
+                continue  # decided at this service point: the operator who decided knows
             if (case.number, kind) in printed and _printed_since(store, case.number, kind, decision.get("event")):
                 continue
             found.append(Arrival(case, kind))
@@ -108,7 +109,9 @@ def decision_lines(case: CaseRecord, names: dict[str, str] | None = None) -> lis
     if d.get("to"):
         rows.append(("转报部门", str(d["to"])))
     station = str(d.get("station") or "")
-    where = (names or {}).get(station, station)
+    where = (names or {}).get(service_point(station), station) if station else ""
+    if where and device_of(station) > 1:  # which PC of the service point decided
+        where += f" {device_label(station)}"
     rows.append(("审核人", f"{d.get('by', '')}（{where}）" if where else str(d.get("by", ""))))
     rows.append(("时间", str(d.get("at") or "")[:16].replace("T", " ")))
     return rows

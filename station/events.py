@@ -38,10 +38,11 @@ STATION_INITIALISED = "station.initialised"
 ACCESS_REFUSED = "access.refused"
 SYNC_CONFLICT = "sync.conflict"  # from the platform: one of our events lost to a decision that came first
 PII_REVEALED = "pii.revealed"  # an operator saw personal data in full (which fields, on which face)
+BACKED_UP = "station.backed_up"  # an operator wrote a sealed backup (where, how much; station/backup.py)
 
 # Records of who did what, with no data of their own: they ride with the next batch, but they are not
 # work waiting to be synced (a login must not make the home screen say "1 条未上报").
-AUDIT_ONLY = frozenset({OPERATOR_LOGIN, OPERATOR_LOGIN_FAILED, ACCESS_REFUSED, PII_REVEALED})
+AUDIT_ONLY = frozenset({OPERATOR_LOGIN, OPERATOR_LOGIN_FAILED, ACCESS_REFUSED, PII_REVEALED, BACKED_UP})
 
 
 def canonical_json(value: Any) -> str:

@@ -33,9 +33,10 @@ ROLES = ("village", "township")
 class StationConfig:
     """Identity and local settings of one station (not business data: those are events)."""
 
-    station_id: str
+    station_id: str  # the service point's division code (the key every station.toml has always had)
     name: str
     role: str = "village"
+    device: int = 1  # which PC of the service point this home is (station/devices.py)
     phone: str = ""
     address: str = ""
     printer: str = ""          # the printer's address: a CUPS name, or an ESC/POS address (printouts.printer_target)
@@ -46,6 +47,7 @@ class StationConfig:
     sync_url: str = ""
     sync_interval_minutes: int = 15
     rating_followup_days: int = 5
+    backup_reminder_days: int = 7  # the home screen reminds to back up after this many days (station/health.py)
     # Printed on refusal notices: who decided, where to apply for reconsideration, which court.
     authority_name: str = "乡镇人民政府"
     reconsideration_body: str = "县（市、区）人民政府"
@@ -58,6 +60,13 @@ class StationConfig:
     @property
     def division_code(self) -> str:
         return self.station_id
+
+    @property
+    def device_id(self) -> str:
+        """The identity this home's events, keys, enrolment and batches carry (station/devices.py)."""
+        from station.devices import station_id
+
+        return station_id(self.station_id, self.device)
 
 
 def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -146,7 +155,7 @@ def read_data_key(home: Path) -> bytes:
     return key
 
 
-def create_home_files(home: Path, station_id: str, name: str, role: str) -> StationConfig:
+def create_home_files(home: Path, station_id: str, name: str, role: str, device: int = 1) -> StationConfig:
     """Create the folder, settings and data key of a new station (inputs already checked by
     ``station.setup.init_station``). The store is created by the caller."""
     if home.exists() and any(home.iterdir()):
@@ -156,7 +165,7 @@ def create_home_files(home: Path, station_id: str, name: str, role: str) -> Stat
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)
     write_private_file(home / DATA_KEY_FILE, secrets.token_bytes(32))
-    config = StationConfig(station_id=station_id, name=name.strip(), role=role)
+    config = StationConfig(station_id=station_id, name=name.strip(), role=role, device=device)
     write_config(home, config)
     (home / "prints").mkdir(exist_ok=True)
     return config

@@ -151,7 +151,8 @@ def _case_doc(store: Store, case: CaseRecord, reprints: int) -> CaseDoc:
         forwarded_to=g.forwarded_to or "" if case.status == lifecycle.FORWARDED else "",
         forward_due=_due(g.forward_due, g.forward_estimate),
         posting=(date.fromisoformat(g.posting_start), date.fromisoformat(g.posting_end), g.posting_days)
-        if g.posting_start and g.posting_end else None)
+        if g.posting_start and g.posting_end else None,
+        replaces_number=str(_filed_body(store, case.number).get("renumbered_from") or ""))
 
 
 def _filed_body(store: Store, number: str) -> dict[str, Any]:
@@ -380,8 +381,8 @@ def print_consultation(store: Store, number: str, operator: Operator, fmt: str |
 
 def daily_report(store: Store, day: date) -> DailyReport:
     reader = CaseReader(store, day)
-    by_item = store.conn.execute("SELECT item_name, COUNT(*) FROM cases WHERE received_date=? AND filed_by_station=?"
-                                 " GROUP BY item_name ORDER BY 2 DESC, 1", (day.isoformat(), store.station_id)).fetchall()
+    by_item = store.conn.execute("SELECT item_name, COUNT(*) FROM cases WHERE received_date=? AND substr(filed_by_station, 1, 12)=?"
+                                 " GROUP BY item_name ORDER BY 2 DESC, 1", (day.isoformat(), store.division_code)).fetchall()
     pending = pending_events(store)
 
     def rows(cases: list[CaseRecord]) -> list:

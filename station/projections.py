@@ -383,8 +383,10 @@ def _fold_duplicate(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldCon
 
 
 def _fold_operator(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
-    if event.station != ctx.station:
-        return True  # another station's operators are not ours
+    if event.station[:12] != ctx.station[:12]:
+        # another service point's operators are not ours; a home split off as a new device keeps the
+        # operators it had (their credentials are local), added under its former device id
+        return True
     b = event.body
     if event.type == ev.OPERATOR_ADDED:
         conn.execute(f"INSERT OR REPLACE INTO {s}.operators(name, role, disabled, created_at) VALUES (?,?,0,?)",

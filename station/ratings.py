@@ -104,7 +104,7 @@ def rate(store: Store, number: str, level: int, operator: Operator, detail: str 
         if get_rating(store, case.number):
             raise StationError("already_rated", "该办件已经评价过（一事一评）")
         handled_by = {case.operator} | {t.operator for t in case.timeline
-                                        if t.type == ev.RESULT_DELIVERED and t.station == store.station_id}
+                                        if t.type == ev.RESULT_DELIVERED and t.station[:12] == store.division_code}
         if operator.name in handled_by:
             raise StationError("not_independent",
                                f"「{operator.name}」经办了此件，不能录入对自己的评价。请由本站其他工作人员或乡镇"

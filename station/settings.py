@@ -112,6 +112,22 @@ class LocalSettings:
     sync_interval_minutes: int
     paper_format: str
     large_print: bool
+    backup_reminder_days: int = 7
+
+
+BACKUP_REMINDER_RULE = "备份提醒间隔应为 1 到 365 之间的整数（天）"
+
+
+def parse_reminder(raw: Any, field: str = "backup_reminder_days") -> tuple[int | None, list[Problem]]:
+    """Days after which the home screen reminds to back up; empty means the default (7)."""
+    text = str(raw if raw is not None else "").strip()
+    if not text:
+        return 7, []
+    try:
+        value = int(text)
+    except ValueError:
+        return None, [Problem(field, "bad_reminder", BACKUP_REMINDER_RULE)]
+    return (value, []) if 1 <= value <= 365 else (None, [Problem(field, "bad_reminder", BACKUP_REMINDER_RULE)])
 
 
 def check_local(values: Mapping[str, Any]) -> LocalSettings:
@@ -120,6 +136,8 @@ def check_local(values: Mapping[str, Any]) -> LocalSettings:
     name = str(values.get("name", "")).strip()
     problems.extend(station_name_problems(name))
     interval, bad = parse_interval(values.get("sync_interval_minutes", ""))
+    problems.extend(bad)
+    reminder, bad = parse_reminder(values.get("backup_reminder_days", ""))
     problems.extend(bad)
     url = str(values.get("sync_url", "")).strip()
     problems.extend(sync_url_problems(url))
@@ -132,7 +150,7 @@ def check_local(values: Mapping[str, Any]) -> LocalSettings:
                          address=str(values.get("address", "")).strip(),
                          printer=str(values.get("printer", "")).strip(), printer_kind=kind, sync_url=url,
                          sync_interval_minutes=interval, paper_format=str(values["paper_format"]),
-                         large_print=bool(values.get("large_print")))
+                         large_print=bool(values.get("large_print")), backup_reminder_days=reminder or 7)
 
 
 def save_local(home: Path, values: Mapping[str, Any], store: Store | None = None,
@@ -144,4 +162,5 @@ def save_local(home: Path, values: Mapping[str, Any], store: Store | None = None
     return update_config(home, name=s.name, phone=s.phone, address=s.address, printer=s.printer,
                          printer_kind=s.printer_kind,
                          sync_url=s.sync_url, sync_interval_minutes=s.sync_interval_minutes,
-                         paper_format=s.paper_format, large_print=s.large_print)
+                         paper_format=s.paper_format, large_print=s.large_print,
+                         backup_reminder_days=s.backup_reminder_days)

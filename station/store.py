@@ -57,6 +57,25 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _finish_split(home: Path, conn: sqlite3.Connection, config: StationConfig) -> StationConfig:
+    """A split (sync/split.py) commits the log as the new device first; if it stopped before station.toml
+    said so, finish it: the old device's sync key goes, the settings name the device the log was written as."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key='device.id'").fetchone()
+    except sqlite3.OperationalError:
+        return config  # a store being created
+    if not row or not row[0] or row[0] == config.device_id:
+        return config
+    from station.devices import parse_station_id
+    from station.home import update_config
+
+    parsed = parse_station_id(row[0])
+    if parsed is None or parsed[0] != config.division_code:
+        return config
+    (home / "keys" / "sync.key").unlink(missing_ok=True)
+    return update_config(home, device=parsed[1])
+
+
 class Store:
     """One station's store. Open it with :meth:`open`; close it when done."""
 
@@ -69,7 +88,7 @@ class Store:
         self.codec = codec
         self.clock: Clock = clock or datetime.now
         self._in_tx = False
-        self.fold_context = projections.FoldContext(config.station_id, codec)
+        self.fold_context = projections.FoldContext(config.device_id, codec)
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -80,6 +99,7 @@ class Store:
         config = read_config(home)
         codec = PiiCodec(read_data_key(home))
         conn = connect(home / DB_FILE)
+        config = _finish_split(home, conn, config)
         store = cls(home, conn, config, codec, clock)
         store.migrate()
         return store
@@ -173,7 +193,17 @@ class Store:
 
     @property
     def station_id(self) -> str:
-        return self.config.station_id
+        """This device's station id: what its events, batches and keys are named by (station/devices.py)."""
+        return self.config.device_id
+
+    @property
+    def division_code(self) -> str:
+        """The service point (village or township) this device belongs to."""
+        return self.config.division_code
+
+    @property
+    def device(self) -> int:
+        return self.config.device
 
     def _next_stamp(self) -> hlc.Stamp:
         last = hlc.Stamp.parse(self.meta_get("hlc", str(hlc.ZERO)) or str(hlc.ZERO))
@@ -263,3 +293,53 @@ class Store:
     def last_local_seq(self) -> int:
         row = self.conn.execute("SELECT MAX(seq) FROM events WHERE station=?", (self.station_id,)).fetchone()
         return row[0] or 0
+
+    # --- recovery: a restored, copied or split home (sync/catchup.py) --------------------------
+
+    def adopt_own(self, wire_events: list[dict[str, Any]]) -> int:
+        """Append this device's own events as the platform holds them (a restored home catching up):
+        same ids, seqs and stamps, origin local, folded like any local event. Call inside a transaction,
+        with events in seq order that continue the local sequence."""
+        adopted = 0
+        for raw in wire_events:
+            if self.conn.execute("SELECT 1 FROM events WHERE id=?", (raw["id"],)).fetchone():
+                continue
+            last = hlc.Stamp.parse(self.meta_get("hlc", str(hlc.ZERO)) or str(hlc.ZERO))
+            merged = hlc.merge(last, hlc.Stamp.parse(raw["hlc"]), int(self.clock().timestamp() * 1000))
+            self.meta_set("hlc", str(merged))
+            event = Event(id=raw["id"], station=self.station_id, seq=int(raw["seq"]), hlc=raw["hlc"],
+                          operator=raw["operator"], case_number=raw.get("case"), type=raw["type"],
+                          body=self.codec.seal_body(raw["body"]), recorded_at=raw["recorded_at"], origin="local")
+            self._insert(event)
+            projections.apply(self.conn, "main", event, self.fold_context)
+            adopted += 1
+        return adopted
+
+    def cut_log(self, first_rowid: int) -> list[Event]:
+        """Remove the log from ``first_rowid`` on and return what was removed (in log order), for the
+        caller to put back re-sequenced (sync/catchup.py: a forked tail). Call inside a transaction;
+        the caller rebuilds the projections when done. The audit chain stays whole: every row put back
+        is linked to the row before it, and ``station db check`` verifies it."""
+        removed = [self.row_to_event(r) for r in self.conn.execute(
+            f"SELECT {self.EVENT_COLUMNS} FROM events WHERE rowid >= ? ORDER BY rowid", (first_rowid,))]
+        self.conn.execute("DELETE FROM events WHERE rowid >= ?", (first_rowid,))
+        return removed
+
+    def put_back(self, event: Event) -> None:
+        """Re-insert a removed event as it was (another station's, or ours unchanged)."""
+        self._insert(event)
+
+    def reissue(self, event: Event, case_number: str | None, body: dict[str, Any] | None = None) -> Event:
+        """Append a removed local event again under this device's next seq and a fresh stamp, keeping its
+        operator, type, recorded time and (sealed) body; optionally under another case number."""
+        seq = self.last_local_seq() + 1
+        fresh = Event(id=event_id(self.station_id, seq), station=self.station_id, seq=seq, hlc=str(self._next_stamp()),
+                      operator=event.operator, case_number=case_number, type=event.type,
+                      body=self.codec.seal_body(body) if body is not None else event.body,
+                      recorded_at=event.recorded_at, origin="local")
+        self._insert(fresh)
+        return fresh
+
+    def refold_all(self) -> None:
+        """Fold the whole log again into fresh projections (inside the caller's transaction)."""
+        projections.rebuild(self.db, self.fold_context)

@@ -437,3 +437,26 @@ def verify_request(value: str, public: PublicKeys, method: str, target: str, bod
         raise EnvelopeError("bad_request_auth", "签名编码错误") from None
     if station != public.id or not _verify(public, sig, _request_input(station, method, target, body, nonce)):
         raise EnvelopeError("bad_request_auth", "签名不对")
+
+
+# --- signed answers (catch-up) ---------------------------------------------------------------
+
+ANSWER_CONTEXT = b"village-station answer v1"
+
+
+def sign_answer(signer: SecretKeys, request_auth: str, body: bytes) -> str:
+    """Value of ``X-Platform-Signature``: the platform's signature over the station's signed request
+    (its ``X-Station-Auth``, which carries a fresh nonce) and the answer body, so an answer can be
+    neither forged nor replayed to another request."""
+    data = b"\x00".join([ANSWER_CONTEXT, request_auth.encode("utf-8"), hashlib.sha256(body).digest()])
+    return base64.b64encode(signer._sign(data)).decode()
+
+
+def verify_answer(public: PublicKeys, request_auth: str, body: bytes, signature: str) -> None:
+    try:
+        sig = base64.b64decode(signature, validate=True)
+    except (ValueError, TypeError):
+        raise EnvelopeError("bad_signature", "平台应答签名格式不对") from None
+    data = b"\x00".join([ANSWER_CONTEXT, request_auth.encode("utf-8"), hashlib.sha256(body).digest()])
+    if not _verify(public, sig, data):
+        raise EnvelopeError("bad_signature", "平台应答签名不对")

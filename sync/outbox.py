@@ -110,6 +110,11 @@ def get(store: Store, seq: int) -> OutBatch | None:
     return OutBatch(*row) if row else None
 
 
+def recompute_cursor(store: Store) -> None:
+    """Advance the outbox cursor after the batches changed outside this module's writers (catch-up)."""
+    _recompute(store)
+
+
 def _recompute(store: Store) -> None:
     """Advance the outbox cursor over the contiguous prefix of batches sent / acknowledged."""
     sent = acked = 0

@@ -25,6 +25,7 @@ from itertools import chain
 from typing import Any, Callable, Iterator
 
 from station import clock_check
+from station.health import station_health
 from station.store import Store
 from station.sync_state import OutboxCursor, data_events_after, read_cursor
 from sync import envelope as env
@@ -61,6 +62,7 @@ class SyncSummary:
     link: str = LINK_UNKNOWN
     retry_after: float = 0.0  # the platform asked us to wait this long before the next sync
     events_refused: int = 0  # pushed events the platform refused as not this station's to send
+    catchup: dict[str, Any] | None = None  # what checking the chain with the platform found (sync/catchup.py)
 
     @property
     def ok(self) -> bool:
@@ -81,6 +83,10 @@ class SyncSummary:
             lines.append(f"有 {self.batches_held} 批被平台拒收，已搁置，请查看 station sync status")
         if self.events_refused:
             lines.append(f"平台拒收了 {self.events_refused} 条无权操作的事件（详见办件的同步冲突记录），其余已接收")
+        if self.catchup and self.catchup.get("status") not in (None, "in_step", "forked"):
+            from sync.catchup import CatchupReport
+
+            lines.append(CatchupReport(**self.catchup).text())
         lines += [f"错误：{e['message']}" for e in self.errors]
         lines.append("同步完成" if self.ok else "同步未完成，待办数据仍保留在本站，稍后会自动重试")
         return "\n".join(lines)
@@ -96,6 +102,7 @@ class StationSync:
         self.acks = 0
         self.prefetched: Future[tuple[list[bytes], bool]] | None = None  # the inbox page asked for during the push
         self.clock_ahead_ms = 0  # the most any acknowledged batch was stamped ahead of the platform's clock
+        self.fork_seen = False  # the platform refused a batch as a fork or a broken chain
         self.pool = ThreadPoolExecutor(max_workers=self.window + 1, thread_name_prefix="sync")
         self.settings = SyncSettings.of(store.config)
         self.keys = load_or_create(store.home, store.station_id)
@@ -171,6 +178,11 @@ class StationSync:
             raise busy(reply.retry_after, reply.message)
         if reply.status == 429 or reply.status >= 500:
             raise SyncError(reply.code, f"平台暂时无法处理：{reply.message}", retry=True)
+        if reply.code == "revoked":
+            raise SyncError("revoked", f"{reply.message}。如果这台电脑是找回的或重新安装的，请联系平台管理员，"
+                                       "并运行 station device split --device N 把它登记为本服务点的新电脑")
+        if reply.code in ("fork", "chain_broken"):
+            self.fork_seen = True
         if reply.code in STATION_LEVEL:
             raise SyncError(reply.code, f"平台拒收本站数据：{reply.message}。请确认本站已在平台登记、平台公钥正确")
         hold = reply.code in HOLD_AT_ONCE or batch.refusals + 1 >= MAX_REFUSALS
@@ -263,6 +275,25 @@ def _report_push_progress(session: StationSync, summary: SyncSummary, retry_held
     progress("push", 0, total)
 
 
+def _in_step(store: Store, session: StationSync, summary: SyncSummary) -> bool:
+    """Check the chain with the platform before the first batch of this process is cut (and while a
+    restore or a fork refusal marks the home); False when this home is a fork the operator must split."""
+    from sync.catchup import FORKED, check_chain, needs_check
+
+    if not needs_check(store):
+        return True
+    try:
+        report = check_chain(store, session.transport, session.keys, session.platform)
+    except SyncError as err:
+        if err.code == "not_found":  # a platform from before catch-up existed: nothing to compare with
+            return True
+        if err.code == "bad_request_auth":  # not enrolled, or other keys: the push says exactly which
+            return True
+        raise
+    summary.catchup = report.to_dict()
+    return report.status != FORKED
+
+
 def sync_now(store: Store, transport: HttpTransport | None = None, retry_held: bool = False,
              progress: Progress | None = None) -> SyncSummary:
     """Push everything pending, then pull the inbox. Never raises for link or gateway trouble: the
@@ -274,9 +305,16 @@ def sync_now(store: Store, transport: HttpTransport | None = None, retry_held: b
     session = StationSync(store, transport)
     try:
         try:
+            if not _in_step(store, session, summary):
+                raise SyncError("forked", summary.catchup["message"] if summary.catchup else "本机数据与平台分叉")
             if progress is not None:
                 _report_push_progress(session, summary, retry_held, progress)
             session.push(summary, retry_held, prefetch_inbox=True)
+            if session.fork_seen:  # find out why now, and tell the operator in this same sync
+                with store.transaction():
+                    store.meta_set("catchup.required", "1")
+                if not _in_step(store, session, summary) and summary.catchup:
+                    summary.error("forked", summary.catchup["message"])
             session.pull(summary)
             if session.conflicts_reported:  # the gateway routed conflict notices back to us just now
                 session.pull(summary)
@@ -361,6 +399,7 @@ class SyncStatus:
     link: str
     platform_time_ms: int | None
     clock_warnings: tuple[str, ...]
+    health: Any = None  # station.health.Health: days since sync and backup, calendar, catalog, warnings
 
     @property
     def link_label(self) -> str:
@@ -398,6 +437,7 @@ class SyncStatus:
             "link": self.link,
             "platform_time_ms": self.platform_time_ms,
             "clock_warnings": list(self.clock_warnings),
+            "health": self.health.to_dict() if self.health is not None else None,
         }
 
     def text(self) -> str:
@@ -414,10 +454,13 @@ class SyncStatus:
         lines += [f"时钟警告：{w}" for w in self.clock_warnings]
         for b in self.held:
             lines.append(f"已搁置批次 {b.seq}（{b.events} 条事件）：{b.reason}")
+        if self.health is not None:
+            lines += self.health.lines()
+            lines += [f"警告：{w}" for w in self.health.warnings]
         return "\n".join(lines)
 
 
-def sync_status(store: Store) -> SyncStatus:
+def sync_status(store: Store, with_health: bool = True) -> SyncStatus:
     settings = SyncSettings.of(store.config)
     has_keys = (store.home / "keys" / "platform.json").exists()
     configured = bool(settings.url) and has_keys
@@ -442,4 +485,5 @@ def sync_status(store: Store) -> SyncStatus:
         link=store.meta_get("sync.link", LINK_UNKNOWN) or LINK_UNKNOWN,
         platform_time_ms=int(store.meta_get(clock_check.PLATFORM_TIME_KEY, "0") or 0) or None,
         clock_warnings=tuple(clock_warnings(store)),
+        health=station_health(store) if with_health else None,
     )

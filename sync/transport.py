@@ -13,6 +13,7 @@ wait ends the request at once, and the sync stops and says when to come back (``
 
 from __future__ import annotations
 
+import json
 import struct
 import threading
 from dataclasses import dataclass
@@ -204,6 +205,35 @@ class HttpTransport:
             if wait:
                 raise busy(wait, message)
             raise SyncError(code, f"下载平台消息失败：{message}", retry=resp.status_code >= 500 or resp.status_code == 429)
+        return split_frames(resp.content), resp.headers.get("X-More") == "1"
+
+
+    def _signed_get(self, signer: env.SecretKeys, target: str, what: str) -> tuple[requests.Response, str]:
+        auth = env.sign_request(signer, "GET", target)
+        resp = self._seen(self._call("GET", target, headers={"X-Station-Auth": auth}))
+        if resp.status_code != 200:
+            code, message = _error_of(resp)
+            wait = retry_after_of(resp)
+            if wait:
+                raise busy(wait, message)
+            raise SyncError(code, f"{what}失败：{message}", retry=resp.status_code >= 500 or resp.status_code == 429)
+        return resp, auth
+
+    def chain(self, signer: env.SecretKeys, platform: env.PublicKeys, after: int = 0) -> dict[str, Any]:
+        """The platform's record of this device's own batch chain (catch-up), its signature verified."""
+        resp, auth = self._signed_get(signer, f"/v1/chain?after={after}", "向平台核对本机批次链")
+        try:
+            env.verify_answer(platform, auth, resp.content, resp.headers.get("X-Platform-Signature", ""))
+            data = json.loads(resp.content)
+            if not isinstance(data, dict) or data.get("station") != signer.id:
+                raise ValueError
+            return data
+        except (env.EnvelopeError, ValueError):
+            raise SyncError("bad_answer", "平台对批次链核对的应答无效（签名或内容不对），未作任何改动") from None
+
+    def own(self, signer: env.SecretKeys, after: int) -> tuple[list[bytes], bool]:
+        """Envelopes of this device's own events the platform holds above ``after``."""
+        resp, _ = self._signed_get(signer, f"/v1/own?after={after}", "从平台取回本机数据")
         return split_frames(resp.content), resp.headers.get("X-More") == "1"
 
 

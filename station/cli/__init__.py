@@ -18,7 +18,7 @@ from station.cli import zh
 
 zh.install()  # before any command is built: click takes some of its texts when a command is defined
 
-from station.cli import cases, catalog, db, home, keys, operators, platform, print as print_, review, stats, sync  # noqa: E402
+from station.cli import cases, catalog, db, device, home, keys, operators, platform, print as print_, review, stats, sync  # noqa: E402
 from station.home import resolve_home  # noqa: E402
 
 
@@ -37,7 +37,7 @@ def main(cctx: click.Context, home: str | None, as_json: bool, debug: bool) -> N
         launch(resolve_home(home), debug=debug)
 
 
-for _area in (home, catalog, cases, db, operators, print_, review, stats, keys, sync, platform):
+for _area in (home, catalog, cases, db, operators, print_, review, stats, keys, device, sync, platform):
     for _cmd in _area.COMMANDS:
         main.add_command(_cmd)
 zh.localise_metavars(main)

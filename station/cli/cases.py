@@ -190,7 +190,7 @@ def case_show(ctx: Context, number: str, reveal: bool) -> None:
         lines += [f"  {m.name}（{m.form_label}）：{m.status_label}{'，须于 ' + m.due_date + ' 前补交' if m.due_date else ''}"
                   for m in case.materials]
         lines.append("办理记录：")
-        lines += [f"  {t.at}  {t.label}  {t.operator}  {t.detail}" for t in case.timeline]
+        lines += [f"  {t.at}  {t.label}  {t.who(case.filed_by_station)}  {t.detail}" for t in case.timeline]
         return "\n".join(lines)
 
     ctx.out(data, text)

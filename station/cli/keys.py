@@ -23,11 +23,15 @@ def keys_export(ctx: Context, out: str | None) -> None:
 
     with open_store(ctx) as store:
         enrolment = station_enrolment(store.home, store.station_id, store.config.role, store.config.name)
-    data = enrolment.to_dict()
+    # which PC of the service point this is (the station id says it too: 421381105201-d2 is 2号机)
+    data = {**enrolment.to_dict(), "division_code": store.division_code, "device": store.device}
+    which = f"服务点 {store.division_code} 的 {store.device}号机（站点标识 {store.station_id}）"
     if out:
         write_json_atomic(Path(out), data)
-        ctx.out({**data, "file": out}, f"已写入登记文件：{out}\n核对码（电话核对用）：{data['fingerprint']}")
+        ctx.out({**data, "file": out}, f"已写入登记文件：{out}\n{which}\n核对码（电话核对用）：{data['fingerprint']}")
     else:
+        if not ctx.as_json:
+            click.echo(which, err=True)  # stdout stays the enrolment file itself
         ctx.out(data, json.dumps(data, ensure_ascii=False, indent=2))
 
 

@@ -1,4 +1,4 @@
-"""The reference platform gateway: `station platform init|keys|enroll|serve|cases|status|migrate|publish-calendar|publish-query-url|import`."""
+"""The reference platform gateway: `station platform init|keys|enroll|revoke|serve|cases|status|migrate|publish-calendar|publish-query-url|import`."""
 
 from __future__ import annotations
 
@@ -65,6 +65,17 @@ def platform_enroll(ctx: Context, file: str) -> None:
     role = "乡镇中心" if result["role"] == "township" else "村服务站"
     ctx.out(result, f"已登记{role}「{result['name']}」（{result['station_id']}）\n核对码：{result['fingerprint']}"
                     f"{'（已更换密钥）' if result['replaced'] else ''}")
+
+
+@command(platform_group, "revoke")
+@click.argument("device")
+def platform_revoke(ctx: Context, device: str) -> None:
+    """吊销一台设备（电脑丢失或被盗）：从此拒收它的数据；它已上报并确认的数据保留。"""
+    with open_platform(ctx) as platform:
+        result = platform.revoke(device.strip())
+    ctx.out(result, f"已吊销设备 {result['station_id']}（{result['revoked_at']}）：此后拒收它的批次和请求；"
+                    f"平台已收到的 {result['events_kept']} 条事件保留。\n换新电脑：从备份恢复后运行 "
+                    "station device split --device 新编号，再登记新设备")
 
 
 @command(platform_group, "serve")

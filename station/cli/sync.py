@@ -40,7 +40,7 @@ def sync_configure(ctx: Context, url: str | None, platform_keys: str | None, int
     if platform_keys:
         fingerprint = install_platform_keys(ctx.home, Path(platform_keys)).keys.fingerprint()
     config = configure(ctx.home, url, interval, **extra)
-    load_or_create(ctx.home, config.station_id)
+    load_or_create(ctx.home, config.device_id)
     s = SyncSettings.of(config)
     data = {"url": s.url, "interval_minutes": s.interval_minutes, "ca_bundle": s.ca_bundle, "proxy": s.proxy,
             "batch_bytes": s.batch_bytes, "platform_fingerprint": fingerprint}

@@ -6,6 +6,9 @@ API v1 (docs/protocol.md):
     GET  /metrics                         Prometheus metrics (sync/gateway/ops.py)
     POST /v1/batches                      body = one envelope; 200 + signed ack, or 4xx JSON error
     GET  /v1/inbox?after=N                X-Station-Auth signed; 200 + length-prefixed envelopes
+    GET  /v1/chain?after=N                X-Station-Auth signed; 200 + JSON of the device's own batch chain,
+                                          signed by the platform (X-Platform-Signature) over the request
+    GET  /v1/own?after=N                  X-Station-Auth signed; 200 + envelopes of the device's own events
     POST /v1/publish/calendar             X-Station-Auth signed by the platform key; body = holiday table JSON
 
 Cheap refusals first: the per-address flood guard (sync/gateway/limits.py), body size from
@@ -172,6 +175,8 @@ def create_app(platform: Platform) -> Any:
             env.verify_request(value, keys, request.method, target, body)
         except env.EnvelopeError as err:
             raise note("bad_request_auth", err.message, peer, station) from None
+        if station != config.id and platform.is_revoked(station):
+            raise note("revoked", station, peer, station)
         wait = quota.wait("station:" + station)
         if wait > 0:
             raise note("rate_limited", f"约 {retry_after(wait)} 秒后再试", peer, station, wait)
@@ -185,6 +190,33 @@ def create_app(platform: Platform) -> Any:
             if not (after.isascii() and after.isdigit() and len(after) <= 18):
                 raise note("bad_format", "after 应为非负整数", peer_of(request), station)
             blobs, more = await run_in_threadpool(platform.inbox, station, int(after))
+        except Refused as err:
+            return _refusal(err)
+        data = b"".join(struct.pack(">I", len(b)) + b for b in blobs)
+        return Response(data, media_type=ENVELOPES_TYPE, headers={"X-More": "1" if more else "0",
+                                                                  "X-Count": str(len(blobs))})
+
+    def _after(request: Request, station: str) -> int:
+        after = request.query_params.get("after", "0")
+        if not (after.isascii() and after.isdigit() and len(after) <= 18):
+            raise note("bad_format", "after 应为非负整数", peer_of(request), station)
+        return int(after)
+
+    async def chain(request: Request) -> Response:
+        """Catch-up (issue 12): a restored or copied device checks its chain head before it cuts a batch."""
+        try:
+            station = await _authenticated(request)
+            data = await run_in_threadpool(platform.chain, station, _after(request, station))
+        except Refused as err:
+            return _refusal(err)
+        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        signature = env.sign_answer(platform.keys, request.headers.get("x-station-auth", ""), body)
+        return Response(body, media_type="application/json", headers={"X-Platform-Signature": signature})
+
+    async def own(request: Request) -> Response:
+        try:
+            station = await _authenticated(request)
+            blobs, more = await run_in_threadpool(platform.own_events, station, _after(request, station))
         except Refused as err:
             return _refusal(err)
         data = b"".join(struct.pack(">I", len(b)) + b for b in blobs)
@@ -218,7 +250,7 @@ def create_app(platform: Platform) -> Any:
 
     app = Starlette(routes=[Route("/v1/health", health), Route("/v1/ready", ready), Route("/metrics", metrics),
                             Route("/v1/batches", push, methods=["POST"]),
-                            Route("/v1/inbox", inbox), Route("/v1/publish/calendar", publish_calendar,
+                            Route("/v1/inbox", inbox), Route("/v1/chain", chain), Route("/v1/own", own), Route("/v1/publish/calendar", publish_calendar,
                                                              methods=["POST"])],
                     exception_handlers={HTTPException: http_error, Exception: internal_error})
     def flooded(peer: str, wait: float) -> None:

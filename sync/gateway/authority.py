@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from station import events as ev
 from station.casenumber import parse as parse_case_number
+from station.devices import service_point
 from forms.problems import StationError
 
 CONFLICT = "sync.conflict"
@@ -53,7 +54,7 @@ REASONS_ZH: dict[str, str] = {
 class CaseFacts:
     """What the platform recorded about a case when it was first filed."""
 
-    owner: str  # the filing station
+    owner: str  # the filing station (the device; its service point is owner[:12])
     level: str  # the item's handling level then ("village" / "township"; "" if never recorded)
 
 
@@ -72,8 +73,9 @@ def authorize(sender: str, role: str, event_type: str, case_number: str | None, 
     division = case_number[:12] if case is not None else _division_of(case_number)
     if division is None:
         return "bad_case_number"
+    point = service_point(sender)  # every device of a service point acts for it (station/devices.py)
     if role == "village":
-        if division != sender or (case is not None and case.owner != sender):
+        if division != point or (case is not None and service_point(case.owner) != point):
             return "foreign_case"
         if case is None:
             return "" if event_type == ev.CASE_FILED else AWAITING_FILING

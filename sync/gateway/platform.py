@@ -34,6 +34,7 @@ from station import events as ev
 from station import lifecycle
 from station.events import canonical_json
 from forms.identity import parse_division
+from station.devices import parse_station_id, service_point
 from station.home import write_private_file
 from station.pii import PiiCodec
 from forms.problems import StationError
@@ -58,7 +59,8 @@ PLATFORM_OPERATOR = "省平台"
 HTTP_STATUS = {"too_large": 413, "bad_format": 400, "unknown_version": 400, "unknown_suite": 400,
                "wrong_recipient": 400, "unknown_sender": 403, "bad_signature": 403, "decrypt_failed": 400,
                "bad_payload": 422, "fork": 409, "chain_broken": 409, "rate_limited": 429,
-               "bad_request_auth": 401, "not_found": 404, "usb_unreadable": 400, "usb_not_a_file": 400}
+               "bad_request_auth": 401, "not_found": 404, "usb_unreadable": 400, "usb_not_a_file": 400,
+               "revoked": 403}
 
 CONFLICT_ZH = {
     "unknown_case": "平台上没有这个办件",
@@ -67,6 +69,7 @@ CONFLICT_ZH = {
     **authority.REASONS_ZH,
 }
 BATCH_REASONS_ZH = {"fork": "批次分叉：同一序号的批次内容不同", "chain_broken": "批次链断裂：前一批次摘要不符",
+                    "revoked": "本设备已被平台吊销（电脑丢失或被盗时），平台不再接收它的数据",
                     "too_large": "批次过大", "rate_limited": "请求过于频繁，请稍后再试"}
 
 
@@ -239,13 +242,19 @@ class Platform:
         templates published."""
         if enrolment.role not in ("village", "township"):
             raise SyncError("bad_enrolment", "只能登记村站或乡镇中心")
+        parsed = parse_station_id(enrolment.id)
+        if parsed is None:
+            raise SyncError("bad_enrolment", f"站点标识无效：{enrolment.id!r}（应为12位区划码，第2–9台电脑加 -d2…-d9）")
         try:
-            division = parse_division(enrolment.id, "station_id", expect=enrolment.role)
+            division = parse_division(parsed[0], "station_id", expect=enrolment.role)
         except StationError as err:
             raise SyncError("bad_enrolment", f"站点编码无效：{err.message}") from None
         backfilled = 0
         with self.store.transaction():
             existing = self.store.get_station(enrolment.id)
+            if existing is not None and existing.revoked_at:
+                raise SyncError("revoked", f"设备 {enrolment.id} 已于 {existing.revoked_at} 被吊销，不能再登记。"
+                                           "请把这台电脑登记为本服务点的新设备（station device split --device 新编号）")
             self.store.put_station(StationRow(enrolment.id, enrolment.role, enrolment.name, enrolment.keys.kem,
                                               enrolment.keys.sig, self._at()))
             if existing is None:
@@ -253,16 +262,78 @@ class Platform:
                     for row in self.store.events_of_type(type_):
                         self.store.add_inbox(enrolment.id, row.id)
                         backfilled += 1
-                if enrolment.role == "township":
-                    prefix = division.jurisdiction_prefix
-                    for row in self.store.events_of(prefix):
-                        if row.station != enrolment.id and row.case_number and division.covers(row.case_number[:12]):
-                            self.store.add_inbox(enrolment.id, row.id)
-                            backfilled += 1
+                # a township's device gets the cases of its villages, a village's device its service
+                # point's (another PC of it may have filed them), each with every event on them so far
+                prefix = division.jurisdiction_prefix if enrolment.role == "township" else division.code
+                for row in self.store.case_events_under(prefix):
+                    if row.station != enrolment.id and division.covers(row.case_number[:12]):  # type: ignore[index]
+                        self.store.add_inbox(enrolment.id, row.id)
+                        backfilled += 1
         log.info("enrolled %s (%s)", enrolment.id, enrolment.role)
-        return {"station_id": enrolment.id, "role": enrolment.role, "name": enrolment.name,
+        return {"station_id": enrolment.id, "division_code": parsed[0], "device": parsed[1],
+                "role": enrolment.role, "name": enrolment.name,
                 "fingerprint": enrolment.keys.fingerprint(), "replaced": existing is not None,
                 "backfilled_events": backfilled}
+
+    def is_revoked(self, station_id: str) -> bool:
+        row = self.store.get_station(station_id)
+        return bool(row and row.revoked_at)
+
+    def revoke(self, station_id: str) -> dict[str, Any]:
+        """Revoke a device (a lost or stolen PC): its batches and requests are refused from now on; what
+        the platform already acknowledged from it stays, folded and routed as before."""
+        with self.store.transaction():
+            row = self.store.get_station(station_id)
+            if row is None:
+                raise SyncError("unknown_sender", f"平台上没有登记设备 {station_id}")
+            self.store.revoke_station(station_id, self._at())
+            row = self.store.get_station(station_id)
+        self._stations_at = 0.0
+        log.warning("revoked %s", station_id)
+        return {"station_id": station_id, "revoked_at": row.revoked_at if row else None,
+                "events_kept": self.store.last_event_seq(station_id)}
+
+    # --- catch-up: a device learns back what the platform holds of its own ---------------------
+
+    def chain(self, station_id: str, after: int = 0) -> dict[str, Any]:
+        """What the platform holds of a device's own chain: its batches after ``after`` (number, hash,
+        previous hash, events, the event seqs they carried), and its highest event seq held."""
+        row = self.store.get_station(station_id)
+        if row is None:
+            raise Refused("unknown_sender", f"站点 {station_id} 未登记")
+        if row.revoked_at:
+            raise Refused("revoked", f"{BATCH_REASONS_ZH['revoked']}（{row.revoked_at}）")
+        batches = self.store.batches_after(station_id, after)
+        head = batches[-1] if batches else self.store.get_batch(station_id, after) if after else None
+        return {"station": station_id, "after": after,
+                "batches": [{"seq": b.seq, "hash": b.hash.hex(), "prev_hash": b.prev_hash.hex(), "events": b.events,
+                             "first_event": b.first_event, "last_event": b.last_event} for b in batches],
+                "head": {"seq": head.seq, "hash": head.hash.hex()} if head else None,
+                "last_event_seq": self.store.last_event_seq(station_id)}
+
+    def own_events(self, station_id: str, after: int, max_bytes: int | None = None) -> tuple[list[bytes], bool]:
+        """A device's own events above ``after`` as the platform holds them, sealed to it in envelopes
+        (numbered 1… within this answer; each is verified by the platform's signature)."""
+        station = self.station_keys(station_id)
+        if station is None:
+            raise Refused("unknown_sender", f"站点 {station_id} 未登记")
+        if self.is_revoked(station_id):
+            raise Refused("revoked", BATCH_REASONS_ZH["revoked"])
+        budget = max_bytes or self.config.pull_max_bytes
+        rows = self.store.own_events_after(station_id, after, 5000)
+        out: list[bytes] = []
+        size = 0
+        events = [self.codec.open_body(json.loads(r.body)) for r in rows]
+        while events:
+            n, payload = fit(events, self.config.inbox_batch_bytes)
+            stamp = min(max(e["hlc"] for e in events[:n]), self.stamp_bound())
+            blob = env.seal(events[:n], self.keys, station, len(out) + 1, env.GENESIS_HASH, stamp, payload=payload)
+            if out and size + len(blob) > budget:
+                return out, True
+            out.append(blob)
+            size += len(blob)
+            events = events[n:]
+        return out, len(rows) == 5000
 
     def station_keys(self, station_id: str) -> env.PublicKeys | None:
         row = self.store.get_station(station_id)
@@ -304,6 +375,8 @@ class Platform:
         sender = self.station_keys(sid)
         if sender is None:
             raise self.refuse("unknown_sender", sid, sid, seq, blob, peer)
+        if self.is_revoked(sid):
+            raise self.refuse("revoked", sid, sid, seq, blob, peer)
         hash_ = env.batch_hash(blob)
         seen = self.store.get_batch(sid, seq)
         if seen is not None and seen.hash == hash_:
@@ -330,7 +403,9 @@ class Platform:
                 if seq > 1 and self.store.get_batch(sid, seq - 1) is None:
                     self.store.add_gap(sid, seq - 1, self._at())
                 self.store.close_gap(sid, seq)
-                self.store.add_batch(BatchRow(sid, seq, hash_, header.prev_hash, header.count), self._at(), via)
+                seqs = [int(e["seq"]) for e in events]
+                self.store.add_batch(BatchRow(sid, seq, hash_, header.prev_hash, header.count,
+                                              min(seqs, default=0), max(seqs, default=0)), self._at(), via)
                 new, conflicts, refused = self._store_events(events, seq, self.store.get_station(sid))  # type: ignore[arg-type]
         if raced:
             return self.ingest(blob, via, peer)
@@ -465,13 +540,13 @@ class Platform:
         return ""
 
     def _targets(self, sender: StationRow, village: str, cache: dict[str, list[str]]) -> list[str]:
+        """Every device of the case's village and of the townships covering it, but the sender: the
+        devices of one service point see each other's work, a township's devices each other's decisions."""
         if village not in cache:
+            stations = self._stations_cached()
+            devices = [s.id for s in stations if s.role == "village" and service_point(s.id) == village]
             townships = [s.id for s in self._townships_covering(village)]
-            if sender.role == "village":
-                cache[village] = townships
-            else:
-                own = [village] if self.store.get_station(village) else []
-                cache[village] = own + [t for t in townships if t != sender.id]
+            cache[village] = [t for t in devices + townships if t != sender.id]
         return cache[village]
 
     def _townships_covering(self, village: str) -> list[StationRow]:
@@ -481,7 +556,7 @@ class Platform:
         # Re-read at most once a second: `station platform enroll` may run while the server does.
         now = time.monotonic()
         if getattr(self, "_stations_at", 0.0) < now - 1.0:
-            self._stations = self.store.stations()
+            self._stations = [s for s in self.store.stations() if not s.revoked_at]  # a revoked device gets nothing
             self._stations_at = now
         return self._stations
 
@@ -577,7 +652,8 @@ class Platform:
                 "conflicts": store.conflicts(), "refusals": store.refusals(20),  # type: ignore[attr-defined]
                 "event_refusals": store.event_refusals(20),  # type: ignore[attr-defined]
                 "clock_flags": store.clock_flags(),  # type: ignore[attr-defined]
-                "stations": [{"id": s.id, "role": s.role, "name": s.name} for s in store.stations()]}
+                "stations": [{"id": s.id, "role": s.role, "name": s.name, "revoked_at": s.revoked_at}
+                             for s in store.stations()]}
 
 
 @dataclass

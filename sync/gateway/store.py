@@ -23,6 +23,7 @@ class StationRow:
     kem_public: bytes
     sig_public: bytes
     enrolled_at: str
+    revoked_at: str | None = None  # `station platform revoke`: its batches are refused from then on
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class BatchRow:
     hash: bytes
     prev_hash: bytes
     events: int
+    first_event: int = 0  # the sender's event seqs the batch carried (0: not recorded, before issue 12)
+    last_event: int = 0
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ class GatewayStore(Protocol):
     def put_station(self, row: StationRow) -> None: ...
     def get_station(self, station_id: str) -> StationRow | None: ...
     def stations(self) -> list[StationRow]: ...
+    def revoke_station(self, station_id: str, at: str) -> bool: ...
     # batches from stations
     def get_batch(self, station: str, seq: int) -> BatchRow | None: ...
     def add_batch(self, row: BatchRow, received_at: str, via: str) -> None: ...
@@ -113,12 +117,16 @@ class GatewayStore(Protocol):
     def take_deferred(self, case_number: str) -> list[EventRefusalRow]: ...
     def deferred_cases(self, numbers: list[str]) -> set[str]: ...
     def add_gap(self, station: str, seq: int, at: str) -> None: ...
+    def batches_after(self, station: str, seq: int) -> list[BatchRow]: ...
+    def own_events_after(self, station: str, seq: int, limit: int) -> list[EventRow]: ...
+    def last_event_seq(self, station: str) -> int: ...
     def close_gap(self, station: str, seq: int) -> None: ...
     # events and cases
     def add_event(self, row: EventRow, received_at: str) -> bool: ...
     def get_event(self, event_id: str) -> EventRow | None: ...
     def events_of(self, station_prefix: str, case_events_only: bool = True) -> list[EventRow]: ...
     def events_of_type(self, type_: str) -> list[EventRow]: ...
+    def case_events_under(self, number_prefix: str) -> list[EventRow]: ...
     def case_status(self, number: str) -> str | None: ...
     def case_facts(self, numbers: list[str]) -> list[CaseFactsRow]: ...
     def put_case(self, number: str, village: str, item_code: str, item_name: str, status: str, hlc: str,
@@ -146,10 +154,11 @@ class GatewayStore(Protocol):
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS stations (
         id TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, kem_public BLOB NOT NULL,
-        sig_public BLOB NOT NULL, enrolled_at TEXT NOT NULL)""",
+        sig_public BLOB NOT NULL, enrolled_at TEXT NOT NULL, revoked_at TEXT)""",
     """CREATE TABLE IF NOT EXISTS batches (
         station TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, prev_hash BLOB NOT NULL,
-        events INTEGER NOT NULL, received_at TEXT NOT NULL, via TEXT NOT NULL, PRIMARY KEY (station, seq))""",
+        events INTEGER NOT NULL, received_at TEXT NOT NULL, via TEXT NOT NULL,
+        first_event INTEGER NOT NULL DEFAULT 0, last_event INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (station, seq))""",
     # Transport refusals, one row per (peer, reason, minute) with a count (sync/gateway/refusals.py)
     """CREATE TABLE IF NOT EXISTS refusals (
         id INTEGER PRIMARY KEY, station TEXT, seq INTEGER, hash BLOB, reason TEXT NOT NULL, detail TEXT,
@@ -223,6 +232,13 @@ class SqliteGatewayStore:
             self.conn.execute("ALTER TABLE refusals ADD COLUMN minute TEXT")
             self.conn.execute("ALTER TABLE refusals ADD COLUMN count INTEGER NOT NULL DEFAULT 1")
         self.conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS refusals_key ON refusals(peer, reason, minute)")
+        if "revoked_at" not in columns("stations"):  # issue 12: devices, revocation, catch-up
+            self.conn.execute("ALTER TABLE stations ADD COLUMN revoked_at TEXT")
+        if "first_event" not in columns("batches"):
+            self.conn.execute("ALTER TABLE batches ADD COLUMN first_event INTEGER NOT NULL DEFAULT 0")
+            self.conn.execute("ALTER TABLE batches ADD COLUMN last_event INTEGER NOT NULL DEFAULT 0")
+        self.conn.execute("CREATE INDEX IF NOT EXISTS event_refusals_station ON event_refusals(station)")
+        self.conn.execute("CREATE INDEX IF NOT EXISTS deferred_station ON deferred_events(station)")
         if "owner" not in columns("cases"):
             self.conn.execute("ALTER TABLE cases ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
             self.conn.execute("ALTER TABLE cases ADD COLUMN level TEXT NOT NULL DEFAULT ''")
@@ -273,30 +289,67 @@ class SqliteGatewayStore:
 
     # --- stations ---------------------------------------------------------------------------
 
+    _STATION_COLS = "id, role, name, kem_public, sig_public, enrolled_at, revoked_at"
+
     def put_station(self, row: StationRow) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO stations VALUES (?,?,?,?,?,?)",
-                          (row.id, row.role, row.name, row.kem_public, row.sig_public, row.enrolled_at))
+        self.conn.execute(f"INSERT OR REPLACE INTO stations({self._STATION_COLS}) VALUES (?,?,?,?,?,?,?)",
+                          (row.id, row.role, row.name, row.kem_public, row.sig_public, row.enrolled_at, row.revoked_at))
 
     def get_station(self, station_id: str) -> StationRow | None:
-        r = self._one("SELECT * FROM stations WHERE id=?", (station_id,))
+        r = self._one(f"SELECT {self._STATION_COLS} FROM stations WHERE id=?", (station_id,))
         return StationRow(*r) if r else None
 
     def stations(self) -> list[StationRow]:
-        return [StationRow(*r) for r in self._all("SELECT * FROM stations ORDER BY id")]
+        return [StationRow(*r) for r in self._all(f"SELECT {self._STATION_COLS} FROM stations ORDER BY id")]
+
+    def revoke_station(self, station_id: str, at: str) -> bool:
+        """Mark a device revoked (once; the first time is kept). False when it is not enrolled."""
+        cur = self.conn.execute("UPDATE stations SET revoked_at=coalesce(revoked_at, ?) WHERE id=?", (at, station_id))
+        return cur.rowcount == 1
 
     # --- batches ----------------------------------------------------------------------------
 
+    _BATCH_COLS = "station, seq, hash, prev_hash, events, first_event, last_event"
+
     def get_batch(self, station: str, seq: int) -> BatchRow | None:
-        r = self._one("SELECT station, seq, hash, prev_hash, events FROM batches WHERE station=? AND seq=?",
-                      (station, seq))
+        r = self._one(f"SELECT {self._BATCH_COLS} FROM batches WHERE station=? AND seq=?", (station, seq))
         return BatchRow(*r) if r else None
 
     def add_batch(self, row: BatchRow, received_at: str, via: str) -> None:
-        self.conn.execute("INSERT INTO batches VALUES (?,?,?,?,?,?,?)",
-                          (row.station, row.seq, row.hash, row.prev_hash, row.events, received_at, via))
+        self.conn.execute("INSERT INTO batches(station, seq, hash, prev_hash, events, received_at, via, first_event,"
+                          " last_event) VALUES (?,?,?,?,?,?,?,?,?)",
+                          (row.station, row.seq, row.hash, row.prev_hash, row.events, received_at, via,
+                           row.first_event, row.last_event))
         self.conn.execute("INSERT INTO station_activity(station, last_batch_at) VALUES (?, ?) ON CONFLICT(station)"
                           " DO UPDATE SET last_batch_at = max(coalesce(last_batch_at, ''), excluded.last_batch_at)",
                           (row.station, received_at))
+
+    def batches_after(self, station: str, seq: int) -> list[BatchRow]:
+        """A station's batches held here with a number above ``seq``, in order (its chain, for catch-up)."""
+        return [BatchRow(*r) for r in self._all(f"SELECT {self._BATCH_COLS} FROM batches WHERE station=? AND seq>?"
+                                                " ORDER BY seq", (station, seq))]
+
+    def own_events_after(self, station: str, seq: int, limit: int) -> list[EventRow]:
+        """A station's own events above ``seq`` that the platform holds in any form: stored, refused by
+        authority, or held back for their filing (all of them were acknowledged to it), in seq order."""
+        return [EventRow(*r) for r in self._all(
+            "SELECT id, station, seq, hlc, case_number, type, body FROM events WHERE station=? AND seq>?"
+            " UNION ALL SELECT event_id, station, CAST(substr(event_id, instr(event_id, ':') + 1) AS INTEGER),"
+            " json_extract(body, '$.hlc'), case_number, type, body FROM event_refusals WHERE station=?"
+            " AND CAST(substr(event_id, instr(event_id, ':') + 1) AS INTEGER) > ?"
+            " UNION ALL SELECT event_id, station, CAST(substr(event_id, instr(event_id, ':') + 1) AS INTEGER),"
+            " json_extract(body, '$.hlc'), case_number, type, body FROM deferred_events WHERE station=?"
+            " AND CAST(substr(event_id, instr(event_id, ':') + 1) AS INTEGER) > ?"
+            " ORDER BY 3 LIMIT ?", (station, seq, station, seq, station, seq, limit))]
+
+    def last_event_seq(self, station: str) -> int:
+        """The highest seq of the station's events held here in any form (0: none)."""
+        r = self._one(
+            "SELECT max(coalesce((SELECT MAX(seq) FROM events WHERE station=?), 0),"
+            " coalesce((SELECT MAX(CAST(substr(event_id, instr(event_id, ':') + 1) AS INTEGER)) FROM event_refusals"
+            " WHERE station=?), 0), coalesce((SELECT MAX(CAST(substr(event_id, instr(event_id, ':') + 1) AS INTEGER))"
+            " FROM deferred_events WHERE station=?), 0))", (station, station, station))
+        return int(r[0]) if r else 0
 
     def record_refusals(self, rows: list[RefusalRow]) -> None:
         """Add counts per (peer, reason, minute); the row keeps the latest refusal's particulars."""
@@ -379,6 +432,14 @@ class SqliteGatewayStore:
             "SELECT id, station, seq, hlc, case_number, type, body FROM events"
             f" WHERE station >= ? AND station < ?{where} ORDER BY station, seq",
             (station_prefix, station_prefix + "\uffff"))]
+
+    def case_events_under(self, number_prefix: str) -> list[EventRow]:
+        """Every event held on a case whose number starts with ``number_prefix`` (a village's code, a
+        township's jurisdiction prefix), in the order the platform received them."""
+        return [EventRow(*r) for r in self._all(
+            "SELECT id, station, seq, hlc, case_number, type, body FROM events"
+            " WHERE case_number >= ? AND case_number < ? ORDER BY rowid",
+            (number_prefix, number_prefix + "\uffff"))]
 
     def events_of_type(self, type_: str) -> list[EventRow]:
         return [EventRow(*r) for r in self._all(

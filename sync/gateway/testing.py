@@ -42,15 +42,17 @@ def make_platform(root: Path, name: str = "测试省一体化政务服务平台"
 
 
 def make_station(root: Path, platform_home: Path, keys_file: Path, code: str, role: str = "village",
-                 url: str = "", name: str | None = None, enroll: bool = True, clock: Any = None) -> Path:
-    """A station home, enrolled on the platform, configured with the platform keys (and url), with its
-    first administrator (station.testing.TEST_ADMIN; log in on the CLI with ``cli_login_env()``)."""
-    home = root / f"{role}-{code}"
+                 url: str = "", name: str | None = None, enroll: bool = True, clock: Any = None,
+                 device: int = 1) -> Path:
+    """A station home (device ``device`` of the service point ``code``), enrolled on the platform,
+    configured with the platform keys (and url), with its first administrator (station.testing.TEST_ADMIN;
+    log in on the CLI with ``cli_login_env()``)."""
+    home = root / (f"{role}-{code}" + (f"-d{device}" if device > 1 else ""))
     label = name or (f"测试{'镇便民服务中心' if role == 'township' else '村便民服务站'}{code[-3:]}")
-    init_station(home, code, label, role, clock=clock, admin=(TEST_ADMIN, TEST_PASSWORD))
+    config = init_station(home, code, label, role, clock=clock, admin=(TEST_ADMIN, TEST_PASSWORD), device=device)
     if enroll:
         with Platform.open(platform_home) as platform:
-            platform.enroll(station_enrolment(home, code, role, label))
+            platform.enroll(station_enrolment(home, config.device_id, role, label))
     install_platform_keys(home, keys_file)
     configure(home, url or None)
     return home

@@ -26,7 +26,8 @@ from station.testing import TEST_ADMIN, TEST_PASSWORD, VILLAGE, cli_login_env
 NO_LOGIN = {"STATION_OPERATOR": None, "STATION_PASSWORD": None}
 # Commands that touch no station data: they need no login (issue 11), and the platform's commands act
 # on a platform home, guarded by the platform server's account (docs/security.md).
-NO_LOGIN_COMMANDS = {"init", "demo", "catalog list", "catalog show"}
+# restore makes a new home, as init does: the backup's passphrase is what proves the right to its data
+NO_LOGIN_COMMANDS = {"init", "demo", "restore", "catalog list", "catalog show"}
 
 
 def run(*args: str, input: str | None = None, env: dict | None = None) -> tuple[int, dict]:
@@ -95,7 +96,7 @@ def test_every_command_on_station_data_requires_a_login(home: Path, case_number:
                     args += [p.opts[0], p.type.choices[0]]
                 else:
                     args += [p.opts[0], {"--data": "-", "--month": "2026-09", "--from": str(home),
-                                         "--level": "5"}.get(p.opts[0], "x")]
+                                         "--level": "5", "--device": "2"}.get(p.opts[0], "x")]
         code, err = run(*args, input="")
         assert code != 0, f"{path} ran without a login"
         assert err.get("error", {}).get("code") == "login_required", (path, args, err)

@@ -23,6 +23,8 @@ def _torture(tmp_path: Path, kills: int, seed: int) -> dict:
     assert set(figures.kills) == set(MODES)
     assert all(figures.checks[name] == kills for name in INVARIANTS)
     assert figures.cases_returned > 400  # filing children really filed before they died
+    # every killed backup and restore left nothing under its name, or a whole, openable result
+    assert sum(figures.whole.values()) == figures.kills["backup"] + figures.kills["restore"]
     return result
 
 

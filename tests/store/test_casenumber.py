@@ -44,3 +44,24 @@ def test_bad_shapes_are_refused_with_a_chinese_message() -> None:
             parse(text)
         assert err.value.code == "bad_case_number"
         assert "办件编号" in err.value.message
+
+
+def test_each_device_of_a_service_point_owns_a_block_of_serials() -> None:
+    """The serial's first digit is the device less one: device 1 keeps 0001–0999 (the numbers single-PC
+    stations always issued); no two devices share a serial; the check character covers the digit."""
+    from station.casenumber import serial_block, serial_device
+
+    blocks = [serial_block(d) for d in range(1, 10)]
+    assert blocks[0] == (1, 999) and blocks[1] == (1001, 1999) and blocks[8] == (8001, 8999)
+    seen: set[int] = set()
+    for device, (first, last) in enumerate(blocks, start=1):
+        serials = set(range(first, last + 1))
+        assert not serials & seen
+        seen |= serials
+        assert {serial_device(s) for s in serials} == {device}
+        n = CaseNumber("421381105201", date(2026, 12, 7), first)
+        assert n.device == device and parse(str(n)).device == device
+    # a device digit misread (1001 read as 2001) is caught like any other substitution
+    good = str(CaseNumber("421381105201", date(2026, 12, 7), 1001))
+    with pytest.raises(StationError):
+        parse(good.replace("-1001-", "-2001-"))

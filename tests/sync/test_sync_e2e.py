@@ -157,7 +157,8 @@ def test_unreachable_platform_leaves_the_outbox_intact_and_says_why(world, tmp_p
         assert "无法连接平台" in summary.errors[0]["message"]
         status = sync_status(store)
         assert status.link == "down" and status.pending_events == store.last_local_seq()
-        assert status.batches["built"] == 1 and status.last_error
+        # nothing is cut before the device has checked its chain with the platform (sync/catchup.py)
+        assert status.batches["built"] == 0 and status.last_error
     configure(village, world[3])
     with Store.open(village) as store:
         assert sync_now(store).ok
@@ -210,7 +211,8 @@ def test_when_the_link_comes_back_the_first_batch_rides_the_probes_connection(tm
         assert loop.state.summaries[-1].ok
         answered = [c for c in proxy.connections if c[:1] == ["GET /v1/health HTTP/1.1"] and len(c) > 1]
         assert len(answered) == 1, proxy.connections  # the successful probe's connection carried on
-        assert answered[0][1] == "POST /v1/batches HTTP/1.1", answered[0]
+        # the process's first sync checks its chain with the platform first (sync/catchup.py), on that connection
+        assert answered[0][1:3] == ["GET /v1/chain?after=0 HTTP/1.1", "POST /v1/batches HTTP/1.1"], answered[0]
     with Store.open(village) as store:
         assert sync_status(store).pending_events == 0
 
@@ -250,7 +252,7 @@ def test_cli_enrolment_configure_sync_and_status(tmp_path: Path, platform_store:
         assert list(status) == ["station_id", "configured", "mode", "url", "pending_events", "unsent_events",
                                 "pending_audit_events", "unbatched_events", "last_local_seq", "sent_seq", "acked_seq",
                                 "batches", "held", "refused_pending", "inbox_cursor", "last_success", "last_attempt",
-                                "last_error", "link", "platform_time_ms", "clock_warnings"]  # the --json document
+                                "last_error", "link", "platform_time_ms", "clock_warnings", "health"]  # the --json document
         cases = run("platform", "cases", "--home", str(pdir))
         assert cases["counts"]["cases"] == 2
     configure(vdir, sync_retries=0)

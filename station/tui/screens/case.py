@@ -188,7 +188,7 @@ class CaseScreen(StationScreen):
             return c is not None and c.status in lifecycle.DECIDED | {lifecycle.DELIVERED}
         if action == "handover":
             return c is not None and c.legal.handover_due is not None and not c.legal.handed_over_at \
-                and c.status in lifecycle.OPEN and c.village_code == self.session.require_store().station_id
+                and c.status in lifecycle.OPEN and c.village_code == self.session.require_store().division_code
         if action == "withdraw":
             return c is not None and c.status in lifecycle.OPEN
         if action == "print":

@@ -347,3 +347,33 @@ class ConfirmDialog(StationDialog):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(True if event.button.id == "yes" else None)
+
+
+class BackupDialog(FormDialog):
+    """Back up to a USB folder: the folder and the passphrase (twice), then ``act(folder, passphrase)``."""
+
+    TITLE_TEXT = "备份到U盘"
+    OK_LABEL = "备份"
+
+    def __init__(self, act: Callable[[str, str], Any], value: str = ""):
+        super().__init__()
+        self.act = act
+        self.value = value
+
+    def fields(self) -> ComposeResult:
+        yield Label("U盘上的文件夹（如 /media/usb 或 E:\\）", classes="field-label")
+        yield Input(value=self.value, id="folder")
+        yield Label("备份口令（至少8个字符，恢复时要用，请另行记下保管）", classes="field-label")
+        yield Input(password=True, id="passphrase")
+        yield Label("再输一遍口令", classes="field-label")
+        yield Input(password=True, id="passphrase2")
+
+    def work(self) -> Callable[[], Any]:
+        folder = self.query_one("#folder", Input).value.strip()
+        first = self.query_one("#passphrase", Input).value
+        second = self.query_one("#passphrase2", Input).value
+        if not folder:
+            raise StationError("folder_required", "请填写U盘上的文件夹", [Problem("folder", "required", "请填写文件夹")])
+        if first != second:
+            raise StationError("passphrase_mismatch", "两次输入的口令不一样", [Problem("passphrase", "mismatch", "两次输入的口令不一样")])
+        return lambda: self.act(folder, first)

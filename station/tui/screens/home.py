@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from datetime import date, datetime, timedelta
+from datetime import date
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,15 +17,13 @@ from station.decisions import Arrival, arrivals
 from station.operators import PERMISSIONS
 from station.printing import PrintResult, paper_for, print_case_document, print_daily
 from station.tui.widgets.print_status import PRINT_FORMATS, print_toast
-from station.projections import calendar_for
+from station.health import station_health
 from station.store import Store
 from station.tui.screens.base import StationScreen
 from station.tui.widgets.caselist import clip, fill_case_table, setup_case_table, short_number
 from sync.service import sync_status
 
 COUNT_CAP = 1000  # a tile shows "1000+" from here on
-SYNC_WARN_DAYS = 3
-CALENDAR_WARN_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -50,22 +48,14 @@ def build_dashboard(store: Store, today: date) -> Dashboard:
     reader = CaseReader(store, today)
     iso = today.isoformat()
     today_cases = reader.list(received_from=iso, received_to=iso, limit=50)
-    status = sync_status(store)
+    status = sync_status(store, with_health=False)  # the health is read once, below, with the pending count
     counts = worklist(reader)
     # One figure for "not yet synced", in cases (件), the unit the agent counts in; the sync screen
     # has the record-level detail.
     pending, link, last_when = counts.unsynced, status.link_label, status.last_success_at
     last_label = last_when.isoformat(" ", "minutes") if last_when else "从未同步"
-    warnings = []
-    if pending and (last_when is None or (datetime.combine(today, datetime.min.time()) - last_when).days >= SYNC_WARN_DAYS):
-        if last_when is None:
-            warnings.append(f"本站还没有成功同步过，{pending} 件办件未同步。请按 s 同步，或用U盘导出。")
-        else:
-            days = (today - last_when.date()).days
-            warnings.append(f"已 {days} 天没有同步，{pending} 件办件未同步。请检查网络后按 s 同步，或用U盘导出。")
-    coverage = calendar_for(store.conn).coverage_end()
-    if coverage < today + timedelta(days=CALENDAR_WARN_DAYS):
-        warnings.append(f"节假日日历只到 {coverage.isoformat()}，之后的到期日是估算。同步后会更新；收件不受影响。")
+    # days since sync and backup, calendar reach, catalog age: warnings only, intake never stops
+    warnings = list(station_health(store, today, pending).warnings)
     return Dashboard(store.config.name, today, counts, today_cases, pending, link, last_label, warnings,
                      arrivals(store, today))
 

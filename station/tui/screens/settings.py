@@ -20,7 +20,8 @@ from station.tui.widgets.problems import ProblemPanel
 
 TEXT_SETTINGS = [("name", "站点名称"), ("phone", "站点电话（印在回执上）"), ("address", "站点地址"),
                  ("printer", "打印机：系统打印机名称，或热敏小票机地址（留空则只存档PDF）"), ("sync_url", "省平台同步地址"),
-                 ("sync_interval_minutes", "自动同步间隔（分钟）")]
+                 ("sync_interval_minutes", "自动同步间隔（分钟）"),
+                 ("backup_reminder_days", "多少天没备份就在首页提醒（天）")]
 PAPER = [(label, name) for name, label in PAPER_LABELS.items()]
 PRINTER_KIND_OPTIONS = [(label, kind) for kind, label in PRINTER_KIND_LABELS.items()]
 

@@ -18,7 +18,7 @@ from textual.widgets import Footer, ProgressBar, Static
 from forms.problems import StationError
 from station.store import Store
 from station.tui.screens.base import StationScreen
-from station.tui.screens.dialogs import FolderDialog
+from station.tui.screens.dialogs import BackupDialog, FolderDialog
 from sync import outbox, usb
 from sync.service import SYNC_MODE_LABELS, SYNC_MODE_USB, SyncStatus, SyncSummary, sync_now, sync_status
 
@@ -41,6 +41,9 @@ def status_rows(s: SyncStatus) -> list[tuple[str, str]]:
     rows.append(("上次错误", s.last_error or "无"))
     for b in s.held:
         rows.append((f"搁置批次 {b.seq}", f"{b.events} 条：{b.reason or ''}"))
+    if s.health is not None:
+        rows += [tuple(line.split("：", 1)) for line in s.health.lines()]  # type: ignore[misc]
+        rows += [("提醒", w) for w in s.health.warnings]
     return rows
 
 
@@ -50,6 +53,7 @@ class SyncScreen(StationScreen):
         Binding("s", "sync_now", "立即同步"),
         Binding("e", "export", "导出到U盘"),
         Binding("i", "import_", "从U盘导入"),
+        Binding("b", "backup", "备份到U盘"),
         Binding("f5", "refresh", "刷新"),
     ]
 
@@ -184,6 +188,27 @@ class SyncScreen(StationScreen):
             self._finish(text)
 
         self.call_domain(run, done, failed=self._failed, group="sync", lock=False)
+
+    def action_backup(self) -> None:
+        """Any staff role may back up (the home screen reminds them to); it runs while filing goes on."""
+        home, clock, operator = self.session.home, self.session.clock, self.session.operator
+
+        def backup(folder: str, passphrase: str) -> Any:
+            from station.backup import backup_station
+
+            with Store.open(home, clock=clock) as store:
+                return backup_station(store, Path(folder).expanduser(), passphrase, operator, face="tui")
+
+        def done(info: Any) -> None:
+            if info is None:
+                return
+            text = (f"已备份到 {info.path}（{info.bytes // 1024} KiB，办件 {info.cases} 件）。"
+                    "请记好备份口令：没有口令无法恢复。")
+            self.query_one("#sync-result", Static).update(text)
+            self.app.notify("备份完成", title="备份")
+            self.action_refresh()
+
+        self.app.push_screen(BackupDialog(backup), done)
 
     def action_back(self) -> None:
         self.app.pop_screen()

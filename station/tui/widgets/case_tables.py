@@ -38,7 +38,7 @@ def fill_case_tables(materials: DataTable, timeline: DataTable, case: CaseRecord
     marks = set(superseded)
     timeline.clear()
     for t in case.timeline:
-        who = t.operator if t.station == case.filed_by_station else f"{t.operator}（{t.station}）"
+        who = t.who(case.filed_by_station)
         label: str | Text = t.label
         if is_superseded(t, marks):
             label = Text(t.label, style="strike dim").append(" 已被取代", style="bold red")
