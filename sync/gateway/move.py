@@ -18,8 +18,8 @@ from sync.gateway import database
 
 # table -> (columns, order); columns as in both schemas (PostgreSQL's identity columns left out)
 TABLES: dict[str, tuple[str, str]] = {
-    "stations": ("id, role, name, kem_public, sig_public, enrolled_at", "id"),
-    "batches": ("station, seq, hash, prev_hash, events, received_at, via", "station, seq"),
+    "stations": ("id, role, name, kem_public, sig_public, enrolled_at, revoked_at", "id"),
+    "batches": ("station, seq, hash, prev_hash, events, received_at, via, first_event, last_event", "station, seq"),
     "refusals": ("station, seq, hash, reason, detail, at, peer, minute, count", "id"),
     "event_refusals": ("event_id, station, batch_seq, case_number, type, reason, body, at", "rowid"),
     "deferred_events": ("event_id, station, batch_seq, case_number, type, reason, body, at", "rowid"),

@@ -80,6 +80,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         """INSERT INTO station_activity(station, last_batch_at)
             SELECT station, max(received_at) FROM batches GROUP BY station""",
     )),
+    Migration(4, "devices (issue 12): revocation, the event seqs each batch carried, own events by station", (
+        f"ALTER TABLE stations ADD COLUMN revoked_at {T}",
+        "ALTER TABLE batches ADD COLUMN first_event bigint NOT NULL DEFAULT 0",
+        "ALTER TABLE batches ADD COLUMN last_event bigint NOT NULL DEFAULT 0",
+        "CREATE INDEX event_refusals_station ON event_refusals(station)",
+        "CREATE INDEX deferred_station ON deferred_events(station)",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

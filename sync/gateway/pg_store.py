@@ -40,6 +40,10 @@ from sync.gateway.store import (TRIM_SQL, BatchRow, CaseFactsRow, EventRefusalRo
 
 LOCK_SPACE = 7_301_914  # first key of the two-key advisory locks taken by serialize()
 EVENT_COLS = "id, station, seq, hlc, case_number, type, body"
+STATION_COLS = "id, role, name, kem_public, sig_public, enrolled_at, revoked_at"
+BATCH_COLS = "station, seq, hash, prev_hash, events, first_event, last_event"
+# a refused or held-back event's seq: its id is "<station>:<seq>"
+ID_SEQ = "substr(event_id, strpos(event_id, ':') + 1)::bigint"
 
 
 @dataclass
@@ -236,33 +240,63 @@ class PostgresGatewayStore:
     # --- stations ---------------------------------------------------------------------------
 
     def put_station(self, row: StationRow) -> None:
-        self._write("INSERT INTO stations VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO UPDATE SET"
-                    " role=excluded.role, name=excluded.name, kem_public=excluded.kem_public,"
-                    " sig_public=excluded.sig_public, enrolled_at=excluded.enrolled_at",
-                    (row.id, row.role, row.name, row.kem_public, row.sig_public, row.enrolled_at))
+        """Insert or replace the whole row (as SQLite's INSERT OR REPLACE), ``revoked_at`` included."""
+        self._write(f"INSERT INTO stations({STATION_COLS}) VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO UPDATE"
+                    " SET role=excluded.role, name=excluded.name, kem_public=excluded.kem_public,"
+                    " sig_public=excluded.sig_public, enrolled_at=excluded.enrolled_at, revoked_at=excluded.revoked_at",
+                    (row.id, row.role, row.name, row.kem_public, row.sig_public, row.enrolled_at, row.revoked_at))
 
     def get_station(self, station_id: str) -> StationRow | None:
-        r = self._one("SELECT id, role, name, kem_public, sig_public, enrolled_at FROM stations WHERE id=%s",
-                      (station_id,))
+        r = self._one(f"SELECT {STATION_COLS} FROM stations WHERE id=%s", (station_id,))
         return StationRow(*r) if r else None
 
     def stations(self) -> list[StationRow]:
-        return [StationRow(*r) for r in self._all(
-            "SELECT id, role, name, kem_public, sig_public, enrolled_at FROM stations ORDER BY id")]
+        return [StationRow(*r) for r in self._all(f"SELECT {STATION_COLS} FROM stations ORDER BY id")]
+
+    def revoke_station(self, station_id: str, at: str) -> bool:
+        """Mark a device revoked (once; the first time is kept). False when it is not enrolled."""
+        return self._one("UPDATE stations SET revoked_at=coalesce(revoked_at, %s) WHERE id=%s RETURNING 1",
+                         (at, station_id)) is not None
 
     # --- batches ----------------------------------------------------------------------------
 
     def get_batch(self, station: str, seq: int) -> BatchRow | None:
-        r = self._one("SELECT station, seq, hash, prev_hash, events FROM batches WHERE station=%s AND seq=%s",
-                      (station, seq))
+        r = self._one(f"SELECT {BATCH_COLS} FROM batches WHERE station=%s AND seq=%s", (station, seq))
         return BatchRow(*r) if r else None
 
     def add_batch(self, row: BatchRow, received_at: str, via: str) -> None:
-        self._write("INSERT INTO batches VALUES (%s,%s,%s,%s,%s,%s,%s)",
-                    (row.station, row.seq, row.hash, row.prev_hash, row.events, received_at, via))
+        self._write("INSERT INTO batches(station, seq, hash, prev_hash, events, received_at, via, first_event,"
+                    " last_event) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                    (row.station, row.seq, row.hash, row.prev_hash, row.events, received_at, via,
+                     row.first_event, row.last_event))
         self._write("INSERT INTO station_activity(station, last_batch_at) VALUES (%s, %s) ON CONFLICT (station)"
                     " DO UPDATE SET last_batch_at = greatest(station_activity.last_batch_at, excluded.last_batch_at)",
                     (row.station, received_at))
+
+    def batches_after(self, station: str, seq: int) -> list[BatchRow]:
+        """A station's batches held here with a number above ``seq``, in order (its chain, for catch-up)."""
+        return [BatchRow(*r) for r in self._all(
+            f"SELECT {BATCH_COLS} FROM batches WHERE station=%s AND seq>%s ORDER BY seq", (station, seq))]
+
+    def own_events_after(self, station: str, seq: int, limit: int) -> list[EventRow]:
+        """A station's own events above ``seq`` that the platform holds in any form: stored, refused by
+        authority, or held back for their filing (all of them were acknowledged to it), in seq order."""
+        return [EventRow(*r) for r in self._all(
+            f"SELECT {EVENT_COLS} FROM events WHERE station=%s AND seq>%s"
+            f" UNION ALL SELECT event_id, station, {ID_SEQ}, (body::json)->>'hlc', case_number, type, body"
+            f" FROM event_refusals WHERE station=%s AND {ID_SEQ} > %s"
+            f" UNION ALL SELECT event_id, station, {ID_SEQ}, (body::json)->>'hlc', case_number, type, body"
+            f" FROM deferred_events WHERE station=%s AND {ID_SEQ} > %s"
+            " ORDER BY 3 LIMIT %s", (station, seq, station, seq, station, seq, limit))]
+
+    def last_event_seq(self, station: str) -> int:
+        """The highest seq of the station's events held here in any form (0: none)."""
+        r = self._one(
+            "SELECT greatest(coalesce((SELECT max(seq) FROM events WHERE station=%s), 0),"
+            f" coalesce((SELECT max({ID_SEQ}) FROM event_refusals WHERE station=%s), 0),"
+            f" coalesce((SELECT max({ID_SEQ}) FROM deferred_events WHERE station=%s), 0))",
+            (station, station, station))
+        return int(r[0]) if r else 0
 
     def record_refusals(self, rows: list[RefusalRow]) -> None:
         """Add counts per (peer, reason, minute); the row keeps the latest refusal's particulars."""
@@ -363,6 +397,13 @@ class PostgresGatewayStore:
         return [EventRow(*r) for r in self._all(
             f"SELECT {EVENT_COLS} FROM events WHERE station >= %s AND station < %s{where} ORDER BY station, seq",
             (station_prefix, station_prefix + "\uffff"))]
+
+    def case_events_under(self, number_prefix: str) -> list[EventRow]:
+        """Every event held on a case whose number starts with ``number_prefix`` (a village's code, a
+        township's jurisdiction prefix), in the order the platform received them."""
+        return [EventRow(*r) for r in self._all(
+            f"SELECT {EVENT_COLS} FROM events WHERE case_number >= %s AND case_number < %s ORDER BY pos",
+            (number_prefix, number_prefix + "\uffff"))]
 
     def events_of_type(self, type_: str) -> list[EventRow]:
         return [EventRow(*r) for r in self._all(f"SELECT {EVENT_COLS} FROM events WHERE type=%s ORDER BY pos",

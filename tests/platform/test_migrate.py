@@ -29,13 +29,22 @@ def test_a_sqlite_platform_moves_to_postgres_and_syncs_on(tmp_path: Path) -> Non
     url = f"http://127.0.0.1:{port}"
     village = make_station(tmp_path, phome, keys, VILLAGE, url=url)
     township = make_station(tmp_path, phome, keys, TOWNSHIP, "township", url=url)
+    lost = make_station(tmp_path, phome, keys, VILLAGE, url=url, device=2)  # a device that goes missing
     with Platform.open(phome) as platform, ServerThread(platform, port=port):
         with Store.open(village) as store:
             file_cases(store, 5)
             assert sync_now(store).ok
         with Store.open(township) as store:
             assert sync_now(store).ok
+        with Store.open(lost) as store:
+            file_cases(store, 1)
+            assert sync_now(store).ok
+            lost_id = store.station_id
+        platform.revoke(lost_id)
         before = platform.overview()
+        chains = {sid: platform.chain(sid) for sid in (VILLAGE, TOWNSHIP)}
+        assert chains[VILLAGE]["batches"][0]["last_event"] > 0  # the event ranges the batches carried
+        lost_own = platform.store.own_events_after(lost_id, 0, 1000)
     with fresh_database("move") as target:
         secret = _with_password(target, "s3cret-pw")  # trust auth ignores it; it must never be printed
         out = subprocess.run([*STATION_CLI, "platform", "migrate", "--home", str(phome), "--to", secret, "--json"],
@@ -50,6 +59,9 @@ def test_a_sqlite_platform_moves_to_postgres_and_syncs_on(tmp_path: Path) -> Non
             after = platform.overview()
             assert after["counts"] == before["counts"] and after["cases"] == before["cases"]
             assert after["stations"] == before["stations"]
+            assert platform.is_revoked(lost_id)  # the revocation moved with the data
+            assert {sid: platform.chain(sid) for sid in chains} == chains
+            assert platform.store.own_events_after(lost_id, 0, 1000) == lost_own
             heads = dict(platform.store.query("SELECT station, last_idx FROM inbox_heads"))
             assert heads == dict(platform.store.query("SELECT station, max(idx) FROM inbox GROUP BY station"))
             with ServerThread(platform, port=port):

@@ -31,6 +31,10 @@ def test_a_version_1_database_with_data_migrates_and_inboxes_go_on_without_gaps(
             assert store.query("SELECT station, last_batch_at, acked_seq FROM station_activity") == [
                 ("421381105201", "2026-09-03T10:00:00", 0)]
             assert store.counts()["events"] == 3 and store.counts()["batches"] == 2
+            # migration 4 (devices): old rows read as not revoked, batches without recorded event ranges
+            assert store.get_station("421381105201").revoked_at is None  # type: ignore[union-attr]
+            assert [(b.first_event, b.last_event) for b in store.batches_after("421381105201", 0)] == [(0, 0), (0, 0)]
+            assert store.last_event_seq("421381105201") == 3
             with store.transaction():  # a new event lands after the old ones in the inbox: index 4, no gap
                 assert store.add_event(EventRow("421381105201:4", "421381105201", 4, "0000000000000002-0000", None,
                                                 "operator.login", "{}"), "2026-09-04")

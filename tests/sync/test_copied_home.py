@@ -23,6 +23,8 @@ from sync.keys import read_enrolment
 from sync.service import sync_now
 from tests.support import TOWNSHIP, VILLAGE
 
+pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
+
 
 @pytest.fixture
 def world(tmp_path: Path):

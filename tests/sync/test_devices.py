@@ -28,6 +28,8 @@ from sync.gateway.testing import file_cases, make_platform, make_station
 from sync.service import sync_now
 from tests.support import TOWNSHIP, VILLAGE, VILLAGE_2
 
+pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
+
 
 @pytest.fixture
 def world(tmp_path: Path):

@@ -25,6 +25,8 @@ from tests.support import OTHER_VILLAGE, VILLAGE
 
 TEMPLATE = "https://zwfw.example/q?n={case_number}"
 
+pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
+
 
 @pytest.fixture
 def world(tmp_path: Path):

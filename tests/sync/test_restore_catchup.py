@@ -30,6 +30,8 @@ from tests.support import TOWNSHIP, VILLAGE
 
 PASS = "备份口令-2026-村"
 
+pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
+
 
 @pytest.fixture
 def world(tmp_path: Path):
