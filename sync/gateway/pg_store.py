@@ -36,7 +36,7 @@ from psycopg_pool import ConnectionPool
 
 from sync.gateway.pg_migrations import LATEST, applied_versions, migrate
 from sync.gateway.store import (TRIM_SQL, BatchRow, CaseFactsRow, EventRefusalRow, EventRow, InboxBatchRow,
-                                RefusalRow, StationRow)
+                                RefusalRow, ReportReads, StationRow)
 
 LOCK_SPACE = 7_301_914  # first key of the two-key advisory locks taken by serialize()
 EVENT_COLS = "id, station, seq, hlc, case_number, type, body"
@@ -64,7 +64,7 @@ class _Tx:
         return self.case_updates.setdefault(number, ["", "", 0])
 
 
-class PostgresGatewayStore:
+class PostgresGatewayStore(ReportReads):
     """The gateway store in PostgreSQL. Thread-safe: a transaction holds one pooled connection for its
     thread; reads outside a transaction borrow one for the statement."""
 
@@ -514,10 +514,6 @@ class PostgresGatewayStore:
                     " stamp_ms=excluded.stamp_ms, platform_ms=excluded.platform_ms, at=excluded.at,"
                     " batches=clock_flags.batches+1", (station, stamp_ms, platform_ms, at))
 
-    def clock_flags(self) -> list[dict]:
-        keys = ("station", "stamp_ms", "platform_ms", "at", "batches")
-        return [dict(zip(keys, r)) for r in self._all(f"SELECT {', '.join(keys)} FROM clock_flags ORDER BY station")]
-
     # --- reading ----------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
@@ -530,15 +526,6 @@ class PostgresGatewayStore:
         out = {t: int(v) for t, v in zip(tables, r)}
         out["refusals"], out["refusal_rows"] = int(r[-2]), int(r[-1])
         return out
-
-    def cases(self) -> list[dict]:
-        keys = ("number", "village", "item_code", "item_name", "status", "updated_hlc", "events", "owner", "level")
-        rows = self._all(f"SELECT {', '.join(keys)} FROM cases ORDER BY number")
-        return [dict(zip(keys, r)) for r in rows]
-
-    def conflicts(self) -> list[dict]:
-        keys = ("event_id", "case_number", "type", "reason", "status_then", "at")
-        return [dict(zip(keys, r)) for r in self._all(f"SELECT {', '.join(keys)} FROM conflicts ORDER BY at")]
 
     # --- operations -------------------------------------------------------------------------
 

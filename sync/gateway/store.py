@@ -205,7 +205,27 @@ SCHEMA = [
 ]
 
 
-class SqliteGatewayStore:
+class ReportReads:
+    """Whole-table reads for reports, in SQL that SQLite and PostgreSQL read alike (no parameters)."""
+
+    def _all(self, sql: str, params: tuple = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    def clock_flags(self) -> list[dict]:
+        keys = ("station", "stamp_ms", "platform_ms", "at", "batches")
+        return [dict(zip(keys, r)) for r in self._all(f"SELECT {', '.join(keys)} FROM clock_flags ORDER BY station")]
+
+    def cases(self) -> list[dict]:
+        keys = ("number", "village", "item_code", "item_name", "status", "updated_hlc", "events", "owner", "level")
+        rows = self._all(f"SELECT {', '.join(keys)} FROM cases ORDER BY number")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def conflicts(self) -> list[dict]:
+        keys = ("event_id", "case_number", "type", "reason", "status_then", "at")
+        return [dict(zip(keys, r)) for r in self._all(f"SELECT {', '.join(keys)} FROM conflicts ORDER BY at")]
+
+
+class SqliteGatewayStore(ReportReads):
     """The default store: one SQLite file in WAL mode, fsync on every commit (an ack means stored)."""
 
     def __init__(self, path: Path):
@@ -522,10 +542,6 @@ class SqliteGatewayStore:
                               " stamp_ms=excluded.stamp_ms, platform_ms=excluded.platform_ms, at=excluded.at,"
                               " batches=batches+1", (station, stamp_ms, platform_ms, at))
 
-    def clock_flags(self) -> list[dict]:
-        keys = ("station", "stamp_ms", "platform_ms", "at", "batches")
-        return [dict(zip(keys, r)) for r in self._all(f"SELECT {', '.join(keys)} FROM clock_flags ORDER BY station")]
-
     # --- reading ----------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
@@ -535,15 +551,6 @@ class SqliteGatewayStore:
                          "gaps", "inbox", "inbox_batches")}
         out["refusals"], out["refusal_rows"] = self._one("SELECT coalesce(SUM(count), 0), COUNT(*) FROM refusals")  # type: ignore[misc]
         return out
-
-    def cases(self) -> list[dict]:
-        keys = ("number", "village", "item_code", "item_name", "status", "updated_hlc", "events", "owner", "level")
-        rows = self._all(f"SELECT {', '.join(keys)} FROM cases ORDER BY number")
-        return [dict(zip(keys, r)) for r in rows]
-
-    def conflicts(self) -> list[dict]:
-        keys = ("event_id", "case_number", "type", "reason", "status_then", "at")
-        return [dict(zip(keys, r)) for r in self._all(f"SELECT {', '.join(keys)} FROM conflicts ORDER BY at")]
 
     # --- operations -------------------------------------------------------------------------
 
