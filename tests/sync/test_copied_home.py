@@ -16,28 +16,14 @@ from station.cli import main
 from station.store import Store
 from station.testing import cli_login_env
 from sync import catchup
-from sync.gateway.app import ServerThread
-from sync.gateway.platform import Platform
-from sync.gateway.testing import file_cases, make_platform, make_station
+from sync.gateway.testing import file_cases, make_station
 from sync.keys import read_enrolment
 from sync.service import sync_now
 from tests.support import TOWNSHIP, VILLAGE
 
-pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
+pytestmark = pytest.mark.usefixtures("platform_store", "new_process")  # both platform stores, each test a fresh process
 
 
-@pytest.fixture
-def world(tmp_path: Path):
-    home, keys = make_platform(tmp_path)
-    with Platform.open(home) as platform, ServerThread(platform) as server:
-        yield tmp_path, home, keys, server.url, platform
-
-
-@pytest.fixture(autouse=True)
-def new_process():
-    catchup.forget_checks()
-    yield
-    catchup.forget_checks()
 
 
 def _sync(home: Path):

@@ -17,22 +17,13 @@ from station.operators import get_operator
 from station.printing import print_case_document, published_query_url
 from station.store import Store
 from station.testing import TEST_ADMIN
-from sync.gateway.app import ServerThread
-from sync.gateway.platform import Platform
-from sync.gateway.testing import file_cases, make_platform, make_station
+from sync.gateway.testing import file_cases, make_station
 from sync.service import sync_now
 from tests.support import OTHER_VILLAGE, VILLAGE
 
 TEMPLATE = "https://zwfw.example/q?n={case_number}"
 
 pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
-
-
-@pytest.fixture
-def world(tmp_path: Path):
-    home, keys = make_platform(tmp_path)
-    with Platform.open(home) as platform, ServerThread(platform) as server:
-        yield tmp_path, home, keys, server.url, platform
 
 
 def station(world, code: str) -> Path:

@@ -22,29 +22,15 @@ from station.operators import get_operator
 from station.store import Store
 from station.testing import TEST_ADMIN, cli_login_env
 from sync import catchup
-from sync.gateway.app import ServerThread
-from sync.gateway.platform import Platform
-from sync.gateway.testing import file_cases, make_platform, make_station
+from sync.gateway.testing import file_cases, make_station
 from sync.service import sync_now
 from tests.support import TOWNSHIP, VILLAGE
 
 PASS = "备份口令-2026-村"
 
-pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
+pytestmark = pytest.mark.usefixtures("platform_store", "new_process")  # both platform stores, each test a fresh process
 
 
-@pytest.fixture
-def world(tmp_path: Path):
-    home, keys = make_platform(tmp_path)
-    with Platform.open(home) as platform, ServerThread(platform) as server:
-        yield tmp_path, home, keys, server.url, platform
-
-
-@pytest.fixture(autouse=True)
-def new_process():
-    catchup.forget_checks()
-    yield
-    catchup.forget_checks()
 
 
 def _synced(home: Path):
