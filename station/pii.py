@@ -15,7 +15,7 @@ import base64
 import hashlib
 import hmac
 import os
-from typing import Any
+from typing import Any, Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -43,6 +43,22 @@ class PiiCodec:
         nonce = os.urandom(12)
         ct = self._aead.encrypt(nonce, value.encode("utf-8"), _AAD)
         return {ENC: base64.b64encode(nonce + ct).decode("ascii")}
+
+    def sealer(self, nonces_per_read: int = 256) -> Callable[[str], dict[str, str]]:
+        """``seal`` for many values in a row (the gateway seals hundreds per batch): nonces are read from
+        the OS's random source a block at a time instead of one system call per value. Every nonce is
+        still fresh random bytes, used once."""
+        aead, pool, at = self._aead, b"", 0
+
+        def seal(value: str) -> dict[str, str]:
+            nonlocal pool, at
+            if at == len(pool):
+                pool, at = os.urandom(12 * nonces_per_read), 0
+            nonce = pool[at:at + 12]
+            at += 12
+            return {ENC: base64.b64encode(nonce + aead.encrypt(nonce, value.encode("utf-8"), _AAD)).decode("ascii")}
+
+        return seal
 
     def open(self, sealed: Any) -> str:
         if not is_sealed(sealed):

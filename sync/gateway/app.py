@@ -114,11 +114,16 @@ def create_app(platform: Platform) -> Any:
             return None
 
     def note(code: str, detail: str, peer: str, station: str | None = None, wait: float = 0.0) -> Refused:
-        """Count a refusal from the event loop; a due write of the log goes to a worker thread."""
-        refused = platform.refuse(code, detail, station, None, b"", peer, wait, flush=False)
+        """Count a refusal from the event loop (memory only: the answer writes it, see ``answer``)."""
+        return platform.refuse(code, detail, station, None, b"", peer, wait, flush=False)
+
+    async def answer(err: StationError) -> Response:
+        """The refusal's answer, once the refusal log holds it when a write is due (the first refusal
+        of a peer and reason in a minute, or every few seconds): so a refusal is on record when its
+        client hears of it. The write runs in a worker thread; repeats within the minute do not wait."""
         if platform.refusals.due:
-            in_background(loop_or_none(), platform.refusals.flush)
-        return refused
+            await run_in_threadpool(platform.refusals.flush)
+        return _refusal(err)
 
     def admit(station: str) -> float:
         return quota.wait("station:" + station)
@@ -145,12 +150,12 @@ def create_app(platform: Platform) -> Any:
             return error("bad_format", "上传中断", 400)
         except Refused as err:
             note(err.code, err.message, peer)
-            return _refusal(err)
+            return await answer(err)
         started = time.perf_counter()
         try:
             outcome = await run_in_threadpool(platform.ingest, body, "http", peer, admit)
         except Refused as err:
-            return _refusal(err)
+            return await answer(err)
         ops.observe_ingest(outcome, time.perf_counter() - started)
         headers = {"X-Ack-Status": "duplicate" if outcome.duplicate else "accepted",
                    "X-Events-New": str(outcome.events_new), "X-Conflicts": str(outcome.conflicts),
@@ -191,7 +196,7 @@ def create_app(platform: Platform) -> Any:
                 raise note("bad_format", "after 应为非负整数", peer_of(request), station)
             blobs, more = await run_in_threadpool(platform.inbox, station, int(after))
         except Refused as err:
-            return _refusal(err)
+            return await answer(err)
         data = b"".join(struct.pack(">I", len(b)) + b for b in blobs)
         return Response(data, media_type=ENVELOPES_TYPE, headers={"X-More": "1" if more else "0",
                                                                   "X-Count": str(len(blobs))})
@@ -208,7 +213,7 @@ def create_app(platform: Platform) -> Any:
             station = await _authenticated(request)
             data = await run_in_threadpool(platform.chain, station, _after(request, station))
         except Refused as err:
-            return _refusal(err)
+            return await answer(err)
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         signature = env.sign_answer(platform.keys, request.headers.get("x-station-auth", ""), body)
         return Response(body, media_type="application/json", headers={"X-Platform-Signature": signature})
@@ -218,7 +223,7 @@ def create_app(platform: Platform) -> Any:
             station = await _authenticated(request)
             blobs, more = await run_in_threadpool(platform.own_events, station, _after(request, station))
         except Refused as err:
-            return _refusal(err)
+            return await answer(err)
         data = b"".join(struct.pack(">I", len(b)) + b for b in blobs)
         return Response(data, media_type=ENVELOPES_TYPE, headers={"X-More": "1" if more else "0",
                                                                   "X-Count": str(len(blobs))})
@@ -235,13 +240,15 @@ def create_app(platform: Platform) -> Any:
                 raise Refused("bad_format", "节假日安排应为JSON") from None
             result = await run_in_threadpool(platform.publish_calendar, data, "http")
         except StationError as err:
-            return _refusal(err)
+            return await answer(err)
         return JSONResponse(result)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         code = "not_found" if exc.status_code == 404 else "http_error"
         note(code, f"{request.method} {request.url.path[:100]}", peer_of(request))
+        if platform.refusals.due:
+            await run_in_threadpool(platform.refusals.flush)
         return error(code, str(exc.detail), exc.status_code)
 
     async def internal_error(request: Request, exc: Exception) -> Response:
@@ -253,8 +260,10 @@ def create_app(platform: Platform) -> Any:
                             Route("/v1/inbox", inbox), Route("/v1/chain", chain), Route("/v1/own", own), Route("/v1/publish/calendar", publish_calendar,
                                                              methods=["POST"])],
                     exception_handlers={HTTPException: http_error, Exception: internal_error})
-    def flooded(peer: str, wait: float) -> None:
+    def flooded(peer: str, wait: float) -> None:  # before any handler: a due write goes to a worker thread
         note("rate_limited", f"本地址请求过多（{retry_after(wait)} 秒后可再试）", peer)
+        if platform.refusals.due:
+            in_background(loop_or_none(), platform.refusals.flush)
 
     return PlatformTime(FloodGuard(app, flood, flooded), platform.now_ms)
 

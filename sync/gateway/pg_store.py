@@ -28,13 +28,14 @@ from __future__ import annotations
 import re
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
 from sync.gateway.pg_migrations import LATEST, applied_versions, migrate
+from sync.gateway.tx_buffer import TxBuffer, per_station
 from sync.gateway.store import (TRIM_SQL, BatchRow, CaseFactsRow, EventRefusalRow, EventRow, InboxBatchRow,
                                 RefusalRow, ReportReads, StationRow)
 
@@ -47,21 +48,11 @@ ID_SEQ = "substr(event_id, strpos(event_id, ':') + 1)::bigint"
 
 
 @dataclass
-class _Tx:
+class _Tx(TxBuffer):
     """One open transaction: its connection, and what it has written but not yet sent."""
 
-    conn: psycopg.Connection
+    conn: psycopg.Connection = None  # type: ignore[assignment]
     depth: int = 1
-    events: list[tuple] = field(default_factory=list)
-    inbox: list[tuple[str, str]] = field(default_factory=list)
-    new_ids: set[str] = field(default_factory=set)  # events added in this transaction
-    known: dict[str, bool] = field(default_factory=dict)  # event id -> held before this transaction
-    cases: dict[str, tuple[str, str, str] | None] = field(default_factory=dict)  # number -> (status, owner, level)
-    new_cases: list[tuple] = field(default_factory=list)
-    case_updates: dict[str, list] = field(default_factory=dict)  # number -> [status, max hlc, events]
-
-    def updates_for(self, number: str) -> list:
-        return self.case_updates.setdefault(number, ["", "", 0])
 
 
 class PostgresGatewayStore(ReportReads):
@@ -108,7 +99,7 @@ class PostgresGatewayStore(ReportReads):
                 tx.depth -= 1
             return
         with self.pool.connection() as conn:
-            tx = _Tx(conn)
+            tx = _Tx(conn=conn)
             self._local.tx = tx
             try:
                 with conn.pipeline(), conn.transaction():
@@ -148,42 +139,31 @@ class PostgresGatewayStore(ReportReads):
 
     def _flush(self, tx: _Tx) -> None:
         """Send the buffered events, case rows and inbox rows: one statement each (arrays in binary)."""
+        if not tx.pending():
+            return
         if tx.events:
-            rows, tx.events = tx.events, []
             tx.conn.execute(
                 "INSERT INTO events(id, station, seq, hlc, case_number, type, body, received_at)"
                 " SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::text[], %b::text[], %b::text[],"
-                " %b::text[], %b::text[])", [list(c) for c in zip(*rows)])
+                " %b::text[], %b::text[])", [list(c) for c in zip(*tx.take_events())])
         if tx.new_cases:
-            rows, tx.new_cases = tx.new_cases, []
             tx.conn.execute(
                 "INSERT INTO cases(number, village, item_code, item_name, status, updated_hlc, owner, level)"
                 " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
-                " %b::text[], %b::text[])", [list(c) for c in zip(*rows)])
+                " %b::text[], %b::text[])", [list(c) for c in zip(*tx.take_new_cases())])
         if tx.case_updates:
-            updates, tx.case_updates = tx.case_updates, {}
-            numbers = sorted(updates)
             tx.conn.execute(
                 "UPDATE cases c SET status = u.status, updated_hlc = greatest(c.updated_hlc, u.hlc),"
                 " events = c.events + u.n FROM unnest(%b::text[], %b::text[], %b::text[], %b::bigint[])"
                 " AS u(number, status, hlc, n) WHERE c.number = u.number",
-                [numbers, [updates[n][0] for n in numbers], [updates[n][1] for n in numbers],
-                 [updates[n][2] for n in numbers]])
+                [list(c) for c in zip(*tx.take_case_updates())])
         if tx.inbox:
-            pairs, tx.inbox = tx.inbox, []
-            self._write_inbox(tx, pairs)
+            self._write_inbox(tx, *tx.take_inbox())
 
-    def _write_inbox(self, tx: _Tx, pairs: list[tuple[str, str]]) -> None:
+    def _write_inbox(self, tx: _Tx, fresh: list[tuple[str, str]], old: list[tuple[str, str]]) -> None:
         """Append (station, event) pairs to inboxes, gapless: each station's head row is bumped by how many
         it gets, in station order (no two writers wait on each other's heads in opposite orders)."""
-        seen: set[tuple[str, str]] = set()
-        fresh: list[tuple[str, str]] = []
-        for pair in pairs:
-            if pair not in seen:
-                seen.add(pair)
-                fresh.append(pair)
-        old = [p for p in fresh if p[1] not in tx.new_ids]  # events held before: maybe in that inbox already
-        if old:
+        if old:  # events held before: maybe in that inbox already
             held = set(map(tuple, tx.conn.execute(
                 "SELECT station, event_id FROM inbox WHERE (station, event_id) IN"
                 " (SELECT * FROM unnest(%b::text[], %b::text[]))",
@@ -191,10 +171,8 @@ class PostgresGatewayStore(ReportReads):
             fresh = [p for p in fresh if p not in held]
         if not fresh:
             return
-        per: dict[str, list[str]] = {}
-        for station, event_id in fresh:
-            per.setdefault(station, []).append(event_id)
-        stations = sorted(per)
+        per = per_station(fresh)
+        stations = list(per)
         st, ev, ordinal, count = [], [], [], []
         for s in stations:
             for i, e in enumerate(per[s], 1):
@@ -263,6 +241,12 @@ class PostgresGatewayStore(ReportReads):
     def get_batch(self, station: str, seq: int) -> BatchRow | None:
         r = self._one(f"SELECT {BATCH_COLS} FROM batches WHERE station=%s AND seq=%s", (station, seq))
         return BatchRow(*r) if r else None
+
+    def batches_near(self, station: str, seq: int) -> dict[int, BatchRow]:
+        """The station's batches numbered seq-1, seq and seq+1 held here, by number (one read)."""
+        rows = self._all(f"SELECT {BATCH_COLS} FROM batches WHERE station=%s AND seq BETWEEN %s AND %s",
+                         (station, seq - 1, min(seq + 1, 2**63 - 1)))  # the last number has no successor
+        return {r[1]: BatchRow(*r) for r in rows}
 
     def add_batch(self, row: BatchRow, received_at: str, via: str) -> None:
         self._write("INSERT INTO batches(station, seq, hash, prev_hash, events, received_at, via, first_event,"
@@ -376,17 +360,7 @@ class PostgresGatewayStore(ReportReads):
         if tx is None:
             with self.transaction():
                 return self.add_event(row, received_at)
-        if row.id in tx.new_ids:
-            return False
-        held = tx.known.get(row.id)
-        if held is None:
-            held = self._one("SELECT 1 FROM events WHERE id=%s", (row.id,)) is not None
-            tx.known[row.id] = held
-        if held:
-            return False
-        tx.new_ids.add(row.id)
-        tx.events.append((row.id, row.station, row.seq, row.hlc, row.case_number, row.type, row.body, received_at))
-        return True
+        return tx.add_event(row, received_at, lambda i: self._one("SELECT 1 FROM events WHERE id=%s", (i,)) is not None)
 
     def get_event(self, event_id: str) -> EventRow | None:
         r = self._one(f"SELECT {EVENT_COLS} FROM events WHERE id=%s", (event_id,))
@@ -411,9 +385,10 @@ class PostgresGatewayStore(ReportReads):
 
     def case_status(self, number: str) -> str | None:
         tx = self._tx()
-        if tx is not None and number in tx.cases:
-            held = tx.cases[number]
-            return held[0] if held else None
+        if tx is not None:
+            known, status = tx.case_status(number)
+            if known:
+                return status
         r = self._one("SELECT status FROM cases WHERE number=%s", (number,))
         return r[0] if r else None
 
@@ -428,10 +403,7 @@ class PostgresGatewayStore(ReportReads):
                 "SELECT number, owner, level FROM cases WHERE number = ANY(%s)", (numbers,))]
         rows = self._all("SELECT number, owner, level, status FROM cases WHERE number = ANY(%s)"
                          " ORDER BY number FOR UPDATE", (sorted(set(numbers)),))
-        for n in numbers:
-            tx.cases.setdefault(n, None)
-        for number, owner, level, status in rows:
-            tx.cases[number] = (status, owner, level)
+        tx.note_cases(numbers, rows)  # type: ignore[arg-type]
         return [CaseFactsRow(r[0], r[1], r[2]) for r in rows]
 
     def put_case(self, number: str, village: str, item_code: str, item_name: str, status: str, hlc: str,
@@ -441,8 +413,7 @@ class PostgresGatewayStore(ReportReads):
         if tx is None:
             with self.transaction():
                 return self.put_case(number, village, item_code, item_name, status, hlc, owner, level)
-        tx.new_cases.append((number, village, item_code, item_name, status, hlc, owner, level))
-        tx.cases[number] = (status, owner, level)
+        tx.put_case(number, village, item_code, item_name, status, hlc, owner, level)
 
     def set_case_status(self, number: str, status: str, hlc: str) -> None:
         """Buffered: a case's updates in one transaction are summed into one row of one UPDATE."""
@@ -450,11 +421,7 @@ class PostgresGatewayStore(ReportReads):
         if tx is None:
             with self.transaction():
                 return self.set_case_status(number, status, hlc)
-        held = tx.updates_for(number)
-        held[0], held[1], held[2] = status, max(held[1], hlc), held[2] + 1
-        if tx.cases.get(number):
-            _, owner, level = tx.cases[number]  # type: ignore[misc]
-            tx.cases[number] = (status, owner, level)
+        tx.set_case_status(number, status, hlc)
 
     def add_conflict(self, event_id: str, case_number: str | None, type_: str, reason: str,
                      status: str | None, at: str) -> None:

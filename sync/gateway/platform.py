@@ -46,7 +46,7 @@ from sync.gateway.authority import CONFLICT, PLATFORM_ONLY, CaseFacts
 from sync.gateway.refusals import RefusalLog
 from sync.gateway import database
 from sync.gateway.store import BatchRow, EventRefusalRow, EventRow, GatewayStore, InboxBatchRow, StationRow
-from sync.gateway.wire_events import check_and_seal
+from sync.gateway.wire_events import WireEvent, check_and_seal
 from sync.keys import PLATFORM_ID, Enrolment, load_or_create
 
 log = logging.getLogger("sync.gateway")
@@ -372,17 +372,17 @@ class Platform:
         sid, seq = header.sender, header.seq
         if header.recipient != self.config.id:
             raise self.refuse("wrong_recipient", header.recipient, sid, seq, blob, peer)
-        sender = self.station_keys(sid)
-        if sender is None:
+        station = self.store.get_station(sid)
+        if station is None:
             raise self.refuse("unknown_sender", sid, sid, seq, blob, peer)
-        if self.is_revoked(sid):
+        if station.revoked_at:
             raise self.refuse("revoked", sid, sid, seq, blob, peer)
         hash_ = env.batch_hash(blob)
         seen = self.store.get_batch(sid, seq)
         if seen is not None and seen.hash == hash_:
             return IngestOutcome(env.sign_ack(self.keys, sid, seq, hash_), True, 0, 0, self._check_clock(header))
         try:
-            batch = env.open_(blob, self.keys, {sid: sender})
+            batch = env.open_(blob, self.keys, {sid: env.PublicKeys(sid, station.kem_public, station.sig_public)})
         except env.EnvelopeError as err:
             raise self.refuse(err.reason, "", sid, seq, blob, peer) from None
         wait = admit(sid) if admit is not None else 0.0
@@ -397,16 +397,17 @@ class Platform:
         raced = False
         with self.store.transaction():
             self.store.serialize("batches:" + sid)  # one batch of a station at a time, on every worker
-            raced = self.store.get_batch(sid, seq) is not None  # an identical upload got in first
-            problem = "" if raced else self._check_chain(sid, seq, header.prev_hash, hash_)
+            near = self.store.batches_near(sid, seq)  # this number and its two neighbours, in one read
+            raced = seq in near  # an identical upload got in first
+            problem = "" if raced else self._check_chain(seq, header.prev_hash, hash_, near)
             if not raced and not problem:
-                if seq > 1 and self.store.get_batch(sid, seq - 1) is None:
+                if seq > 1 and seq - 1 not in near:
                     self.store.add_gap(sid, seq - 1, self._at())
                 self.store.close_gap(sid, seq)
-                seqs = [int(e["seq"]) for e in events]
+                seqs = [w.event["seq"] for w in events]
                 self.store.add_batch(BatchRow(sid, seq, hash_, header.prev_hash, header.count,
                                               min(seqs, default=0), max(seqs, default=0)), self._at(), via)
-                new, conflicts, refused = self._store_events(events, seq, self.store.get_station(sid))  # type: ignore[arg-type]
+                new, conflicts, refused = self._store_events(events, seq, station)
         if raced:
             return self.ingest(blob, via, peer)
         if problem:  # recorded outside the (rolled back) transaction so the log keeps it
@@ -435,15 +436,16 @@ class Platform:
         self.store.flag_clock(header.sender, header.stamp_ms, now, self._at())
         return ahead
 
-    def _check_chain(self, sid: str, seq: int, prev_hash: bytes, hash_: bytes) -> str:
-        """Links are checked both ways whenever both neighbours are held. A missing predecessor (a batch
-        the station set aside) is a gap, recorded and checked when it arrives; it never blocks."""
+    def _check_chain(self, seq: int, prev_hash: bytes, hash_: bytes, near: Mapping[int, BatchRow]) -> str:
+        """Links are checked both ways whenever both neighbours are held (``near``: the sender's batches
+        numbered seq-1 and seq+1 that the platform holds). A missing predecessor (a batch the station set
+        aside) is a gap, recorded and checked when it arrives; it never blocks."""
         if seq == 1 and prev_hash != env.GENESIS_HASH:
             return "第一个批次的前一批次摘要应为全零"
-        before = self.store.get_batch(sid, seq - 1) if seq > 1 else None
+        before = near.get(seq - 1)
         if before is not None and before.hash != prev_hash:
             return f"批次 {seq} 指向的前一批次与平台所存批次 {seq - 1} 不符"
-        after = self.store.get_batch(sid, seq + 1) if seq < env.MAX_SEQ else None  # the last number has no successor
+        after = near.get(seq + 1)  # (the last number has no successor: none is ever held)
         if after is not None and after.prev_hash != hash_:
             return f"批次 {seq + 1} 所指的前一批次不是此批次"
         return ""
@@ -463,15 +465,16 @@ class Platform:
             out.append(reason)
         return out
 
-    def _store_events(self, events: list[dict[str, Any]], batch_seq: int, sender: StationRow) -> tuple[int, int, int]:
+    def _store_events(self, events: list[WireEvent], batch_seq: int, sender: StationRow) -> tuple[int, int, int]:
         """The effects of an accepted batch (events with personal data sealed), after every event has been
         judged: (new, conflicts, refused)."""
-        self.store.prefetch_events([e["id"] for e in events])
-        verdicts = self.verdicts(events, sender)
-        numbers = sorted({e["case"] for e, reason in zip(events, verdicts) if not reason and e["type"] == ev.CASE_FILED})
+        self.store.prefetch_events([w.event["id"] for w in events])
+        verdicts = self.verdicts([w.event for w in events], sender)
+        numbers = sorted({w.event["case"] for w, reason in zip(events, verdicts)
+                          if not reason and w.event["type"] == ev.CASE_FILED})
         tally = _Tally(self._at(), sender, self.store.deferred_cases(numbers))
-        for e, reason in zip(events, verdicts):
-            self._effect(e, canonical_json(e), reason, tally, batch_seq)
+        for w, reason in zip(events, verdicts):
+            self._effect(w.event, w.text, reason, tally, batch_seq)
         return tally.new, tally.conflicts, tally.refused
 
     def _effect(self, e: dict[str, Any], body: str, reason: str, tally: "_Tally", batch_seq: int) -> None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Protocol
 
+from sync.gateway.tx_buffer import TxBuffer, per_station
+
 
 @dataclass(frozen=True)
 class StationRow:
@@ -110,6 +112,7 @@ class GatewayStore(Protocol):
     def revoke_station(self, station_id: str, at: str) -> bool: ...
     # batches from stations
     def get_batch(self, station: str, seq: int) -> BatchRow | None: ...
+    def batches_near(self, station: str, seq: int) -> dict[int, BatchRow]: ...
     def add_batch(self, row: BatchRow, received_at: str, via: str) -> None: ...
     def record_refusals(self, rows: list[RefusalRow]) -> None: ...
     def add_event_refusals(self, rows: list[EventRefusalRow]) -> int: ...
@@ -226,15 +229,25 @@ class ReportReads:
 
 
 class SqliteGatewayStore(ReportReads):
-    """The default store: one SQLite file in WAL mode, fsync on every commit (an ack means stored)."""
+    """The default store: one SQLite file in WAL mode, fsync on every commit (an ack means stored).
+
+    One writer at a time (a lock and BEGIN IMMEDIATE); its hot writes are buffered and sent in bulk
+    (sync/gateway/tx_buffer.py). Reads from any other thread go through that thread's own read
+    connection, so a station's request never waits behind another station's ingest (WAL readers do
+    not block on the writer)."""
 
     def __init__(self, path: Path):
+        self.path = path
         self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA busy_timeout=30000")
         self._lock = threading.RLock()
         self._depth = 0
+        self._buf: TxBuffer | None = None
+        self._writer: int | None = None  # the thread inside the transaction
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
         with self.transaction():
             for sql in SCHEMA:
                 self.conn.execute(sql)
@@ -268,11 +281,16 @@ class SqliteGatewayStore(ReportReads):
                 " AND e.type = 'case.filed' ORDER BY e.rowid LIMIT 1), '')")
 
     def close(self) -> None:
-        self.conn.close()
+        with self._lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
+            self.conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One writer at a time (the lock), one BEGIN IMMEDIATE; nested use joins the outer one."""
+        """One writer at a time (the lock), one BEGIN IMMEDIATE; nested use joins the outer one. The
+        buffered writes are sent before COMMIT (or dropped with a ROLLBACK)."""
         with self._lock:
             if self._depth:
                 self._depth += 1
@@ -282,37 +300,100 @@ class SqliteGatewayStore(ReportReads):
                     self._depth -= 1
                 return
             self.conn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
+            self._depth, self._buf, self._writer = 1, TxBuffer(), threading.get_ident()
             try:
                 yield
+                self._flush()
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
             else:
                 self.conn.execute("COMMIT")
             finally:
-                self._depth = 0
+                self._depth, self._buf, self._writer = 0, None, None
 
     def serialize(self, key: str) -> None:
         """Nothing to do: a SQLite transaction is already the only writer (BEGIN IMMEDIATE)."""
 
-    def prefetch_events(self, ids: list[str]) -> None:
-        """Nothing to do: each lookup is a function call into the same process."""
+    def _in_tx(self) -> TxBuffer | None:
+        """This thread's open transaction's buffer, if it is inside one."""
+        return self._buf if self._writer == threading.get_ident() else None
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._lock:
+                self._readers.append(conn)
+        return conn
+
+    def _exec(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        """A statement on the writer's connection, after the buffered writes it might read (the lock: a
+        thread outside the transaction waits for it to end, as the connection is shared)."""
+        with self._lock:
+            self._flush()
+            return self.conn.execute(sql, params)
+
+    def _execmany(self, sql: str, rows: list) -> None:
+        with self._lock:
+            self._flush()
+            self.conn.executemany(sql, rows)
 
     def _one(self, sql: str, params: tuple = ()) -> tuple | None:
-        with self._lock:
-            return self.conn.execute(sql, params).fetchone()
+        if self._in_tx() is not None:
+            return self._exec(sql, params).fetchone()
+        return self._reader().execute(sql, params).fetchone()
 
     def _all(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with self._lock:
-            return self.conn.execute(sql, params).fetchall()
+        if self._in_tx() is not None:
+            return self._exec(sql, params).fetchall()
+        return self._reader().execute(sql, params).fetchall()
+
+    def _flush(self) -> None:
+        """Send the buffered events, case rows and inbox rows (one executemany each)."""
+        buf = self._in_tx()  # only the writer's own buffer, and only by the writer
+        if buf is None or not buf.pending():
+            return
+        if buf.events:
+            self.conn.executemany("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?)", buf.take_events())
+        if buf.new_cases:
+            self.conn.executemany("INSERT INTO cases(number, village, item_code, item_name, status, updated_hlc,"
+                                  " owner, level) VALUES (?,?,?,?,?,?,?,?)", buf.take_new_cases())
+        if buf.case_updates:
+            self.conn.executemany("UPDATE cases SET status=?2, updated_hlc=max(updated_hlc, ?3), events=events+?4"
+                                  " WHERE number=?1", buf.take_case_updates())
+        if buf.inbox:
+            fresh, old = buf.take_inbox()
+            if old:  # events held before: maybe in that inbox already
+                held = {p for p in old if self.conn.execute("SELECT 1 FROM inbox WHERE station=? AND event_id=?",
+                                                            p).fetchone()}
+                fresh = [p for p in fresh if p not in held]
+            rows = []
+            for station, ids in per_station(fresh).items():
+                last = self.conn.execute("SELECT MAX(idx) FROM inbox WHERE station=?", (station,)).fetchone()[0] or 0
+                rows += [(station, last + i, event_id) for i, event_id in enumerate(ids, 1)]
+            self.conn.executemany("INSERT INTO inbox VALUES (?,?,?)", rows)
+
+    def prefetch_events(self, ids: list[str]) -> None:
+        """Look up in one query which of these event ids are held already (answers ``add_event``)."""
+        buf = self._in_tx()
+        if buf is None or not ids:
+            return
+        held: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            held |= {r[0] for r in self._all(f"SELECT id FROM events WHERE id IN ({','.join('?' * len(chunk))})",
+                                             tuple(chunk))}
+        buf.known.update({i: i in held for i in ids})
 
     # --- stations ---------------------------------------------------------------------------
 
     _STATION_COLS = "id, role, name, kem_public, sig_public, enrolled_at, revoked_at"
 
     def put_station(self, row: StationRow) -> None:
-        self.conn.execute(f"INSERT OR REPLACE INTO stations({self._STATION_COLS}) VALUES (?,?,?,?,?,?,?)",
+        self._exec(f"INSERT OR REPLACE INTO stations({self._STATION_COLS}) VALUES (?,?,?,?,?,?,?)",
                           (row.id, row.role, row.name, row.kem_public, row.sig_public, row.enrolled_at, row.revoked_at))
 
     def get_station(self, station_id: str) -> StationRow | None:
@@ -324,7 +405,7 @@ class SqliteGatewayStore(ReportReads):
 
     def revoke_station(self, station_id: str, at: str) -> bool:
         """Mark a device revoked (once; the first time is kept). False when it is not enrolled."""
-        cur = self.conn.execute("UPDATE stations SET revoked_at=coalesce(revoked_at, ?) WHERE id=?", (at, station_id))
+        cur = self._exec("UPDATE stations SET revoked_at=coalesce(revoked_at, ?) WHERE id=?", (at, station_id))
         return cur.rowcount == 1
 
     # --- batches ----------------------------------------------------------------------------
@@ -335,12 +416,18 @@ class SqliteGatewayStore(ReportReads):
         r = self._one(f"SELECT {self._BATCH_COLS} FROM batches WHERE station=? AND seq=?", (station, seq))
         return BatchRow(*r) if r else None
 
+    def batches_near(self, station: str, seq: int) -> dict[int, BatchRow]:
+        """The station's batches numbered seq-1, seq and seq+1 held here, by number (one read)."""
+        rows = self._all(f"SELECT {self._BATCH_COLS} FROM batches WHERE station=? AND seq BETWEEN ? AND ?",
+                         (station, seq - 1, min(seq + 1, 2**63 - 1)))  # the last number has no successor
+        return {r[1]: BatchRow(*r) for r in rows}
+
     def add_batch(self, row: BatchRow, received_at: str, via: str) -> None:
-        self.conn.execute("INSERT INTO batches(station, seq, hash, prev_hash, events, received_at, via, first_event,"
+        self._exec("INSERT INTO batches(station, seq, hash, prev_hash, events, received_at, via, first_event,"
                           " last_event) VALUES (?,?,?,?,?,?,?,?,?)",
                           (row.station, row.seq, row.hash, row.prev_hash, row.events, received_at, via,
                            row.first_event, row.last_event))
-        self.conn.execute("INSERT INTO station_activity(station, last_batch_at) VALUES (?, ?) ON CONFLICT(station)"
+        self._exec("INSERT INTO station_activity(station, last_batch_at) VALUES (?, ?) ON CONFLICT(station)"
                           " DO UPDATE SET last_batch_at = max(coalesce(last_batch_at, ''), excluded.last_batch_at)",
                           (row.station, received_at))
 
@@ -374,7 +461,7 @@ class SqliteGatewayStore(ReportReads):
     def record_refusals(self, rows: list[RefusalRow]) -> None:
         """Add counts per (peer, reason, minute); the row keeps the latest refusal's particulars."""
         with self.transaction():
-            self.conn.executemany(
+            self._execmany(
                 "INSERT INTO refusals(station, seq, hash, reason, detail, at, peer, minute, count)"
                 " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(peer, reason, minute) DO UPDATE SET"
                 " count = count + excluded.count, station = excluded.station, seq = excluded.seq,"
@@ -389,16 +476,18 @@ class SqliteGatewayStore(ReportReads):
 
     def add_event_refusals(self, rows: list[EventRefusalRow]) -> int:
         """Keep refused events (an id already kept is not kept twice); how many were new."""
+        self._flush()
         before = self.conn.total_changes
-        self.conn.executemany("INSERT OR IGNORE INTO event_refusals VALUES (?,?,?,?,?,?,?,?)",
+        self._execmany("INSERT OR IGNORE INTO event_refusals VALUES (?,?,?,?,?,?,?,?)",
                               [(r.event_id, r.station, r.batch_seq, r.case_number, r.type, r.reason, r.body, r.at)
                                for r in rows])
         return self.conn.total_changes - before
 
     def add_deferred(self, rows: list[EventRefusalRow]) -> int:
         """Hold events back until their case is filed (an id already held, stored or refused is skipped)."""
+        self._flush()
         before = self.conn.total_changes
-        self.conn.executemany(
+        self._execmany(
             "INSERT OR IGNORE INTO deferred_events SELECT ?,?,?,?,?,?,?,? WHERE NOT EXISTS"
             " (SELECT 1 FROM events WHERE id=?) AND NOT EXISTS (SELECT 1 FROM event_refusals WHERE event_id=?)",
             [(r.event_id, r.station, r.batch_seq, r.case_number, r.type, r.reason, r.body, r.at, r.event_id,
@@ -416,11 +505,11 @@ class SqliteGatewayStore(ReportReads):
 
     def take_deferred(self, case_number: str) -> list[EventRefusalRow]:
         """Remove and return the events held back for a case, in their sender's order."""
-        rows = self.conn.execute(
+        rows = self._exec(
             "SELECT event_id, station, batch_seq, case_number, type, reason, body, at FROM deferred_events"
             " WHERE case_number=? ORDER BY station, CAST(substr(event_id, instr(event_id, ':') + 1) AS INTEGER)",
             (case_number,)).fetchall()
-        self.conn.execute("DELETE FROM deferred_events WHERE case_number=?", (case_number,))
+        self._exec("DELETE FROM deferred_events WHERE case_number=?", (case_number,))
         return [EventRefusalRow(*r) for r in rows]
 
     def event_refusals(self, limit: int = 100) -> list[dict]:
@@ -429,18 +518,20 @@ class SqliteGatewayStore(ReportReads):
         return [dict(zip(keys, r)) for r in rows]
 
     def add_gap(self, station: str, seq: int, at: str) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO gaps VALUES (?,?,?)", (station, seq, at))
+        self._exec("INSERT OR IGNORE INTO gaps VALUES (?,?,?)", (station, seq, at))
 
     def close_gap(self, station: str, seq: int) -> None:
-        self.conn.execute("DELETE FROM gaps WHERE station=? AND seq=?", (station, seq))
+        self._exec("DELETE FROM gaps WHERE station=? AND seq=?", (station, seq))
 
     # --- events and cases -------------------------------------------------------------------
 
     def add_event(self, row: EventRow, received_at: str) -> bool:
-        cur = self.conn.execute("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?)",
-                                (row.id, row.station, row.seq, row.hlc, row.case_number, row.type, row.body,
-                                 received_at))
-        return cur.rowcount == 1
+        """Buffered inside a transaction; False when the id is held already (exactly once)."""
+        buf = self._in_tx()
+        if buf is None:
+            with self.transaction():
+                return self.add_event(row, received_at)
+        return buf.add_event(row, received_at, lambda i: self._one("SELECT 1 FROM events WHERE id=?", (i,)) is not None)
 
     def get_event(self, event_id: str) -> EventRow | None:
         r = self._one("SELECT id, station, seq, hlc, case_number, type, body FROM events WHERE id=?", (event_id,))
@@ -467,45 +558,53 @@ class SqliteGatewayStore(ReportReads):
             (type_,))]
 
     def case_status(self, number: str) -> str | None:
-        r = self.conn.execute("SELECT status FROM cases WHERE number=?", (number,)).fetchone()
+        buf = self._in_tx()
+        if buf is not None:
+            known, status = buf.case_status(number)
+            if known:
+                return status
+        r = self._one("SELECT status FROM cases WHERE number=?", (number,))
         return r[0] if r else None
 
     def case_facts(self, numbers: list[str]) -> list[CaseFactsRow]:
-        """Owner and level of the held cases among ``numbers`` (one query per 500 numbers)."""
-        out: list[CaseFactsRow] = []
+        """Owner and level of the held cases among ``numbers`` (one query per 500 numbers); inside a
+        transaction their statuses are remembered for ``case_status``."""
+        rows: list[tuple] = []
         for i in range(0, len(numbers), 500):
             chunk = numbers[i:i + 500]
-            out += [CaseFactsRow(*r) for r in self._all(
-                f"SELECT number, owner, level FROM cases WHERE number IN ({','.join('?' * len(chunk))})",
-                tuple(chunk))]
-        return out
+            rows += self._all(f"SELECT number, owner, level, status FROM cases WHERE number IN"
+                              f" ({','.join('?' * len(chunk))})", tuple(chunk))
+        buf = self._in_tx()
+        if buf is not None:
+            buf.note_cases(numbers, rows)  # type: ignore[arg-type]
+        return [CaseFactsRow(r[0], r[1], r[2]) for r in rows]
 
     def put_case(self, number: str, village: str, item_code: str, item_name: str, status: str, hlc: str,
                  owner: str, level: str) -> None:
-        self.conn.execute("INSERT INTO cases(number, village, item_code, item_name, status, updated_hlc, owner, level)"
-                          " VALUES (?,?,?,?,?,?,?,?)", (number, village, item_code, item_name, status, hlc, owner,
-                                                        level))
+        with self.transaction():
+            self._buf.put_case(number, village, item_code, item_name, status, hlc, owner, level)  # type: ignore[union-attr]
 
     def set_case_status(self, number: str, status: str, hlc: str) -> None:
-        self.conn.execute("UPDATE cases SET status=?, updated_hlc=max(updated_hlc, ?), events=events+1"
-                          " WHERE number=?", (status, hlc, number))
+        with self.transaction():
+            self._buf.set_case_status(number, status, hlc)  # type: ignore[union-attr]
 
     def add_conflict(self, event_id: str, case_number: str | None, type_: str, reason: str,
                      status: str | None, at: str) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO conflicts VALUES (?,?,?,?,?,?)",
+        self._exec("INSERT OR IGNORE INTO conflicts VALUES (?,?,?,?,?,?)",
                           (event_id, case_number, type_, reason, status, at))
 
     def next_platform_seq(self) -> int:
-        r = self.conn.execute("SELECT value FROM meta WHERE key='platform_seq'").fetchone()
+        r = self._exec("SELECT value FROM meta WHERE key='platform_seq'").fetchone()
         seq = int(r[0]) + 1 if r else 1
-        self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('platform_seq', ?)", (str(seq),))
+        self._exec("INSERT OR REPLACE INTO meta VALUES ('platform_seq', ?)", (str(seq),))
         return seq
 
     # --- inboxes ----------------------------------------------------------------------------
 
     def add_inbox(self, station: str, event_id: str) -> None:
-        r = self.conn.execute("SELECT MAX(idx) FROM inbox WHERE station=?", (station,)).fetchone()
-        self.conn.execute("INSERT OR IGNORE INTO inbox VALUES (?,?,?)", (station, (r[0] or 0) + 1, event_id))
+        """Buffered; indexes are handed out per inbox in order, with no gaps, when the rows are sent."""
+        with self.transaction():
+            self._buf.inbox.append((station, event_id))  # type: ignore[union-attr]
 
     def inbox_pending(self, station: str, after_idx: int, limit: int) -> list[tuple[int, EventRow]]:
         rows = self._all(
@@ -520,25 +619,23 @@ class SqliteGatewayStore(ReportReads):
         return InboxBatchRow(*r) if r else None
 
     def add_inbox_batch(self, row: InboxBatchRow, first_idx: int, events: int, at: str) -> None:
-        self.conn.execute("INSERT INTO inbox_batches VALUES (?,?,?,?,?,?,?,?)",
+        self._exec("INSERT INTO inbox_batches VALUES (?,?,?,?,?,?,?,?)",
                           (row.station, row.seq, row.hash, first_idx, row.last_idx, events, row.blob, at))
 
     def inbox_batches_after(self, station: str, seq: int, max_bytes: int) -> tuple[list[bytes], bool]:
         out: list[bytes] = []
         size = 0
-        with self._lock:
-            cur = self.conn.execute("SELECT blob FROM inbox_batches WHERE station=? AND seq>? ORDER BY seq",
-                                    (station, seq))
-            for (blob,) in cur:
-                if out and size + len(blob) > max_bytes:
-                    return out, True
-                out.append(blob)
-                size += len(blob)
+        run = self._exec if self._in_tx() is not None else self._reader().execute
+        for (blob,) in run("SELECT blob FROM inbox_batches WHERE station=? AND seq>? ORDER BY seq", (station, seq)):
+            if out and size + len(blob) > max_bytes:
+                return out, True
+            out.append(blob)
+            size += len(blob)
         return out, False
 
     def flag_clock(self, station: str, stamp_ms: int, platform_ms: int, at: str) -> None:
         with self.transaction():
-            self.conn.execute("INSERT INTO clock_flags VALUES (?,?,?,?,1) ON CONFLICT(station) DO UPDATE SET"
+            self._exec("INSERT INTO clock_flags VALUES (?,?,?,?,1) ON CONFLICT(station) DO UPDATE SET"
                               " stamp_ms=excluded.stamp_ms, platform_ms=excluded.platform_ms, at=excluded.at,"
                               " batches=batches+1", (station, stamp_ms, platform_ms, at))
 
@@ -559,15 +656,15 @@ class SqliteGatewayStore(ReportReads):
 
     def note_pull(self, station: str, acked_seq: int, at: str) -> None:
         with self.transaction():
-            self.conn.execute(TRIM_SQL["pull"], (station, at, acked_seq))
+            self._exec(TRIM_SQL["pull"], (station, at, acked_seq))
 
     def trim_inboxes(self, cutoff: str) -> int:
         """Remove inbox envelopes acknowledged and older than ``cutoff`` (each station's last one stays: its
         chain goes on from it), and the inbox rows they carried; how many envelopes went."""
         with self.transaction():
-            gone = self.conn.execute(TRIM_SQL["batches"], (cutoff,)).rowcount
+            gone = self._exec(TRIM_SQL["batches"], (cutoff,)).rowcount
             if gone:
-                self.conn.execute(TRIM_SQL["rows"])
+                self._exec(TRIM_SQL["rows"])
         return gone
 
 
