@@ -31,6 +31,7 @@ import os
 import queue
 import random
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -106,10 +107,11 @@ def seal_station(events: list[dict], keys: env.SecretKeys, platform: env.PublicK
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, kernel_only: bool = False) -> float:
+    """User + system CPU seconds of a process (system only with ``kernel_only``)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
+        return (int(fields[12]) + (0 if kernel_only else int(fields[11]))) / TICK
     except OSError:
         return 0.0
 
@@ -236,6 +238,8 @@ def run(args: argparse.Namespace) -> dict:
                 cfg = re.sub(r"rate_per_minute = \d+", "rate_per_minute = 1000000", cfg)
                 cfg = re.sub(r"flood_per_minute = \d+", "flood_per_minute = 100000000", cfg)
                 cfg = re.sub(r"flood_burst = \d+", "flood_burst = 10000000", cfg)
+                if args.ingest_threads:
+                    cfg = re.sub(r"ingest_threads = \d+", f"ingest_threads = {args.ingest_threads}", cfg)
                 (phome / "platform.toml").write_text(cfg)
                 for code in townships:
                     keys = env.SecretKeys.generate(code)
@@ -261,19 +265,32 @@ def run(args: argparse.Namespace) -> dict:
                     except OSError:
                         time.sleep(0.1)
                 procs = [gateway.pid, *children(gateway.pid)]
+                spy = None
+                if args.py_spy:  # where the gateway's time goes under load (only samples holding the GIL)
+                    spy = subprocess.Popen([args.py_spy_bin, "record", "--pid", str(gateway.pid), "--subprocesses",
+                                            "--gil", "--rate", "250", "--format", "raw", "--output", args.py_spy],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    time.sleep(1.0)
                 cpu0 = sum(cpu_seconds(p) for p in procs)
+                sys0 = sum(cpu_seconds(p, kernel_only=True) for p in procs)
                 pg0 = postgres_cpu()
                 t = time.perf_counter()
                 latencies, errors, statuses = send_all(port, work, args.concurrency)
                 elapsed = time.perf_counter() - t
+                if spy is not None:
+                    spy.send_signal(signal.SIGINT)
+                    spy.wait(timeout=60)
                 procs = [gateway.pid, *children(gateway.pid)]
                 cpu = sum(cpu_seconds(p) for p in procs) - cpu0
+                kernel = sum(cpu_seconds(p, kernel_only=True) for p in procs) - sys0
                 pg1 = postgres_cpu()
                 pg_cpu = sum(v - pg0.get(k, 0.0) for k, v in pg1.items())
                 rss = [peak_rss_kib(p) for p in procs]
                 t = time.perf_counter()
+                cpu1 = sum(cpu_seconds(p) for p in procs)
                 _, errors2, statuses2 = send_all(port, work, args.concurrency)
                 resend_s = time.perf_counter() - t
+                resend_cpu = sum(cpu_seconds(p) for p in procs) - cpu1
             finally:
                 gateway.terminate()
                 gateway.wait(timeout=60)
@@ -296,19 +313,20 @@ def run(args: argparse.Namespace) -> dict:
     routed_ok = all(routed.get(t, 0) == case_events.get(t[:9], 0) for t in townships)
     return {
         "machine": machine(), "date": date.today().isoformat(), "store": args.store, "workers": args.workers,
+        "ingest_threads": args.ingest_threads or "default",
         "stations": len(villages) + len(townships), "villages": len(villages), "townships": len(townships),
         "batches_per_station": args.batches, "events_per_batch": args.events, "concurrency": args.concurrency,
         "events": events, "setup_s": round(setup_s, 1), "elapsed_s": round(elapsed, 2),
         "events_per_s": round(events / elapsed), "batches_per_s": round(len(villages) * args.batches / elapsed, 1),
         "ack_ms": {"p50": round(pct(latencies, .5)), "p95": round(pct(latencies, .95)),
                    "p99": round(pct(latencies, .99)), "max": round(max(latencies) * 1000) if latencies else 0},
-        "errors": dict(errors), "acks": dict(statuses), "gateway_cpu_s": round(cpu, 1),
+        "errors": dict(errors), "acks": dict(statuses), "gateway_cpu_s": round(cpu, 1), "gateway_kernel_cpu_s": round(kernel, 1),
         "postgres_cpu_s": round(pg_cpu, 1) if args.store == "postgres" else None,
         "events_per_gateway_cpu_s": round(events / cpu) if cpu else None,
         "events_per_total_cpu_s": round(events / (cpu + (pg_cpu if args.store == "postgres" else 0))) if cpu else None,
         "peak_rss_mib": [round(r / 1024) for r in rss],
         "exactly_once": exactly_once, "townships_got_each_case_event_once": routed_ok,
-        "resend": {"s": round(resend_s, 2), "acks": dict(statuses2), "errors": dict(errors2),
+        "resend": {"s": round(resend_s, 2), "gateway_cpu_s": round(resend_cpu, 2), "acks": dict(statuses2), "errors": dict(errors2),
                    "changed_nothing": statuses2.get("duplicate", 0) == len(villages) * args.batches},
     }
 
@@ -367,7 +385,11 @@ def main() -> None:
     ap.add_argument("--per-township", type=int, default=20, help="villages per township")
     ap.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--ingest-threads", type=int, default=0, help="platform.toml ingest_threads (0: as configured)")
     ap.add_argument("--profile", type=int, default=0, help="profile ingest of this many batches instead")
+    ap.add_argument("--py-spy", default="", metavar="FILE",
+                    help="sample the gateway with py-spy during the timed run (collapsed stacks to FILE)")
+    ap.add_argument("--py-spy-bin", default="py-spy", help="the py-spy program (pip install py-spy)")
     args = ap.parse_args()
     if args.profile:
         profile(args)

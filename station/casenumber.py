@@ -89,7 +89,7 @@ def parse(text: str, field: str = "case_number") -> CaseNumber:
         raise StationError("bad_case_number", f"办件编号中的日期 {ymd} 不存在",
                            [Problem("case_number", "bad_date", "办件编号中的日期不存在")]) from None
     number = CaseNumber(village, day, int(seq))
-    if number.check != check:
+    if iso7064_mod11_2(village + ymd + seq) != check:  # the digits as written: no date formatting
         raise StationError("bad_case_number", "办件编号校验位不对：可能有一位抄错或两位顺序颠倒，请核对",
                            [Problem("case_number", "bad_check", "办件编号校验位不对")])
     return number

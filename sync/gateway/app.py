@@ -28,6 +28,8 @@ import threading
 import time
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -101,6 +103,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 def create_app(platform: Platform) -> Any:
     config = platform.config
+    # Batches ingested at once in this process (platform.toml ingest_threads). Ingest is CPU-bound under
+    # one GIL: threads beyond what hides the database's waits only fight over the GIL with each other and
+    # with the event loop (measured, docs/benchmarks.md: 4 threads cost ~1.8x the CPU per event of 1).
+    ingest_slots = anyio.CapacityLimiter(config.ingest_threads)
     quota = RateLimiter(config.rate_per_minute)  # per verified station
     flood = RateLimiter(config.flood_per_minute, config.flood_burst)  # per address, before anything
 
@@ -153,7 +159,8 @@ def create_app(platform: Platform) -> Any:
             return await answer(err)
         started = time.perf_counter()
         try:
-            outcome = await run_in_threadpool(platform.ingest, body, "http", peer, admit)
+            outcome = await anyio.to_thread.run_sync(platform.ingest, body, "http", peer, admit,
+                                                     limiter=ingest_slots)
         except Refused as err:
             return await answer(err)
         ops.observe_ingest(outcome, time.perf_counter() - started)

@@ -114,6 +114,10 @@ class PlatformConfig:
     keepalive_timeout_s: int = 30
     # PostgreSQL store: connections per worker process (sync/gateway/pg_store.py)
     db_pool_size: int = 10
+    # Batches one worker process ingests at a time (the rest wait their turn in the event loop): 1 suits
+    # SQLite (one writer anyway); 2 lets a PostgreSQL worker parse one batch while another waits on the
+    # database. More only adds GIL contention (docs/benchmarks.md).
+    ingest_threads: int = 1
     # Inbox envelopes a station has acknowledged (pulled past) are removed after this many days
     inbox_retention_days: int = 90
 
