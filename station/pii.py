@@ -60,6 +60,21 @@ class PiiCodec:
 
         return seal
 
+    def raw_sealer(self, nonces_per_read: int = 256) -> Callable[[bytes], bytes]:
+        """As :meth:`sealer`, for a value already UTF-8 encoded; gives the base64 text of ``{"$enc": …}``
+        (the gateway seals personal data inside the JSON line it received, sources in bytes)."""
+        aead, pool, at = self._aead, b"", 0
+
+        def seal(value: bytes) -> bytes:
+            nonlocal pool, at
+            if at == len(pool):
+                pool, at = os.urandom(12 * nonces_per_read), 0
+            nonce = pool[at:at + 12]
+            at += 12
+            return base64.b64encode(nonce + aead.encrypt(nonce, value, _AAD))
+
+        return seal
+
     def open(self, sealed: Any) -> str:
         if not is_sealed(sealed):
             raise StationError("not_sealed", "内部错误：该字段不是加密数据")

@@ -24,7 +24,7 @@ import hashlib
 import json
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import orjson
@@ -276,6 +276,11 @@ def encode_events(events: list[dict[str, Any]]) -> bytes:
 def decode_events(payload: bytes) -> list[dict[str, Any]]:
     """The events of a payload. orjson parses each line (it also refuses what json would let through:
     invalid UTF-8, lone surrogates, NaN, and nesting past 1,024 levels)."""
+    return decode_lines(payload)[0]
+
+
+def decode_lines(payload: bytes) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """The events of a payload and each one's line as sent (the gateway stores the line it received)."""
     try:
         size = zstandard.frame_content_size(payload)
         if size < 0 or size > MAX_PLAINTEXT:
@@ -284,14 +289,15 @@ def decode_events(payload: bytes) -> list[dict[str, Any]]:
     except zstandard.ZstdError:
         raise EnvelopeError("bad_payload", "解压失败") from None
     if not raw:
-        return []
+        return [], []
+    lines = raw.split(b"\n")
     try:
-        events = [orjson.loads(line) for line in raw.split(b"\n")]
+        events = [orjson.loads(line) for line in lines]
     except orjson.JSONDecodeError:
         raise EnvelopeError("bad_payload", "事件不是有效JSON") from None
     if not all(type(e) is dict for e in events):
         raise EnvelopeError("bad_payload", "事件不是JSON对象")
-    return events
+    return events, lines
 
 
 # --- seal / open -----------------------------------------------------------------------------
@@ -301,6 +307,7 @@ class Batch:
     header: Header
     events: list[dict[str, Any]]
     hash: bytes
+    lines: list[bytes] = field(default_factory=list)  # each event's line as sent (canonical JSON, UTF-8)
 
     @property
     def sender(self) -> str:
@@ -354,10 +361,10 @@ def open_(blob: bytes, recipient: SecretKeys, known_senders: SenderLookup) -> Ba
         plaintext = recipient._decrypt(SUITES[header.suite], signed[head_len:], signed[:head_len])
     except (InvalidTag, ValueError):
         raise EnvelopeError("decrypt_failed") from None
-    events = decode_events(plaintext)
+    events, lines = decode_lines(plaintext)
     if len(events) != header.count:
         raise EnvelopeError("bad_payload", f"事件数 {len(events)} 与批次头 {header.count} 不符")
-    return Batch(header, events, batch_hash(blob))
+    return Batch(header, events, batch_hash(blob), lines)
 
 
 # --- acknowledgements ------------------------------------------------------------------------

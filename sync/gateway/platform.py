@@ -394,7 +394,7 @@ class Platform:
             raise self.refuse("rate_limited", f"约 {max(1, round(wait))} 秒后再试", sid, seq, b"", peer, wait)
         if seen is not None:
             raise self.refuse("fork", f"序号 {seq} 已有不同内容的批次", sid, seq, blob, peer)
-        events, bad = check_and_seal(batch.events, sid, self.codec)
+        events, bad = check_and_seal(batch.events, sid, self.codec, batch.lines)
         if bad:
             raise self.refuse("bad_payload", bad, sid, seq, blob, peer)
         problem = ""

@@ -581,12 +581,18 @@ class SqliteGatewayStore(ReportReads):
 
     def put_case(self, number: str, village: str, item_code: str, item_name: str, status: str, hlc: str,
                  owner: str, level: str) -> None:
-        with self.transaction():
-            self._buf.put_case(number, village, item_code, item_name, status, hlc, owner, level)  # type: ignore[union-attr]
+        buf = self._in_tx()
+        if buf is None:
+            with self.transaction():
+                return self.put_case(number, village, item_code, item_name, status, hlc, owner, level)
+        buf.put_case(number, village, item_code, item_name, status, hlc, owner, level)
 
     def set_case_status(self, number: str, status: str, hlc: str) -> None:
-        with self.transaction():
-            self._buf.set_case_status(number, status, hlc)  # type: ignore[union-attr]
+        buf = self._in_tx()
+        if buf is None:
+            with self.transaction():
+                return self.set_case_status(number, status, hlc)
+        buf.set_case_status(number, status, hlc)
 
     def add_conflict(self, event_id: str, case_number: str | None, type_: str, reason: str,
                      status: str | None, at: str) -> None:
@@ -603,8 +609,11 @@ class SqliteGatewayStore(ReportReads):
 
     def add_inbox(self, station: str, event_id: str) -> None:
         """Buffered; indexes are handed out per inbox in order, with no gaps, when the rows are sent."""
-        with self.transaction():
-            self._buf.inbox.append((station, event_id))  # type: ignore[union-attr]
+        buf = self._in_tx()
+        if buf is None:
+            with self.transaction():
+                return self.add_inbox(station, event_id)
+        buf.inbox.append((station, event_id))
 
     def inbox_pending(self, station: str, after_idx: int, limit: int) -> list[tuple[int, EventRow]]:
         rows = self._all(

@@ -1,0 +1,109 @@
+"""The gateway's two ways of sealing a wire event (sync/gateway/wire_events.py) give the same stored
+event: the line as sent with each ``{"$pii":"…"}`` sealed in the text, or the decoded body walked and
+written again. Lines the text way cannot read safely (escapes, a ``$pii`` not alone in its object,
+a disguised key) go the walk's way, and what either way stores never holds personal data in clear."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+
+import orjson
+import pytest
+
+from station.pii import PiiCodec
+from station.store import Store
+from sync.envelope import decode_lines, encode_events
+from sync.gateway.testing import file_cases
+from sync.gateway.wire_events import check_and_seal
+from tests.support import VILLAGE
+
+CODEC = PiiCodec(bytes(range(32)))
+
+
+@pytest.fixture(scope="module")
+def wire(tmp_path_factory) -> list[dict]:
+    from sync.gateway.testing import make_platform, make_station
+
+    root = tmp_path_factory.mktemp("lines")
+    phome, keys = make_platform(root)
+    home = make_station(root, phome, keys, VILLAGE)
+    with Store.open(home) as store:
+        file_cases(store, 40, rng=random.Random(7))
+        return [store.wire_event(e) for e in store.local_events_after(0)]
+
+
+def _both_ways(events: list[dict]) -> tuple[list[str], list[str], list[dict]]:
+    """(texts the line way stored, texts the walk stored, the events as decoded)."""
+    decoded, lines = decode_lines(encode_events(events))
+    fast, bad = check_and_seal(copy.deepcopy(decoded), VILLAGE, CODEC, lines)
+    assert not bad, bad
+    slow, bad = check_and_seal(copy.deepcopy(decoded), VILLAGE, CODEC)
+    assert not bad, bad
+    return [w.text for w in fast], [w.text for w in slow], decoded
+
+
+def _plaintexts(value) -> list[str]:
+    if isinstance(value, dict):
+        if set(value) == {"$pii"}:
+            return [value["$pii"]]
+        return [p for v in value.values() for p in _plaintexts(v)]
+    if isinstance(value, list):
+        return [p for v in value for p in _plaintexts(v)]
+    return []
+
+
+def test_real_events_store_the_same_either_way_and_no_personal_data_in_clear(wire) -> None:
+    fast, slow, decoded = _both_ways(wire)
+    secrets = [p for e in decoded for p in _plaintexts(e["body"])]
+    assert len(secrets) > 40  # ID numbers, phones, query passwords
+    for f, s, e in zip(fast, slow, decoded):
+        assert CODEC.open_body(json.loads(f)) == CODEC.open_body(json.loads(s)) == e
+        for secret in _plaintexts(e["body"]):
+            assert secret not in f and secret not in s
+    filed = next(i for i, e in enumerate(decoded) if e["type"] == "case.filed")
+    # the line way stores the line as sent (canonical JSON) with only the sealed values changed
+    line = orjson.dumps(decoded[filed], option=orjson.OPT_SORT_KEYS).decode()
+    assert len(fast[filed]) != len(line) and fast[filed].split('"$enc"')[0] == line.split('"$pii"')[0]
+
+
+HARD = {
+    "an escaped quote in a sealed value": {"applicant": {"name": {"$pii": 'a"b\\c'}}},
+    "a control character in a sealed value": {"applicant": {"phone": {"$pii": "138\n0000"}}},
+    "$pii as a plain string value": {"note": "$pii", "applicant": {"phone": {"$pii": "13800000000"}}},
+    "$pii spelt with an escape": "DISGUISED",
+    "deep but legal nesting": {"x": {"y": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[{"$pii": "深"}]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(HARD))
+def test_lines_the_text_way_cannot_read_are_sealed_by_the_walk(wire, name: str) -> None:
+    event = {**wire[0], "case": None, "type": "note.added"}
+    event["body"] = {"applicant": {"id_number": {"$pii": "110105194912310021"}}} if HARD[name] == "DISGUISED" else HARD[name]
+    line = orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
+    if HARD[name] == "DISGUISED":  # the same JSON value, its key written as \u0024pii
+        line = line.replace(b'"$pii"', b'"\\u0024pii"')
+    decoded = [orjson.loads(line)]
+    out, bad = check_and_seal(copy.deepcopy(decoded), VILLAGE, CODEC, [line])
+    assert not bad, bad
+    stored = json.loads(out[0].text)
+    assert CODEC.open_body(stored) == decoded[0]
+    for secret in _plaintexts(decoded[0]["body"]):
+        assert secret not in out[0].text
+
+
+REFUSED = {
+    "$enc from outside": b'"body":{"a":{"$enc":"AAAA"}}',
+    "$enc spelt with an escape": b'"body":{"a":{"\\u0024enc":"AAAA"}}',
+    "$pii with company": b'"body":{"a":{"$pii":"1","b":2}}',
+    "$pii not a string": b'"body":{"a":{"$pii":5}}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_forged_sealed_data_is_refused_however_it_is_written(wire, name: str) -> None:
+    event = {**wire[0], "case": None, "type": "note.added", "body": {}}
+    line = orjson.dumps(event, option=orjson.OPT_SORT_KEYS).replace(b'"body":{}', REFUSED[name])
+    out, bad = check_and_seal([orjson.loads(line)], VILLAGE, CODEC, [line])
+    assert out == [] and "第 1 条事件" in bad
