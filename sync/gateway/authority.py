@@ -13,13 +13,11 @@ event being judged.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from station import events as ev
-from station.casenumber import parse as parse_case_number
+from station.casenumber import canonical_village
 from station.devices import service_point
-from forms.problems import StationError
 
 CONFLICT = "sync.conflict"
 # Types only the platform writes (conflict notices, the holiday calendar): refused from any station,
@@ -96,14 +94,6 @@ def authorize(sender: str, role: str, event_type: str, case_number: str | None, 
     return "wrong_role"
 
 
-CANONICAL = re.compile(r"\d{12}-\d{6}-\d{4}-[0-9X]")
-
-
 def _division_of(case_number: str) -> str | None:
     """The filing village's division code of a well-formed case number in canonical form, else None."""
-    if not CANONICAL.fullmatch(case_number):
-        return None
-    try:
-        return parse_case_number(case_number).village_code  # a real date and the right check character
-    except StationError:
-        return None
+    return canonical_village(case_number)  # a real date and the right check character

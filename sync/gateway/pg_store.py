@@ -380,8 +380,9 @@ class PostgresGatewayStore(ReportReads):
             (number_prefix, number_prefix + "\uffff"))]
 
     def events_of_type(self, type_: str) -> list[EventRow]:
-        return [EventRow(*r) for r in self._all(f"SELECT {EVENT_COLS} FROM events WHERE type=%s ORDER BY pos",
-                                                (type_,))]
+        """The platform's own events of a type (only the platform emits calendars and query URLs)."""
+        return [EventRow(*r) for r in self._all(
+            f"SELECT {EVENT_COLS} FROM events WHERE type=%s AND station='platform' ORDER BY pos", (type_,))]
 
     def case_status(self, number: str) -> str | None:
         tx = self._tx()

@@ -128,7 +128,7 @@ class GatewayStore(Protocol):
     def add_event(self, row: EventRow, received_at: str) -> bool: ...
     def get_event(self, event_id: str) -> EventRow | None: ...
     def events_of(self, station_prefix: str, case_events_only: bool = True) -> list[EventRow]: ...
-    def events_of_type(self, type_: str) -> list[EventRow]: ...
+    def events_of_type(self, type_: str) -> list[EventRow]: ...  # the platform's own
     def case_events_under(self, number_prefix: str) -> list[EventRow]: ...
     def case_status(self, number: str) -> str | None: ...
     def case_facts(self, numbers: list[str]) -> list[CaseFactsRow]: ...
@@ -182,7 +182,8 @@ SCHEMA = [
         id TEXT PRIMARY KEY, station TEXT NOT NULL, seq INTEGER NOT NULL, hlc TEXT NOT NULL,
         case_number TEXT, type TEXT NOT NULL, body TEXT NOT NULL, received_at TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS events_station ON events(station, seq)",
-    "CREATE INDEX IF NOT EXISTS events_type ON events(type)",
+    # type lookups are only ever of the platform's own events (calendars, query URLs: enrolment backfill)
+    "CREATE INDEX IF NOT EXISTS events_platform_type ON events(type) WHERE station = 'platform'",
     """CREATE TABLE IF NOT EXISTS cases (
         number TEXT PRIMARY KEY, village TEXT NOT NULL, item_code TEXT NOT NULL, item_name TEXT NOT NULL,
         status TEXT NOT NULL, updated_hlc TEXT NOT NULL, events INTEGER NOT NULL DEFAULT 1,
@@ -272,6 +273,7 @@ class SqliteGatewayStore(ReportReads):
             self.conn.execute("ALTER TABLE batches ADD COLUMN last_event INTEGER NOT NULL DEFAULT 0")
         self.conn.execute("CREATE INDEX IF NOT EXISTS event_refusals_station ON event_refusals(station)")
         self.conn.execute("CREATE INDEX IF NOT EXISTS deferred_station ON deferred_events(station)")
+        self.conn.execute("DROP INDEX IF EXISTS events_type")  # one index less to keep per event (issue 13)
         if "owner" not in columns("cases"):
             self.conn.execute("ALTER TABLE cases ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
             self.conn.execute("ALTER TABLE cases ADD COLUMN level TEXT NOT NULL DEFAULT ''")
@@ -553,9 +555,10 @@ class SqliteGatewayStore(ReportReads):
             (number_prefix, number_prefix + "\uffff"))]
 
     def events_of_type(self, type_: str) -> list[EventRow]:
+        """The platform's own events of a type (only the platform emits calendars and query URLs)."""
         return [EventRow(*r) for r in self._all(
-            "SELECT id, station, seq, hlc, case_number, type, body FROM events WHERE type=? ORDER BY rowid",
-            (type_,))]
+            "SELECT id, station, seq, hlc, case_number, type, body FROM events WHERE type=? AND station='platform'"
+            " ORDER BY rowid", (type_,))]
 
     def case_status(self, number: str) -> str | None:
         buf = self._in_tx()
