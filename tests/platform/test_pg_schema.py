@@ -60,3 +60,12 @@ def test_workers_starting_at_once_apply_each_migration_exactly_once() -> None:
         with psycopg.connect(url) as conn:
             rows = conn.execute("SELECT version, count(*) FROM schema_migrations GROUP BY version ORDER BY 1").fetchall()
         assert rows == [(m.version, 1) for m in MIGRATIONS]
+
+
+def test_every_pooled_connection_plans_each_statement_for_its_own_parameters() -> None:
+    """psycopg prepares a statement after five runs and PostgreSQL would then keep a generic plan chosen on
+    an empty platform's statistics (a sequential scan of ``cases`` per batch as the table grows)."""
+    with fresh_database("plan") as url, PostgresGatewayStore(url, pool_size=3) as store:
+        with store.transaction():  # a pooled connection inside a transaction
+            assert store.query("SHOW plan_cache_mode") == [("force_custom_plan",)]
+        assert store.query("SHOW plan_cache_mode") == [("force_custom_plan",)]
