@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from station.audit import check
 from station.operators import add_operator, os_account
 from station.store import Store
@@ -21,6 +23,8 @@ from sync.gateway.testing import file_cases, make_platform, make_station
 from tests.support.tui import log_in, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
 
 
 async def test_tui_sync_loop_and_cli_together(tmp_path: Path, catalog) -> None:
@@ -68,6 +72,5 @@ async def test_tui_sync_loop_and_cli_together(tmp_path: Path, catalog) -> None:
             assert check(store).ok
             local = {r[0] for r in store.conn.execute("SELECT id FROM events WHERE origin='local'")}
             assert store.meta_get("sync.acked_seq") == str(store.last_local_seq())
-        held = [row[0] for row in platform.store.conn.execute(
-            "SELECT id FROM events WHERE station='421381105201'")]
+        held = [row[0] for row in platform.store.query("SELECT id FROM events WHERE station=?", ("421381105201",))]
         assert len(held) == len(set(held)) and set(held) == local

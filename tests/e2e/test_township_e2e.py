@@ -10,6 +10,8 @@ import subprocess
 from datetime import date, datetime
 from pathlib import Path
 
+import pytest
+
 from station.cases import CaseReader, deliver, file_case
 from station.operators import add_operator, os_account
 from station.printing import print_case_document
@@ -25,6 +27,8 @@ from sync.gateway.testing import make_platform, make_station
 from tests.support import TOWNSHIP, VILLAGE, VILLAGE_2, FixedClock
 
 ITEM = "RS-CBZT-001"  # township level, promised 5 working days
+
+pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
 
 
 def _text(path: Path) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from station.audit import check, rebuild
 from station.cases import CaseReader, file_case
 from station.operators import os_account
@@ -17,6 +19,8 @@ from sync.service import sync_now
 from sync.gateway.testing import make_platform, make_station
 
 ITEM = "RS-SBKQY-001"  # 社会保障卡启用: finished at the village, so both stations may decide it
+
+pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
 
 
 def test_first_decision_to_reach_the_platform_wins_and_the_other_is_superseded(tmp_path: Path, catalog, rng) -> None:

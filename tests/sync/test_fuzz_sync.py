@@ -26,9 +26,11 @@ FUZZ_COUNTER = {"envelope_mutated": 0, "envelope_signed_payload": 0, "ack": 0, "
                 "platform_import_folder": 0, "station_import_folder": 0}
 SLOW_S = 2.0  # a single parse taking longer than this counts as a hang
 
+pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
+
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, platform_store):  # rebuilt for each platform store
     root = tmp_path_factory.mktemp("fuzz-sync")
     phome, keys_file = make_platform(root)
     village = make_station(root, phome, keys_file, VILLAGE)
@@ -230,6 +232,8 @@ def test_deeply_nested_json_in_a_signed_batch_is_bad_payload(world) -> None:
     assert err.value.reason == "bad_payload"
 
 
-def test_report_fuzz_counts() -> None:
-    """Printed with -s; docs/reliability.md records the counts per parser."""
-    print(json.dumps(FUZZ_COUNTER))
+def test_report_fuzz_counts(platform_store: str | None) -> None:
+    """Printed with -s, once per platform store (then counted afresh for the next one), so each line is
+    one store's run; docs/reliability.md records the counts per parser."""
+    print(json.dumps({"store": "postgres" if platform_store else "sqlite", **FUZZ_COUNTER}))
+    FUZZ_COUNTER.update(dict.fromkeys(FUZZ_COUNTER, 0))
