@@ -36,7 +36,7 @@ from sync.gateway.testing import file_cases, make_platform, make_station
 from tests.support import OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE
 
 PASSWORD = "Zq7-very-secret-9981"
-HTTP_FUZZ = {"requests": 0}
+HTTP_FUZZ: dict[str, int] = {}  # requests sent, per platform store
 
 
 def _mode(path: Path) -> int:
@@ -253,8 +253,9 @@ header_text = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126
        body=st.one_of(st.binary(max_size=400), st.builds(lambda b: b"VSEB\x01\x01" + b, st.binary(max_size=300))),
        auth=st.one_of(st.none(), header_text, st.builds(lambda a, b: f"v1 {a} n {b}", header_text, header_text)),
        ctype=st.one_of(st.none(), header_text))
-def test_http_fuzz_never_a_stack_trace(gateway, method, path, query, body, auth, ctype) -> None:
-    HTTP_FUZZ["requests"] += 1
+def test_http_fuzz_never_a_stack_trace(gateway, platform_store, method, path, query, body, auth, ctype) -> None:
+    store = "postgres" if platform_store else "sqlite"  # platform_store: the PostgreSQL URL, None on SQLite
+    HTTP_FUZZ[store] = HTTP_FUZZ.get(store, 0) + 1
     url, *_ = gateway
     headers = {k: v for k, v in (("X-Station-Auth", auth), ("Content-Type", ctype)) if v is not None}
     resp = requests.request(method, url + path + query, data=body, headers=headers, timeout=10)
@@ -265,4 +266,4 @@ def test_http_fuzz_never_a_stack_trace(gateway, method, path, query, body, auth,
 
 
 def test_report_http_fuzz_count() -> None:
-    print(json.dumps(HTTP_FUZZ))
+    print(json.dumps({"requests_per_store": HTTP_FUZZ}))
