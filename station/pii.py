@@ -48,17 +48,8 @@ class PiiCodec:
         """``seal`` for many values in a row (the gateway seals hundreds per batch): nonces are read from
         the OS's random source a block at a time instead of one system call per value. Every nonce is
         still fresh random bytes, used once."""
-        aead, pool, at = self._aead, b"", 0
-
-        def seal(value: str) -> dict[str, str]:
-            nonlocal pool, at
-            if at == len(pool):
-                pool, at = os.urandom(12 * nonces_per_read), 0
-            nonce = pool[at:at + 12]
-            at += 12
-            return {ENC: base64.b64encode(nonce + aead.encrypt(nonce, value.encode("utf-8"), _AAD)).decode("ascii")}
-
-        return seal
+        raw = self.raw_sealer(nonces_per_read)
+        return lambda value: {ENC: raw(value.encode("utf-8")).decode("ascii")}
 
     def raw_sealer(self, nonces_per_read: int = 256) -> Callable[[bytes], bytes]:
         """As :meth:`sealer`, for a value already UTF-8 encoded; gives the base64 text of ``{"$enc": …}``
