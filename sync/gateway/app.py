@@ -3,7 +3,7 @@
 API v1 (docs/protocol.md):
     GET  /v1/health                       liveness and identity (X-Worker: the process that answered)
     GET  /v1/ready                        503 unless the database answers with every migration applied
-    GET  /metrics                         Prometheus metrics (sync/gateway/ops.py)
+    GET  /metrics                         Prometheus metrics (sync/gateway/ops.py): this host, or metrics_token
     POST /v1/batches                      body = one envelope; 200 + signed ack, or 4xx JSON error
     GET  /v1/inbox?after=N                X-Station-Auth signed; 200 + length-prefixed envelopes
     GET  /v1/chain?after=N                X-Station-Auth signed; 200 + JSON of the device's own batch chain,
@@ -144,6 +144,9 @@ def create_app(platform: Platform) -> Any:
         return JSONResponse({"ready": ok, **details}, status_code=200 if ok else 503)
 
     async def metrics(request: Request) -> Response:
+        if not ops.may_scrape(config.metrics_token, peer_of(request), request.headers.get("authorization", "")):
+            note("bad_request_auth", "/metrics", peer_of(request))
+            return await answer(Refused("bad_request_auth", "/metrics 只允许本机访问，或带上 metrics_token"))
         body, content_type = await run_in_threadpool(ops.metrics_text, platform)
         return Response(body, headers={"Content-Type": content_type})
 

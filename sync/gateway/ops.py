@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 import os
 import threading
@@ -155,6 +157,17 @@ class DatabaseCollector:
             g = GaugeMetricFamily(f"station_platform_{key}_held", f"Rows of {key} held")
             g.add_metric([], f["counts"][key])
             yield g
+
+
+def may_scrape(token: str, peer: str, authorization: str) -> bool:
+    """Who may read /metrics: with a token configured, whoever sends it as a bearer token (compared in
+    constant time); without one, only a client on this host."""
+    if token:
+        return hmac.compare_digest(authorization.encode("utf-8", "replace"), f"Bearer {token}".encode("utf-8"))
+    try:
+        return ipaddress.ip_address(peer).is_loopback
+    except ValueError:
+        return False
 
 
 def metrics_text(platform: "Platform") -> tuple[bytes, str]:

@@ -120,12 +120,18 @@ class PlatformConfig:
     ingest_threads: int = 1
     # Inbox envelopes a station has acknowledged (pulled past) are removed after this many days
     inbox_retention_days: int = 90
+    # /metrics names stations and their activity, and each scrape reads the database: without a token it
+    # answers only clients on this host (loopback, after the trusted proxies' X-Forwarded-For); with one,
+    # anyone sending "Authorization: Bearer <token>" (a Prometheus on another host)
+    metrics_token: str = ""
 
     def __post_init__(self) -> None:
         problems = []
         if isinstance(self.trusted_proxies, str):
             problems.append("trusted_proxies 应为地址列表，例如 [\"127.0.0.1\"]")
         object.__setattr__(self, "trusted_proxies", () if problems else tuple(self.trusted_proxies))
+        if not isinstance(self.metrics_token, str) or (self.metrics_token and len(self.metrics_token) < 16):
+            problems.append("metrics_token 应为至少16个字符的字符串（或留空：只允许本机访问 /metrics）")
         for f in fields(self):
             value = getattr(self, f.name)
             if f.type in ("int", "float") and (isinstance(value, bool) or not isinstance(value, (int, float))

@@ -134,3 +134,44 @@ def test_ready_says_503_when_the_database_is_gone(tmp_path: Path, platform_store
         assert "station_platform_database_up 0.0" in requests.get(server.url + "/metrics", timeout=30).text
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(url, connect_timeout=5)
+
+
+@pytest.mark.parametrize("token", ["", "s3cret-scrape-token-0123"])
+def test_metrics_answer_this_host_or_the_token_holder_only(tmp_path: Path, token: str) -> None:
+    """/metrics names every station and reads the database on each scrape: a client elsewhere (here the
+    address a trusted proxy forwards for) gets 401 unless it sends the configured bearer token."""
+    import dataclasses
+
+    phome, _ = make_platform(tmp_path)
+    with Platform.open(phome) as platform:
+        platform.config = dataclasses.replace(platform.config, trusted_proxies=("127.0.0.1",), metrics_token=token)
+        with ServerThread(platform) as server:
+            def scrape(client: str | None = None, auth: str | None = None) -> requests.Response:
+                headers = {k: v for k, v in (("X-Forwarded-For", client), ("Authorization", auth)) if v}
+                return requests.get(server.url + "/metrics", headers=headers, timeout=10)
+
+            far = scrape("203.0.113.7")
+            assert far.status_code == 401 and far.json()["error"]["code"] == "bad_request_auth"
+            assert "station_platform_stations" not in far.text
+            assert scrape("203.0.113.7", "Bearer wrong-token-wrong-token").status_code == 401
+            if token:
+                assert scrape("203.0.113.7", f"Bearer {token}").status_code == 200
+                assert scrape(auth=f"Bearer {token}").status_code == 200
+                assert scrape().status_code == 401  # with a token, this host sends it too
+            else:
+                ok = scrape()  # this host, no token configured
+                assert ok.status_code == 200 and "station_gateway_batches_total" in ok.text
+            refused = platform.store.refusals(10)
+            assert any(r["reason"] == "bad_request_auth" and r["peer"] == "203.0.113.7" for r in refused)
+
+
+def test_a_short_metrics_token_is_refused_in_the_configuration(tmp_path: Path) -> None:
+    phome, _ = make_platform(tmp_path)
+    config = phome / "platform.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('metrics_token = ""', 'metrics_token = "short"'),
+                      encoding="utf-8")
+    from sync.errors import SyncError
+
+    with pytest.raises(SyncError) as err:
+        Platform.open(phome)
+    assert "metrics_token" in err.value.message
