@@ -28,8 +28,6 @@ import threading
 import time
 from typing import Any
 
-import anyio
-import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -42,7 +40,8 @@ from sync import envelope as env
 from sync.gateway import ops
 from sync.gateway.guard import ServerLimits, guarded_protocol
 from sync.gateway.limits import FloodGuard, RateLimiter, in_background, retry_after
-from sync.gateway.platform import Platform, Refused
+from sync.gateway.ingest_queue import IngestQueue
+from sync.gateway.platform import Platform, Refused, Upload
 
 log = logging.getLogger("sync.gateway")
 ACK_TYPE = "application/vnd.village-station.ack"
@@ -103,10 +102,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 def create_app(platform: Platform) -> Any:
     config = platform.config
-    # Batches ingested at once in this process (platform.toml ingest_threads). Ingest is CPU-bound under
-    # one GIL: threads beyond what hides the database's waits only fight over the GIL with each other and
-    # with the event loop (measured, docs/benchmarks.md: 4 threads cost ~1.8x the CPU per event of 1).
-    ingest_slots = anyio.CapacityLimiter(config.ingest_threads)
+    queue = IngestQueue(platform, config.ingest_threads, config.ingest_group)  # sync/gateway/ingest_queue.py
     quota = RateLimiter(config.rate_per_minute)  # per verified station
     flood = RateLimiter(config.flood_per_minute, config.flood_burst)  # per address, before anything
 
@@ -162,8 +158,7 @@ def create_app(platform: Platform) -> Any:
             return await answer(err)
         started = time.perf_counter()
         try:
-            outcome = await anyio.to_thread.run_sync(platform.ingest, body, "http", peer, admit,
-                                                     limiter=ingest_slots)
+            outcome = await queue.ingest(Upload(body, "http", peer, admit))
         except Refused as err:
             return await answer(err)
         ops.observe_ingest(outcome, time.perf_counter() - started)

@@ -118,6 +118,9 @@ class PlatformConfig:
     # SQLite (one writer anyway); 2 lets a PostgreSQL worker parse one batch while another waits on the
     # database. More only adds GIL contention (docs/benchmarks.md).
     ingest_threads: int = 1
+    # Batches that waited while the last group was written are written together, with one commit (group
+    # commit: one fsync for all); at most this many (1: a commit per batch)
+    ingest_group: int = 16
     # Inbox envelopes a station has acknowledged (pulled past) are removed after this many days
     inbox_retention_days: int = 90
     # /metrics names stations and their activity, and each scrape reads the database: without a token it
@@ -157,6 +160,29 @@ class IngestOutcome:
 
 
 Admit = Callable[[str], float]  # verified station id -> 0 to go ahead, or seconds to wait (quota spent)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One batch as it arrived: its bytes, how (``http``/``usb``), from where, and the sender's quota."""
+
+    blob: bytes
+    via: str = "http"
+    peer: str = ""
+    admit: Admit | None = None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A batch verified, decrypted and sealed, waiting for the write transaction."""
+
+    sid: str
+    seq: int
+    header: env.Header
+    hash: bytes
+    station: StationRow
+    events: list[WireEvent]
+    via: str
 
 
 def _now() -> datetime:
@@ -373,6 +399,53 @@ class Platform:
         ``admit`` charges the sender's quota; it is called only once the signature has verified, so
         nobody can spend a station's quota by naming it. A repeat of a batch already held is answered
         with its ack and charged nothing: it costs a hash and a lookup."""
+        answer = self.ingest_group([Upload(blob, via, peer, admit)])[0]
+        if isinstance(answer, Refused):
+            raise answer
+        return answer
+
+    def ingest_group(self, uploads: list["Upload"]) -> list["IngestOutcome | Refused"]:
+        """Ingest several batches (of different stations, in this order) with one commit: each is verified,
+        decrypted and sealed outside the transaction, then applied in it one after the other — a batch
+        refused for its chain writes nothing, the others go on — and one fsync makes them all durable
+        (group commit: the gateway's queue hands over the batches that waited while the last group was
+        being written). Each upload's answer, in order: its outcome, or the refusal."""
+        answers: list[IngestOutcome | Refused | _Prepared] = []
+        for up in uploads:
+            try:
+                answers.append(self._prepare(up))
+            except Refused as err:
+                answers.append(err)
+        ready = [(i, a) for i, a in enumerate(answers) if isinstance(a, _Prepared)]
+        if not ready:
+            return answers  # type: ignore[return-value]
+        verdicts: dict[int, tuple[str, tuple[int, int, int]]] = {}
+        with self.store.transaction():
+            for i, prep in ready:
+                verdicts[i] = self._apply(prep)
+        for i, prep in ready:
+            state, (new, conflicts, refused) = verdicts[i]
+            up = uploads[i]
+            if state == "raced":  # an identical upload got in first (another worker, or earlier in this group)
+                try:
+                    answers[i] = self.ingest(up.blob, up.via, up.peer)
+                except Refused as err:
+                    answers[i] = err
+                continue
+            if state:  # the chain: recorded now, outside the transaction, so the log keeps it
+                answers[i] = self.refuse("chain_broken", state, prep.sid, prep.seq, up.blob, up.peer)
+                continue
+            if refused:
+                log.warning("station %s batch %s: %d events refused by authority", prep.sid, prep.seq, refused)
+            answers[i] = IngestOutcome(env.sign_ack(self.keys, prep.sid, prep.seq, prep.hash), False, new, conflicts,
+                                       self._check_clock(prep.header), refused)
+        return answers  # type: ignore[return-value]
+
+    def _prepare(self, up: "Upload") -> "_Prepared | IngestOutcome":
+        """Everything that does not depend on what the platform holds: refusals of the batch as sent, the
+        duplicate answer, verification, decryption, each event's shape and the sealing of its personal
+        data. Raises :class:`Refused`."""
+        blob, peer = up.blob, up.peer
         if len(blob) > self.config.max_body_bytes:
             raise self.refuse("too_large", f"{len(blob)} 字节，上限 {self.config.max_body_bytes}", blob=blob, peer=peer)
         try:
@@ -395,7 +468,7 @@ class Platform:
             batch = env.open_(blob, self.keys, {sid: env.PublicKeys(sid, station.kem_public, station.sig_public)})
         except env.EnvelopeError as err:
             raise self.refuse(err.reason, "", sid, seq, blob, peer) from None
-        wait = admit(sid) if admit is not None else 0.0
+        wait = up.admit(sid) if up.admit is not None else 0.0
         if wait > 0:
             raise self.refuse("rate_limited", f"约 {max(1, round(wait))} 秒后再试", sid, seq, b"", peer, wait)
         if seen is not None:
@@ -403,29 +476,26 @@ class Platform:
         events, bad = check_and_seal(batch.events, sid, self.codec, batch.lines)
         if bad:
             raise self.refuse("bad_payload", bad, sid, seq, blob, peer)
-        problem = ""
-        raced = False
-        with self.store.transaction():
-            self.store.serialize("batches:" + sid)  # one batch of a station at a time, on every worker
-            near = self.store.batches_near(sid, seq)  # this number and its two neighbours, in one read
-            raced = seq in near  # an identical upload got in first
-            problem = "" if raced else self._check_chain(seq, header.prev_hash, hash_, near)
-            if not raced and not problem:
-                if seq > 1 and seq - 1 not in near:
-                    self.store.add_gap(sid, seq - 1, self._at())
-                self.store.close_gap(sid, seq)
-                seqs = [w.event["seq"] for w in events]
-                self.store.add_batch(BatchRow(sid, seq, hash_, header.prev_hash, header.count,
-                                              min(seqs, default=0), max(seqs, default=0)), self._at(), via)
-                new, conflicts, refused = self._store_events(events, seq, station)
-        if raced:
-            return self.ingest(blob, via, peer)
-        if problem:  # recorded outside the (rolled back) transaction so the log keeps it
-            raise self.refuse("chain_broken", problem, sid, seq, blob, peer)
-        if refused:
-            log.warning("station %s batch %s: %d events refused by authority", sid, seq, refused)
-        return IngestOutcome(env.sign_ack(self.keys, sid, seq, hash_), False, new, conflicts, self._check_clock(header),
-                             refused)
+        return _Prepared(sid, seq, header, hash_, station, events, up.via)
+
+    def _apply(self, prep: "_Prepared") -> tuple[str, tuple[int, int, int]]:
+        """Inside the write transaction: check the chain and store the batch's effects. ('', counts) when
+        applied; ('raced', …) when the batch is held already; a chain problem otherwise (nothing written)."""
+        sid, seq = prep.sid, prep.seq
+        self.store.serialize("batches:" + sid)  # one batch of a station at a time, on every worker
+        near = self.store.batches_near(sid, seq)  # this number and its two neighbours, in one read
+        if seq in near:
+            return "raced", (0, 0, 0)
+        problem = self._check_chain(seq, prep.header.prev_hash, prep.hash, near)
+        if problem:
+            return problem, (0, 0, 0)
+        if seq > 1 and seq - 1 not in near:
+            self.store.add_gap(sid, seq - 1, self._at())
+        self.store.close_gap(sid, seq)
+        seqs = [w.event["seq"] for w in prep.events]
+        self.store.add_batch(BatchRow(sid, seq, prep.hash, prep.header.prev_hash, prep.header.count,
+                                      min(seqs, default=0), max(seqs, default=0)), self._at(), prep.via)
+        return "", self._store_events(prep.events, seq, prep.station)
 
     # --- clocks -----------------------------------------------------------------------------
 
