@@ -102,7 +102,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 def create_app(platform: Platform) -> Any:
     config = platform.config
-    queue = IngestQueue(platform, config.ingest_threads, config.ingest_group)  # sync/gateway/ingest_queue.py
+    queue = IngestQueue(platform, config.ingest_threads, platform.group_limit())  # sync/gateway/ingest_queue.py
     quota = RateLimiter(config.rate_per_minute)  # per verified station
     flood = RateLimiter(config.flood_per_minute, config.flood_burst)  # per address, before anything
 

@@ -45,7 +45,8 @@ from sync.gateway import authority
 from sync.gateway.authority import CONFLICT, PLATFORM_ONLY, CaseFacts
 from sync.gateway.refusals import RefusalLog
 from sync.gateway import database
-from sync.gateway.store import BatchRow, EventRefusalRow, EventRow, GatewayStore, InboxBatchRow, StationRow
+from sync.gateway.store import (BatchRow, EventRefusalRow, EventRow, GatewayStore, InboxBatchRow,
+                                SqliteGatewayStore, StationRow)
 from sync.gateway.wire_events import WireEvent, check_and_seal
 from sync.keys import PLATFORM_ID, Enrolment, load_or_create
 
@@ -118,8 +119,10 @@ class PlatformConfig:
     # SQLite (one writer anyway); 2 lets a PostgreSQL worker parse one batch while another waits on the
     # database. More only adds GIL contention (docs/benchmarks.md).
     ingest_threads: int = 1
-    # Batches that waited while the last group was written are written together, with one commit (group
-    # commit: one fsync for all); at most this many (1: a commit per batch)
+    # SQLite: batches that waited while the last group was written are written together, with one commit
+    # (group commit: one fsync for all); at most this many (1: a commit per batch). PostgreSQL commits each
+    # batch on its own: a group would lock several stations' chains and case rows in one transaction, in
+    # an order another worker's group may cross (a deadlock, the whole group refused).
     ingest_group: int = 16
     # Inbox envelopes a station has acknowledged (pulled past) are removed after this many days
     inbox_retention_days: int = 90
@@ -403,6 +406,10 @@ class Platform:
         if isinstance(answer, Refused):
             raise answer
         return answer
+
+    def group_limit(self) -> int:
+        """How many queued uploads one commit may carry (``ingest_group`` on SQLite, 1 on PostgreSQL)."""
+        return self.config.ingest_group if isinstance(self.store, SqliteGatewayStore) else 1
 
     def ingest_group(self, uploads: list["Upload"]) -> list["IngestOutcome | Refused"]:
         """Ingest several batches (of different stations, in this order) with one commit: each is verified,
