@@ -39,6 +39,7 @@ from sync.gateway.tx_buffer import TxBuffer, per_station
 from sync.gateway.store import (TRIM_SQL, BatchRow, CaseFactsRow, EventRefusalRow, EventRow, InboxBatchRow,
                                 RefusalRow, ReportReads, StationRow)
 
+POOL_WAIT_S = 10.0
 LOCK_SPACE = 7_301_914  # first key of the two-key advisory locks taken by serialize()
 EVENT_COLS = "id, station, seq, hlc, case_number, type, body"
 STATION_COLS = "id, role, name, kem_public, sig_public, enrolled_at, revoked_at"
@@ -61,8 +62,10 @@ class PostgresGatewayStore(ReportReads):
 
     def __init__(self, url: str, pool_size: int = 10, migrate_schema: bool = True):
         self.url = url
+        # timeout: how long a request waits for a pooled connection. psycopg_pool's 30 s default let a scrape
+        # of /metrics or a batch hang for 30 s when the database is gone; 10 s answers "unreachable" sooner.
         self.pool = ConnectionPool(url, min_size=1, max_size=max(1, pool_size), kwargs={"autocommit": True},
-                                   configure=_configure, open=True, name="gateway")
+                                   configure=_configure, open=True, name="gateway", timeout=POOL_WAIT_S)
         self._local = threading.local()
         try:
             self.pool.wait(timeout=10)
