@@ -39,15 +39,16 @@ import threading
 import time
 import uuid
 from collections import Counter
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import machine  # noqa: E402
 from station.casenumber import CaseNumber, parse  # noqa: E402
-from station.events import canonical_json  # noqa: E402
 from station.store import Store  # noqa: E402
 from station.testing import VILLAGE  # noqa: E402
 from sync import envelope as env  # noqa: E402
@@ -100,6 +101,25 @@ def seal_station(events: list[dict], keys: env.SecretKeys, platform: env.PublicK
         blobs.append(blob)
         prev = env.batch_hash(blob)
     return blobs
+
+
+@contextmanager
+def platform_database(store: str) -> Iterator[str | None]:
+    """A fresh PostgreSQL database for the run (dropped afterwards), or None for SQLite."""
+    if store != "postgres":
+        yield None
+        return
+    import psycopg
+
+    dbname = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(SERVER, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{dbname}"')
+    p = urlsplit(SERVER)
+    try:
+        yield urlunsplit((p.scheme, p.netloc, "/" + dbname, p.query, p.fragment))
+    finally:
+        with psycopg.connect(SERVER, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
 # --- measuring processes ------------------------------------------------------------------------
@@ -213,21 +233,12 @@ def pct(samples: list[float], q: float) -> float:
 # --- the run ------------------------------------------------------------------------------------
 
 def run(args: argparse.Namespace) -> dict:
-    import psycopg
-
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         per_station = args.batches * args.events
         t0 = time.perf_counter()
         template = template_events(root, per_station)
-        dbname = url = None
-        if args.store == "postgres":
-            dbname = f"bench_{uuid.uuid4().hex[:10]}"
-            with psycopg.connect(SERVER, autocommit=True) as c:
-                c.execute(f'CREATE DATABASE "{dbname}"')
-            p = urlsplit(SERVER)
-            url = urlunsplit((p.scheme, p.netloc, "/" + dbname, p.query, p.fragment))
-        try:
+        with platform_database(args.store) as url:
             phome, _ = make_platform(root, database=url)
             villages, townships = codes(args.stations - args.stations // (args.per_township + 1),
                                         args.per_township)
@@ -305,10 +316,6 @@ def run(args: argparse.Namespace) -> dict:
                                 " WHERE e.station != 'platform' GROUP BY i.station"))
                 case_events = dict(q("SELECT substr(station, 1, 9), count(*) FROM events WHERE case_number IS NOT NULL"
                                      " AND station != 'platform' GROUP BY substr(station, 1, 9)"))
-        finally:
-            if dbname:
-                with psycopg.connect(SERVER, autocommit=True) as c:
-                    c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
     events = len(villages) * per_station
     exactly_once = (all(per.get(v) == per_station for v in villages) and counts["events"] == distinct
                     and counts["batches"] == len(villages) * args.batches)
@@ -338,19 +345,10 @@ def profile(args: argparse.Namespace) -> None:
     import cProfile
     import pstats
 
-    import psycopg
-
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         template = template_events(root, args.batches * args.events)
-        dbname = url = None
-        if args.store == "postgres":
-            dbname = f"bench_{uuid.uuid4().hex[:10]}"
-            with psycopg.connect(SERVER, autocommit=True) as c:
-                c.execute(f'CREATE DATABASE "{dbname}"')
-            p = urlsplit(SERVER)
-            url = urlunsplit((p.scheme, p.netloc, "/" + dbname, p.query, p.fragment))
-        try:
+        with platform_database(args.store) as url:
             phome, _ = make_platform(root, database=url)
             villages, townships = codes(max(1, args.profile // args.batches), args.per_township)
             blobs = []
@@ -368,10 +366,6 @@ def profile(args: argparse.Namespace) -> None:
                     platform.ingest(blob)
                 prof.disable()
                 elapsed = time.perf_counter() - t
-        finally:
-            if dbname:
-                with psycopg.connect(SERVER, autocommit=True) as c:
-                    c.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
     print(f"{len(blobs)} batches of {args.events} events, {args.store}, one thread: {elapsed / len(blobs) * 1000:.1f} ms"
           f" per batch, {len(blobs) * args.events / elapsed:.0f} events/s")
     stats = pstats.Stats(prof)

@@ -35,7 +35,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from sync.gateway.pg_migrations import LATEST, applied_versions, migrate
-from sync.gateway.tx_buffer import TxBuffer, per_station
+from sync.gateway.tx_buffer import BufferedWrites, TxBuffer, per_station
 from sync.gateway.store import (TRIM_SQL, BatchRow, CaseFactsRow, EventRefusalRow, EventRow, InboxBatchRow,
                                 RefusalRow, ReportReads, StationRow)
 
@@ -56,7 +56,7 @@ class _Tx(TxBuffer):
     depth: int = 1
 
 
-class PostgresGatewayStore(ReportReads):
+class PostgresGatewayStore(BufferedWrites, ReportReads):
     """The gateway store in PostgreSQL. Thread-safe: a transaction holds one pooled connection for its
     thread; reads outside a transaction borrow one for the statement."""
 
@@ -357,14 +357,6 @@ class PostgresGatewayStore(ReportReads):
 
     # --- events and cases -------------------------------------------------------------------
 
-    def add_event(self, row: EventRow, received_at: str) -> bool:
-        """Buffer the event; False when its id is held already (exactly once)."""
-        tx = self._tx()
-        if tx is None:
-            with self.transaction():
-                return self.add_event(row, received_at)
-        return tx.add_event(row, received_at, lambda i: self._one("SELECT 1 FROM events WHERE id=%s", (i,)) is not None)
-
     def get_event(self, event_id: str) -> EventRow | None:
         r = self._one(f"SELECT {EVENT_COLS} FROM events WHERE id=%s", (event_id,))
         return EventRow(*r) if r else None
@@ -387,12 +379,13 @@ class PostgresGatewayStore(ReportReads):
         return [EventRow(*r) for r in self._all(
             f"SELECT {EVENT_COLS} FROM events WHERE type=%s AND station='platform' ORDER BY pos", (type_,))]
 
-    def case_status(self, number: str) -> str | None:
-        tx = self._tx()
-        if tx is not None:
-            known, status = tx.case_status(number)
-            if known:
-                return status
+    def _buffer(self) -> _Tx | None:
+        return self._tx()
+
+    def _event_held(self, event_id: str) -> bool:
+        return self._one("SELECT 1 FROM events WHERE id=%s", (event_id,)) is not None
+
+    def _stored_status(self, number: str) -> str | None:
         r = self._one("SELECT status FROM cases WHERE number=%s", (number,))
         return r[0] if r else None
 
@@ -410,23 +403,6 @@ class PostgresGatewayStore(ReportReads):
         tx.note_cases(numbers, rows)  # type: ignore[arg-type]
         return [CaseFactsRow(r[0], r[1], r[2]) for r in rows]
 
-    def put_case(self, number: str, village: str, item_code: str, item_name: str, status: str, hlc: str,
-                 owner: str, level: str) -> None:
-        """Buffered (the transaction remembers the row for ``case_status``)."""
-        tx = self._tx()
-        if tx is None:
-            with self.transaction():
-                return self.put_case(number, village, item_code, item_name, status, hlc, owner, level)
-        tx.put_case(number, village, item_code, item_name, status, hlc, owner, level)
-
-    def set_case_status(self, number: str, status: str, hlc: str) -> None:
-        """Buffered: a case's updates in one transaction are summed into one row of one UPDATE."""
-        tx = self._tx()
-        if tx is None:
-            with self.transaction():
-                return self.set_case_status(number, status, hlc)
-        tx.set_case_status(number, status, hlc)
-
     def add_conflict(self, event_id: str, case_number: str | None, type_: str, reason: str,
                      status: str | None, at: str) -> None:
         self._write("INSERT INTO conflicts VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
@@ -443,14 +419,6 @@ class PostgresGatewayStore(ReportReads):
         return seq
 
     # --- inboxes ----------------------------------------------------------------------------
-
-    def add_inbox(self, station: str, event_id: str) -> None:
-        tx = self._tx()
-        if tx is None:
-            with self.transaction():
-                self.add_inbox(station, event_id)
-            return
-        tx.inbox.append((station, event_id))
 
     def inbox_pending(self, station: str, after_idx: int, limit: int) -> list[tuple[int, EventRow]]:
         rows = self._all(

@@ -426,12 +426,12 @@ class Platform:
         ready = [(i, a) for i, a in enumerate(answers) if isinstance(a, _Prepared)]
         if not ready:
             return answers  # type: ignore[return-value]
-        verdicts: dict[int, tuple[str, tuple[int, int, int]]] = {}
+        applied: dict[int, tuple[str, tuple[int, int, int]]] = {}
         with self.store.transaction():
             for i, prep in ready:
-                verdicts[i] = self._apply(prep)
+                applied[i] = self._apply(prep)
         for i, prep in ready:
-            state, (new, conflicts, refused) = verdicts[i]
+            state, (new, conflicts, refused) = applied[i]
             up = uploads[i]
             if state == "raced":  # an identical upload got in first (another worker, or earlier in this group)
                 try:

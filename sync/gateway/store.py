@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Protocol
 
-from sync.gateway.tx_buffer import TxBuffer, per_station
+from sync.gateway.tx_buffer import BufferedWrites, TxBuffer, per_station
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,7 @@ class ReportReads:
         return [dict(zip(keys, r)) for r in self._all(f"SELECT {', '.join(keys)} FROM conflicts ORDER BY at")]
 
 
-class SqliteGatewayStore(ReportReads):
+class SqliteGatewayStore(BufferedWrites, ReportReads):
     """The default store: one SQLite file in WAL mode, fsync on every commit (an ack means stored).
 
     One writer at a time (a lock and BEGIN IMMEDIATE); its hot writes are buffered and sent in bulk
@@ -317,7 +317,7 @@ class SqliteGatewayStore(ReportReads):
     def serialize(self, key: str) -> None:
         """Nothing to do: a SQLite transaction is already the only writer (BEGIN IMMEDIATE)."""
 
-    def _in_tx(self) -> TxBuffer | None:
+    def _buffer(self) -> TxBuffer | None:
         """This thread's open transaction's buffer, if it is inside one."""
         return self._buf if self._writer == threading.get_ident() else None
 
@@ -344,18 +344,18 @@ class SqliteGatewayStore(ReportReads):
             self.conn.executemany(sql, rows)
 
     def _one(self, sql: str, params: tuple = ()) -> tuple | None:
-        if self._in_tx() is not None:
+        if self._buffer() is not None:
             return self._exec(sql, params).fetchone()
         return self._reader().execute(sql, params).fetchone()
 
     def _all(self, sql: str, params: tuple = ()) -> list[tuple]:
-        if self._in_tx() is not None:
+        if self._buffer() is not None:
             return self._exec(sql, params).fetchall()
         return self._reader().execute(sql, params).fetchall()
 
     def _flush(self) -> None:
         """Send the buffered events, case rows and inbox rows (one executemany each)."""
-        buf = self._in_tx()  # only the writer's own buffer, and only by the writer
+        buf = self._buffer()  # only the writer's own buffer, and only by the writer
         if buf is None or not buf.pending():
             return
         if buf.events:
@@ -380,7 +380,7 @@ class SqliteGatewayStore(ReportReads):
 
     def prefetch_events(self, ids: list[str]) -> None:
         """Look up in one query which of these event ids are held already (answers ``add_event``)."""
-        buf = self._in_tx()
+        buf = self._buffer()
         if buf is None or not ids:
             return
         held: set[str] = set()
@@ -527,14 +527,6 @@ class SqliteGatewayStore(ReportReads):
 
     # --- events and cases -------------------------------------------------------------------
 
-    def add_event(self, row: EventRow, received_at: str) -> bool:
-        """Buffered inside a transaction; False when the id is held already (exactly once)."""
-        buf = self._in_tx()
-        if buf is None:
-            with self.transaction():
-                return self.add_event(row, received_at)
-        return buf.add_event(row, received_at, lambda i: self._one("SELECT 1 FROM events WHERE id=?", (i,)) is not None)
-
     def get_event(self, event_id: str) -> EventRow | None:
         r = self._one("SELECT id, station, seq, hlc, case_number, type, body FROM events WHERE id=?", (event_id,))
         return EventRow(*r) if r else None
@@ -560,12 +552,10 @@ class SqliteGatewayStore(ReportReads):
             "SELECT id, station, seq, hlc, case_number, type, body FROM events WHERE type=? AND station='platform'"
             " ORDER BY rowid", (type_,))]
 
-    def case_status(self, number: str) -> str | None:
-        buf = self._in_tx()
-        if buf is not None:
-            known, status = buf.case_status(number)
-            if known:
-                return status
+    def _event_held(self, event_id: str) -> bool:
+        return self._one("SELECT 1 FROM events WHERE id=?", (event_id,)) is not None
+
+    def _stored_status(self, number: str) -> str | None:
         r = self._one("SELECT status FROM cases WHERE number=?", (number,))
         return r[0] if r else None
 
@@ -577,25 +567,10 @@ class SqliteGatewayStore(ReportReads):
             chunk = numbers[i:i + 500]
             rows += self._all(f"SELECT number, owner, level, status FROM cases WHERE number IN"
                               f" ({','.join('?' * len(chunk))})", tuple(chunk))
-        buf = self._in_tx()
+        buf = self._buffer()
         if buf is not None:
             buf.note_cases(numbers, rows)  # type: ignore[arg-type]
         return [CaseFactsRow(r[0], r[1], r[2]) for r in rows]
-
-    def put_case(self, number: str, village: str, item_code: str, item_name: str, status: str, hlc: str,
-                 owner: str, level: str) -> None:
-        buf = self._in_tx()
-        if buf is None:
-            with self.transaction():
-                return self.put_case(number, village, item_code, item_name, status, hlc, owner, level)
-        buf.put_case(number, village, item_code, item_name, status, hlc, owner, level)
-
-    def set_case_status(self, number: str, status: str, hlc: str) -> None:
-        buf = self._in_tx()
-        if buf is None:
-            with self.transaction():
-                return self.set_case_status(number, status, hlc)
-        buf.set_case_status(number, status, hlc)
 
     def add_conflict(self, event_id: str, case_number: str | None, type_: str, reason: str,
                      status: str | None, at: str) -> None:
@@ -609,14 +584,6 @@ class SqliteGatewayStore(ReportReads):
         return seq
 
     # --- inboxes ----------------------------------------------------------------------------
-
-    def add_inbox(self, station: str, event_id: str) -> None:
-        """Buffered; indexes are handed out per inbox in order, with no gaps, when the rows are sent."""
-        buf = self._in_tx()
-        if buf is None:
-            with self.transaction():
-                return self.add_inbox(station, event_id)
-        buf.inbox.append((station, event_id))
 
     def inbox_pending(self, station: str, after_idx: int, limit: int) -> list[tuple[int, EventRow]]:
         rows = self._all(
@@ -637,7 +604,7 @@ class SqliteGatewayStore(ReportReads):
     def inbox_batches_after(self, station: str, seq: int, max_bytes: int) -> tuple[list[bytes], bool]:
         out: list[bytes] = []
         size = 0
-        run = self._exec if self._in_tx() is not None else self._reader().execute
+        run = self._exec if self._buffer() is not None else self._reader().execute
         for (blob,) in run("SELECT blob FROM inbox_batches WHERE station=? AND seq>? ORDER BY seq", (station, seq)):
             if out and size + len(blob) > max_bytes:
                 return out, True

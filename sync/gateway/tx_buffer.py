@@ -12,6 +12,7 @@ and status of the batch's case numbers), each one query per batch.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
@@ -98,6 +99,65 @@ class TxBuffer:
                 seen.add(pair)
                 unique.append(pair)
         return unique, [p for p in unique if p[1] not in self.new_ids]
+
+
+class BufferedWrites:
+    """The hot writes of both stores, written once: inside this thread's transaction they go to its
+    buffer; outside one, each opens a transaction of its own. A store provides ``_buffer`` (this thread's
+    open transaction's buffer, or None), ``transaction`` and the two one-row reads the buffer may need."""
+
+    def _buffer(self) -> TxBuffer | None:
+        raise NotImplementedError
+
+    def transaction(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _event_held(self, event_id: str) -> bool:
+        raise NotImplementedError
+
+    def _stored_status(self, number: str) -> str | None:
+        raise NotImplementedError
+
+    def add_event(self, row: "EventRow", received_at: str) -> bool:
+        """Buffer the event; False when its id is held already (exactly once)."""
+        buf = self._buffer()
+        if buf is None:
+            with self.transaction():
+                return self.add_event(row, received_at)
+        return buf.add_event(row, received_at, self._event_held)
+
+    def case_status(self, number: str) -> str | None:
+        buf = self._buffer()
+        if buf is not None:
+            known, status = buf.case_status(number)
+            if known:
+                return status
+        return self._stored_status(number)
+
+    def put_case(self, number: str, village: str, item_code: str, item_name: str, status: str, hlc: str,
+                 owner: str, level: str) -> None:
+        """Buffered (the transaction remembers the row for ``case_status``)."""
+        buf = self._buffer()
+        if buf is None:
+            with self.transaction():
+                return self.put_case(number, village, item_code, item_name, status, hlc, owner, level)
+        buf.put_case(number, village, item_code, item_name, status, hlc, owner, level)
+
+    def set_case_status(self, number: str, status: str, hlc: str) -> None:
+        """Buffered: a case's updates in one transaction are summed into one row of one update."""
+        buf = self._buffer()
+        if buf is None:
+            with self.transaction():
+                return self.set_case_status(number, status, hlc)
+        buf.set_case_status(number, status, hlc)
+
+    def add_inbox(self, station: str, event_id: str) -> None:
+        """Buffered; indexes are handed out per inbox in order, with no gaps, when the rows are sent."""
+        buf = self._buffer()
+        if buf is None:
+            with self.transaction():
+                return self.add_inbox(station, event_id)
+        buf.inbox.append((station, event_id))
 
 
 def per_station(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
