@@ -92,6 +92,9 @@ async def settle(pilot: Any) -> None:
     """Workers done, the screen repainted, toasts gone: a stable frame for a snapshot."""
     await pilot.app.workers.wait_for_complete()
     await pilot.pause(0.1)
+    # a screen mounted late (loaded machine) starts its workers after the first wait: wait again
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(0.05)
     pilot.app.clear_notifications()
     # A blinking cursor is in either phase when a loaded machine takes the picture: hold it visible
     for box in pilot.app.screen.query("Input, TextArea"):

@@ -120,6 +120,9 @@ def test_sync_screen(snap_compare, demo_home: Path, catalog, size) -> None:
         await log_in(pilot)
         await pilot.press("s")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, SyncScreen))
+        # The status is read in a worker started on mount: on a loaded machine the screen can be up
+        # before that worker exists, so waiting for workers alone could photograph the loading line.
+        await wait_for(pilot, lambda: text_of(pilot.app.screen.query_one("#sync-status")) != "正在读取同步状态……")
 
     snapshot(snap_compare, _app(demo_home, catalog), size, steps)
 
