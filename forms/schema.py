@@ -67,7 +67,7 @@ TOP_KEYS: frozenset[str] = frozenset({
     "code", "name", "short_name", "department", "item_type", "handling_level", "case_kind",
     "version", "promised_limit", "statutory_limit", "posting_days", "fee", "agent_relationship",
     "fields", "materials", "pinyin", "short_pinyin", "description",
-    "legal_basis", "authority", "forward", "conditions", "labels", "campaign", "province",
+    "legal_basis", "authority", "forward", "conditions", "labels", "campaign", "province", "updated",
 })
 REQUIRED_TOP_KEYS: tuple[str, ...] = (
     "code", "name", "department", "item_type", "handling_level", "case_kind", "version",
@@ -310,6 +310,9 @@ class ServiceItem:
     campaign: bool = False    # a yearly campaign item: batch 申报 and 公示, no per-case time limit
     provinces: tuple[ProvinceOverride, ...] = ()
     province: str = ""        # the province whose override is applied ("" = national text)
+    # when the item's rules were last brought up to date with their sources (the catalog's age on the
+    # home screen is its oldest item's: a file's mtime is only when the software was installed)
+    updated: date | None = None
 
     @property
     def is_administrative_act(self) -> bool:
@@ -362,6 +365,7 @@ class ServiceItem:
             "name": self.name,
             "short_name": self.short_name,
             "version": self.version,
+            "updated": self.updated.isoformat() if self.updated else None,
             "department": self.department,
             "item_type": self.item_type,
             "handling_level": self.handling_level,
@@ -456,6 +460,20 @@ class _Checker:
         for k in data:
             if k not in allowed:
                 self.add(f"{prefix}{k}", f"不认识的配置项 {k}（请检查拼写）")
+
+
+EARLIEST_UPDATE = date(2000, 1, 1)
+
+
+def _updated(c: _Checker, data: Mapping[str, Any]) -> date | None:
+    """``updated = 2026-12-02``: a TOML date (not a date-time, not a string), optional."""
+    if "updated" not in data:
+        return None
+    value = data["updated"]
+    if type(value) is not date or value < EARLIEST_UPDATE:
+        c.add("updated", "更新日期 updated 应写成日期，例如 updated = 2026-12-02（不加引号，不带时间）")
+        return None
+    return value
 
 
 def _time_limit(c: _Checker, data: Mapping[str, Any], key: str) -> TimeLimit:
@@ -753,6 +771,7 @@ def parse_item(data: Mapping[str, Any]) -> tuple[ServiceItem | None, list[Schema
     if (promised.unit == statutory.unit and "promised_limit" in data and "statutory_limit" in data
             and promised.amount > statutory.amount):
         c.add("promised_limit", f"承诺时限（{promised}）不能长于法定时限（{statutory}）")
+    updated = _updated(c, data)
     posting = c.integer(data, "posting_days", "posting_days", maximum=60) if "posting_days" in data else 0
     fee = c.string(data, "fee", "fee", max_len=100) if "fee" in data else ""
     agent_rel = c.boolean(data, "agent_relationship", "agent_relationship") if "agent_relationship" in data else False
@@ -801,6 +820,6 @@ def parse_item(data: Mapping[str, Any]) -> tuple[ServiceItem | None, list[Schema
         version=version, promised_limit=promised, statutory_limit=statutory, posting_days=posting,
         fee=fee, agent_relationship=agent_rel, fields=tuple(fields), materials=tuple(materials),
         legal_basis=legal_basis, authority=authority or Authority("{county}人民政府"), forward=forward,
-        conditions=conditions, labels=labels, campaign=campaign, provinces=tuple(provinces),
+        conditions=conditions, labels=labels, campaign=campaign, provinces=tuple(provinces), updated=updated,
     )
     return item, [], overrides

@@ -6,8 +6,9 @@ its threshold. Shown on the home screen and by `station sync status`; intake nev
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+import tomllib
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -56,19 +57,29 @@ def _since(raw: str | None, today: date) -> int | None:
 
 @lru_cache(maxsize=4)
 def catalog_updated(directory: Path = DEFAULT_CATALOG_DIR) -> date | None:
-    """When the catalog files (installed with the software, updated with it) last changed."""
-    times = [p.stat().st_mtime for p in directory.glob("*.toml")]
-    return datetime.fromtimestamp(max(times)).date() if times else None
+    """How current the catalog is: the oldest ``updated`` date of its items (a catalog is as current as
+    its stalest item). None when no item says. Not the files' mtime: that is when the software was
+    installed or copied, so a years-old catalog reinstalled today would look fresh."""
+    dates = []
+    for path in directory.glob("*.toml"):
+        try:
+            value = tomllib.loads(path.read_text(encoding="utf-8")).get("updated")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue  # a broken file is reported by the catalog loader, not here
+        if type(value) is date:
+            dates.append(value)
+    return min(dates) if dates else None
 
 
-def station_health(store: Store, today: date | None = None, unsynced_cases: int | None = None) -> Health:
+def station_health(store: Store, today: date | None = None, unsynced_cases: int | None = None,
+                   catalog_dir: Path = DEFAULT_CATALOG_DIR) -> Health:
     today = today or store.clock().date()
     reminder = int(store.config.backup_reminder_days or BACKUP_REMINDER_DAYS)
     sync_days = _since(store.meta_get("sync.last_success", "") or None, today)
     backup_days = _since(store.meta_get("backup.last_at", "") or None, today)
     coverage = calendar_for(store.conn).coverage_end()
     until = coverage if coverage > date.min else None
-    catalog = catalog_updated()
+    catalog = catalog_updated(catalog_dir)
     catalog_days = max(0, (today - catalog).days) if catalog else None
     warnings: list[str] = []
     waiting = f"，{unsynced_cases} 件办件未同步" if unsynced_cases else ""

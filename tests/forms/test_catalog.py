@@ -121,6 +121,13 @@ def test_estimates_are_marked_in_the_files() -> None:
     assert "# [estimate]" not in (DEFAULT_CATALOG_DIR / "mz_gljt.toml").read_text(encoding="utf-8")
 
 
+def test_every_shipped_item_says_when_it_was_updated(catalog: Catalog) -> None:
+    """The home screen's catalog age is the oldest item's ``updated``: an item without one would make the
+    age unknown on every station."""
+    assert all(item.updated is not None for item in catalog)
+    assert catalog.get("MZ-GLJT-001").to_dict()["updated"] == catalog.get("MZ-GLJT-001").updated.isoformat()
+
+
 def test_pinyin_and_initials(catalog: Catalog) -> None:
     gljt = catalog.get("MZ-GLJT-001")
     assert gljt.pinyin == "gaolingjintieshenling"
@@ -258,6 +265,9 @@ def test_broken_files_are_reported_and_the_rest_load(tmp_path: Path) -> None:
     (lambda s: s.replace("required = true\nmin", "required = \"yes\"\nmin"), "fields.age.required", "true 或 false"),
     (lambda s: s.replace('item_type = "行政给付"', 'item_type = "行政服务"'), "item_type", "无效"),
     (lambda s: s.replace('handling_level = "village"', 'handling_level = "county"'), "handling_level", "无效"),
+    (lambda s: s.replace("version = 1", 'version = 1\nupdated = "2026-12-02"'), "updated", "应写成日期"),
+    (lambda s: s.replace("version = 1", "version = 1\nupdated = 2026-12-02T10:00:00"), "updated", "不带时间"),
+    (lambda s: s.replace("version = 1", "version = 1\nupdated = 1999-12-31"), "updated", "应写成日期"),
 ])
 def test_semantic_checks(tmp_path: Path, change, key: str, fragment: str) -> None:
     d = _catalog_dir(tmp_path, {"item.toml": change(GOOD), "other.toml": GOOD.replace("MZ-TEST-001", "MZ-TEST-009")})
