@@ -150,6 +150,7 @@ class LegalRecord:
     handover_overdue: bool = False    # not handed to the township by its due date
     forward_overdue: bool = False     # the forwarded-to body's limit has passed with no result
     posting_day: int = 0              # day N of the 公示 (0 when not posting)
+    renumbered_from: str | None = None  # the number this case had before it was renumbered (改号)
 
     @property
     def is_administrative_act(self) -> bool:
@@ -454,7 +455,8 @@ _COLUMNS = ("number, item_code, item_version, item_name, department, handling_le
             " item_type, case_kind, deciding_body, accepting_body, body_seal, legal_basis, labels, campaign,"
             " channel, assist, consultation, correction_deadline, accepted_at, handover_due, handover_estimate,"
             " handed_over_at, paused_days, pause_started, second_corrections, forwarded_to, forwarded_at,"
-            " forward_due, forward_estimate, posting_days, posting_start, posting_end, trips, forward_bodies")
+            " forward_due, forward_estimate, posting_days, posting_start, posting_end, trips, forward_bodies,"
+            " renumbered_from")
 _BASE_COLUMNS = 29
 
 
@@ -471,7 +473,8 @@ class CaseReader:
     def _legal(self, status: str, tail: tuple) -> LegalRecord:
         (item_type, case_kind, deciding, accepting, seal, basis, labels, campaign, channel, assist, consultation,
          correction_deadline, accepted_at, handover_due, handover_est, handed_over_at, paused, pause_started,
-         second, fwd_to, fwd_at, fwd_due, fwd_est, posting_days, posting_start, posting_end, trips, bodies) = tail
+         second, fwd_to, fwd_at, fwd_due, fwd_est, posting_days, posting_start, posting_end, trips, bodies,
+         renumbered_from) = tail
         today = self.today.isoformat()
         posting_day = 0
         if status == lifecycle.POSTING and posting_start:
@@ -487,7 +490,7 @@ class CaseReader:
             handover_overdue=bool(handover_due and not handed_over_at and status in lifecycle.OPEN
                                   and today > handover_due),
             forward_overdue=bool(status == lifecycle.FORWARDED and fwd_due and today > fwd_due),
-            posting_day=posting_day)
+            posting_day=posting_day, renumbered_from=renumbered_from)
 
     def _record(self, row: tuple, materials=(), timeline=()) -> CaseRecord:
         legal = self._legal(row[8], tuple(row[_BASE_COLUMNS:]))
@@ -508,29 +511,51 @@ class CaseReader:
             id_enc, phone_enc, fields, pw_enc, tuple(materials), tuple(timeline), legal)
 
     def matching_numbers(self, text: str, limit: int = 20) -> list[str] | None:
-        """Case numbers written as ``text`` in any form (casenumber.number_query), newest first;
+        """Case numbers written as ``text`` in any form (casenumber.number_query), newest first, and the
+        cases renumbered from such a number (a citizen keeps the receipt with the old one) after them;
         None when ``text`` is no form of a case number."""
         query = number_query(text)
         if query is None:
             return None
         if query.exact:
-            sql, arg = "SELECT number FROM cases WHERE number=?", query.exact
+            match, arg = "=?", query.exact
         else:
-            sql, arg = "SELECT number FROM cases WHERE number LIKE ? ORDER BY received_at DESC, number DESC", query.pattern
-        return [n for (n,) in self.store.conn.execute(f"{sql} LIMIT ?", (arg, limit))]
+            match, arg = " LIKE ?", query.pattern
+        order = "ORDER BY received_at DESC, number DESC LIMIT ?"
+        found = [n for (n,) in self.store.conn.execute(f"SELECT number FROM cases WHERE number{match} {order}",
+                                                       (arg, limit))]
+        found += [n for (n,) in self.store.conn.execute(
+            f"SELECT number FROM cases WHERE renumbered_from{match} {order}", (arg, limit)) if n not in found]
+        return found[:limit]
+
+    def renumberings(self, numbers: list[str]) -> dict[str, str]:
+        """new number -> the number it replaced, for those of ``numbers`` that were renumbered."""
+        if not numbers:
+            return {}
+        rows = self.store.conn.execute(
+            f"SELECT number, renumbered_from FROM cases WHERE renumbered_from IS NOT NULL"
+            f" AND number IN ({','.join('?' * len(numbers))})", numbers)
+        return {n: old for n, old in rows}
 
     def resolve(self, text: str) -> str:
         """The one case number ``text`` stands for: a full number, the tables' short form, or the day
-        and sequence. None found or several is a clear error (several are listed)."""
+        and sequence, or the number a renumbered case had (a whole number that is a case's own names that
+        case). None found or several is a clear error (several are listed, a renumbered one with the number
+        it had)."""
         found = self.matching_numbers(text)
         if found is None:
             normalise_number(text)  # raises the format error that says what a number looks like
         if not found:
             key = text.strip()
             raise StationError("unknown_case", f"本站没有办件 {key}", [Problem("case_number", "unknown", "办件不存在")])
+        query = number_query(text)
+        if query is not None and query.exact in found:
+            return query.exact  # a whole number names its case, even when another case was renumbered from it
         if len(found) > 1:
+            renumbered = self.renumberings(found)
+            listed = [f"{n}（原编号 {renumbered[n]}，已改号）" if n in renumbered else n for n in found[:10]]
             raise StationError("ambiguous_case_number",
-                               f"「{text.strip()}」对应多个办件，请输入完整编号：{'、'.join(found[:10])}",
+                               f"「{text.strip()}」对应多个办件，请输入完整编号：{'、'.join(listed)}",
                                [Problem("case_number", "ambiguous", "对应多个办件")], candidates=found)
         return found[0]
 

@@ -93,5 +93,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "the legal record: bodies, clocks, 转报, 公示, hand-over, 告知件, 回访", refold),
     # Issue 15: the query URL template the platform publishes (no event of its type existed before).
     Migration(8, "platform settings: the query URL template of the receipts' QR", tables("platform_settings")),
+    # A citizen holding the receipt of a renumbered case (device split, restore catch-up) finds it by the old
+    # number: the projections learn the number each filing replaces.
+    Migration(9, "cases: the number a renumbered case had before", refold),
 )
 LATEST = MIGRATIONS[-1].version

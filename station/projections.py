@@ -212,17 +212,21 @@ def _fold_filed_extras(conn: sqlite3.Connection, s: str, event: Event, cal: Work
     conn.execute(
         f"UPDATE {s}.cases SET item_type=?, case_kind=?, deciding_body=?, accepting_body=?, body_seal=?,"
         f" legal_basis=?, labels=?, campaign=?, channel=?, assist=?, consultation=?, correction_deadline=?,"
-        f" handover_due=?, handover_estimate=?, forward_bodies=? WHERE number=?",
+        f" handover_due=?, handover_estimate=?, forward_bodies=?, renumbered_from=? WHERE number=?",
         (item.get("item_type"), item.get("case_kind"), authority.get("decides"), authority.get("accepts"),
          int(bool(authority.get("seal", True))), canonical_json(item.get("legal_basis") or []),
          canonical_json(item.get("labels") or []), int(bool(item.get("campaign"))), b.get("channel") or "窗口",
          b.get("assist") or "", b.get("consultation"),
          cal.add_working_days(received, CORRECTION_WINDOW).date.isoformat(),
          handover.date.isoformat() if handover else None, int(handover.estimate) if handover else None,
-         canonical_json(item.get("forward") or []), event.case_number))
+         canonical_json(item.get("forward") or []), _text_or_none(b.get("renumbered_from")), event.case_number))
     if b.get("consultation"):
         conn.execute(f"UPDATE {s}.consultations SET converted_case=? WHERE number=?",
                      (event.case_number, b["consultation"]))
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _fold_transition(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:

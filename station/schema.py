@@ -88,14 +88,16 @@ CASES = _spec(
     " accepted_at text, handover_due text, handover_estimate int, handed_over_at text, promised_shift int!,"
     " statutory_shift int!, paused_days int!, pause_started text, second_corrections int!, forwarded_to text,"
     " forwarded_at text, forward_amount int, forward_unit text, forward_due text, forward_estimate int,"
-    " posting_start text, posting_end text, trips int, forward_bodies text",
+    " posting_start text, posting_end text, trips int, forward_bodies text,"
+    # the number a case had before `station device split` / a restore's catch-up gave it this one (改号)
+    " renumbered_from text",
     "number", {"posting_days": 0, "corrections": 0, "last_local_seq": 0, "campaign": 0, "promised_shift": 0,
                "statutory_shift": 0, "paused_days": 0, "second_corrections": 0},
     (Index("cases_status", ("status", "promised_due")), Index("cases_received", ("received_date",)),
      Index("cases_received_at", ("received_at", "number")),
      Index("cases_status_received", ("status", "received_at", "number")),
      Index("cases_id_hash", ("id_hash", "item_code")), Index("cases_pinyin", ("applicant_pinyin",)),
-     Index("cases_sync", ("last_local_seq",))))
+     Index("cases_sync", ("last_local_seq",)), Index("cases_renumbered_from", ("renumbered_from",))))
 MATERIALS = _spec("materials", "case_number text!, key text!, name text!, form text, copies int, required int!,"
                   " waivable int!, status text!, due_date text, received_at text, position int!, form_label text",
                   ("case_number", "key"), indexes=(Index("materials_waiting", ("status", "due_date")),))

@@ -28,6 +28,8 @@ def legal_lines(case: Any) -> list[str]:
     """The legal record's lines of `case show`: bodies, where the case is, the clocks."""
     g = case.legal
     lines = [f"决定机关：{g.deciding_body or '—'}　受理机关：{g.accepting_body or '—'}"]
+    if g.renumbered_from:
+        lines.insert(0, f"原编号：{g.renumbered_from}（已改号）")
     if g.deemed_accepted:
         lines.append(f"收件后5个工作日（至{g.correction_deadline}）内未告知补正，依法视为受理")
     if g.paused_days:

@@ -66,6 +66,18 @@ def test_a_copied_home_syncing_second_is_refused_with_its_reason_and_recovers_by
     for path in report["receipts"]:
         text = "".join(p.extract_text() for p in PdfReader(path).pages).replace("\n", "").replace(" ", "")
         assert "改号通知" in text and "已作废" in text
+    # the citizens hold receipts with the old numbers: each still finds its case, on every face
+    old, new = on_second[0], renumbered[on_second[0]]
+    with Store.open(second) as store:
+        reader = CaseReader(store)
+        assert reader.resolve(old) == new and reader.matching_numbers(old) == [new]
+        assert [c.number for c in reader.list(search=old)] == [new]
+        assert reader.get(old).legal.renumbered_from == old
+    shown = runner.invoke(main, ["case", "show", old, "--home", str(second), "--json"], env=cli_login_env())
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["case_number"] == new and json.loads(shown.output)["legal"]["renumbered_from"] == old
+    shown = runner.invoke(main, ["case", "show", old, "--home", str(second)], env=cli_login_env())
+    assert f"办件编号：{new}" in shown.output and f"原编号：{old}（已改号）" in shown.output
     enrolment = read_enrolment(Path(report["enrolment_file"]))
     assert enrolment.id == f"{VILLAGE}-d2"
     platform.enroll(enrolment)
@@ -81,6 +93,11 @@ def test_a_copied_home_syncing_second_is_refused_with_its_reason_and_recovers_by
         assert numbers == set(held)  # the first PC's cases came through the new device's inbox
         case = CaseReader(store).get(renumbered[on_second[0]])
         assert case.filed_by_station == f"{VILLAGE}-d2"
+        # now the first PC's case with the old number is here too: its number names it, a search shows both
+        reader = CaseReader(store)
+        assert reader.resolve(old) == old and reader.get(old).filed_by_station == VILLAGE
+        assert reader.matching_numbers(old) == [old, new]
+        assert {c.number for c in reader.list(search=old)} == {old, new}
         assert check(store).ok
     assert _sync(township).ok
     with Store.open(township) as store:

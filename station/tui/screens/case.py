@@ -95,6 +95,8 @@ class CaseScreen(StationScreen):
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
+        if c.legal.renumbered_from:
+            grid.add_row("原编号", Text(f"{c.legal.renumbered_from}（已改号，群众手中的旧回执仍可查到本件）", style="yellow"))
         grid.add_row("事项", f"{c.item_name}（{c.item_code} 第{c.item_version}版）")
         status = Text(c.status_label, style="bold")
         if c.decision and c.decision.get("reason"):
