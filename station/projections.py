@@ -405,8 +405,11 @@ def _fold_operator(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldCont
 
 def _fold_query_url(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
     """The platform's query URL template, checked again here: one that is not valid is kept in the log
-    and changes nothing (the QR stays what it was)."""
+    and changes nothing (the QR stays what it was); a withdrawal removes it (the QR is text again)."""
     template = event.body.get("template")
+    if event.body.get("withdrawn") is True and template == "":
+        conn.execute(f"DELETE FROM {s}.platform_settings WHERE key=?", (QUERY_URL_KEY,))
+        return True
     if not isinstance(template, str) or query_url_problems(template):
         return True
     conn.execute(f"INSERT OR REPLACE INTO {s}.platform_settings(key, value, event_id, published_at) VALUES (?,?,?,?)",

@@ -1,4 +1,4 @@
-"""The reference platform gateway: `station platform init|keys|enroll|revoke|serve|cases|status|migrate|publish-calendar|publish-query-url|import`."""
+"""The reference platform gateway: `station platform init|keys|enroll|revoke|serve|cases|status|migrate|publish-calendar|publish-query-url|withdraw-query-url|import`."""
 
 from __future__ import annotations
 
@@ -160,6 +160,15 @@ def platform_publish_query_url(ctx: Context, url_template: str) -> None:
         result = platform.publish_query_url(url_template)
     ctx.out(result, f"已发布查询网址模板 {result['template']}，将送达 {result['stations']} 个站点；"
                     "各站同步后，回执上的二维码即为查询链接")
+
+
+@command(platform_group, "withdraw-query-url")
+def platform_withdraw_query_url(ctx: Context) -> None:
+    """撤回已发布的办件查询网址（网址停用或迁移时）：各站同步后，回执二维码恢复为办件编号文字。"""
+    with open_platform(ctx) as platform:
+        result = platform.withdraw_query_url()
+    ctx.out(result, f"已撤回查询网址，将送达 {result['stations']} 个站点；各站同步后，回执上的二维码恢复为"
+                    "办件编号文字（不再是链接）")
 
 
 @command(platform_group, "import")

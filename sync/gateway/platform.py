@@ -676,14 +676,20 @@ class Platform:
         table, years = parse_holiday_table(data)
         body = {"years": sorted(years), "days": {d.isoformat(): kind for d, kind in sorted(table.items())},
                 "source": str(data.get("source") or source)}
+        event, stations = self._publish(ev.CALENDAR_UPDATED, body)
+        return {"event": event, "years": body["years"], "days": len(body["days"]), "stations": stations}
+
+    def _publish(self, type_: str, body: dict[str, Any]) -> tuple[str, int]:
+        """A platform event for every station's inbox (stations enrolled later get it on enrolment):
+        its id and how many stations it goes to."""
         with self.store.transaction():
-            event = self._platform_event(ev.CALENDAR_UPDATED, None, body)
+            event = self._platform_event(type_, None, body)
             self.store.add_event(EventRow(event["id"], event["station"], event["seq"], event["hlc"], None,
                                           event["type"], canonical_json(event)), self._at())
             stations = self.store.stations()
             for s in stations:
                 self.store.add_inbox(s.id, event["id"])
-        return {"event": event["id"], "years": body["years"], "days": len(body["days"]), "stations": len(stations)}
+        return event["id"], len(stations)
 
     def publish_query_url(self, template: str) -> dict[str, Any]:
         """Publish the query URL template of the receipts' QR (``https://…{case_number}…``) to every
@@ -694,14 +700,16 @@ class Platform:
         problems = query_url_problems(template, "url_template")
         if problems:
             raise StationError("bad_query_url", problems[0].message, problems)
-        with self.store.transaction():
-            event = self._platform_event(ev.QUERY_URL_PUBLISHED, None, {"template": template})
-            self.store.add_event(EventRow(event["id"], event["station"], event["seq"], event["hlc"], None,
-                                          event["type"], canonical_json(event)), self._at())
-            stations = self.store.stations()
-            for s in stations:
-                self.store.add_inbox(s.id, event["id"])
-        return {"event": event["id"], "template": template, "stations": len(stations)}
+        event, stations = self._publish(ev.QUERY_URL_PUBLISHED, {"template": template})
+        return {"event": event, "template": template, "stations": stations}
+
+    def withdraw_query_url(self) -> dict[str, Any]:
+        """Withdraw the published query URL (the query site moved or is gone): the same event type with
+        an empty template and ``withdrawn``, so every station — and one enrolled later, which gets the
+        events in order — prints the receipts' QR as text again. (A station of an older version ignores
+        it: an empty template fails its check, its QR stays the last link.)"""
+        event, stations = self._publish(ev.QUERY_URL_PUBLISHED, {"template": "", "withdrawn": True})
+        return {"event": event, "withdrawn": True, "stations": stations}
 
     # --- inboxes ----------------------------------------------------------------------------
 

@@ -120,3 +120,38 @@ def test_a_later_template_replaces_the_earlier_one(world) -> None:
         assert sync_now(store).ok
         assert published_query_url(store) == "https://zwfw2.example/case/{case_number}/progress"
         assert check(store).ok   # the projection is what a fresh fold of the log gives
+
+
+def test_a_withdrawn_query_url_turns_the_qr_back_into_text_everywhere(world, tmp_path: Path) -> None:
+    phome = world[1]
+    village = station(world, VILLAGE)
+    assert publish(phome, TEMPLATE)[0] == 0
+    with Store.open(village) as store:
+        number = file_cases(store, 1)[0]
+        assert sync_now(store).ok
+        assert published_query_url(store) == TEMPLATE
+
+    result = CliRunner().invoke(main, ["platform", "withdraw-query-url", "--home", str(phome), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["withdrawn"] is True and json.loads(result.output)["stations"] == 1
+    text = CliRunner().invoke(main, ["platform", "withdraw-query-url", "--home", str(phome)]).output
+    assert "已撤回查询网址" in text
+    with Store.open(village) as store:
+        assert sync_now(store).ok
+        assert published_query_url(store) is None
+        assert check(store).ok  # a fresh fold of the log gives the same: withdrawn
+    receipt = tmp_path / "receipt.pdf"
+    password = print_receipt(village, number, receipt)
+    assert decode_qr(receipt, tmp_path) == f"办件编号:{number} 查询密码:{password}"
+    assert "扫码查询进度" not in pdf_text(receipt)
+
+    # a station enrolled after the withdrawal gets publication and withdrawal in order: no link
+    late = station(world, OTHER_VILLAGE)
+    with Store.open(late) as store:
+        assert sync_now(store).ok
+        assert published_query_url(store) is None
+    # and a new publication after a withdrawal works again
+    assert publish(phome, TEMPLATE)[0] == 0
+    with Store.open(late) as store:
+        assert sync_now(store).ok
+        assert published_query_url(store) == TEMPLATE
