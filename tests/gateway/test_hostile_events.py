@@ -1,0 +1,135 @@
+"""Wire events an enrolled but hostile station can sign, sent through the real gateway on both stores:
+personal data outside the body, forged sealed values where the body walk never looked, item snapshots
+carrying personal data or NUL characters, odd characters in the fields that become columns, and events
+held back for their filing that another device of the service point sent. None of them may leave
+personal data in clear on the platform, crash an ingest, or jam another station's inbox."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+import zstandard
+
+from station import events as ev
+from station.casenumber import CaseNumber
+from station.store import Store
+from sync import envelope as env
+from sync.gateway.platform import IngestOutcome, Platform, Refused
+from sync.gateway.testing import file_cases, make_platform, make_station
+from sync.keys import PLATFORM_ID, load_or_create, platform_keys
+from tests.support import TOWNSHIP, VILLAGE
+
+SECRET = "110105194912310021"
+VILLAGE_D2 = f"{VILLAGE}-d2"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, platform_store) -> dict[str, Any]:  # rebuilt for each platform store
+    root = tmp_path_factory.mktemp("hostile")
+    phome, keys = make_platform(root)
+    village = make_station(root, phome, keys, VILLAGE)
+    d2 = make_station(root, phome, keys, VILLAGE, device=2)
+    township = make_station(root, phome, keys, TOWNSHIP, "township")
+    with Store.open(village) as store:
+        number = file_cases(store, 1)[0]
+        filed = next(store.wire_event(e) for e in store.local_events_after(0)
+                     if e.case_number == number and e.type == ev.CASE_FILED)
+    w = {"phome": phome, "plat": platform_keys(village).keys, "filed": filed, "number": number,
+         "keys": {VILLAGE: load_or_create(village, VILLAGE), VILLAGE_D2: load_or_create(d2, VILLAGE_D2),
+                  TOWNSHIP: load_or_create(township, TOWNSHIP)},
+         "batch": {VILLAGE: 1000, VILLAGE_D2: 1000}, "seq": {VILLAGE: 1000, VILLAGE_D2: 1000}, "numbers": 9000}
+    outcome = _send(w, [filed])  # the case is held, so events on it are routed to the township
+    assert isinstance(outcome, IngestOutcome) and outcome.events_new == 1
+    return w
+
+
+def _event(w: dict[str, Any], station: str = VILLAGE, **fields: Any) -> dict[str, Any]:
+    w["seq"][station] += 1
+    seq = w["seq"][station]
+    return {"id": f"{station}:{seq}", "station": station, "seq": seq, "hlc": "0001795628551657-0000",
+            "operator": "伪造者", "case": None, "type": "note.added", "body": {}, "recorded_at": "2026-11-25T10:00:00",
+            **fields}
+
+
+def _new_number(w: dict[str, Any]) -> str:
+    w["numbers"] += 1
+    return str(CaseNumber(VILLAGE, date.fromisoformat(w["filed"]["body"]["received_date"]), w["numbers"]))
+
+
+def _filing(w: dict[str, Any], station: str = VILLAGE, number: str | None = None) -> dict[str, Any]:
+    body = copy.deepcopy(w["filed"]["body"])
+    return _event(w, station, case=number or _new_number(w), type=ev.CASE_FILED, body=body)
+
+
+def _send(w: dict[str, Any], events: list[dict[str, Any]], lines: list[bytes] | None = None,
+          station: str = VILLAGE) -> IngestOutcome | Refused:
+    """One batch of ``events`` signed with the station's own key (``lines``: the JSON lines exactly as sent),
+    numbered with a gap after the last so that each is accepted on its own."""
+    w["batch"][station] += 2
+    payload = None if lines is None else zstandard.ZstdCompressor(write_content_size=True).compress(b"\n".join(lines))
+    blob = env.seal(events, w["keys"][station], w["plat"], w["batch"][station], bytes(32), "0001795628551657-0000",
+                    payload=payload)
+    with Platform.open(w["phome"]) as platform:
+        try:
+            return platform.ingest(blob, peer="127.0.0.1")
+        except Refused as err:
+            return err
+
+
+def _stored(w: dict[str, Any], event_id: str) -> str:
+    with Platform.open(w["phome"]) as platform:
+        rows = platform.store.query("SELECT body FROM events WHERE id=?", (event_id,))
+    assert len(rows) == 1, rows
+    return rows[0][0]
+
+
+def _township_inbox(w: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every event the township can pull (envelopes opened with its own key)."""
+    with Platform.open(w["phome"]) as platform:
+        blobs, _ = platform.inbox(TOWNSHIP, 0, 1 << 30)
+        plat = platform.keys.public
+    return [e for blob in blobs for e in env.open_(blob, w["keys"][TOWNSHIP], {PLATFORM_ID: plat}).events]
+
+
+@pytest.mark.parametrize("way", ["line as sent", "walk"])
+def test_personal_data_outside_the_body_is_sealed_either_way(world, way: str) -> None:
+    """An extra top-level field carrying ``{"$pii": …}``: the line way sealed it, the walk (taken for any line
+    with a backslash) stored it in clear."""
+    event = _event(world, case=world["number"], type=ev.MATERIAL_RECEIVED, body={"x": 1},
+                   extra={"who": {"$pii": SECRET}}, operator="a\\b" if way == "walk" else "ab")
+    outcome = _send(world, [event])
+    assert isinstance(outcome, IngestOutcome) and outcome.events_new == 1, outcome
+    stored = _stored(world, event["id"])
+    assert SECRET not in stored
+    with Platform.open(world["phome"]) as platform:
+        assert platform.codec.open_body(json.loads(stored)) == event
+    routed = [e for e in _township_inbox(world) if e["id"] == event["id"]]
+    assert routed == [event]  # the township opens it as sent
+
+
+FORGED_OUTSIDE = {
+    "$enc in an extra field": b'"extra":{"$enc":"AAAA"}',
+    "$enc in an extra list": b'"extra":[{"$enc":"AAAA"}]',
+    "$enc spelt with an escape": b'"extra":{"\\u0024enc":"AAAA"}',
+    "$pii as a key of the event": b'"$pii":"' + SECRET.encode() + b'"',
+    "$enc as a key of the event": b'"$enc":"AAAA"',
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORGED_OUTSIDE))
+def test_sealed_data_forged_outside_the_body_is_refused_and_the_township_still_pulls(world, name: str) -> None:
+    """A ``{"$enc": …}`` outside the body used to be stored, routed, and then fail to open in every pull of the
+    township's inbox (pii_unreadable), for good; a ``$pii`` key of the event itself was stored in clear."""
+    event = _event(world, case=world["number"], type=ev.MATERIAL_RECEIVED, body={"x": 1})
+    line = env.encode_events([event])
+    raw = zstandard.ZstdDecompressor().decompress(line)
+    raw = raw.replace(b'"body":{"x":1}', b'"body":{"x":1},' + FORGED_OUTSIDE[name])
+    outcome = _send(world, [json.loads(raw)], [raw])
+    assert isinstance(outcome, Refused) and outcome.code == "bad_payload", outcome
+    with Platform.open(world["phome"]) as platform:
+        assert platform.store.query("SELECT count(*) FROM events WHERE id=?", (event["id"],)) == [(0,)]
+    _township_inbox(world)  # opens
