@@ -548,7 +548,7 @@ class Platform:
             number = e.get("case")
             reason = authority.authorize(sender.id, sender.role, e["type"], number, facts.get(number) if number else None)
             if not reason and e["type"] == ev.CASE_FILED and number not in facts:
-                facts[number] = CaseFacts(sender.id, str(_item(e).get("handling_level", "")))
+                facts[number] = CaseFacts(sender.id, _item_text(_item(e), "handling_level", 32))
             out.append(reason)
         return out
 
@@ -615,8 +615,8 @@ class Platform:
             if status is not None:
                 return "duplicate_case_number"
             item = _item(e)
-            self.store.put_case(number, village, str(item.get("code", ""))[:64], str(item.get("name", ""))[:200],
-                                lifecycle.RECEIVED, stamp, sender, str(item.get("handling_level", ""))[:32])
+            self.store.put_case(number, village, _item_text(item, "code", 64), _item_text(item, "name", 200),
+                                lifecycle.RECEIVED, stamp, sender, _item_text(item, "handling_level", 32))
             return ""
         if status is None:
             return "unknown_case"
@@ -763,3 +763,11 @@ def _item(e: dict[str, Any]) -> dict[str, Any]:
     """The item snapshot of a ``case.filed`` event, or {} when the body has none of the right shape."""
     item = e["body"].get("item")
     return item if isinstance(item, dict) else {}
+
+
+def _item_text(item: dict[str, Any], key: str, limit: int) -> str:
+    """A text field of the item snapshot for the case row, or '' when it is not text. Only text: the
+    event may be the decoded one, personal data in clear (``{"$pii": …}``, which ``str()`` would have
+    written into the row); no NUL, which PostgreSQL's text columns cannot hold."""
+    value = item.get(key)
+    return value.replace("\x00", "")[:limit] if type(value) is str else ""

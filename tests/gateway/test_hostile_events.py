@@ -133,3 +133,17 @@ def test_sealed_data_forged_outside_the_body_is_refused_and_the_township_still_p
     with Platform.open(world["phome"]) as platform:
         assert platform.store.query("SELECT count(*) FROM events WHERE id=?", (event["id"],)) == [(0,)]
     _township_inbox(world)  # opens
+
+
+def test_personal_data_in_the_item_snapshot_never_lands_in_the_case_row(world) -> None:
+    """The case row's item code, name and level come from the filing's body; on the line way that body is
+    the decoded one, personal data in clear (and a NUL character there broke PostgreSQL's text columns)."""
+    filing = _filing(world)
+    filing["body"]["item"].update(name={"$pii": SECRET}, code="CL\u0000X", handling_level=["township"])
+    outcome = _send(world, [filing])
+    assert isinstance(outcome, IngestOutcome) and outcome.events_new == 1, outcome
+    with Platform.open(world["phome"]) as platform:
+        row = next(c for c in platform.store.cases() if c["number"] == filing["case"])  # type: ignore[attr-defined]
+    assert SECRET not in json.dumps(row, ensure_ascii=False) and "\x00" not in json.dumps(row)
+    assert (row["item_name"], row["item_code"], row["level"]) == ("", "CLX", "")
+    assert SECRET not in _stored(world, filing["id"])
