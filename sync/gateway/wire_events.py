@@ -36,7 +36,7 @@ import orjson
 from station.pii import PiiCodec
 from sync.envelope import MAX_SEQ
 
-HLC = re.compile(r"\d{16}-\d{4,6}")  # station/hlc.py: 16-digit ms, counter (4 digits, wider only if stuck)
+HLC = re.compile(r"[0-9]{16}-[0-9]{4,6}")  # station/hlc.py: 16-digit ms, counter (4 digits, wider only if stuck)
 EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]{0,31}(\.[a-z0-9_]{1,32}){0,3}")
 MAX_CASE_LEN = 32
 MAX_TEXT = 200  # operator names, recorded_at
@@ -121,7 +121,7 @@ def _check(e: dict[str, Any], sender: str) -> None:
     if not EVENT_TYPE.fullmatch(e["type"]):
         raise _Malformed("事件类型格式不对")
     case = e.get("case")
-    if case is not None and (type(case) is not str or len(case) > MAX_CASE_LEN):
+    if case is not None and (type(case) is not str or len(case) > MAX_CASE_LEN or not case.isprintable()):
         raise _Malformed("办件编号格式不对")
     if type(e.get("body")) is not dict:
         raise _Malformed("内容不是JSON对象")

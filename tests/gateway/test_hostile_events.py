@@ -147,3 +147,20 @@ def test_personal_data_in_the_item_snapshot_never_lands_in_the_case_row(world) -
     assert SECRET not in json.dumps(row, ensure_ascii=False) and "\x00" not in json.dumps(row)
     assert (row["item_name"], row["item_code"], row["level"]) == ("", "CLX", "")
     assert SECRET not in _stored(world, filing["id"])
+
+
+ODD_FIELDS = {
+    "a NUL in the case number": {"case": "4213811052\u0000"},
+    "a line feed in the case number": {"case": "421381105201-\n"},
+    "a stamp in Arabic-Indic digits": {"hlc": "\u0661" * 16 + "-" + "\u0660" * 4},
+    "a stamp in full-width digits": {"hlc": "\uff10" * 16 + "-\uff10\uff10\uff10\uff10"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(ODD_FIELDS))
+def test_odd_characters_in_column_fields_refuse_the_batch(world, name: str) -> None:
+    """A NUL in the case number crashed the ingest on PostgreSQL (HTTP 500; text columns cannot hold it); a
+    stamp in other scripts' digits passed ``\\d`` and sorts after every real stamp on the receivers."""
+    event = _event(world, **ODD_FIELDS[name])
+    outcome = _send(world, [event])
+    assert isinstance(outcome, Refused) and outcome.code == "bad_payload", outcome
