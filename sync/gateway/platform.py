@@ -564,9 +564,11 @@ class Platform:
             self._effect(w.event, w.text, reason, tally, batch_seq)
         return tally.new, tally.conflicts, tally.refused
 
-    def _effect(self, e: dict[str, Any], body: str, reason: str, tally: "_Tally", batch_seq: int) -> None:
-        """Do what the verdict says with one event (``e`` in stored form, personal data sealed)."""
-        sender, at = tally.sender, tally.at
+    def _effect(self, e: dict[str, Any], body: str, reason: str, tally: "_Tally", batch_seq: int,
+                sender: StationRow | None = None) -> None:
+        """Do what the verdict says with one event of ``sender`` (the batch's sender unless given: an event
+        held back for its filing may be another device's of the service point)."""
+        sender, at = sender or tally.sender, tally.at
         if reason == authority.AWAITING_FILING:
             self.store.add_deferred([EventRefusalRow(e["id"], sender.id, batch_seq, e["case"], e["type"], reason,
                                                      body, at)])
@@ -597,15 +599,20 @@ class Platform:
             self._release(number, tally)
 
     def _release(self, number: str, tally: "_Tally") -> None:
-        """The filing is in: judge and apply the events that arrived before it, in their sender's order."""
+        """The filing is in: judge and apply the events that arrived before it, in their sender's order, each
+        as its own sender's (any device of the service point may have sent them, not only the filer)."""
         held = self.store.take_deferred(number)
         if not held:
             return
         facts = {r.number: CaseFacts(r.owner, r.level) for r in self.store.case_facts([number])}
+        senders: dict[str, StationRow] = {tally.sender.id: tally.sender}
         for row in held:
+            if row.station not in senders:
+                senders[row.station] = self.store.get_station(row.station) or tally.sender
+            sender = senders[row.station]
             e = json.loads(row.body)
-            reason = authority.authorize(tally.sender.id, tally.sender.role, row.type, number, facts.get(number))
-            self._effect(e, row.body, reason, tally, row.batch_seq)
+            reason = authority.authorize(sender.id, sender.role, row.type, number, facts.get(number))
+            self._effect(e, row.body, reason, tally, row.batch_seq, sender)
 
     def _fold_case(self, e: dict[str, Any], village: str, sender: str) -> str:
         number, type_ = e["case"], e["type"]
@@ -629,15 +636,16 @@ class Platform:
             self.store.set_case_status(number, status, stamp)
         return ""
 
-    def _targets(self, sender: StationRow, village: str, cache: dict[str, list[str]]) -> list[str]:
+    def _targets(self, sender: StationRow, village: str, cache: dict[tuple[str, str], list[str]]) -> list[str]:
         """Every device of the case's village and of the townships covering it, but the sender: the
         devices of one service point see each other's work, a township's devices each other's decisions."""
-        if village not in cache:
+        key = (sender.id, village)
+        if key not in cache:
             stations = self._stations_cached()
             devices = [s.id for s in stations if s.role == "village" and service_point(s.id) == village]
             townships = [s.id for s in self._townships_covering(village)]
-            cache[village] = [t for t in devices + townships if t != sender.id]
-        return cache[village]
+            cache[key] = [t for t in devices + townships if t != sender.id]
+        return cache[key]
 
     def _townships_covering(self, village: str) -> list[StationRow]:
         return [s for s in self._stations_cached() if s.role == "township" and village.startswith(s.id[:9])]
@@ -748,7 +756,7 @@ class Platform:
 
 @dataclass
 class _Tally:
-    """What one batch's events did; ``routes`` caches the inboxes a village's case events go to."""
+    """What one batch's events did; ``routes`` caches the inboxes a sender's case events of a village go to."""
 
     at: str
     sender: StationRow
@@ -756,7 +764,7 @@ class _Tally:
     new: int = 0
     conflicts: int = 0
     refused: int = 0
-    routes: dict[str, list[str]] = field(default_factory=dict)
+    routes: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (sender, village) -> inboxes
 
 
 def _item(e: dict[str, Any]) -> dict[str, Any]:

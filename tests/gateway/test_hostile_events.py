@@ -164,3 +164,28 @@ def test_odd_characters_in_column_fields_refuse_the_batch(world, name: str) -> N
     event = _event(world, **ODD_FIELDS[name])
     outcome = _send(world, [event])
     assert isinstance(outcome, Refused) and outcome.code == "bad_payload", outcome
+
+
+def test_held_back_events_of_another_device_are_judged_routed_and_kept_as_its_own(world) -> None:
+    """Device 2's events on a number its device 1 files later wait for the filing; when device 1's batch
+    releases them they are still device 2's: routed to device 1 (not back to device 2), and a refused one
+    kept under device 2 with the notice in device 2's inbox."""
+    number = _new_number(world)
+    supplemented = _event(world, VILLAGE_D2, case=number, type=ev.CASE_SUPPLEMENTED, body={"note": "补"})
+    approved = _event(world, VILLAGE_D2, case=number, type=ev.CASE_APPROVED, body={"opinion": "同意"})
+    outcome = _send(world, [supplemented, approved], station=VILLAGE_D2)
+    assert isinstance(outcome, IngestOutcome) and outcome.events_new == 0, outcome
+    outcome = _send(world, [_filing(world, VILLAGE, number)])  # a township-level item: d2 may not approve it
+    assert isinstance(outcome, IngestOutcome), outcome
+    with Platform.open(world["phome"]) as platform:
+        store = platform.store
+        routed = {s for (s,) in store.query("SELECT station FROM inbox WHERE event_id=?", (supplemented["id"],))}
+        assert routed == {VILLAGE, TOWNSHIP}
+        assert store.query("SELECT station, reason FROM event_refusals WHERE event_id=?", (approved["id"],)) == [
+            (VILLAGE_D2, "not_village_level")]
+        notices = [json.loads(b)["body"] for (b,) in store.query(
+            "SELECT e.body FROM inbox i JOIN events e ON e.id = i.event_id WHERE i.station=? AND e.type=?",
+            (VILLAGE_D2, "sync.conflict"))]
+        assert [n["event"] for n in notices if n["event"] == approved["id"]] == [approved["id"]]
+        own = {s: {r.id for r in store.own_events_after(s, 0, 10_000)} for s in (VILLAGE, VILLAGE_D2)}
+        assert approved["id"] in own[VILLAGE_D2] and approved["id"] not in own[VILLAGE]
