@@ -188,6 +188,10 @@ class _Prepared:
     via: str
 
 
+# What applying one batch did: '' (or 'raced', or a chain problem) and its (new, conflicts, refused) events
+_Applied = tuple[str, tuple[int, int, int]]
+
+
 def _now() -> datetime:
     return datetime.now()
 
@@ -403,7 +407,7 @@ class Platform:
         nobody can spend a station's quota by naming it. A repeat of a batch already held is answered
         with its ack and charged nothing: it costs a hash and a lookup."""
         answer = self.ingest_group([Upload(blob, via, peer, admit)])[0]
-        if isinstance(answer, Refused):
+        if isinstance(answer, Exception):  # a Refused, or what went wrong unexpectedly with this batch
             raise answer
         return answer
 
@@ -411,32 +415,37 @@ class Platform:
         """How many queued uploads one commit may carry (``ingest_group`` on SQLite, 1 on PostgreSQL)."""
         return self.config.ingest_group if isinstance(self.store, SqliteGatewayStore) else 1
 
-    def ingest_group(self, uploads: list["Upload"]) -> list["IngestOutcome | Refused"]:
+    def ingest_group(self, uploads: list["Upload"]) -> list["IngestOutcome | Exception"]:
         """Ingest several batches (of different stations, in this order) with one commit: each is verified,
         decrypted and sealed outside the transaction, then applied in it one after the other — a batch
         refused for its chain writes nothing, the others go on — and one fsync makes them all durable
         (group commit: the gateway's queue hands over the batches that waited while the last group was
-        being written). Each upload's answer, in order: its outcome, or the refusal."""
-        answers: list[IngestOutcome | Refused | _Prepared] = []
+        being written). Each upload's answer, in order: its outcome, the :class:`Refused`, or the exception
+        that failed it unexpectedly (one batch's failure is never another's: see :meth:`_apply_all`)."""
+        answers: list[IngestOutcome | Exception | _Prepared] = []
         for up in uploads:
             try:
                 answers.append(self._prepare(up))
             except Refused as err:
                 answers.append(err)
+            except Exception as exc:  # noqa: BLE001 - this upload's own failure, answered to it alone
+                log.exception("ingest failed preparing a batch from peer=%s", up.peer)
+                answers.append(exc)
         ready = [(i, a) for i, a in enumerate(answers) if isinstance(a, _Prepared)]
         if not ready:
             return answers  # type: ignore[return-value]
-        applied: dict[int, tuple[str, tuple[int, int, int]]] = {}
-        with self.store.transaction():
-            for i, prep in ready:
-                applied[i] = self._apply(prep)
+        applied = self._apply_all(ready)
         for i, prep in ready:
-            state, (new, conflicts, refused) = applied[i]
+            result = applied[i]
+            if isinstance(result, Exception):
+                answers[i] = result
+                continue
+            state, (new, conflicts, refused) = result
             up = uploads[i]
             if state == "raced":  # an identical upload got in first (another worker, or earlier in this group)
                 try:
                     answers[i] = self.ingest(up.blob, up.via, up.peer)
-                except Refused as err:
+                except Exception as err:  # noqa: BLE001 - its own answer, as above
                     answers[i] = err
                 continue
             if state:  # the chain: recorded now, outside the transaction, so the log keeps it
@@ -447,6 +456,29 @@ class Platform:
             answers[i] = IngestOutcome(env.sign_ack(self.keys, prep.sid, prep.seq, prep.hash), False, new, conflicts,
                                        self._check_clock(prep.header), refused)
         return answers  # type: ignore[return-value]
+
+    def _apply_all(self, ready: list[tuple[int, "_Prepared"]]) -> dict[int, "_Applied | Exception"]:
+        """Apply the prepared batches in one transaction. When it fails (one batch's content provoking an
+        error, a station's poison batch), nothing of it is kept and each batch is applied again in a
+        transaction of its own: only the batch that fails alone is answered with its error, the others are
+        stored as if they had come one by one (exactly once: the failed transaction wrote nothing)."""
+        try:
+            with self.store.transaction():
+                return {i: self._apply(prep) for i, prep in ready}
+        except Exception as exc:  # noqa: BLE001 - found out below, batch by batch
+            if len(ready) == 1:
+                log.exception("ingest failed: station=%s seq=%s", ready[0][1].sid, ready[0][1].seq)
+                return {ready[0][0]: exc}
+            log.warning("a group of %d batches failed (%r): applying each alone", len(ready), exc)
+        out: dict[int, _Applied | Exception] = {}
+        for i, prep in ready:
+            try:
+                with self.store.transaction():
+                    out[i] = self._apply(prep)
+            except Exception as exc:  # noqa: BLE001 - this batch's own failure
+                log.exception("ingest failed: station=%s seq=%s", prep.sid, prep.seq)
+                out[i] = exc
+        return out
 
     def _prepare(self, up: "Upload") -> "_Prepared | IngestOutcome":
         """Everything that does not depend on what the platform holds: refusals of the batch as sent, the
@@ -485,7 +517,7 @@ class Platform:
             raise self.refuse("bad_payload", bad, sid, seq, blob, peer)
         return _Prepared(sid, seq, header, hash_, station, events, up.via)
 
-    def _apply(self, prep: "_Prepared") -> tuple[str, tuple[int, int, int]]:
+    def _apply(self, prep: "_Prepared") -> "_Applied":
         """Inside the write transaction: check the chain and store the batch's effects. ('', counts) when
         applied; ('raced', …) when the batch is held already; a chain problem otherwise (nothing written)."""
         sid, seq = prep.sid, prep.seq
