@@ -74,9 +74,13 @@ def check_and_seal(events: list[dict[str, Any]], sender: str, codec: PiiCodec,
     seal = codec.sealer()
     raw_seal = codec.raw_sealer()
     out = []
+    seen: set[int] = set()
     for i, e in enumerate(events):
         try:
             _check(e, sender)
+            if e["seq"] in seen:  # one id, two events: which would the platform hold, which refuse?
+                raise _Malformed("与本批次中前面的事件编号重复")
+            seen.add(e["seq"])
             text = _sealed_line(lines[i], raw_seal) if lines else None
             if text is not None:
                 out.append(WireEvent(e, text))

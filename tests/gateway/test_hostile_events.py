@@ -189,3 +189,16 @@ def test_held_back_events_of_another_device_are_judged_routed_and_kept_as_its_ow
         assert [n["event"] for n in notices if n["event"] == approved["id"]] == [approved["id"]]
         own = {s: {r.id for r in store.own_events_after(s, 0, 10_000)} for s in (VILLAGE, VILLAGE_D2)}
         assert approved["id"] in own[VILLAGE_D2] and approved["id"] not in own[VILLAGE]
+
+
+def test_one_event_id_twice_in_a_batch_refuses_the_batch(world) -> None:
+    """Two different events under one id in one batch: the platform kept one version as refused (and told
+    the station so) while storing and routing the other, or held one back and stored the other, and the
+    station's catch-up got both versions of its event. No station sends that: the batch is malformed."""
+    refused = _event(world, case=world["number"], type="sync.conflict", body={})
+    accepted = dict(refused, type=ev.MATERIAL_RECEIVED, body={"x": 1})
+    outcome = _send(world, [refused, accepted])
+    assert isinstance(outcome, Refused) and outcome.code == "bad_payload" and "第 2 条事件" in str(outcome), outcome
+    with Platform.open(world["phome"]) as platform:
+        for table, column in (("events", "id"), ("event_refusals", "event_id"), ("deferred_events", "event_id")):
+            assert platform.store.query(f"SELECT count(*) FROM {table} WHERE {column}=?", (refused["id"],)) == [(0,)]
