@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio.to_thread
 
-from sync.gateway.platform import IngestOutcome, Platform, Refused, Upload
+from sync.gateway.platform import IngestOutcome, Platform, Upload
 
 
 class IngestQueue:
@@ -42,8 +42,9 @@ class IngestQueue:
             while len(items) < self.group and not self._queue.empty():
                 items.append(self._queue.get_nowait())
             try:
+                # one batch's failure is its own answer: ingest_group applies the others without it
                 answers = await anyio.to_thread.run_sync(self.platform.ingest_group, [u for u, _ in items])
-            except Exception as exc:  # noqa: BLE001 - the whole group failed: each request answers with it
+            except Exception as exc:  # noqa: BLE001 - a failure outside any batch: each request answers with it
                 for _, done in items:
                     if not done.done():
                         done.set_exception(exc)
@@ -51,7 +52,7 @@ class IngestQueue:
             for (_, done), answer in zip(items, answers):
                 if done.done():  # the client went away
                     continue
-                if isinstance(answer, Refused):
+                if isinstance(answer, Exception):  # Refused, or what failed this batch alone
                     done.set_exception(answer)
                 else:
                     done.set_result(answer)

@@ -188,6 +188,10 @@ class _Prepared:
     via: str
 
 
+# What applying one batch did: '' (or 'raced', or a chain problem) and its (new, conflicts, refused) events
+_Applied = tuple[str, tuple[int, int, int]]
+
+
 def _now() -> datetime:
     return datetime.now()
 
@@ -403,7 +407,7 @@ class Platform:
         nobody can spend a station's quota by naming it. A repeat of a batch already held is answered
         with its ack and charged nothing: it costs a hash and a lookup."""
         answer = self.ingest_group([Upload(blob, via, peer, admit)])[0]
-        if isinstance(answer, Refused):
+        if isinstance(answer, Exception):  # a Refused, or what went wrong unexpectedly with this batch
             raise answer
         return answer
 
@@ -411,32 +415,37 @@ class Platform:
         """How many queued uploads one commit may carry (``ingest_group`` on SQLite, 1 on PostgreSQL)."""
         return self.config.ingest_group if isinstance(self.store, SqliteGatewayStore) else 1
 
-    def ingest_group(self, uploads: list["Upload"]) -> list["IngestOutcome | Refused"]:
+    def ingest_group(self, uploads: list["Upload"]) -> list["IngestOutcome | Exception"]:
         """Ingest several batches (of different stations, in this order) with one commit: each is verified,
         decrypted and sealed outside the transaction, then applied in it one after the other — a batch
         refused for its chain writes nothing, the others go on — and one fsync makes them all durable
         (group commit: the gateway's queue hands over the batches that waited while the last group was
-        being written). Each upload's answer, in order: its outcome, or the refusal."""
-        answers: list[IngestOutcome | Refused | _Prepared] = []
+        being written). Each upload's answer, in order: its outcome, the :class:`Refused`, or the exception
+        that failed it unexpectedly (one batch's failure is never another's: see :meth:`_apply_all`)."""
+        answers: list[IngestOutcome | Exception | _Prepared] = []
         for up in uploads:
             try:
                 answers.append(self._prepare(up))
             except Refused as err:
                 answers.append(err)
+            except Exception as exc:  # noqa: BLE001 - this upload's own failure, answered to it alone
+                log.exception("ingest failed preparing a batch from peer=%s", up.peer)
+                answers.append(exc)
         ready = [(i, a) for i, a in enumerate(answers) if isinstance(a, _Prepared)]
         if not ready:
             return answers  # type: ignore[return-value]
-        applied: dict[int, tuple[str, tuple[int, int, int]]] = {}
-        with self.store.transaction():
-            for i, prep in ready:
-                applied[i] = self._apply(prep)
+        applied = self._apply_all(ready)
         for i, prep in ready:
-            state, (new, conflicts, refused) = applied[i]
+            result = applied[i]
+            if isinstance(result, Exception):
+                answers[i] = result
+                continue
+            state, (new, conflicts, refused) = result
             up = uploads[i]
             if state == "raced":  # an identical upload got in first (another worker, or earlier in this group)
                 try:
                     answers[i] = self.ingest(up.blob, up.via, up.peer)
-                except Refused as err:
+                except Exception as err:  # noqa: BLE001 - its own answer, as above
                     answers[i] = err
                 continue
             if state:  # the chain: recorded now, outside the transaction, so the log keeps it
@@ -447,6 +456,29 @@ class Platform:
             answers[i] = IngestOutcome(env.sign_ack(self.keys, prep.sid, prep.seq, prep.hash), False, new, conflicts,
                                        self._check_clock(prep.header), refused)
         return answers  # type: ignore[return-value]
+
+    def _apply_all(self, ready: list[tuple[int, "_Prepared"]]) -> dict[int, "_Applied | Exception"]:
+        """Apply the prepared batches in one transaction. When it fails (one batch's content provoking an
+        error, a station's poison batch), nothing of it is kept and each batch is applied again in a
+        transaction of its own: only the batch that fails alone is answered with its error, the others are
+        stored as if they had come one by one (exactly once: the failed transaction wrote nothing)."""
+        try:
+            with self.store.transaction():
+                return {i: self._apply(prep) for i, prep in ready}
+        except Exception as exc:  # noqa: BLE001 - found out below, batch by batch
+            if len(ready) == 1:
+                log.exception("ingest failed: station=%s seq=%s", ready[0][1].sid, ready[0][1].seq)
+                return {ready[0][0]: exc}
+            log.warning("a group of %d batches failed (%r): applying each alone", len(ready), exc)
+        out: dict[int, _Applied | Exception] = {}
+        for i, prep in ready:
+            try:
+                with self.store.transaction():
+                    out[i] = self._apply(prep)
+            except Exception as exc:  # noqa: BLE001 - this batch's own failure
+                log.exception("ingest failed: station=%s seq=%s", prep.sid, prep.seq)
+                out[i] = exc
+        return out
 
     def _prepare(self, up: "Upload") -> "_Prepared | IngestOutcome":
         """Everything that does not depend on what the platform holds: refusals of the batch as sent, the
@@ -485,7 +517,7 @@ class Platform:
             raise self.refuse("bad_payload", bad, sid, seq, blob, peer)
         return _Prepared(sid, seq, header, hash_, station, events, up.via)
 
-    def _apply(self, prep: "_Prepared") -> tuple[str, tuple[int, int, int]]:
+    def _apply(self, prep: "_Prepared") -> "_Applied":
         """Inside the write transaction: check the chain and store the batch's effects. ('', counts) when
         applied; ('raced', …) when the batch is held already; a chain problem otherwise (nothing written)."""
         sid, seq = prep.sid, prep.seq
@@ -548,7 +580,7 @@ class Platform:
             number = e.get("case")
             reason = authority.authorize(sender.id, sender.role, e["type"], number, facts.get(number) if number else None)
             if not reason and e["type"] == ev.CASE_FILED and number not in facts:
-                facts[number] = CaseFacts(sender.id, str(_item(e).get("handling_level", "")))
+                facts[number] = CaseFacts(sender.id, _item_text(_item(e), "handling_level", 32))
             out.append(reason)
         return out
 
@@ -564,9 +596,11 @@ class Platform:
             self._effect(w.event, w.text, reason, tally, batch_seq)
         return tally.new, tally.conflicts, tally.refused
 
-    def _effect(self, e: dict[str, Any], body: str, reason: str, tally: "_Tally", batch_seq: int) -> None:
-        """Do what the verdict says with one event (``e`` in stored form, personal data sealed)."""
-        sender, at = tally.sender, tally.at
+    def _effect(self, e: dict[str, Any], body: str, reason: str, tally: "_Tally", batch_seq: int,
+                sender: StationRow | None = None) -> None:
+        """Do what the verdict says with one event of ``sender`` (the batch's sender unless given: an event
+        held back for its filing may be another device's of the service point)."""
+        sender, at = sender or tally.sender, tally.at
         if reason == authority.AWAITING_FILING:
             self.store.add_deferred([EventRefusalRow(e["id"], sender.id, batch_seq, e["case"], e["type"], reason,
                                                      body, at)])
@@ -597,15 +631,20 @@ class Platform:
             self._release(number, tally)
 
     def _release(self, number: str, tally: "_Tally") -> None:
-        """The filing is in: judge and apply the events that arrived before it, in their sender's order."""
+        """The filing is in: judge and apply the events that arrived before it, in their sender's order, each
+        as its own sender's (any device of the service point may have sent them, not only the filer)."""
         held = self.store.take_deferred(number)
         if not held:
             return
         facts = {r.number: CaseFacts(r.owner, r.level) for r in self.store.case_facts([number])}
+        senders: dict[str, StationRow] = {tally.sender.id: tally.sender}
         for row in held:
+            if row.station not in senders:
+                senders[row.station] = self.store.get_station(row.station) or tally.sender
+            sender = senders[row.station]
             e = json.loads(row.body)
-            reason = authority.authorize(tally.sender.id, tally.sender.role, row.type, number, facts.get(number))
-            self._effect(e, row.body, reason, tally, row.batch_seq)
+            reason = authority.authorize(sender.id, sender.role, row.type, number, facts.get(number))
+            self._effect(e, row.body, reason, tally, row.batch_seq, sender)
 
     def _fold_case(self, e: dict[str, Any], village: str, sender: str) -> str:
         number, type_ = e["case"], e["type"]
@@ -615,8 +654,8 @@ class Platform:
             if status is not None:
                 return "duplicate_case_number"
             item = _item(e)
-            self.store.put_case(number, village, str(item.get("code", ""))[:64], str(item.get("name", ""))[:200],
-                                lifecycle.RECEIVED, stamp, sender, str(item.get("handling_level", ""))[:32])
+            self.store.put_case(number, village, _item_text(item, "code", 64), _item_text(item, "name", 200),
+                                lifecycle.RECEIVED, stamp, sender, _item_text(item, "handling_level", 32))
             return ""
         if status is None:
             return "unknown_case"
@@ -629,15 +668,16 @@ class Platform:
             self.store.set_case_status(number, status, stamp)
         return ""
 
-    def _targets(self, sender: StationRow, village: str, cache: dict[str, list[str]]) -> list[str]:
+    def _targets(self, sender: StationRow, village: str, cache: dict[tuple[str, str], list[str]]) -> list[str]:
         """Every device of the case's village and of the townships covering it, but the sender: the
         devices of one service point see each other's work, a township's devices each other's decisions."""
-        if village not in cache:
+        key = (sender.id, village)
+        if key not in cache:
             stations = self._stations_cached()
             devices = [s.id for s in stations if s.role == "village" and service_point(s.id) == village]
             townships = [s.id for s in self._townships_covering(village)]
-            cache[village] = [t for t in devices + townships if t != sender.id]
-        return cache[village]
+            cache[key] = [t for t in devices + townships if t != sender.id]
+        return cache[key]
 
     def _townships_covering(self, village: str) -> list[StationRow]:
         return [s for s in self._stations_cached() if s.role == "township" and village.startswith(s.id[:9])]
@@ -756,7 +796,7 @@ class Platform:
 
 @dataclass
 class _Tally:
-    """What one batch's events did; ``routes`` caches the inboxes a village's case events go to."""
+    """What one batch's events did; ``routes`` caches the inboxes a sender's case events of a village go to."""
 
     at: str
     sender: StationRow
@@ -764,10 +804,18 @@ class _Tally:
     new: int = 0
     conflicts: int = 0
     refused: int = 0
-    routes: dict[str, list[str]] = field(default_factory=dict)
+    routes: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (sender, village) -> inboxes
 
 
 def _item(e: dict[str, Any]) -> dict[str, Any]:
     """The item snapshot of a ``case.filed`` event, or {} when the body has none of the right shape."""
     item = e["body"].get("item")
     return item if isinstance(item, dict) else {}
+
+
+def _item_text(item: dict[str, Any], key: str, limit: int) -> str:
+    """A text field of the item snapshot for the case row, or '' when it is not text. Only text: the
+    event may be the decoded one, personal data in clear (``{"$pii": …}``, which ``str()`` would have
+    written into the row); no NUL, which PostgreSQL's text columns cannot hold."""
+    value = item.get(key)
+    return value.replace("\x00", "")[:limit] if type(value) is str else ""

@@ -15,7 +15,8 @@ Speed matters here (issue 13: this walk was a third of the gateway's CPU). Two w
   ``"$pii"`` is exactly one ``{"$pii":"…"}`` object, and fewer than MAX_DEPTH brackets in all (so no
   deeper nesting). Then the stored text is that line with each ``{"$pii":"…"}`` replaced by its sealed
   form, in one regular-expression pass: the body is not walked and not written again.
-* **the walk** (anything else, and events without their line): the body is walked once, in place (the
+* **the walk** (anything else, and events without their line): the event is walked once (its body and
+  any other field, as the first way reads the whole line), in place (the
   events are the gateway's own freshly decoded copy), only containers visited, each ``{"$pii": text}``
   sealed where it stands, and the stored text written by orjson in canonical form.
 
@@ -35,7 +36,7 @@ import orjson
 from station.pii import PiiCodec
 from sync.envelope import MAX_SEQ
 
-HLC = re.compile(r"\d{16}-\d{4,6}")  # station/hlc.py: 16-digit ms, counter (4 digits, wider only if stuck)
+HLC = re.compile(r"[0-9]{16}-[0-9]{4,6}")  # station/hlc.py: 16-digit ms, counter (4 digits, wider only if stuck)
 EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]{0,31}(\.[a-z0-9_]{1,32}){0,3}")
 MAX_CASE_LEN = 32
 MAX_TEXT = 200  # operator names, recorded_at
@@ -73,18 +74,22 @@ def check_and_seal(events: list[dict[str, Any]], sender: str, codec: PiiCodec,
     seal = codec.sealer()
     raw_seal = codec.raw_sealer()
     out = []
+    seen: set[int] = set()
     for i, e in enumerate(events):
         try:
             _check(e, sender)
+            if e["seq"] in seen:  # one id, two events: which would the platform hold, which refuse?
+                raise _Malformed("与本批次中前面的事件编号重复")
+            seen.add(e["seq"])
             text = _sealed_line(lines[i], raw_seal) if lines else None
             if text is not None:
                 out.append(WireEvent(e, text))
                 continue
-            body = e["body"]
-            if PII in body or ENC in body:  # the body itself is one sealed value (or a forged one)
-                e["body"] = _seal_one(body, seal)
-            else:
-                _seal_in_place(body, 1, seal)
+            if PII in e or ENC in e:  # an event is not a sealed value, nor a $pii with company
+                raise _Malformed("含有个人信息或加密字段（$pii/$enc）作为事件字段")
+            # the whole event, as the line way reads the whole line: a $pii outside the body (a field no
+            # station writes) is sealed too, and a $enc there refused (every receiver opens whole events)
+            _seal_in_place(e, 0, seal)
             out.append(WireEvent(e, stored_json(e)))
         except _Malformed as bad:
             return [], f"第 {i + 1} 条事件{bad}"
@@ -120,7 +125,7 @@ def _check(e: dict[str, Any], sender: str) -> None:
     if not EVENT_TYPE.fullmatch(e["type"]):
         raise _Malformed("事件类型格式不对")
     case = e.get("case")
-    if case is not None and (type(case) is not str or len(case) > MAX_CASE_LEN):
+    if case is not None and (type(case) is not str or len(case) > MAX_CASE_LEN or not case.isprintable()):
         raise _Malformed("办件编号格式不对")
     if type(e.get("body")) is not dict:
         raise _Malformed("内容不是JSON对象")
@@ -135,7 +140,7 @@ def _seal_one(value: dict[str, Any], seal: Any) -> dict[str, str]:
 
 
 def _seal_in_place(container: dict[str, Any] | list[Any], depth: int, seal: Any) -> None:
-    """Visit the containers under ``container`` (at ``depth``; the body is 1): seal each ``{"$pii": text}``
+    """Visit the containers under ``container`` (at ``depth``; the event is 0, its body 1): seal each ``{"$pii": text}``
     where it stands, refuse ``$enc`` (only a receiver seals, under its own key) and nesting deeper than
     MAX_DEPTH. Scalars are not visited one by one: a container's values are only type-tested."""
     items = container.items() if type(container) is dict else enumerate(container)
