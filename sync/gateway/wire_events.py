@@ -41,6 +41,10 @@ EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]{0,31}(\.[a-z0-9_]{1,32}){0,3}")
 MAX_CASE_LEN = 32
 MAX_TEXT = 200  # operator names, recorded_at
 MAX_DEPTH = 32  # real bodies nest 4 deep; the fold and the sealers recurse
+# One event as stored: the largest a station writes is a filing with its item snapshot (~2.3 KB); a
+# bound keeps one upload from storing ~32 MB (the decompression bound) of padding that every receiver
+# of the case would then pull, alone in an envelope past the pull size.
+MAX_EVENT_BYTES = 64 * 1024
 PII, ENC = "$pii", "$enc"
 _TEXT_FIELDS = ("hlc", "type", "operator", "recorded_at")
 
@@ -81,6 +85,8 @@ def check_and_seal(events: list[dict[str, Any]], sender: str, codec: PiiCodec,
             if e["seq"] in seen:  # one id, two events: which would the platform hold, which refuse?
                 raise _Malformed("与本批次中前面的事件编号重复")
             seen.add(e["seq"])
+            if lines and len(lines[i]) > MAX_EVENT_BYTES:
+                raise _Malformed(f"过大（{len(lines[i])} 字节，上限 {MAX_EVENT_BYTES} 字节）")
             text = _sealed_line(lines[i], raw_seal) if lines else None
             if text is not None:
                 out.append(WireEvent(e, text))
@@ -90,7 +96,10 @@ def check_and_seal(events: list[dict[str, Any]], sender: str, codec: PiiCodec,
             # the whole event, as the line way reads the whole line: a $pii outside the body (a field no
             # station writes) is sealed too, and a $enc there refused (every receiver opens whole events)
             _seal_in_place(e, 0, seal)
-            out.append(WireEvent(e, stored_json(e)))
+            stored = stored_json(e)
+            if len(stored) > MAX_EVENT_BYTES + MAX_EVENT_BYTES // 2:  # sealing adds ~1/3 to personal data
+                raise _Malformed(f"过大（上限 {MAX_EVENT_BYTES} 字节）")
+            out.append(WireEvent(e, stored))
         except _Malformed as bad:
             return [], f"第 {i + 1} 条事件{bad}"
         except (TypeError, orjson.JSONEncodeError):  # not representable as canonical JSON

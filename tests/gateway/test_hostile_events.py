@@ -16,6 +16,7 @@ import zstandard
 
 from station import events as ev
 from station.casenumber import CaseNumber
+from station.events import canonical_json
 from station.store import Store
 from sync import envelope as env
 from sync.gateway.platform import IngestOutcome, Platform, Refused
@@ -202,3 +203,26 @@ def test_one_event_id_twice_in_a_batch_refuses_the_batch(world) -> None:
     with Platform.open(world["phome"]) as platform:
         for table, column in (("events", "id"), ("event_refusals", "event_id"), ("deferred_events", "event_id")):
             assert platform.store.query(f"SELECT count(*) FROM {table} WHERE {column}=?", (refused["id"],)) == [(0,)]
+
+
+@pytest.mark.parametrize("way", ["line as sent", "walk"])
+def test_an_event_past_the_size_bound_refuses_the_batch_and_one_at_it_is_stored(world, way: str) -> None:
+    """A station's largest event is a filing of ~2.3 KB; one upload must not store megabytes of padding
+    that every receiver of the case would pull."""
+    from sync.gateway.wire_events import MAX_EVENT_BYTES
+
+    def sized(n: int) -> dict[str, Any]:
+        event = _event(world, case=world["number"], type=ev.MATERIAL_RECEIVED, body={"pad": ""},
+                       operator="a\\b" if way == "walk" else "ab")
+        event["body"]["pad"] = "x" * (n - len(canonical_json(event).encode()))
+        assert len(canonical_json(event).encode()) == n  # the line as env.seal writes it
+        return event
+
+    big = sized(MAX_EVENT_BYTES + 1)
+    outcome = _send(world, [big])
+    assert isinstance(outcome, Refused) and outcome.code == "bad_payload" and "过大" in str(outcome), outcome
+    with Platform.open(world["phome"]) as platform:
+        assert platform.store.query("SELECT 1 FROM events WHERE id=?", (big["id"],)) == []
+    ok = sized(MAX_EVENT_BYTES - 100)
+    outcome = _send(world, [ok])
+    assert isinstance(outcome, IngestOutcome) and outcome.events_new == 1, outcome
