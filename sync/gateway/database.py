@@ -115,9 +115,15 @@ def open_store(home: Path, url: str | None, fingerprint: str | None = None, pool
     """The store for ``home``: PostgreSQL at ``url`` (migrated; claimed for this platform when ``creating``)
     or the home's SQLite file."""
     if not url:
+        import sqlite3
+
         from sync.gateway.store import SqliteGatewayStore
 
-        return SqliteGatewayStore(home / DB_FILE)
+        try:
+            return SqliteGatewayStore(home / DB_FILE)
+        except sqlite3.DatabaseError as exc:  # not a database, damaged, or a disk that refuses it
+            raise SyncError("database_corrupt", f"无法打开平台数据库文件 {home / DB_FILE}：{exc}。"
+                                                "请从备份恢复该文件（docs/deployment.md）") from None
     from sync.gateway.pg_store import PostgresGatewayStore
 
     import psycopg
