@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sync.errors import SyncError
+
 MIGRATION_LOCK = 7_301_913  # pg_advisory_lock key: "one migrator at a time" for this schema
 
 T = 'text COLLATE "C"'
@@ -112,6 +114,11 @@ def migrate(conn: Any, upto: int | None = None) -> list[int]:
         conn.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY,
                         name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())""")
         have = applied_versions(conn)
+        unknown = sorted(have - {m.version for m in MIGRATIONS})
+        if unknown:  # a newer release migrated it: old code must not write to a schema it does not know
+            raise SyncError("schema_too_new", f"平台数据库的架构版本（{'、'.join(map(str, unknown))}）比本程序认识的"
+                                              f"（{LATEST}）新：它已被更新版本的网关升级过。请升级本机的程序后再运行，"
+                                              "数据库未作任何改动")
         for m in MIGRATIONS:
             if m.version in have or (upto is not None and m.version > upto):
                 continue

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from sync.gateway.pg_migrations import LATEST, applied_versions, migrate
@@ -40,6 +41,7 @@ from sync.gateway.store import (TRIM_SQL, BatchRow, CaseFactsRow, EventRefusalRo
                                 RefusalRow, ReportReads, StationRow)
 
 POOL_WAIT_S = 10.0
+CONNECT_TIMEOUT_S = 5  # one connection attempt (sync/gateway/database.py probes with the same)
 LOCK_SPACE = 7_301_914  # first key of the two-key advisory locks taken by serialize()
 EVENT_COLS = "id, station, seq, hlc, case_number, type, body"
 STATION_COLS = "id, role, name, kem_public, sig_public, enrolled_at, revoked_at"
@@ -64,7 +66,9 @@ class PostgresGatewayStore(BufferedWrites, ReportReads):
         self.url = url
         # timeout: how long a request waits for a pooled connection. psycopg_pool's 30 s default let a scrape
         # of /metrics or a batch hang for 30 s when the database is gone; 10 s answers "unreachable" sooner.
-        self.pool = ConnectionPool(url, min_size=1, max_size=max(1, pool_size), kwargs={"autocommit": True},
+        # connect_timeout: libpq waits for ever on a host that drops packets; the URL's own value wins
+        timeout = {} if "connect_timeout" in conninfo_to_dict(url) else {"connect_timeout": CONNECT_TIMEOUT_S}
+        self.pool = ConnectionPool(url, min_size=1, max_size=max(1, pool_size), kwargs={"autocommit": True, **timeout},
                                    configure=_configure, open=True, name="gateway", timeout=POOL_WAIT_S)
         self._local = threading.local()
         try:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import math
 import os
 import secrets
 import time
@@ -140,14 +141,25 @@ class PlatformConfig:
             problems.append("metrics_token 应为至少16个字符的字符串（或留空：只允许本机访问 /metrics）")
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.type in ("int", "float") and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                               or value <= 0):
-                problems.append(f"{f.name} 应为正数")
+            if f.type == "int" and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+                problems.append(f"{f.name} 应为正整数")  # a thread count of 2.5 fails only at the first batch
+            elif f.type == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                        or not math.isfinite(value) or value <= 0):
+                problems.append(f"{f.name} 应为正数")  # nan compares false: a deadline that never comes
+        for key in ("name", "id"):
+            if not isinstance(getattr(self, key), str) or not getattr(self, key).strip():
+                problems.append(f"{key} 应为非空字符串")
+        networks = []
         for entry in self.trusted_proxies:
             try:
-                ipaddress.ip_network(entry, strict=False)
+                if not isinstance(entry, str):  # ip_network(1) is 0.0.0.1; uvicorn then fails on it
+                    raise TypeError(entry)
+                networks.append(str(ipaddress.ip_network(entry.strip(), strict=False)))
             except (TypeError, ValueError):
                 problems.append(f"trusted_proxies 中的 {entry!r} 不是IP地址或网段")
+        # normalised ("127.0.0.1/8" -> "127.0.0.0/8"): uvicorn takes a network with host bits for a name,
+        # trusts nobody, and every client behind the proxy looks like the proxy (a loopback address)
+        object.__setattr__(self, "trusted_proxies", tuple(networks))
         if problems:
             raise SyncError("bad_config", "平台配置有误：" + "；".join(problems))
 

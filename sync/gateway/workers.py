@@ -28,17 +28,25 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+from sync.errors import SyncError
+
 log = logging.getLogger("sync.gateway")
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def bind(host: str, port: int, backlog: int = 2048) -> socket.socket:
+    """The listening socket, or a Chinese ``cannot_listen`` error (port taken, no such address)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(backlog)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        raise SyncError("cannot_listen", f"无法在 {host}:{port} 上监听：{exc.strerror or exc}（端口已被占用，"
+                                         "或本机没有这个地址）") from None
     sock.set_inheritable(True)
     return sock
 
@@ -80,7 +88,11 @@ def serve(home: Path, url: str | None, host: str, port: int, workers: int = 1, l
     from sync.gateway.platform import Platform
 
     if workers <= 1:
-        _run_worker(home, url, None, host, port, 1, log_level, tls_cert, tls_key, on_ready)
+        sock = bind(host, port)  # a port taken is a clear error, not uvicorn's log line and exit status 3
+        try:
+            _run_worker(home, url, sock, host, port, 1, log_level, tls_cert, tls_key, on_ready)
+        finally:
+            sock.close()
         return
     # Checked (and migrated) once, before any worker starts; the workers find nothing left to migrate
     with Platform.open(home, url) as platform:

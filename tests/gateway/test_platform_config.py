@@ -28,7 +28,18 @@ def test_init_writes_every_limit_and_reads_it_back(tmp_path: Path) -> None:
                                        ("max_connections = -5", "max_connections"),
                                        ("flood_per_minute = \"many\"", "flood_per_minute"),
                                        ("trusted_proxies = \"127.0.0.1\"", "trusted_proxies"),
-                                       ("trusted_proxies = [\"*\"]", "trusted_proxies")])
+                                       ("trusted_proxies = [\"*\"]", "trusted_proxies"),
+                                       # uvicorn would crash on a number, at the first request
+                                       ("trusted_proxies = [1]", "trusted_proxies"),
+                                       # a whole number of threads, connections, bytes: range(2.5) fails
+                                       # at the first batch, every batch a 500
+                                       ("ingest_threads = 2.5", "ingest_threads"),
+                                       ("db_pool_size = 1.5", "db_pool_size"),
+                                       ("header_timeout_s = nan", "header_timeout_s"),  # never cuts anyone
+                                       ("body_timeout_s = inf", "body_timeout_s"),
+                                       ("id = 7", "id"),  # a traceback in the key file's code
+                                       ("name = \"  \"", "name"),
+                                       ("name = 5", "name")])
 def test_a_bad_limit_is_a_clear_refusal(tmp_path: Path, line: str, key: str) -> None:
     phome, _ = make_platform(tmp_path)
     config = phome / "platform.toml"
@@ -40,3 +51,23 @@ def test_a_bad_limit_is_a_clear_refusal(tmp_path: Path, line: str, key: str) -> 
     assert err.value.code == "bad_config" and key in err.value.message
     result = CliRunner().invoke(main, ["platform", "cases", "--home", str(phome), "--json"])
     assert result.exit_code == 1 and json.loads(result.output)["error"]["code"] == "bad_config"
+
+
+def test_a_proxy_network_written_with_host_bits_is_trusted_as_meant(tmp_path: Path) -> None:
+    """``127.0.0.1/8`` passes the check (host bits allowed) but uvicorn takes it for a literal name and
+    trusts nobody: every client behind the proxy would look like the proxy's own loopback address and
+    read /metrics. The configured networks reach uvicorn normalised."""
+    import requests
+
+    from sync.gateway.app import ServerThread
+    from sync.gateway.platform import Platform
+
+    phome, _ = make_platform(tmp_path)
+    config = phome / "platform.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("trusted_proxies = []",
+                                                                 'trusted_proxies = ["127.0.0.1/8"]'),
+                      encoding="utf-8")
+    with Platform.open(phome) as platform, ServerThread(platform) as server:
+        far = requests.get(server.url + "/metrics", headers={"X-Forwarded-For": "203.0.113.7"}, timeout=10)
+        assert far.status_code == 401
+        assert any(r["peer"] == "203.0.113.7" for r in platform.store.refusals(10))

@@ -69,3 +69,27 @@ def test_every_pooled_connection_plans_each_statement_for_its_own_parameters() -
         with store.transaction():  # a pooled connection inside a transaction
             assert store.query("SHOW plan_cache_mode") == [("force_custom_plan",)]
         assert store.query("SHOW plan_cache_mode") == [("force_custom_plan",)]
+
+
+def test_a_database_from_a_newer_release_is_refused_untouched(tmp_path: Path, platform_store_pg: str) -> None:
+    """A database a newer gateway has migrated (a rollback of the code, a second host not yet upgraded):
+    every command refuses it with a clear message and changes nothing, instead of running old code on it."""
+    import json
+    import subprocess
+
+    from sync.gateway.testing import STATION_CLI, make_platform
+
+    phome, _ = make_platform(tmp_path)
+    url = (phome / "database.url").read_text(encoding="utf-8")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO schema_migrations(version, name) VALUES (%s, 'from a newer release')", (LATEST + 1,))
+        before = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+    for command in (["status"], ["cases"], ["serve", "--port", "0"]):
+        out = subprocess.run([*STATION_CLI, "platform", *command, "--home", str(phome), "--json"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 1, out.stdout + out.stderr
+        error = json.loads(out.stdout)["error"]
+        assert error["code"] == "schema_too_new" and str(LATEST + 1) in error["message"], error
+        assert "Traceback" not in out.stderr
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall() == before
