@@ -165,9 +165,11 @@ def may_scrape(token: str, peer: str, authorization: str) -> bool:
     if token:
         return hmac.compare_digest(authorization.encode("utf-8", "replace"), f"Bearer {token}".encode("utf-8"))
     try:
-        return ipaddress.ip_address(peer).is_loopback
+        addr = ipaddress.ip_address(peer)
     except ValueError:
         return False
+    mapped = getattr(addr, "ipv4_mapped", None)  # a dual-stack listener sees 127.0.0.1 as ::ffff:127.0.0.1
+    return (mapped or addr).is_loopback
 
 
 def metrics_text(platform: "Platform") -> tuple[bytes, str]:

@@ -175,3 +175,15 @@ def test_a_short_metrics_token_is_refused_in_the_configuration(tmp_path: Path) -
     with pytest.raises(SyncError) as err:
         Platform.open(phome)
     assert "metrics_token" in err.value.message
+
+
+def test_who_may_scrape_on_a_dual_stack_listener() -> None:
+    """A listener on ``::`` sees a local Prometheus as ``::ffff:127.0.0.1``: that is this host; a mapped
+    outside address is not, and with a token only the token counts."""
+    from sync.gateway.ops import may_scrape
+
+    assert may_scrape("", "::ffff:127.0.0.1", "") and may_scrape("", "::1", "") and may_scrape("", "127.0.0.2", "")
+    assert not may_scrape("", "::ffff:203.0.113.7", "") and not may_scrape("", "203.0.113.7", "")
+    assert not may_scrape("", "not-an-address", "")
+    token = "t" * 20
+    assert not may_scrape(token, "::ffff:127.0.0.1", "") and may_scrape(token, "203.0.113.7", f"Bearer {token}")
