@@ -1,4 +1,5 @@
 """The receipt straight to a thermal roll printer in ESC/POS (python-escpos): text, native QR, cut.
+(Other documents go as raster images of their roll PDF: :func:`send_document`, printouts/thermal_raster.py.)
 
 No PDF in between: the head prints its own font, as many columns as it has (font A, 12×24 dots:
 an 80 mm roll's 72 mm head has 576 dots, 48 ASCII or 24 Chinese characters a line; a 58 mm roll's
@@ -229,19 +230,38 @@ def check_ready(printer: Any, wait: float = 2.0) -> str | None:
 def send_receipt(target: PrinterTarget, case: CaseDoc, texts: Texts, fmt: str, timeout: float = 10.0,
                  kept: str = "") -> PrintOutcome:
     """Print the receipt on the thermal printer; never raises (the PDF is already archived)."""
+    if fmt not in COLUMNS:
+        return _send(target, fmt, lambda printer: None, timeout, kept)
+    parts = receipt_parts(case, texts)
+    return _send(target, fmt, lambda printer: write_receipt(printer, parts, fmt), timeout, kept)
+
+
+def send_document(target: PrinterTarget, pdf: bytes, fmt: str, timeout: float = 10.0,
+                  kept: str = "") -> PrintOutcome:
+    """Print a roll-format PDF document on the thermal printer as raster images
+    (:mod:`printouts.thermal_raster`); never raises."""
+    from .thermal_raster import pdf_rasters, write_rasters
+
+    if fmt not in COLUMNS:
+        return _send(target, fmt, lambda printer: None, timeout, kept)
+    images = pdf_rasters(pdf, fmt)  # drawn before the printer is opened: a slow PC does not hold it
+    return _send(target, fmt, lambda printer: write_rasters(printer, images), timeout, kept)
+
+
+def _send(target: PrinterTarget, fmt: str, write: Any, timeout: float, kept: str) -> PrintOutcome:
+    """Open the printer, ask whether it can print, ``write(printer)``, close; every failure a Chinese message."""
     where = target.describe()
     kept = kept or "文书已存档（PDF），可在修好后补打"
+    if fmt not in COLUMNS:
+        return PrintOutcome(False, f"{where}只能打印卷纸，请在设置中把纸张改为80或58毫米卷纸。{kept}")
     printer = None
     try:
-        if fmt not in COLUMNS:
-            return PrintOutcome(False, f"{where}只能打印卷纸，请在设置中把纸张改为80或58毫米卷纸。{kept}")
-        parts = receipt_parts(case, texts)
         printer = open_printer(target, timeout)
         printer.open()
         problem = check_ready(printer)
         if problem:
             return PrintOutcome(False, f"{where}：{problem}。{kept}")
-        write_receipt(printer, parts, fmt)
+        write(printer)
     except _Unusable as exc:
         return PrintOutcome(False, f"{exc}。{kept}")
     except Exception as exc:  # noqa: BLE001 - escpos, pyusb and pyserial raise many kinds; each becomes a message

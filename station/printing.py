@@ -274,7 +274,7 @@ def _finish(store: Store, pdf: bytes, number: str | None, kind: str, operator: O
         path = out
     target, _ = parse_target(store.config.printer_kind or CUPS, store.config.printer)
     if target is not None and target.escpos:
-        outcome = _thermal(store, target, kind, fmt, citizen_doc)
+        outcome = _thermal(target, kind, fmt, citizen_doc, citizen_pdf or path.read_bytes())
         return PrintResult(path, outcome.sent, outcome.message_zh, reprints, kind)
     transient = None
     if citizen_pdf is not None and out is None:
@@ -292,17 +292,17 @@ def _finish(store: Store, pdf: bytes, number: str | None, kind: str, operator: O
     return PrintResult(path, False, "未设置打印机，文书已存档（PDF）", reprints, kind)
 
 
-def _thermal(store: Store, target: PrinterTarget, kind: str, fmt: str, doc: Any) -> PrintOutcome:
-    """A thermal (ESC/POS) printer prints the receipt in its own font; other documents stay PDFs."""
+def _thermal(target: PrinterTarget, kind: str, fmt: str, doc: Any, pdf: bytes) -> PrintOutcome:
+    """A thermal (ESC/POS) printer prints the receipt in its own font, any other document as a raster
+    image of its roll PDF (``pdf``: the copy handed over)."""
     from printouts.texts import load_texts
-    from printouts.thermal import send_receipt
+    from printouts.thermal import send_document, send_receipt
 
-    if kind != "receipt" or not isinstance(doc, CaseDoc):
-        return PrintOutcome(False, f"{target.describe()}只直接打印收件回执；{KIND_TITLES[kind]}已存档（PDF），"
-                                   "请在能打印 A4 的电脑上打印")
     if fmt not in ROLL_FORMATS:
-        return PrintOutcome(False, f"{target.describe()}只能打印卷纸：请选择80或58毫米卷纸。收件回执已存档（PDF）")
-    return send_receipt(target, doc, load_texts(None), fmt)
+        return PrintOutcome(False, f"{target.describe()}只能打印卷纸：请选择80或58毫米卷纸。{KIND_TITLES[kind]}已存档（PDF）")
+    if kind == "receipt" and isinstance(doc, CaseDoc):
+        return send_receipt(target, doc, load_texts(None), fmt)
+    return send_document(target, pdf, fmt, kept=f"{KIND_TITLES[kind]}已存档（PDF），可在修好后补打")
 
 
 def print_case_document(store: Store, number: str, kind: str, operator: Operator, fmt: str | None = None,

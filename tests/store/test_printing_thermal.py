@@ -37,15 +37,22 @@ def test_printer_off_then_on_the_receipt_is_archived_and_reprinted(village_home,
         assert "收件回执" in archived and filed.query_password not in archived
         assert store.conn.execute("SELECT count FROM prints WHERE case_number=? AND kind='receipt'",
                                   (filed.number,)).fetchone()[0] == 1
-        # other documents stay PDFs: said so, archived
+        # other documents go to the same printer as images of their roll PDF: it is off, so they wait archived
         notice = print_case_document(store, filed.number, "notice", os_account())
-        assert not notice.sent and "只直接打印收件回执" in notice.message and notice.path.is_file()
+        assert not notice.sent and "无法连接" in notice.message and "已存档" in notice.message
+        assert notice.path.is_file()
 
     with fake_printer() as (port, received):
         update_config(village_home, printer=f"127.0.0.1:{port}")
         with Store.open(village_home, clock=clock) as store:
             again = print_case_document(store, filed.number, "receipt", os_account())
     assert again.sent and again.reprint_count == 1
+    with fake_printer() as (port, raster):
+        update_config(village_home, printer=f"127.0.0.1:{port}")
+        with Store.open(village_home, clock=clock) as store:
+            notice_again = print_case_document(store, filed.number, "notice", os_account())
+    assert notice_again.sent and b"\x1dv0" in bytes(raster) and b"\x1dV" in bytes(raster)  # raster strips, cut
+    assert "收件回执".encode("gb18030") not in bytes(raster)  # the notice, drawn, not the receipt's text
     data = bytes(received)
     assert "补打（第1次）".encode("gb18030") in data and "收件回执".encode("gb18030") in data
     assert filed.query_password.encode() in data       # the citizen's copy, printed in the head's font
