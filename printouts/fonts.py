@@ -7,6 +7,13 @@ a warning is logged). A font is accepted only if reportlab can load it (TrueType
 based OpenType such as Noto Sans CJK is refused by reportlab) and it has Chinese glyphs.
 
 Registration happens once per process per file; :func:`resolve_font` results are cached.
+
+No single font has every character a citizen's name or address may hold (生僻字 of CJK Extension A/B,
+the ethnic-minority middle dot ``·``). Text is therefore drawn character by character in the first
+font that has a glyph for it: the document's font, then every other usable font installed
+(:func:`fallback_fonts`, the CJK fonts above and DejaVu Sans for symbols). :func:`glyph_font` says
+which; :func:`cover` replaces a character no installed font can draw with :data:`MISSING` (a drawn
+box, never a silent blank) and reports it, so the document can say so in print.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import re
 import shutil
 import subprocess
 import threading
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -63,6 +71,16 @@ _CJK_NAME = re.compile(
 _FONT_EXT = (".ttf", ".ttc", ".otf")
 _PROBE = "中文办件"
 
+#: Fonts for symbols a CJK font may lack (the middle dot ``·`` and bullet ``•`` in Droid Sans Fallback).
+SYMBOL_PATHS: tuple[str, ...] = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf",
+    "C:/Windows/Fonts/arial.ttf",
+)
+#: Printed in place of a character that no installed font can draw: a box the agent writes into.
+MISSING = "□"
+
 
 @dataclass(frozen=True)
 class FontChoice:
@@ -93,10 +111,17 @@ def _split_index(spec: str) -> tuple[str, int]:
     return spec, 0
 
 
-def _register_ttf(path: str, index: int) -> str | None:
+def _has_chinese(name: str) -> bool:
+    cmap = pdfmetrics.getFont(name).face.charToGlyph
+    return all(ord(ch) in cmap for ch in _PROBE)
+
+
+def _register_ttf(path: str, index: int, chinese: bool = True) -> str | None:
+    """Register a TrueType face; with ``chinese``, only one that has Chinese glyphs."""
     key = (os.path.abspath(path), index)
     if key in _registered:
-        return _registered[key]
+        name = _registered[key]
+        return name if not chinese or _has_chinese(name) else None
     stem = re.sub(r"[^A-Za-z0-9]+", "", Path(path).stem) or "CJK"
     name = f"CJK-{stem}-{index}"
     try:
@@ -105,7 +130,7 @@ def _register_ttf(path: str, index: int) -> str | None:
         log.info("font %s#%d not usable: %s", path, index, exc)
         return None
     cmap = font.face.charToGlyph
-    if not all(ord(ch) in cmap for ch in _PROBE):
+    if chinese and not all(ord(ch) in cmap for ch in _PROBE):
         log.info("font %s#%d has no Chinese glyphs", path, index)
         return None
     pdfmetrics.registerFont(font)
@@ -192,3 +217,96 @@ def _resolve(config_path: str | None, candidates: Sequence[str] | None,
             return FontChoice(name, path, True)
     log.warning("no CJK TrueType font found; using built-in %s (not embedded)", CID_FALLBACK)
     return _cid()
+
+
+# --------------------------------------------------------------------------- per-character fallback
+
+_fallbacks: tuple[str, ...] | None = None
+_glyph_cache: dict[tuple[str, str], str | None] = {}
+
+
+def fallback_fonts() -> tuple[str, ...]:
+    """Every usable installed font worth trying for a character the document's font lacks, registered
+    (once per process, on the first character missing from a document's font): the known CJK files,
+    ``fc-match``'s fonts and the CJK families in the font folders (each with Chinese glyphs), then the
+    symbol fonts of :data:`SYMBOL_PATHS`."""
+    global _fallbacks
+    with _lock:
+        if _fallbacks is None:
+            names: list[str] = []
+            seen: set[str] = set()
+            specs = [(spec, True) for spec in (*KNOWN_PATHS, *_fc_match(), *_walk(default_search_dirs()))]
+            for spec, chinese in (*specs, *((spec, False) for spec in SYMBOL_PATHS)):
+                path, index = _split_index(spec)
+                if path in seen or not os.path.isfile(path):
+                    continue
+                seen.add(path)
+                name = _register_ttf(path, index, chinese=chinese)
+                if name and name not in names:
+                    names.append(name)
+            _fallbacks = tuple(names)
+        return _fallbacks
+
+
+def _drawable(ch: str) -> bool:
+    """Whether ``ch`` needs a glyph at all (spaces and control characters are not drawn)."""
+    return not (ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf"))
+
+
+def has_glyph(font: str, ch: str) -> bool:
+    """Whether ``font`` (a registered name) draws ``ch``. reportlab's CID font is supplied by the
+    viewer; it is written in UCS-2, so it can only carry the Basic Multilingual Plane."""
+    face = getattr(pdfmetrics.getFont(font), "face", None)
+    cmap = getattr(face, "charToGlyph", None)
+    if isinstance(cmap, dict):
+        return ord(ch) in cmap
+    return ord(ch) <= 0xFFFF
+
+
+def glyph_font(ch: str, font: str) -> str | None:
+    """The font ``ch`` is drawn in: ``font`` when it has the glyph (or none is needed), else the first
+    fallback that has it; None when no installed font has it."""
+    key = (font, ch)
+    if key in _glyph_cache:
+        return _glyph_cache[key]
+    found: str | None = font
+    if _drawable(ch) and not has_glyph(font, ch):
+        found = next((f for f in fallback_fonts() if f != font and has_glyph(f, ch)), None)
+        if found is None:
+            log.warning("no installed font has a glyph for U+%04X", ord(ch))
+    _glyph_cache[key] = found
+    return found
+
+
+def cover(text: str, font: str) -> tuple[str, list[str]]:
+    """``text`` with every character no installed font can draw replaced by :data:`MISSING`, and
+    those characters (in order of appearance, once each)."""
+    missing: list[str] = []
+    out = []
+    for ch in text:
+        if glyph_font(ch, font) is None:
+            if ch not in missing:
+                missing.append(ch)
+            out.append(MISSING)
+        else:
+            out.append(ch)
+    return "".join(out), missing
+
+
+def font_runs(text: str, font: str) -> list[tuple[str, str]]:
+    """``text`` cut into (run, font name) pieces, each drawn in one font (see :func:`glyph_font`);
+    a character no font has stays in ``font`` (call :func:`cover` first to avoid that)."""
+    runs: list[tuple[str, str]] = []
+    for ch in text:
+        f = glyph_font(ch, font) or font
+        if runs and runs[-1][1] == f:
+            runs[-1] = (runs[-1][0] + ch, f)
+        else:
+            runs.append((ch, f))
+    return runs
+
+
+def in_font(text: str, font: str) -> str:
+    """``text`` for a place that draws in ``font`` alone (a chart label): every character ``font`` has
+    no glyph for becomes :data:`MISSING`, a visible box instead of a blank."""
+    return "".join(ch if not _drawable(ch) or has_glyph(font, ch) else MISSING for ch in text)

@@ -11,7 +11,7 @@ goes through :func:`para`, which escapes it and breaks it into lines by the Chin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Callable, Sequence
 
@@ -28,8 +28,9 @@ from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Flowable, Frame,
 from forms.problems import StationError
 
 from .formats import ALL_FORMATS, PAPER_WIDTH_MM, PRINT_WIDTH_MM, ROLL_FORMATS
+from .fonts import cover, font_runs
 from .formatting import material_status
-from .linebreak import BrokenParagraph
+from .linebreak import BrokenParagraph, measure_with
 from .model import MaterialLine
 from .texts import Texts
 
@@ -108,6 +109,15 @@ class Ctx:
     font: str
     texts: Texts
     styles: dict[str, ParagraphStyle]
+    #: characters of the document no installed font can draw (printed as ``□``), in order
+    missing: list[str] = field(default_factory=list)
+
+    def cover(self, text: str) -> str:
+        """``text`` with every character no installed font draws replaced by ``□`` and remembered
+        (the document then ends with a note naming them: :func:`missing_note`)."""
+        covered, lost = cover(text, self.font)
+        self.missing.extend(ch for ch in lost if ch not in self.missing)
+        return covered
 
     @property
     def width(self) -> float:
@@ -151,7 +161,16 @@ def para(ctx: Ctx, text: str, style: str | ParagraphStyle = "body", bullet: str 
     """A paragraph of plain text (escaped, newlines kept), broken by the Chinese rules of
     :mod:`printouts.linebreak` at whatever width it is laid out in."""
     st = ctx.styles[style] if isinstance(style, str) else style
-    return BrokenParagraph(None, st, bulletText=bullet, plain=text)
+    return BrokenParagraph(None, st, bulletText=bullet, plain=ctx.cover(text))
+
+
+def missing_note(ctx: Ctx) -> list[Flowable]:
+    """The note a document ends with when some of its characters could not be drawn: which ones (by
+    code point, as no font here shows them) and that the agent writes them into the boxes by hand."""
+    if not ctx.missing:
+        return []
+    codes = "、".join(f"U+{ord(ch):04X}" for ch in ctx.missing)
+    return [gap(ctx, 0.4), para(ctx, ctx.texts("common", "missing_glyphs", codes=codes), "small")]
 
 
 def gap(ctx: Ctx, lines: float = 0.6) -> Spacer:
@@ -332,11 +351,22 @@ def _measure(flowables: Sequence[Flowable], width: float) -> float:
 
 def _fit(text: str, font: str, size: float, width: float) -> str:
     """Cut a one-line text (the footer) with an ellipsis so it stays inside ``width``."""
-    if stringWidth(text, font, size) <= width:
+    measure = measure_with(font, size)
+    if measure(text) <= width:
         return text
-    while text and stringWidth(text + "…", font, size) > width:
+    while text and measure(text + "…") > width:
         text = text[:-1]
     return text + "…"
+
+
+def draw_line(canv: Canvas, x: float, y: float, text: str, font: str, size: float, centred: bool = False) -> None:
+    """One line of text on the canvas, each character in the font that has its glyph."""
+    if centred:
+        x -= measure_with(font, size)(text) / 2
+    for run, f in font_runs(text, font):
+        canv.setFont(f, size)
+        canv.drawString(x, y, run)
+        x += stringWidth(run, f, size)
 
 
 def build_pdf(ctx: Ctx, flowables: list[Flowable], title: str,
@@ -373,12 +403,10 @@ def build_pdf(ctx: Ctx, flowables: list[Flowable], title: str,
             text = _fit(footer + "　" + ctx.texts("common", "page", page=page),
                         font, size, spec.frame_width)
             canv.saveState()
-            canv.setFont(font, size)
-            canv.drawCentredString(spec.width / 2, spec.margin / 2, text)
+            draw_line(canv, spec.width / 2, spec.margin / 2, text, font, size, centred=True)
             if running_head and page > 1:
-                canv.setFont(font, head_size)
-                canv.drawString(spec.margin, height - spec.margin + head_size * 0.6,
-                                _fit(running_head, font, head_size, spec.frame_width))
+                draw_line(canv, spec.margin, height - spec.margin + head_size * 0.6,
+                          _fit(running_head, font, head_size, spec.frame_width), font, head_size)
                 canv.setLineWidth(0.6)
                 canv.line(spec.margin, height - spec.margin + head_size * 0.3,
                           spec.width - spec.margin, height - spec.margin + head_size * 0.3)

@@ -30,6 +30,8 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Paragraph
 from reportlab.platypus.paragraph import cleanBlockQuotedText
 
+from .fonts import font_runs, glyph_font
+
 #: May not start a line (closing brackets and quotes, sentence and clause marks, ellipsis, units).
 CLOSING = frozenset("，。、；：？！）》」』】〕〉｝］〗〙〛”’…‥·・％‰℃°″′～"
                     ",.;:?!)]}>%")
@@ -208,7 +210,8 @@ def break_lines(text: str, widths: float | Sequence[float], measure: Measure) ->
 
 
 def measure_with(font: str, size: float) -> Measure:
-    """The width of a string as reportlab will draw it (the sum of its glyphs, as the CJK wrapper adds them)."""
+    """The width of a string as reportlab will draw it (the sum of its glyphs, as the CJK wrapper adds
+    them, each in the font that draws it: :func:`printouts.fonts.glyph_font`)."""
     cache: dict[str, float] = {}
 
     def width(s: str) -> float:
@@ -216,11 +219,18 @@ def measure_with(font: str, size: float) -> Measure:
         for ch in s:
             w = cache.get(ch)
             if w is None:
-                w = cache[ch] = stringWidth(ch, font, size)
+                w = cache[ch] = stringWidth(ch, glyph_font(ch, font) or font, size)
             total += w
         return total + 1e-3   # never exactly at the edge: the drawing adds the same widths in another order
 
     return width
+
+
+def markup(line: str, font: str) -> str:
+    """One line of plain text as paragraph markup: escaped, and every run of characters that ``font``
+    has no glyph for set in the installed font that has (``<font name=…>``)."""
+    return "".join(escape(run) if f == font else f'<font name="{f}">{escape(run)}</font>'
+                   for run, f in font_runs(line, font))
 
 
 class BrokenParagraph(Paragraph):
@@ -233,7 +243,8 @@ class BrokenParagraph(Paragraph):
     def __init__(self, text: str | None, style: object = None, bulletText: str | None = None,
                  frags: object = None, plain: str | None = None, **kw: object):
         if plain is not None:
-            text = escape(plain).replace("\n", "<br/>")
+            font = getattr(style, "fontName", "")
+            text = "<br/>".join(markup(line, font) for line in plain.split("\n"))
         super().__init__(text, style, bulletText, frags, **kw)  # type: ignore[arg-type]
         self._plain = plain
         self._broken_at: float | None = None
@@ -244,7 +255,7 @@ class BrokenParagraph(Paragraph):
             first = availWidth - st.leftIndent - st.firstLineIndent - st.rightIndent
             later = availWidth - st.leftIndent - st.rightIndent
             lines = break_lines(self._plain, (first, later), measure_with(st.fontName, st.fontSize))
-            self._setup("<br/>".join(escape(line) for line in lines), st, self.bulletText, None,
+            self._setup("<br/>".join(markup(line, st.fontName) for line in lines), st, self.bulletText, None,
                         cleanBlockQuotedText)
             self.__dict__.pop("blPara", None)
             self._broken_at = availWidth

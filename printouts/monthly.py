@@ -23,6 +23,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import CondPageBreak, Flowable, Paragraph, Table
 
+from .fonts import in_font
 from .formatting import fmt_date
 from .layout import Ctx, _grid, gap, heading, kv_table, para, reprint_mark
 from .model import FigureRow, MonthlyReport
@@ -154,6 +155,9 @@ def bar_chart(ctx: Ctx, categories: Sequence[str], series: Sequence[Sequence[int
     chart.x, chart.y = 28, label_space
     chart.width, chart.height = width - chart.x - right_space, height - label_space - legend_h - 6
     slot = chart.width / max(len(categories), 1)
+    # a label is one String in the document's font: a rare character it lacks is a box, not a blank
+    # (the table prints the name whole, in the font that has it)
+    categories = [in_font(c, ctx.font) for c in categories]
     if not label_angle:
         categories = [fit_label(c, ctx.font, _CHART_FONT_SIZE, slot - 2) for c in categories]
     chart.data = [list(s) for s in series]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from types import ModuleType
 from typing import Callable
@@ -14,10 +15,12 @@ from . import (acceptance, application, commitment, correction, daily, inform, m
                receipt, refusal, result)
 from .fonts import resolve_font
 from .formatting import group_case_number
-from .layout import ALL_FORMATS, Ctx, build_pdf, make_ctx, page_spec
+from .layout import ALL_FORMATS, Ctx, build_pdf, make_ctx, missing_note, page_spec
 from .model import (AcceptanceDoc, ApplicationDoc, CaseDoc, CommitmentDoc, CorrectionDoc, DailyReport, Document,
                     InformDoc, MonthlyReport, RatingCardDoc, RefusalDoc, ResultDoc)
 from .texts import load_texts
+
+log = logging.getLogger(__name__)
 
 #: kind -> (builder module, document type, formats allowed)
 KINDS: dict[str, tuple[ModuleType, type, tuple[str, ...]]] = {
@@ -78,12 +81,17 @@ def render(doc: Document, kind: str, fmt: str = "a4", large: bool = False,
     station = case.station if case else doc.station  # type: ignore[union-attr]
     title_bits = [kind, case.case_number if case else getattr(doc, "number", None) or getattr(doc, "day", None)
                   or getattr(doc, "month", "")]
-    footer = ctx.texts("common", "footer", station_name=station.name, station_phone=station.phone)
+    footer = ctx.cover(ctx.texts("common", "footer", station_name=station.name, station_phone=station.phone))
     head = None
     if case:
-        footer = f"{case.case_number}　{footer}"
-        head = ctx.texts("common", "running_head", title=_title(flowables) or kind,
-                         case_number=group_case_number(case.case_number))
+        footer = f"{ctx.cover(case.case_number)}　{footer}"
+        head = ctx.cover(ctx.texts("common", "running_head", title=_title(flowables) or kind,
+                                   case_number=group_case_number(case.case_number)))
+    if ctx.missing:
+        # never a silent blank: the characters are boxes on paper and the note says which ones
+        log.warning("%s %s: no installed font draws %s; printed as boxes with a note", kind, title_bits[1],
+                    " ".join(f"U+{ord(ch):04X}" for ch in ctx.missing))
+        flowables += missing_note(ctx)
     return build_pdf(ctx, flowables, title=" ".join(str(b) for b in title_bits), footer=footer,
                      running_head=head)
 

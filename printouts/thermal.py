@@ -227,6 +227,23 @@ def check_ready(printer: Any, wait: float = 2.0) -> str | None:
     return None
 
 
+#: What a thermal head's own Chinese font is sure to have: GB2312/GBK. GB18030 encodes every character,
+#: but a 生僻字 outside GBK (䶮, 𠮷) is a slot the head's font leaves empty or fills with something else.
+PRINTER_FONT_CODE = "gbk"
+
+
+def fits_printer_font(case: CaseDoc, texts: Texts) -> bool:
+    """Whether every character of the receipt is in the head's own font (:data:`PRINTER_FONT_CODE`);
+    when not, the receipt must go as an image of its roll PDF (:func:`send_document`), whose fonts draw it."""
+    for part in receipt_parts(case, texts):
+        if isinstance(part, Text):
+            try:
+                part.text.encode(PRINTER_FONT_CODE)
+            except UnicodeEncodeError:
+                return False
+    return True
+
+
 def send_receipt(target: PrinterTarget, case: CaseDoc, texts: Texts, fmt: str, timeout: float = 10.0,
                  kept: str = "") -> PrintOutcome:
     """Print the receipt on the thermal printer; never raises (the PDF is already archived)."""

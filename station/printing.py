@@ -294,13 +294,14 @@ def _finish(store: Store, pdf: bytes, number: str | None, kind: str, operator: O
 
 def _thermal(target: PrinterTarget, kind: str, fmt: str, doc: Any, pdf: bytes) -> PrintOutcome:
     """A thermal (ESC/POS) printer prints the receipt in its own font, any other document as a raster
-    image of its roll PDF (``pdf``: the copy handed over)."""
+    image of its roll PDF (``pdf``: the copy handed over); so does a receipt with a character the head's
+    font lacks (a 生僻字 in a name or address)."""
     from printouts.texts import load_texts
-    from printouts.thermal import send_document, send_receipt
+    from printouts.thermal import fits_printer_font, send_document, send_receipt
 
     if fmt not in ROLL_FORMATS:
         return PrintOutcome(False, f"{target.describe()}只能打印卷纸：请选择80或58毫米卷纸。{KIND_TITLES[kind]}已存档（PDF）")
-    if kind == "receipt" and isinstance(doc, CaseDoc):
+    if kind == "receipt" and isinstance(doc, CaseDoc) and fits_printer_font(doc, load_texts(None)):
         return send_receipt(target, doc, load_texts(None), fmt)
     return send_document(target, pdf, fmt, kept=f"{KIND_TITLES[kind]}已存档（PDF），可在修好后补打")
 

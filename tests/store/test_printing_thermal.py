@@ -68,3 +68,25 @@ def test_a4_with_a_thermal_printer_is_refused_at_print_time(village_home, clock,
         filed = file_case(store, catalog, item.code, make_submission(item, rng, clock().date()), os_account())
         result = print_case_document(store, filed.number, "receipt", os_account(), fmt="a4")
     assert not result.sent and "只能打印卷纸" in result.message and result.path.is_file()
+
+
+def test_a_name_outside_the_printers_font_prints_the_receipt_as_an_image(village_home, clock, catalog, rng) -> None:
+    """A thermal head's own Chinese font is GB2312/GBK: a 生僻字 such as 䶮 (U+4DAE, four bytes in GB18030)
+    would come out as garbage or nothing. Such a receipt goes as a raster of its roll PDF, whose fonts
+    draw it; a receipt in ordinary characters still goes as text in the head's font."""
+    from station.operators import os_account
+
+    update_config(village_home, printer_kind="escpos-network", printer="127.0.0.1:9", paper_format="roll80")
+    with Store.open(village_home, clock=clock) as store:
+        item = item_by_initials(catalog, "gljt")
+        filed = file_case(store, catalog, item.code, make_submission(item, rng, clock().date(), name="王䶮"),
+                          os_account())
+    with fake_printer() as (port, received):
+        update_config(village_home, printer=f"127.0.0.1:{port}")
+        with Store.open(village_home, clock=clock) as store:
+            result = print_case_document(store, filed.number, "receipt", os_account())
+    data = bytes(received)
+    assert result.sent
+    assert "䶮".encode("gb18030") not in data and "收件回执".encode("gb18030") not in data
+    assert b"\x1dv0" in data and b"\x1dV" in data       # raster strips of the drawn receipt, cut
+    assert "王䶮" in _text(result.path)                 # the archived PDF names the applicant
