@@ -105,7 +105,12 @@ def sync_export(ctx: Context, to: str) -> None:
 
     with open_store(ctx) as store:
         result = export(store, Path(to))
-    ctx.out(result, f"已导出 {result['batches']} 批 {result['events']} 条事件到 {result['folder']}")
+    text = f"已导出 {result['batches']} 批 {result['events']} 条事件到 {result['folder']}"
+    if result.get("notice"):
+        text += "\n" + result["notice"]
+    ctx.out(result, text)
+    if result.get("catchup_pending"):
+        sys.exit(2)
 
 
 @command(sync_group, "import", login="handle")
@@ -121,6 +126,8 @@ def sync_import(ctx: Context, from_: str) -> None:
         lines = [f"回执：新确认 {result['acks_applied']} 批，已确认过 {result['acks_already']} 批",
                  f"平台消息：{result['inbox_batches']} 批 {result['events_pulled']} 条（新 {result['applied']}，"
                  f"冲突 {result['conflicts']}），已导入过 {result['inbox_skipped']} 批"]
+        if result.get("notice"):  # the chain checked with the platform's answer on the stick (restored home)
+            lines.append(result["notice"])
         lines += [f"错误：{e['message']}" for e in result["errors"]]
         return "\n".join(lines)
 
