@@ -6,6 +6,11 @@ Folder layout (one sub-folder per station, so one stick can carry several)::
     FOLDER/<station_id>/out/<seq>.vse     the station's sealed batches (exact outbox bytes)
     FOLDER/<station_id>/acks/<seq>.ack    platform-signed acknowledgements
     FOLDER/<station_id>/in/<seq>.vse      the station's inbox envelopes from the platform
+    FOLDER/<station_id>/chain.json        the platform's signed answer of the device's chain (catch-up)
+    FOLDER/<station_id>/own/<n>.vse       its own events the platform holds, when it asked to catch up
+
+Catch-up over the stick (a restored home: nothing new is cut until the platform answered) is
+``sync.usb_catchup``.
 
 The platform's side (ingest a stick, write acks and inbox envelopes back) is
 ``sync.gateway.usb_import``: nothing on the station side imports the platform.
@@ -214,11 +219,15 @@ def import_(store: Store, folder: Path) -> dict[str, Any]:
     summary = SyncSummary(link="usb")
     catchup = _catch_up(store, own, keys, platform, summary)  # first: the acks on the stick may be for batches
     acked = already = 0                                         # a restored home gets back only now
+    from sync.usb_catchup import needs_catchup
+
+    behind = needs_catchup(store)  # not caught up: acks of batches it has not got back yet are no news
     for path in stick_files(own / "acks", ".ack"):
         seq = _seq_of(path)
         batch = outbox.get(store, seq) if seq is not None else None
         if batch is None:
-            summary.error("usb_unknown_ack", f"回执 {path.name} 对应的批次本站没有")
+            if not behind:
+                summary.error("usb_unknown_ack", f"回执 {path.name} 对应的批次本站没有")
             continue
         try:
             if outbox.mark_acknowledged(store, batch, _read(path, MAX_ACK_FILE), platform):

@@ -174,7 +174,7 @@ def platform_withdraw_query_url(ctx: Context) -> None:
 @command(platform_group, "import")
 @click.option("--from", "from_", required=True, type=click.Path(file_okay=False, exists=True), help="U盘上的文件夹")
 def platform_import_cmd(ctx: Context, from_: str) -> None:
-    """从U盘文件夹导入各站批次，写回回执和各站的平台消息。有文件被拒收时退出码为 2。"""
+    """从U盘文件夹导入各站批次，写回回执、各站的平台消息和平台对各站批次链的核对结果。有文件被拒收时退出码为 2。"""
     from sync.gateway.usb_import import platform_import
 
     with open_platform(ctx) as platform:

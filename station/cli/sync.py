@@ -100,7 +100,7 @@ def sync_run(ctx: Context, max_syncs: int | None, interval_seconds: float | None
 @command(sync_group, "export", login="handle")
 @click.option("--to", "to", required=True, type=click.Path(file_okay=False), help="U盘上的文件夹")
 def sync_export(ctx: Context, to: str) -> None:
-    """把待传批次写到U盘文件夹（离线同步）。"""
+    """把待传批次写到U盘文件夹（离线同步）。从备份恢复后尚未与平台核对时不导出新数据（退出码 2），先请平台核对。"""
     from sync.usb import export
 
     with open_store(ctx) as store:
@@ -116,7 +116,7 @@ def sync_export(ctx: Context, to: str) -> None:
 @command(sync_group, "import", login="handle")
 @click.option("--from", "from_", required=True, type=click.Path(file_okay=False, exists=True), help="U盘上的文件夹")
 def sync_import(ctx: Context, from_: str) -> None:
-    """从U盘文件夹导入平台回执和平台消息。"""
+    """从U盘文件夹导入平台回执和平台消息；从备份恢复的站点同时按平台的核对结果补回本机已上报的数据。"""
     from sync.usb import import_
 
     with open_store(ctx) as store:

@@ -190,7 +190,8 @@ def _refused(home: Path, stick: Path) -> str:
     with Store.open(home) as store:
         result = import_(store, stick)
     assert result["catchup"] is None
-    (error,) = [e for e in result["errors"] if e["code"] == "bad_answer"]
+    (error,) = result["errors"]
+    assert error["code"] == "bad_answer"
     assert "未作任何改动" in error["message"]
     assert _state(home) == before and before[2]  # still to catch up, nothing adopted
     with Store.open(home) as store:
@@ -272,3 +273,27 @@ def test_an_in_step_station_round_trip_carries_only_a_small_chain_answer(tmp_pat
     with Platform.open(phome) as platform:
         assert platform_import(platform, stick)["stations"][0]["chain_written"] is False
     assert (folder / CHAIN_FILE).read_bytes() == before
+
+
+def test_links_on_the_stick_are_neither_followed_nor_written_through(tmp_path: Path) -> None:
+    phome, keys = make_platform(tmp_path)
+    stick = tmp_path / "usb"
+    _, backup, _, _ = dead_pc(tmp_path, phome, keys, stick)
+    new = tmp_path / "new-pc"
+    restore_station(backup, new, PASS)
+    with Store.open(new) as store:
+        assert export(store, stick)["catchup_pending"]
+    folder = stick / VILLAGE
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (folder / OWN_DIR).symlink_to(outside)  # the own events would be written through this link
+    with Platform.open(phome) as platform:
+        entry = platform_import(platform, stick)["stations"][0]
+    assert "chain_error" in entry and not any(outside.iterdir())
+    (folder / OWN_DIR).unlink()
+    (folder / CHAIN_FILE).unlink(missing_ok=True)
+    (folder / CHAIN_FILE).symlink_to("/dev/zero")  # never read without end
+    before = _state(new)
+    with Store.open(new) as store:
+        result = import_(store, stick)
+    assert [e["code"] for e in result["errors"]] == ["usb_not_a_file"] and _state(new) == before
