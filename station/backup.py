@@ -466,5 +466,6 @@ def restore_station(source: Path, home: Path, passphrase: str) -> BackupInfo:
                 store.meta_set(RESTORED_KEY, str(meta.get("made_at", "")))
                 store.meta_set(CATCHUP_KEY, "1")
                 store.meta_set("restore.pending", "1")  # its own events after the backup may need rebasing
+                store.meta_set("catchup.usb_request", "")  # a stick request of the backed-up home is not this one's
 
     return restore_backup(source, home, passphrase, check)

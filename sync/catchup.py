@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from station import events as ev
 from station.casenumber import parse as parse_number, serial_block
@@ -48,6 +48,14 @@ RESTORED_KEY = "restore.from_backup"
 PENDING_KEY = "restore.pending"  # a restored home not yet caught up: its own later events are rebased
 LOST_KEY = "catchup.lost_ranges"  # JSON [[first, last], …] of own seqs known lost (station db check skips them)
 FORK_KEY = "catchup.fork"  # JSON of the last fork found: the operator must split this home
+
+class ChainSource(Protocol):
+    """Where the platform's answer comes from: the network (HttpTransport) or a stick (sync/usb_catchup.py)."""
+
+    def chain(self, signer: env.SecretKeys, platform: env.PublicKeys, after: int = 0) -> dict[str, Any]: ...
+
+    def own(self, signer: env.SecretKeys, after: int) -> tuple[list[bytes], bool]: ...
+
 
 IN_STEP, BEHIND, REBASED, FORKED = "in_step", "caught_up", "rebased", "forked"
 _checked: set[str] = set()  # homes checked by this process (the scheduler checks once, then trusts its chain)
@@ -98,13 +106,16 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return canonical_json([a.get(k) for k in keys]) == canonical_json([b.get(k) for k in keys])
 
 
-def _fetch_own(transport: HttpTransport, keys: env.SecretKeys, platform: env.PublicKeys, after: int) -> list[dict]:
+def _fetch_own(transport: ChainSource, keys: env.SecretKeys, platform: env.PublicKeys, after: int) -> list[dict]:
     out: list[dict[str, Any]] = []
+    start = after
     while True:
         blobs, more = transport.own(keys, after)
         for blob in blobs:
             batch = env.open_(blob, keys, {platform.id: platform})
             for e in batch.events:
+                if e.get("station") == keys.id and 0 < int(e.get("seq", 0)) <= start:
+                    continue  # a stick answer made for an earlier acknowledged point: this home has them
                 if e.get("station") != keys.id or int(e.get("seq", 0)) <= after:
                     raise SyncError("bad_answer", "平台返回的本机数据不属于本机，未作任何改动")
                 out.append(e)
@@ -113,7 +124,7 @@ def _fetch_own(transport: HttpTransport, keys: env.SecretKeys, platform: env.Pub
             return out
 
 
-def check_chain(store: Store, transport: HttpTransport, keys: env.SecretKeys | None = None,
+def check_chain(store: Store, transport: ChainSource, keys: env.SecretKeys | None = None,
                 platform: env.PublicKeys | None = None) -> CatchupReport:
     """Compare this device's log and chain with the platform's and catch up (see the module doc)."""
     keys = keys or load_or_create(store.home, store.station_id)

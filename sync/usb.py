@@ -6,6 +6,11 @@ Folder layout (one sub-folder per station, so one stick can carry several)::
     FOLDER/<station_id>/out/<seq>.vse     the station's sealed batches (exact outbox bytes)
     FOLDER/<station_id>/acks/<seq>.ack    platform-signed acknowledgements
     FOLDER/<station_id>/in/<seq>.vse      the station's inbox envelopes from the platform
+    FOLDER/<station_id>/chain.json        the platform's signed answer of the device's chain (catch-up)
+    FOLDER/<station_id>/own/<n>.vse       its own events the platform holds, when it asked to catch up
+
+Catch-up over the stick (a restored home: nothing new is cut until the platform answered) is
+``sync.usb_catchup``.
 
 The platform's side (ingest a stick, write acks and inbox envelopes back) is
 ``sync.gateway.usb_import``: nothing on the station side imports the platform.
@@ -148,11 +153,19 @@ def _write_error(path: Path, exc: OSError) -> SyncError:
 # --- station side --------------------------------------------------------------------------
 
 def export(store: Store, folder: Path) -> dict[str, Any]:
-    """Write every unacknowledged batch and a manifest into ``folder/<station_id>``."""
+    """Write every unacknowledged batch and a manifest into ``folder/<station_id>``.
+
+    A home that must first catch up with the platform (restored from a backup: sync/usb_catchup.py) cuts
+    no new batch (it would be refused as a fork): its manifest asks the platform for its chain, and the
+    result says so (``catchup_pending``, ``notice``)."""
+    from sync.catchup import _acked_prefix
+    from sync.usb_catchup import PENDING_CODE, PENDING_MESSAGE, needs_catchup, open_request
+
     settings = SyncSettings.of(store.config)
     keys = load_or_create(store.home, store.station_id)
     platform = platform_keys(store.home).keys
-    built = outbox.cut(store, keys, platform, settings.batch_bytes, settings.batch_events)
+    pending_catchup = needs_catchup(store)
+    built = [] if pending_catchup else outbox.cut(store, keys, platform, settings.batch_bytes, settings.batch_events)
     own = folder / store.station_id
     if os.path.lexists(own) and not real_dir(own):
         raise SyncError("usb_not_a_file", f"U盘上的 {own.name} 不是普通文件夹（可能是链接），没有写入")
@@ -173,8 +186,11 @@ def export(store: Store, folder: Path) -> dict[str, Any]:
     cursor, _ = outbox.inbox_cursor(store)
     manifest = {"format": MANIFEST_FORMAT, "station_id": store.station_id, "role": store.config.role,
                 "name": store.config.name, "inbox_after": cursor,
+                "acked_batch": _acked_prefix(store), "acked_seq": int(store.meta_get("sync.acked_seq", "0") or 0),
                 "batches": [{"seq": b.seq, "file": f"out/{_name(b.seq, 'vse')}", "sha256": b.hash.hex(),
                              "events": b.events} for b in pending]}
+    if pending_catchup:
+        manifest["catchup"] = {"request": open_request(store)}
     old = own / "manifest.json"
     try:
         try:
@@ -185,9 +201,12 @@ def export(store: Store, folder: Path) -> dict[str, Any]:
             write_json_atomic(old, manifest)
     except OSError as exc:
         raise _write_error(old, exc) from None
-    return {"folder": str(own), "batches": len(pending), "events": sum(b.events for b in pending),
-            "batches_built": len(built), "files_written": written, "files_removed": removed,
-            "inbox_after": cursor}
+    result: dict[str, Any] = {"folder": str(own), "batches": len(pending), "events": sum(b.events for b in pending),
+                              "batches_built": len(built), "files_written": written, "files_removed": removed,
+                              "inbox_after": cursor, "catchup_pending": pending_catchup}
+    if pending_catchup:
+        result.update({"code": PENDING_CODE, "notice": PENDING_MESSAGE})
+    return result
 
 
 def import_(store: Store, folder: Path) -> dict[str, Any]:
@@ -198,12 +217,17 @@ def import_(store: Store, folder: Path) -> dict[str, Any]:
     keys = load_or_create(store.home, store.station_id)
     platform = platform_keys(store.home).keys
     summary = SyncSummary(link="usb")
-    acked = already = 0
+    catchup = _catch_up(store, own, keys, platform, summary)  # first: the acks on the stick may be for batches
+    acked = already = 0                                         # a restored home gets back only now
+    from sync.usb_catchup import needs_catchup
+
+    behind = needs_catchup(store)  # not caught up: acks of batches it has not got back yet are no news
     for path in stick_files(own / "acks", ".ack"):
         seq = _seq_of(path)
         batch = outbox.get(store, seq) if seq is not None else None
         if batch is None:
-            summary.error("usb_unknown_ack", f"回执 {path.name} 对应的批次本站没有")
+            if not behind:
+                summary.error("usb_unknown_ack", f"回执 {path.name} 对应的批次本站没有")
             continue
         try:
             if outbox.mark_acknowledged(store, batch, _read(path, MAX_ACK_FILE), platform):
@@ -224,4 +248,37 @@ def import_(store: Store, folder: Path) -> dict[str, Any]:
             summary.error(err.code, f"文件 {path.name} 被拒收：{err.message}")
     result = summary.to_dict()
     result.update({"acks_applied": acked, "acks_already": already, "inbox_skipped": skipped})
+    result["catchup"] = catchup.to_dict() if catchup is not None else None
+    text = catchup.text() if catchup is not None else ""
+    if text:
+        result["notice"] = text
     return result
+
+
+def _catch_up(store: Store, own: Path, keys: env.SecretKeys, platform: env.PublicKeys,
+              summary: SyncSummary) -> Any:
+    """A home that must catch up checks its chain with the platform's signed answer on the stick (the
+    CatchupReport, or None when there was nothing to check; a refused answer is an error and changes
+    nothing)."""
+    from sync.catchup import check_chain
+    from sync.usb_catchup import NO_ANSWER_MESSAGE, PENDING_CODE, REQUEST_KEY, StickTransport, close_request, \
+        needs_catchup
+
+    if not needs_catchup(store):
+        return None
+    transport = StickTransport(own, store.meta_get(REQUEST_KEY, ""))
+    if not transport.present():
+        summary.error(PENDING_CODE, NO_ANSWER_MESSAGE)
+        return None
+    try:
+        report = check_chain(store, transport, keys, platform)
+    except env.EnvelopeError as err:  # an own/ file that does not open: not from the platform, or for another
+        summary.error("bad_answer", f"U盘上平台发回的本机数据无效（{err.message}），未作任何改动。请重新导出，"
+                                    "把U盘送到平台导入后再导入")
+        return None
+    except SyncError as err:
+        summary.error(err.code, err.message)
+        return None
+    if not needs_catchup(store):
+        close_request(store)
+    return report

@@ -174,7 +174,7 @@ def platform_withdraw_query_url(ctx: Context) -> None:
 @command(platform_group, "import")
 @click.option("--from", "from_", required=True, type=click.Path(file_okay=False, exists=True), help="U盘上的文件夹")
 def platform_import_cmd(ctx: Context, from_: str) -> None:
-    """从U盘文件夹导入各站批次，写回回执和各站的平台消息。有文件被拒收时退出码为 2。"""
+    """从U盘文件夹导入各站批次，写回回执、各站的平台消息和平台对各站批次链的核对结果。有文件被拒收时退出码为 2。"""
     from sync.gateway.usb_import import platform_import
 
     with open_platform(ctx) as platform:
@@ -186,6 +186,10 @@ def platform_import_cmd(ctx: Context, from_: str) -> None:
             lines.append(f"{s['station_id']}：接收 {s['accepted']} 批，重复 {s['duplicates']} 批，"
                          f"写回回执 {s['acks_written']} 个，平台消息 {s['inbox_written']} 批")
             lines += [f"  拒收 {r['file']}：{r['message']}" for r in s["refused"]]
+            if s.get("own_written"):
+                lines.append(f"  该站请求与平台核对（从备份恢复）：已写回核对结果和本站数据 {s['own_written']} 个文件")
+            if s.get("chain_error"):
+                lines.append(f"  核对结果没有写回：{s['chain_error']}")
             if s["events_refused"]:
                 lines.append(f"  其中 {s['events_refused']} 条事件无权操作，平台未采用（已通知该站）")
         if result["refused"]:

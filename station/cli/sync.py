@@ -100,18 +100,23 @@ def sync_run(ctx: Context, max_syncs: int | None, interval_seconds: float | None
 @command(sync_group, "export", login="handle")
 @click.option("--to", "to", required=True, type=click.Path(file_okay=False), help="U盘上的文件夹")
 def sync_export(ctx: Context, to: str) -> None:
-    """把待传批次写到U盘文件夹（离线同步）。"""
+    """把待传批次写到U盘文件夹（离线同步）。从备份恢复后尚未与平台核对时不导出新数据（退出码 2），先请平台核对。"""
     from sync.usb import export
 
     with open_store(ctx) as store:
         result = export(store, Path(to))
-    ctx.out(result, f"已导出 {result['batches']} 批 {result['events']} 条事件到 {result['folder']}")
+    text = f"已导出 {result['batches']} 批 {result['events']} 条事件到 {result['folder']}"
+    if result.get("notice"):
+        text += "\n" + result["notice"]
+    ctx.out(result, text)
+    if result.get("catchup_pending"):
+        sys.exit(2)
 
 
 @command(sync_group, "import", login="handle")
 @click.option("--from", "from_", required=True, type=click.Path(file_okay=False, exists=True), help="U盘上的文件夹")
 def sync_import(ctx: Context, from_: str) -> None:
-    """从U盘文件夹导入平台回执和平台消息。"""
+    """从U盘文件夹导入平台回执和平台消息；从备份恢复的站点同时按平台的核对结果补回本机已上报的数据。"""
     from sync.usb import import_
 
     with open_store(ctx) as store:
@@ -121,6 +126,8 @@ def sync_import(ctx: Context, from_: str) -> None:
         lines = [f"回执：新确认 {result['acks_applied']} 批，已确认过 {result['acks_already']} 批",
                  f"平台消息：{result['inbox_batches']} 批 {result['events_pulled']} 条（新 {result['applied']}，"
                  f"冲突 {result['conflicts']}），已导入过 {result['inbox_skipped']} 批"]
+        if result.get("notice"):  # the chain checked with the platform's answer on the stick (restored home)
+            lines.append(result["notice"])
         lines += [f"错误：{e['message']}" for e in result["errors"]]
         return "\n".join(lines)
 

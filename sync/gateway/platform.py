@@ -366,16 +366,17 @@ class Platform:
                 "head": {"seq": head.seq, "hash": head.hash.hex()} if head else None,
                 "last_event_seq": self.store.last_event_seq(station_id)}
 
-    def own_events(self, station_id: str, after: int, max_bytes: int | None = None) -> tuple[list[bytes], bool]:
-        """A device's own events above ``after`` as the platform holds them, sealed to it in envelopes
-        (numbered 1… within this answer; each is verified by the platform's signature)."""
+    def own_events(self, station_id: str, after: int, max_bytes: int | None = None,
+                   limit: int = 5000) -> tuple[list[bytes], bool]:
+        """A device's own events above ``after`` as the platform holds them (at most ``limit``), sealed to
+        it in envelopes (numbered 1… within this answer; each is verified by the platform's signature)."""
         station = self.station_keys(station_id)
         if station is None:
             raise Refused("unknown_sender", f"站点 {station_id} 未登记")
         if self.is_revoked(station_id):
             raise Refused("revoked", BATCH_REASONS_ZH["revoked"])
         budget = max_bytes or self.config.pull_max_bytes
-        rows = self.store.own_events_after(station_id, after, 5000)
+        rows = self.store.own_events_after(station_id, after, limit)
         out: list[bytes] = []
         size = 0
         events = [self.codec.open_body(json.loads(r.body)) for r in rows]
@@ -388,7 +389,7 @@ class Platform:
             out.append(blob)
             size += len(blob)
             events = events[n:]
-        return out, len(rows) == 5000
+        return out, len(rows) == limit
 
     def station_keys(self, station_id: str) -> env.PublicKeys | None:
         row = self.store.get_station(station_id)

@@ -10,6 +10,7 @@ never stops the others. The report lists every file with what became of it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -21,6 +22,7 @@ from sync.errors import SyncError
 from sync.gateway.platform import Platform
 from sync.usb import (MANIFEST_FORMAT, MAX_MANIFEST_FILE, MAX_SEQ_DIGITS, _name, _write_if_changed, read_stick_file,
                       real_dir, stick_files)
+from sync.usb_catchup import CHAIN_FILE, CHAIN_FORMAT, MAX_CHAIN_FILE, OWN_DIR, REQUEST_RULE, binding
 
 USB_PEER = "usb"
 STATION_FOLDER = re.compile(r"\d{12}")
@@ -83,6 +85,7 @@ def _import_station(platform: Platform, own: Path, entry: dict[str, Any]) -> Non
         inbox_after = manifest.get("inbox_after", 0)
         if type(inbox_after) is not int or not 0 <= inbox_after < 10**MAX_SEQ_DIGITS:
             raise ValueError
+        acked = _acked_point(manifest)
     except SyncError as err:
         _refuse(platform, entry, "manifest.json", err, None)
         return
@@ -122,3 +125,82 @@ def _import_station(platform: Platform, own: Path, entry: dict[str, Any]) -> Non
         except SyncError as err:
             entry["inbox_error"] = err.message
             break
+    if acked is not None:
+        try:
+            entry.update(write_chain_answer(platform, own, *acked))
+        except SyncError as err:  # revoked since, or the stick refused the write: the rest is done
+            entry["chain_error"] = err.message
+
+
+def _acked_point(manifest: dict[str, Any]) -> tuple[int, int, str] | None:
+    """(acknowledged batch prefix, acknowledged event seq, catch-up request nonce or "") the manifest
+    states; None for a manifest from before stick catch-up (that station would not read an answer)."""
+    if "acked_batch" not in manifest:
+        return None
+    batch, seq = manifest.get("acked_batch"), manifest.get("acked_seq", 0)
+    for n in (batch, seq):
+        if type(n) is not int or not 0 <= n < 10**MAX_SEQ_DIGITS:
+            raise ValueError
+    request = ""
+    if "catchup" in manifest:
+        ask = manifest["catchup"]
+        request = ask.get("request") if isinstance(ask, dict) else None
+        if not isinstance(request, str) or not REQUEST_RULE.fullmatch(request):
+            raise ValueError
+    return batch, seq, request
+
+
+def write_chain_answer(platform: Platform, own: Path, acked_batch: int, acked_seq: int,
+                       request: str) -> dict[str, Any]:
+    """Write the platform's signed answer of this device's chain (``chain.json``) and, when the station
+    asked to catch up and the platform holds more of its own events than it acknowledged, those events
+    sealed to it (``own/*.vse``). An unchanged answer is left as it is (files and made_at): importing a
+    stick twice changes nothing on it."""
+    station = own.name
+    chain = platform.chain(station, acked_batch)
+    answer: dict[str, Any] = {**chain, "own_after": acked_seq, "own": []}
+    kept = _kept_answer(platform, own, station, request)
+    if kept is not None and {k: v for k, v in kept.items() if k != "own"} == {k: v for k, v in answer.items()
+                                                                              if k != "own"}:
+        return {"chain_written": False, "own_written": 0}
+    blobs: list[bytes] = []
+    if request and int(chain["last_event_seq"] or 0) > acked_seq:
+        blobs, _ = platform.own_events(station, acked_seq, max_bytes=1 << 62,
+                                       limit=int(chain["last_event_seq"]) - acked_seq)
+    folder = own / OWN_DIR
+    names = [_name(i, "vse") for i in range(1, len(blobs) + 1)]
+    written = 0
+    for name, blob in zip(names, blobs):
+        written += _write_if_changed(folder / name, blob)
+    for path in stick_files(folder, ".vse"):
+        if path.name not in names:  # a former answer's: no longer listed
+            path.unlink()
+    answer["own"] = [{"file": n, "sha256": hashlib.sha256(b).hexdigest()} for n, b in zip(names, blobs)]
+    body = json.dumps(answer, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    made_at = platform.clock().isoformat(timespec="seconds")
+    signature = env.sign_answer(platform.keys, binding(station, request, made_at), body.encode("utf-8"))
+    outer = {"format": CHAIN_FORMAT, "station": station, "request": request, "made_at": made_at,
+             "answer": body, "signature": signature}
+    _write_if_changed(own / CHAIN_FILE, (json.dumps(outer, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+    return {"chain_written": True, "own_written": written}
+
+
+def _kept_answer(platform: Platform, own: Path, station: str, request: str) -> dict[str, Any] | None:
+    """The answer already on the stick, if the platform wrote it for this request and its own files are
+    intact (else None: it is written again)."""
+    try:
+        outer = json.loads(read_stick_file(own / CHAIN_FILE, MAX_CHAIN_FILE).decode("utf-8"))
+        if outer.get("station") != station or outer.get("request") != request:
+            return None
+        env.verify_answer(platform.keys.public, binding(station, request, outer["made_at"]),
+                          outer["answer"].encode("utf-8"), outer["signature"])
+        answer = json.loads(outer["answer"])
+        for item in answer["own"]:
+            blob = read_stick_file(own / OWN_DIR / item["file"], env.MAX_CT_LEN + 512)
+            if hashlib.sha256(blob).hexdigest() != item["sha256"]:
+                return None
+        if len(stick_files(own / OWN_DIR, ".vse")) != len(answer["own"]):
+            return None
+        return answer if isinstance(answer, dict) else None
+    except (SyncError, ValueError, UnicodeDecodeError, RecursionError, KeyError, TypeError, AttributeError):
+        return None

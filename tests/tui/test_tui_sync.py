@@ -91,3 +91,55 @@ async def test_usb_export_and_import_from_the_sync_screen(tmp_path: Path, catalo
     with Store.open(home) as store:
         assert int(store.meta_get("sync.acked_seq")) >= last  # the filings and the TUI's own login event
         assert {c.sync_state for c in CaseReader(store).list()} == {"acknowledged"}
+
+
+async def test_a_restored_usb_station_is_told_on_the_sync_screen_to_catch_up_first(tmp_path: Path, catalog) -> None:
+    """A home restored from a backup: the screen's export says it cuts nothing until the stick went to the
+    platform and back; the import after that shows what the catch-up brought back (sync/usb_catchup.py)."""
+    from station.backup import backup_station, restore_station
+    from station.operators import get_operator
+    from station.testing import TEST_ADMIN
+    from station.tui.screens.dialogs import FolderDialog
+    from sync.gateway.usb_import import platform_import
+    from sync.usb import export, import_
+
+    platform_home, keys = make_platform(tmp_path)
+    home = make_station(tmp_path, platform_home, keys, VILLAGE, "village", "")
+    stick = tmp_path / "U盘"
+
+    def round_trip() -> None:
+        with Store.open(home) as store:
+            export(store, stick)
+        with Platform.open(platform_home) as platform:
+            platform_import(platform, stick)
+        with Store.open(home) as store:
+            import_(store, stick)
+
+    with Store.open(home) as store:
+        file_cases(store, 2)
+        info = backup_station(store, tmp_path, "备份口令-2026-村", get_operator(store, TEST_ADMIN))
+        file_cases(store, 2)
+    round_trip()
+    new = tmp_path / "new-pc"
+    restore_station(Path(info.path), new, "备份口令-2026-村")
+    app = StationApp(new, catalog=catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, ("王小红", "secret123"))
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SyncScreen))
+        screen = app.screen
+
+        async def through_dialog(key: str) -> None:
+            await pilot.press(key)
+            await wait_for(pilot, lambda: isinstance(app.screen, FolderDialog))
+            app.screen.query_one("#folder").value = str(stick)
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: app.screen is screen and not screen.busy, timeout=60)
+
+        await through_dialog("e")
+        text = text_of(screen.query_one("#sync-result"))
+        assert "没有导出新数据" in text and "catchup_pending" in text and "不会丢失" in text
+        with Platform.open(platform_home) as platform:
+            platform_import(platform, stick)
+        await through_dialog("i")
+        assert "已从平台取回本机已上报" in text_of(screen.query_one("#sync-result"))

@@ -177,11 +177,16 @@ class SyncScreen(StationScreen):
         def done(result: dict[str, Any]) -> None:
             self.query_one(ProgressBar).update(total=1, progress=1)
             errors = [e["message"] for e in result.get("errors", [])]
-            if which == "export":
+            if which == "export" and result.get("catchup_pending"):
+                text = f"没有导出新数据（{path}）：\n{result['notice']}"
+                self.app.notify("需先与平台核对，详见同步页", title="U盘导出", severity="warning")
+            elif which == "export":
                 text = f"导出完成（{path}）：{result['batches']} 批 {result['events']} 条，请把U盘送到平台导入"
             else:
                 text = (f"导入完成（{path}）：新确认 {result['acks_applied']} 批，平台消息 {result['applied']} 条"
                         f"（冲突 {result['conflicts']}）")
+                if result.get("notice"):  # what checking the chain with the platform found (a restored home)
+                    text += "\n" + result["notice"]
             if errors:  # a refused file is said, never hidden behind "完成"
                 text += "\n有文件没有导入：\n" + "\n".join(f"• {e}" for e in errors)
                 self.app.notify(f"{len(errors)} 个文件没有导入，详见同步页", title="U盘导入", severity="warning")
