@@ -47,7 +47,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from forms.problems import Problem, StationError
-from station.home import CONFIG_FILE, DATA_KEY_FILE, DB_FILE, is_station_home, read_config
+from station.home import CONFIG_FILE, DATA_KEY_FILE, DB_FILE, is_station_home, read_config, refuse_inside_home
 
 MAGIC = b"VSBACKUP1\n"
 FORMAT = "village-station-backup/1"
@@ -247,7 +247,7 @@ def make_backup(home: Path, to: Path, passphrase: str, now: datetime | None = No
         raise StationError("not_a_station", f"目录 {home} 不是服务站目录")
     config = read_config(home)
     now = now or datetime.now()
-    to = Path(to).expanduser()
+    to = refuse_inside_home(home, Path(to).expanduser(), "备份")
     target = to / default_name(config.device_id, now) if to.is_dir() else to
     if not target.parent.is_dir():
         raise BackupError("no_folder", f"备份位置 {target.parent} 不存在（U盘是否已插好？）",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import secrets
 import tomllib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import MISSING, asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,19 @@ def is_station_home(home: Path) -> bool:
     return (home / CONFIG_FILE).is_file() and (home / DB_FILE).is_file()
 
 
+def refuse_inside_home(home: Path, target: Path, what: str = "文件") -> Path:
+    """``target`` unless it lands in ``home`` (links followed): an export, a copy or a backup written there
+    could replace station.toml, station.db or the data key, and every personal datum with it."""
+    try:
+        resolved, root = target.expanduser().resolve(), home.expanduser().resolve()
+    except (OSError, RuntimeError):  # a link loop
+        raise StationError("file_error", f"无法使用路径 {target}：路径中有循环的链接") from None
+    if resolved == root or root in resolved.parents:
+        raise StationError("output_in_home", f"不能把{what}写到站点目录 {home} 里（会覆盖站点数据）："
+                                             "请换一个位置，如U盘或桌面")
+    return target
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -116,14 +129,37 @@ def read_config(home: Path) -> StationConfig:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise StationError("not_a_station", f"目录 {home} 不是服务站目录（缺少 {CONFIG_FILE}），请先运行 station init") from None
+    except UnicodeDecodeError:
+        raise StationError("bad_config", f"站点配置文件 {path} 已损坏（不是UTF-8文本），请从备份恢复") from None
     except tomllib.TOMLDecodeError as exc:
         raise StationError("bad_config", f"站点配置文件 {path} 格式错误：{exc}") from None
     known = {f for f in StationConfig.__dataclass_fields__}
     kwargs = {k: v for k, v in raw.items() if k in known}
     try:
-        return StationConfig(**kwargs)
+        config = StationConfig(**kwargs)
     except TypeError as exc:
         raise StationError("bad_config", f"站点配置文件 {path} 缺少必要项：{exc}") from None
+    wrong = _config_problem(config)
+    if wrong:
+        raise StationError("bad_config", f"站点配置文件 {path} 有误：{wrong}，请改正或从备份恢复")
+    return config
+
+
+def _config_problem(config: StationConfig) -> str:
+    """What a hand-edited or damaged station.toml got wrong ('' when nothing): each setting has the type of
+    its default, the division code is 12 digits, the role and the device number are ones that exist."""
+    for name, spec in StationConfig.__dataclass_fields__.items():
+        value = getattr(config, name)
+        expected = dict if name == "extra" else str if spec.default is MISSING else type(spec.default)
+        if type(value) is not expected:
+            return f"{name} 的值 {value!r} 类型不对"
+    if not (len(config.station_id) == 12 and config.station_id.isascii() and config.station_id.isdigit()):
+        return f"station_id 应为12位区划代码，现为 {config.station_id!r}"
+    if config.role not in ROLES:
+        return f"role 只能是 {' 或 '.join(ROLES)}，现为 {config.role!r}"
+    if not 1 <= config.device <= 9:
+        return f"device 应为 1 到 9，现为 {config.device}"
+    return ""
 
 
 def update_config(home: Path, **changes: Any) -> StationConfig:

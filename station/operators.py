@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -80,6 +81,11 @@ def add_operator(store: Store, name: str, role: str, password: str, by: Operator
     name = (name or "").strip()
     if not name or len(name) > 30:
         raise StationError("bad_name", "操作员姓名不能为空，且不超过30个字", [Problem("name", "bad_name", "姓名不能为空，且不超过30个字")])
+    # terminal escapes, RTL overrides, zero widths, line breaks; private-use and newer code points stay
+    # allowed: rare characters of people's names live there
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in name):
+        raise StationError("bad_name", "操作员姓名不能含控制字符或不可见字符",
+                           [Problem("name", "bad_name", "姓名含控制字符或不可见字符")])
     if role not in ROLES:
         raise StationError("bad_role", f"角色只能是 {'、'.join(f'{k}（{v}）' for k, v in ROLES.items())}",
                            [Problem("role", "bad_role", "角色不对")])

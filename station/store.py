@@ -47,6 +47,12 @@ def _store_error(exc: sqlite3.OperationalError) -> StationError:
     return StationError("store_error", f"数据库错误，本次操作没有保存：{exc}")
 
 
+def damaged_store(exc: sqlite3.DatabaseError) -> StationError:
+    """A station.db SQLite cannot read (not a database, a damaged page): restore it from a backup."""
+    return StationError("store_damaged", f"站点数据库 station.db 已损坏，无法读取（{exc}）。请不要再写入，"
+                                         "联系技术支持，或从备份恢复（station restore）")
+
+
 def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -55,6 +61,16 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA secure_delete=ON")  # deleted or replaced values are zeroed, not left in free pages
     return conn
+
+
+def connect_store(path: Path) -> sqlite3.Connection:
+    """:func:`connect`, with SQLite's refusals (a damaged file, a locked or read-only one) as operator errors."""
+    try:
+        return connect(path)
+    except sqlite3.OperationalError as exc:
+        raise _store_error(exc) from None
+    except sqlite3.DatabaseError as exc:
+        raise damaged_store(exc) from None
 
 
 def _finish_split(home: Path, conn: sqlite3.Connection, config: StationConfig) -> StationConfig:
@@ -98,10 +114,17 @@ class Store:
             raise StationError("not_a_station", f"目录 {home} 不是服务站目录，请先运行 station init 或 station demo")
         config = read_config(home)
         codec = PiiCodec(read_data_key(home))
-        conn = connect(home / DB_FILE)
-        config = _finish_split(home, conn, config)
-        store = cls(home, conn, config, codec, clock)
-        store.migrate()
+        conn = connect_store(home / DB_FILE)
+        try:
+            config = _finish_split(home, conn, config)
+            store = cls(home, conn, config, codec, clock)
+            store.migrate()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise (_store_error(exc) if isinstance(exc, sqlite3.OperationalError) else damaged_store(exc)) from None
+        except BaseException:
+            conn.close()
+            raise
         return store
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from forms.problems import StationError
-from station.cli.options import Context, command, open_store, paper_format_option
+from station.cli.options import Context, command, open_store, output_path, paper_format_option
 
 
 def _catalog():
@@ -88,11 +88,12 @@ def case_inform(ctx: Context, item_code: str, data_file: str, apply_to: str, out
     from station.consultations import record
     from station.printing import print_consultation
 
+    out_file = output_path(ctx, out)
     data = _read_json_file(data_file)
     with open_store(ctx) as store:
         c = record(store, _catalog(), item_code, data, ctx.operator, apply_to=apply_to)
         printed = print_consultation(store, c.number, ctx.operator, fmt=fmt, large=large,
-                                     out=Path(out) if out else None)
+                                     out=out_file)
     lines = [f"已登记告知件：{c.number}（{c.item_name}，{c.applicant_name}）", "一次告知的全部内容："]
     lines += [f"  {i}. {r['text']}" for i, r in enumerate(c.reasons, 1)]
     lines.append(f"一次性告知书：{printed.path}\n{printed.message}")
@@ -137,7 +138,7 @@ def case_consultations(ctx: Context, limit: int) -> None:
 @click.option("--near-due", is_flag=True, help="只看临近到期")
 @click.option("--unsynced", is_flag=True, help="只看未同步")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000), help="每页件数")
-@click.option("--offset", default=0, type=click.IntRange(0), help="跳过前几件（翻页）")
+@click.option("--offset", default=0, type=click.IntRange(0, 1_000_000_000), help="跳过前几件（翻页）")
 def case_list(ctx: Context, search: str | None, status: str | None, overdue: bool, near_due: bool,
               unsynced: bool, limit: int, offset: int) -> None:
     """查找办件。"""

@@ -77,8 +77,9 @@ def backup_cmd(ctx: Context, to: str, passphrase_stdin: bool) -> None:
     from pathlib import Path
 
     from station.backup import backup_station
-    from station.cli.options import open_store
+    from station.cli.options import open_store, output_path
 
+    output_path(ctx, to, "备份")
     passphrase = _passphrase(ctx, passphrase_stdin, confirm=True)
     with open_store(ctx) as store:
         info = backup_station(store, Path(to), passphrase, ctx.operator)

@@ -156,9 +156,33 @@ def command(target: click.Group | list[click.Command], name: str, login: str | N
     return decorator
 
 
+def _unexpected(exc: BaseException) -> StationError | None:
+    """What the disk or SQLite refused, as an operator error (a traceback only with --debug)."""
+    import sqlite3
+
+    if isinstance(exc, sqlite3.OperationalError):
+        from station.store import _store_error
+
+        return _store_error(exc)
+    if isinstance(exc, sqlite3.DatabaseError):
+        from station.store import damaged_store
+
+        return damaged_store(exc)
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename else ""
+        return StationError("file_error", f"无法读写文件{where}：{exc.strerror or exc}。已保存的数据不受影响")
+    return None
+
+
 def run_guarded(ctx: Context, action: Callable[[], Any]) -> None:
     try:
-        action()
+        try:
+            action()
+        except Exception as exc:
+            converted = None if isinstance(exc, StationError) or ctx.debug else _unexpected(exc)
+            if converted is None:
+                raise
+            raise converted from None
     except StationError as err:
         if ctx.debug:
             raise
@@ -183,12 +207,29 @@ def open_platform(ctx: Context):
     return Platform.open(ctx.home)
 
 
+# The days a command may name: a service station's records start long after the first and end long
+# before the last year date() knows (whose neighbours overflow in the reports).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def parse_day(value: str | None, default: date | None = None) -> date | None:
     """A YYYY-MM-DD option, or ``default`` when not given; a clear error otherwise."""
     try:
-        return date.fromisoformat(value) if value else default
+        day = date.fromisoformat(value) if value else default
     except ValueError:
-        raise StationError("bad_date", f"日期格式应为 YYYY-MM-DD，收到 {value}") from None
+        raise StationError("bad_date", f"日期格式应为 YYYY-MM-DD（且是日历上有的日子），收到 {value}") from None
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise StationError("bad_date", f"日期应在 {FIRST_DAY} 到 {LAST_DAY} 之间，收到 {value}")
+    return day
+
+
+def output_path(ctx: Context, value: str | None, what: str = "文件") -> Path | None:
+    """An --out/--to/--export path, refused when it lands in the station's own folder."""
+    if not value:
+        return None
+    from station.home import refuse_inside_home
+
+    return refuse_inside_home(ctx.home, Path(value), what)
 
 
 def paper_format_option(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -4,12 +4,11 @@ commitment|rating-card|inform|daily|monthly`."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import click
 
 from forms.problems import StationError
-from station.cli.options import Context, command, open_store, paper_format_option, parse_day
+from station.cli.options import Context, command, open_store, output_path, paper_format_option, parse_day
 
 
 @click.group("print")
@@ -26,9 +25,9 @@ def _print_command(kind: str, help_text: str) -> None:
     def _cmd(ctx: Context, number: str, fmt: str | None, large: bool | None, out: str | None) -> None:
         from station.printing import print_case_document
 
+        out_file = output_path(ctx, out)
         with open_store(ctx) as store:
-            result = print_case_document(store, number, kind, ctx.operator, fmt=fmt,
-                                         large=large, out=Path(out) if out else None)
+            result = print_case_document(store, number, kind, ctx.operator, fmt=fmt, large=large, out=out_file)
         ctx.out(result.to_dict(), f"{result.to_dict()['title']}：{result.path}\n{result.message}")
 
 
@@ -48,8 +47,9 @@ for _kind, _help in (("receipt", "收件回执（村站收件凭证）"), ("noti
 def print_inform_cmd(ctx: Context, number: str, fmt: str | None, large: bool | None, out: str | None) -> None:
     from station.printing import print_consultation
 
+    out_file = output_path(ctx, out)
     with open_store(ctx) as store:
-        result = print_consultation(store, number, ctx.operator, fmt=fmt, large=large, out=Path(out) if out else None)
+        result = print_consultation(store, number, ctx.operator, fmt=fmt, large=large, out=out_file)
     ctx.out(result.to_dict(), f"一次性告知书：{result.path}\n{result.message}")
 
 
@@ -60,9 +60,9 @@ def print_daily_cmd(ctx: Context, day: str | None, out: str | None) -> None:
     from station.printing import print_daily
 
     when = parse_day(day)
+    out_file = output_path(ctx, out)
     with open_store(ctx) as store:
-        result = print_daily(store, when or store.clock().date(), ctx.operator,
-                             out=Path(out) if out else None)
+        result = print_daily(store, when or store.clock().date(), ctx.operator, out=out_file)
     ctx.out(result.to_dict(), f"日报：{result.path}\n{result.message}")
 
 
@@ -78,8 +78,9 @@ def print_monthly_cmd(ctx: Context, month: str, out: str | None) -> None:
         first = date(year, mon, 1)
     except ValueError:
         raise StationError("bad_month", f"月份格式应为 YYYY-MM，收到 {month}") from None
+    out_file = output_path(ctx, out)
     with open_store(ctx) as store:
-        result = print_monthly(store, first, ctx.operator, out=Path(out) if out else None)
+        result = print_monthly(store, first, ctx.operator, out=out_file)
     ctx.out({**result.to_dict(), "month": f"{first.year:04d}-{first.month:02d}"},
             f"{first.year}年{first.month}月统计月报：{result.path}\n{result.message}")
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 
-from station.cli.options import Context, command, open_store, parse_day
+from station.cli.options import Context, command, open_store, output_path, parse_day
 
 
 COMMANDS: list[click.Command] = []
@@ -22,12 +21,13 @@ def stats_cmd(ctx: Context, date_from: str | None, date_to: str | None, by: str 
     """统计：收件、受理、办结、按时办结率、超期、满意率、差评整改。"""
     from station.stats import compute, export
 
+    export_file = output_path(ctx, export_path, "导出文件")
     with open_store(ctx) as store:
         today = store.clock().date()
         report = compute(store, parse_day(date_from, today.replace(day=1)), parse_day(date_to, today), by=by)
     data = report.to_dict()
     if export_path:
-        data["export"] = str(export(report, Path(export_path)))
+        data["export"] = str(export(report, export_file))
 
     def pct(v: float | None) -> str:
         return "—" if v is None else f"{v * 100:.1f}%"

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from forms.problems import StationError
-from station.cli.options import Context, command, open_store
+from station.cli.options import Context, command, open_store, output_path
 
 
 @click.group("sync")
@@ -103,6 +103,7 @@ def sync_export(ctx: Context, to: str) -> None:
     """把待传批次写到U盘文件夹（离线同步）。从备份恢复后尚未与平台核对时不导出新数据（退出码 2），先请平台核对。"""
     from sync.usb import export
 
+    output_path(ctx, to, "同步数据")
     with open_store(ctx) as store:
         result = export(store, Path(to))
     text = f"已导出 {result['batches']} 批 {result['events']} 条事件到 {result['folder']}"
