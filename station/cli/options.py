@@ -68,7 +68,9 @@ class Context:
 
     def login_password(self, name: str) -> str:
         """The logging-in operator's password: STATION_PASSWORD, stdin, or a terminal prompt."""
-        env = os.environ.get(PASSWORD_ENV)
+        if PASSWORD_ENV in os.environ:  # taken out: a print job or any other child must not inherit it
+            self._env_password = os.environ.pop(PASSWORD_ENV)
+        env = getattr(self, "_env_password", None)
         if env is not None:
             return env
         if self.password_stdin:

@@ -124,3 +124,28 @@ def test_operator_names_with_control_characters_are_refused(home: Path, name: st
     assert code != 0 and err["error"]["code"] == "bad_name", err
     code, listed = run("operator", "list", "--home", str(home))
     assert [o["name"] for o in listed["operators"]] == [TEST_ADMIN]
+
+
+def test_the_login_password_is_not_handed_to_child_processes(home: Path, case_number: str, tmp_path: Path) -> None:
+    """STATION_PASSWORD is read once and taken out of the environment: the print job (``lp``, run by the
+    command) must not inherit the operator's password."""
+    import os
+    import subprocess
+    import sys
+
+    from station.home import update_config
+
+    update_config(home, printer="HP_LaserJet")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    seen = tmp_path / "lp-env.txt"
+    (bindir / "lp").write_text(f'#!/bin/sh\nenv > "{seen}"\necho "request id is HP-1 (1 file(s))"\n')
+    (bindir / "lp").chmod(0o755)
+    env = {**os.environ, **cli_login_env(), "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run([sys.executable, "-m", "station", "print", "receipt", case_number, "--home", str(home),
+                           "--json"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["printed"] is True
+    child = seen.read_text()
+    assert "STATION_OPERATOR=" in child  # the environment did reach lp …
+    assert "STATION_PASSWORD" not in child and TEST_PASSWORD not in child  # … without the password
