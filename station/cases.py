@@ -21,6 +21,7 @@ from station import lifecycle
 from station.calendar import WorkingCalendar
 from station.casenumber import PER_DEVICE_PER_DAY, CaseNumber, serial_block
 from station.clock_check import assess_store
+from station.clock_check import today as station_today
 from station.devices import device_label, device_of, service_point
 from station.casenumber import normalise as normalise_number
 from station.casenumber import number_query
@@ -724,10 +725,10 @@ def record_materials(store: Store, number: str, keys: list[str], operator: Opera
     if case.status == lifecycle.CORRECTION_REQUESTED and all(m.status != "requested" or m.key in keys
                                                            for m in case.materials):
         return _transition(store, number, ev.CASE_SUPPLEMENTED,
-                           {"materials": keys, "material_names": names, "date": store.clock().date().isoformat()},
+                           {"materials": keys, "material_names": names, "date": station_today(store).isoformat()},
                            operator)
     store.append(ev.MATERIAL_RECEIVED, {"materials": keys, "material_names": names,
-                                        "date": store.clock().date().isoformat()}, operator.name, case.number)
+                                        "date": station_today(store).isoformat()}, operator.name, case.number)
     return CaseReader(store).get(case.number)
 
 
@@ -736,7 +737,8 @@ def withdraw(store: Store, number: str, reason: str, operator: Operator) -> Case
     if not reason or not reason.strip():
         raise StationError("reason_required", "撤回须写明原因（如：申请人本人要求撤回）",
                            [Problem("reason", "required", "请填写撤回原因")])
-    return _transition(store, number, ev.CASE_WITHDRAWN, {"reason": reason.strip()[:500]}, operator)
+    return _transition(store, number, ev.CASE_WITHDRAWN, {"reason": reason.strip()[:500],
+                                                          "date": station_today(store).isoformat()}, operator)
 
 
 MAX_TRIPS = 20
@@ -754,7 +756,7 @@ def deliver(store: Store, number: str, to_whom: str, id_checked: bool, operator:
         problems.add("trips", "out_of_range", f"跑动次数应为0到{MAX_TRIPS}之间的整数")
     problems.raise_if_any("invalid_delivery", "送达登记有误")
     body: dict[str, Any] = {"to_whom": to_whom.strip()[:50], "id_checked": bool(id_checked),
-                            "date": store.clock().date().isoformat()}
+                            "date": station_today(store).isoformat()}
     if trips is not None:
         body["trips"] = trips
     return _transition(store, number, ev.RESULT_DELIVERED, body, operator)
@@ -772,7 +774,7 @@ def hand_over(store: Store, number: str, operator: Operator, to: str = "") -> Ca
         raise StationError("already_handed_over", f"该办件已于{case.legal.handed_over_at}移交乡镇")
     if case.status not in lifecycle.OPEN:
         raise StationError("not_open", f"办件「{case.status_label}」，不需要再移交")
-    store.append(ev.CASE_HANDED_OVER, {"date": store.clock().date().isoformat(),
+    store.append(ev.CASE_HANDED_OVER, {"date": station_today(store).isoformat(),
                                        "to": (to or case.legal.accepting_body or "乡镇").strip()[:100]},
                  operator.name, case.number)
     return CaseReader(store).get(case.number)

@@ -68,3 +68,12 @@ def assess_store(store: Store) -> ClockAssessment:
     last = hlc.Stamp.parse(store.meta_get("hlc", str(hlc.ZERO)) or str(hlc.ZERO)).physical_ms
     platform = store.meta_get(PLATFORM_TIME_KEY)
     return assess(store.clock(), last, int(platform) if platform else None)
+
+
+def today(store: Store) -> date:
+    """The date to record for an event, or to judge figures by, at this station now: the wall clock's,
+    unless it is known to be wrong (behind this log's newest stamp or the platform's time), then the
+    sane reference's. Every dated step (decisions, 补正, delivery, hand-over, ratings, 回访, 整改) and the
+    statistics' stat day take it from here, so setting the PC clock back cannot backdate a late decision
+    or move the stat day before a case fell overdue."""
+    return assess_store(store).today

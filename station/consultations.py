@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Mapping
 
 from forms.catalog import Catalog
 from forms.engine import CONDITION_CODES, MATERIAL_CODES, check_submission
 from forms.problems import Problem, StationError
 from station import events as ev
+from station.clock_check import today as station_today
 from station.cases import FiledCase, _check_size, body_names, file_case, item_snapshot
 from station.operators import Operator, require
 from station.pii import pii
@@ -94,6 +95,9 @@ def record(store: Store, catalog: Catalog, item_code: str, data: Mapping[str, An
                            [Problem("apply_to", "too_long", "名称过长")])
     item = catalog.get(item_code).for_province(store.division_code[:2])
     now = store.clock()
+    sane = station_today(store)
+    if sane != now.date():  # the PC clock is known wrong: date the 告知件 as cases.file_case dates a filing
+        now = datetime.combine(sane, now.time())
     result = check_submission(item, data, now.date())
     if result.ok and not apply_to:
         raise StationError("nothing_to_inform", "申请材料齐全、符合条件，应当收件登记（station case file），不需要出具一次性告知书",

@@ -28,6 +28,7 @@ from printouts.model import FigureRow, MonthlyReport
 from station import events as ev
 from station import lifecycle
 from station.cases import CaseReader, CaseRecord
+from station.clock_check import today as station_today
 from station.operators import Operator, require
 from station.projections import QUERY_URL_KEY
 from forms.problems import StationError
@@ -430,7 +431,7 @@ def monthly_report(store: Store, month: date, today: date | None = None) -> Mont
     """The figures of ``month`` (any day in it) by village and by item, as station.stats computes them."""
     first = month.replace(day=1)
     last = month.replace(day=calendar.monthrange(month.year, month.month)[1])
-    today = today or store.clock().date()
+    today = today or station_today(store)
     by_village = compute(store, first, last, by="village", today=today)
     by_item = compute(store, first, last, by="item", today=today)
     names = station_names(store)

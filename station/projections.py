@@ -363,7 +363,7 @@ def _fold_consultation(conn: sqlite3.Connection, s: str, event: Event, ctx: Fold
 
 def _fold_followup(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
     conn.execute(f"UPDATE {s}.ratings SET followup_closed_at=?, followup_note=? WHERE case_number=?",
-                 (event.recorded_at[:10], event.body.get("note"), event.case_number))
+                 (event.body.get("date") or event.recorded_at[:10], event.body.get("note"), event.case_number))
     _touch(conn, s, event, ctx)
     return True
 

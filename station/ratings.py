@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from station import events as ev
 from station import lifecycle
 from station.cases import CaseReader
+from station.clock_check import today as station_today
 from station.operators import Operator, require
 from forms.problems import Problem, ProblemList, StationError
 from station.projections import calendar_for
@@ -110,7 +111,7 @@ def rate(store: Store, number: str, level: int, operator: Operator, detail: str 
                                f"「{operator.name}」经办了此件，不能录入对自己的评价。请由本站其他工作人员或乡镇"
                                "便民服务中心录入（评价卡、电话回访）",
                                [Problem("operator", "not_independent", "经办人不能录入自己的评价")])
-        today = store.clock().date()
+        today = station_today(store)
         followup_due = None
         if level < BAD_BELOW:
             days = int(store.config.rating_followup_days)
@@ -141,7 +142,7 @@ def revisit(store: Store, number: str, method: str, result: str, operator: Opera
     case = CaseReader(store).get(number)
     if case.status not in lifecycle.DECIDED | {lifecycle.DELIVERED}:
         raise StationError("not_decided", f"办件「{case.status_label}」：办结或作出决定后才能回访")
-    body: dict[str, Any] = {"date": store.clock().date().isoformat(), "method": method, "result": result}
+    body: dict[str, Any] = {"date": station_today(store).isoformat(), "method": method, "result": result}
     if satisfied is not None:
         body["satisfied"] = bool(satisfied)
     store.append(ev.RATING_REVISITED, body, operator.name, case.number)
@@ -158,7 +159,7 @@ def close_followup(store: Store, number: str, note: str, operator: Operator) -> 
         raise StationError("followup_closed", "该差评整改已经办结")
     if not note or not note.strip():
         raise StationError("note_required", "请写明整改情况")
-    store.append(ev.FOLLOWUP_CLOSED, {"note": note.strip()[:500]}, operator.name, number)
+    store.append(ev.FOLLOWUP_CLOSED, {"note": note.strip()[:500], "date": station_today(store).isoformat()}, operator.name, number)
     closed = get_rating(store, number)
     assert closed is not None
     return closed

@@ -14,6 +14,7 @@ from typing import Any
 from station import events as ev
 from station import lifecycle
 from station.cases import CaseReader, CaseRecord
+from station.clock_check import today as station_today
 from forms.identity import parse_division
 from station.operators import Operator, require
 from forms.problems import Problem, ProblemList, StationError
@@ -88,7 +89,7 @@ def _check(store: Store, case: CaseRecord, d: Decision, operator: Operator | Non
         problems.add("reason", "reason_required", f"{ACTION_LABELS[d.action]}必须写明理由")
     if len(reason) > MAX_REASON:
         problems.add("reason", "too_long", f"理由不超过{MAX_REASON}字")
-    today = store.clock().date()
+    today = station_today(store)
     body: dict[str, Any] = {"reason": reason or None, "date": today.isoformat()}
     if d.action == "correct":
         window_passed = bool(case.legal.correction_deadline and today.isoformat() > case.legal.correction_deadline)
@@ -104,9 +105,8 @@ def _check(store: Store, case: CaseRecord, d: Decision, operator: Operator | Non
         for key in d.materials:
             if key not in keys:
                 problems.add(f"materials.{key}", "unknown_material", f"该事项没有材料 {key}")
-        due = d.due_date or calendar_for(store.conn).add_working_days(store.clock().date(),
-                                                                         CORRECTION_WORKING_DAYS).date
-        if due <= store.clock().date():
+        due = d.due_date or calendar_for(store.conn).add_working_days(today, CORRECTION_WORKING_DAYS).date
+        if due <= today:
             problems.add("due_date", "invalid_due_date", "补正期限必须晚于今天")
         body["materials"] = list(d.materials)
         body["material_names"] = [m.name for m in case.materials if m.key in d.materials]
@@ -150,8 +150,7 @@ def decide(store: Store, number: str, decision: Decision, operator: Operator) ->
         event_type = ACTIONS[decision.action]
         lifecycle.next_status(case.status, event_type)
         body = _check(store, case, decision, operator)
-        lifecycle.check_decision(event_type, case.legal.posting_days, case.legal.posting_end,
-                                 store.clock().date().isoformat())
+        lifecycle.check_decision(event_type, case.legal.posting_days, case.legal.posting_end, body["date"])
         store.append(event_type, body, operator.name, case.number)
     return CaseReader(store).get(case.number)
 

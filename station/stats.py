@@ -27,6 +27,7 @@ from typing import Any
 
 from station import events as ev
 from station import lifecycle
+from station.clock_check import today as station_today
 from station.projections import calendar_for
 from forms.problems import StationError
 from station.store import Store
@@ -184,7 +185,7 @@ def compute(store: Store, date_from: date, date_to: date, by: str | None = None,
         raise StationError("bad_grouping", f"分组只能是 {'、'.join(GROUPINGS)}")
     if date_to < date_from:
         raise StationError("bad_period", "结束日期不能早于开始日期")
-    today = today or store.clock().date()
+    today = today or station_today(store)
     lo, hi, now = date_from.isoformat(), date_to.isoformat(), today.isoformat()
 
     def within(day: str | None) -> bool:

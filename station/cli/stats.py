@@ -19,11 +19,12 @@ COMMANDS: list[click.Command] = []
 def stats_cmd(ctx: Context, date_from: str | None, date_to: str | None, by: str | None,
               export_path: str | None) -> None:
     """统计：收件、受理、办结、按时办结率、超期、满意率、差评整改。"""
+    from station.clock_check import today as station_today
     from station.stats import compute, export
 
     export_file = output_path(ctx, export_path, "导出文件")
     with open_store(ctx) as store:
-        today = store.clock().date()
+        today = station_today(store)
         report = compute(store, parse_day(date_from, today.replace(day=1)), parse_day(date_to, today), by=by)
     data = report.to_dict()
     if export_path:

@@ -30,9 +30,22 @@ class Session:
     lock: threading.RLock = field(default_factory=threading.RLock)
     search_lock: threading.Lock = field(default_factory=threading.Lock)
     _search_store: Store | None = None
+    _sane_today: date | None = None
 
     def today(self) -> date:
-        return self.clock().date()
+        """The wall clock's date, unless the open store knows the PC clock is set back (or far ahead):
+        then its sane date (station/clock_check.py), so a screen's figures cannot be moved back."""
+        store = self.store
+        if store is None:
+            return self.clock().date()
+        from station.clock_check import today as station_today
+        if not self.lock.acquire(timeout=0.2):  # a long write holds the store: the last sane date known
+            return max(self.clock().date(), self._sane_today or date.min)
+        try:
+            self._sane_today = station_today(store)
+        finally:
+            self.lock.release()
+        return self._sane_today
 
     def open_store(self) -> Store:
         """Open the store once (call from a worker: it may migrate)."""

@@ -19,10 +19,12 @@ from tests.support import item_by_initials
 def _approved_case(store, catalog, agent, rng) -> str:
     item = item_by_initials(catalog, "gljt")
     number = file_case(store, catalog, item.code, make_submission(item, rng, store.clock().date()), agent).number
-    base = int(datetime(2026, 9, 22).timestamp() * 1000)
+    # decided by the township the same morning (a decision stamped after the local clock's day would,
+    # rightly, date every later step of this station on the township's day: station/clock_check.py)
+    base = int(datetime(2026, 9, 21, 10, 0).timestamp() * 1000)
     store.ingest_remote([
         {"id": f"421381105000:{n}", "station": "421381105000", "seq": n, "hlc": str(Stamp(base + n, 0)),
-         "operator": "审核员", "case": number, "type": t, "body": b, "recorded_at": "2026-09-22T10:00:00"}
+         "operator": "审核员", "case": number, "type": t, "body": b, "recorded_at": "2026-09-21T10:00:00"}
         for n, (t, b) in enumerate([("case.accepted", {}), ("case.approved", {"certificate": "民证001"})], start=1)])
     return number
 

@@ -1,0 +1,68 @@
+"""Figures an operator under pressure could game, each through the real store: the PC clock set back
+to backdate a late decision or the stat day."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from station.cases import CaseReader, file_case
+from station.operators import add_operator, os_account
+from station.review import Decision, decide
+from station.sample_data import make_submission
+from station.setup import init_station
+from station.stats import compute
+from station.store import Store
+from tests.support import TOWNSHIP, VILLAGE, FixedClock, ship
+
+ITEM = "RS-CBZT-001"  # township level, promised 5 working days: filed Monday 9/28, due 10/10
+
+
+@pytest.fixture
+def world(tmp_path: Path, catalog):
+    clock = FixedClock(datetime(2026, 9, 28, 9, 0))
+    stores = {}
+    for key, code, role in (("v", VILLAGE, "village"), ("t", TOWNSHIP, "township")):
+        init_station(tmp_path / key, code, f"{key}站", role, clock=clock)
+        stores[key] = Store.open(tmp_path / key, clock=clock)
+    reviewer = add_operator(stores["t"], "赵审核", "reviewer", "secret123", os_account())
+    yield stores["v"], stores["t"], clock, reviewer
+    for s in stores.values():
+        s.close()
+
+
+def _file(store: Store, catalog, seed: int) -> str:
+    data = make_submission(catalog.get(ITEM), random.Random(seed), store.clock().date())
+    return file_case(store, catalog, ITEM, data, os_account()).number
+
+
+def test_a_decision_cannot_be_backdated_by_setting_the_pc_clock_back(world, catalog) -> None:
+    v, t, clock, reviewer = world
+    late, other = _file(v, catalog, 1), _file(v, catalog, 2)
+    ship(v, t)
+    clock.set_day(date(2026, 9, 29))
+    decide(t, late, Decision("accept"), reviewer)
+    clock.set_day(date(2026, 10, 14))                  # four days past the promised 10/10
+    decide(t, other, Decision("accept"), reviewer)     # the log now knows it is 10/14
+    clock.set_day(date(2026, 10, 9))                   # the reviewer sets the PC clock back ...
+    decide(t, late, Decision("approve"), reviewer)     # ... and approves "on time"
+    case = CaseReader(t).get(late)
+    assert case.decision["date"] >= "2026-10-14"
+    f = compute(t, date(2026, 10, 1), date(2026, 10, 31), today=date(2026, 10, 14)).total
+    assert (f.completed, f.on_time) == (1, 0)
+
+
+def test_the_stat_day_cannot_be_moved_back_by_the_pc_clock(world, catalog) -> None:
+    v, t, clock, reviewer = world
+    number = _file(v, catalog, 3)
+    ship(v, t)
+    clock.set_day(date(2026, 10, 14))
+    decide(t, number, Decision("accept"), reviewer)    # due 10/10: overdue on 10/14
+    clock.set_day(date(2026, 10, 9))                   # clock set back before printing the report
+    report = compute(t, date(2026, 9, 1), date(2026, 9, 30))
+    assert report.today >= "2026-10-14"
+    assert report.total.overdue_now == 1
+
