@@ -96,5 +96,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     # A citizen holding the receipt of a renumbered case (device split, restore catch-up) finds it by the old
     # number: the projections learn the number each filing replaces.
     Migration(9, "cases: the number a renumbered case had before", refold),
+    # An overdue case withdrawn or refused is counted (超期撤回/不予受理), not lost from 当前超期 silently.
+    Migration(10, "cases: withdrawal date, and cases ended (withdrawn or refused) overdue", refold),
 )
 LATEST = MIGRATIONS[-1].version

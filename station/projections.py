@@ -268,6 +268,13 @@ def _fold_transition(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldCo
     if event.type in (ev.CASE_APPROVED, ev.CASE_REJECTED, ev.CASE_NOT_ACCEPTED):
         extra += ", decided_at=?"
         params.append(day)
+    if event.type == ev.CASE_WITHDRAWN:
+        extra += ", withdrawn_at=?"
+        params.append(day)
+    if event.type in (ev.CASE_WITHDRAWN, ev.CASE_NOT_ACCEPTED) and status in lifecycle.CLOCK_RUNNING:
+        # Ended while overdue: the clock was running and the promised date had passed (stats: 超期撤回/不予受理)
+        extra += ", ended_overdue=CASE WHEN promised_due IS NOT NULL AND promised_due < ? THEN 1 ELSE 0 END"
+        params.append(day)
     if event.type == ev.CASE_CORRECTION_REQUESTED:
         extra += ", corrections=corrections+1, pause_started=?"
         params.append(day)

@@ -90,9 +90,12 @@ CASES = _spec(
     " forwarded_at text, forward_amount int, forward_unit text, forward_due text, forward_estimate int,"
     " posting_start text, posting_end text, trips int, forward_bodies text,"
     # the number a case had before `station device split` / a restore's catch-up gave it this one (改号)
-    " renumbered_from text",
+    " renumbered_from text,"
+    # 撤回 by its date; and whether the case was withdrawn or refused (不予受理) with its clock running
+    # after the promised date had passed (so an overdue case never leaves the figures without a trace)
+    " withdrawn_at text, ended_overdue int!",
     "number", {"posting_days": 0, "corrections": 0, "last_local_seq": 0, "campaign": 0, "promised_shift": 0,
-               "statutory_shift": 0, "paused_days": 0, "second_corrections": 0},
+               "statutory_shift": 0, "paused_days": 0, "second_corrections": 0, "ended_overdue": 0},
     (Index("cases_status", ("status", "promised_due")), Index("cases_received", ("received_date",)),
      Index("cases_received_at", ("received_at", "number")),
      Index("cases_status_received", ("status", "received_at", "number")),

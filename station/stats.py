@@ -14,6 +14,10 @@ report printed again later shows the same figures (only the 当前超期 / 整�
 - 视为受理: received in the period and not accepted, refused or told to correct within 5 working days.
 - 现场办结: completed on the day of receipt. 一次办结: delivered with at most one trip by the citizen.
 - 回访率 / 整改率: of the 差评 given in the period, those with a 回访 record / a closed follow-up.
+- 撤回 by its date; 超期撤回/不予受理: withdrawn or refused in the period while the clock ran and after the
+  promised date had passed, so an overdue case never leaves the figures without a trace.
+
+The stat day defaults to the station's sane date (station/clock_check.py), never a PC clock set back.
 """
 
 from __future__ import annotations
@@ -73,6 +77,8 @@ class Figures:
     bad_revisited: int = 0
     bad_rectified: int = 0
     handover_late: int = 0
+    withdrawn: int = 0
+    ended_overdue: int = 0   # withdrawn or refused in the period after the promised date had passed
     labels: dict[str, int] = field(default_factory=lambda: {k: 0 for k in LABELS})
     channels: dict[str, int] = field(default_factory=lambda: {k: 0 for k in CHANNELS})
     assisted: dict[str, int] = field(default_factory=lambda: {"帮办": 0, "代办": 0})
@@ -160,7 +166,7 @@ def _group_key(by: str | None, row: dict[str, Any]) -> tuple[str, str]:
 
 _COLS = ("number, village_code, item_code, item_name, operator, status, received_date, decided_at, promised_due,"
          " statutory_due, decision, accepted_at, correction_deadline, paused_days, forwarded_at, forward_due,"
-         " handover_due, handed_over_at, delivered_at, trips, labels, channel, assist")
+         " handover_due, handed_over_at, delivered_at, trips, labels, channel, assist, withdrawn_at, ended_overdue")
 
 
 def _decision_events(store: Store) -> dict[str, list[tuple[str, str, bool]]]:
@@ -244,6 +250,10 @@ def compute(store: Store, date_from: date, date_to: date, by: str | None = None,
                     f.second_corrections += int(exceptional)
             if not_accepted:
                 f.not_accepted += 1
+            if within(row["withdrawn_at"]):
+                f.withdrawn += 1
+            if row["ended_overdue"] and (not_accepted or within(row["withdrawn_at"])):
+                f.ended_overdue += 1
             if within(row["forwarded_at"]):
                 f.forwarded += 1
             if completed:
@@ -297,7 +307,8 @@ EXPORT_COLUMNS = [("label", "分组"), ("received", "收件"), ("accepted", "受
                   ("consultations", "告知件数"), ("deemed_accepted", "视为受理"), ("not_accepted", "不予受理"),
                   ("forwarded", "转报"), ("second_corrections", "例外补正"), ("early_rate", "提前办结率"),
                   ("on_the_spot_rate", "现场办结率"), ("one_trip_rate", "一次办结率"), ("trips_per_case", "件均跑动次数"),
-                  ("revisit_rate", "回访率"), ("rectification_rate", "整改率"), ("handover_late", "移交超期")]
+                  ("revisit_rate", "回访率"), ("rectification_rate", "整改率"), ("handover_late", "移交超期"),
+                  ("withdrawn", "撤回"), ("ended_overdue", "超期撤回/不予受理")]
 
 
 def export(report: StatsReport, path: Path) -> Path:

@@ -1,5 +1,6 @@
 """Figures an operator under pressure could game, each through the real store: the PC clock set back
-to backdate a late decision or the stat day."""
+to backdate a late decision or the stat day, and an overdue case withdrawn or refused so that it
+leaves 当前超期 without a trace."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from station.cases import CaseReader, file_case
+from station.cases import CaseReader, file_case, withdraw
 from station.operators import add_operator, os_account
 from station.review import Decision, decide
 from station.sample_data import make_submission
@@ -66,3 +67,27 @@ def test_the_stat_day_cannot_be_moved_back_by_the_pc_clock(world, catalog) -> No
     assert report.today >= "2026-10-14"
     assert report.total.overdue_now == 1
 
+
+def test_withdrawing_an_overdue_case_is_shown_not_hidden(world, catalog) -> None:
+    v, t, clock, reviewer = world
+    overdue, early = _file(v, catalog, 4), _file(v, catalog, 5)
+    clock.set_day(date(2026, 9, 29))
+    withdraw(v, early, "申请人本人要求撤回", os_account())     # before its due date: an ordinary withdrawal
+    clock.set_day(date(2026, 10, 13))
+    assert compute(v, date(2026, 10, 1), date(2026, 10, 31)).total.overdue_now == 1
+    withdraw(v, overdue, "申请人本人要求撤回", os_account())   # three days after its 10/10 due date
+    f = compute(v, date(2026, 10, 1), date(2026, 10, 31)).total
+    assert f.overdue_now == 0
+    assert (f.withdrawn, f.ended_overdue) == (1, 1)
+    sept = compute(v, date(2026, 9, 1), date(2026, 9, 30)).total
+    assert (sept.withdrawn, sept.ended_overdue) == (1, 0)
+
+
+def test_refusing_an_overdue_case_is_shown_not_hidden(world, catalog) -> None:
+    v, t, clock, reviewer = world
+    number = _file(v, catalog, 6)
+    ship(v, t)
+    clock.set_day(date(2026, 10, 13))                  # nobody looked at it; due 10/10
+    decide(t, number, Decision("refuse", reason="不属于本乡镇受理范围"), reviewer)
+    f = compute(t, date(2026, 10, 1), date(2026, 10, 31)).total
+    assert (f.overdue_now, f.not_accepted, f.ended_overdue) == (0, 1, 1)
