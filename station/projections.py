@@ -286,9 +286,15 @@ def _fold_transition(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldCo
     if event.type == ev.CASE_SUPPLEMENTED:
         # 补正: the clock resumes with the working days already used, never from zero: the due date
         # moves by the days the correction was awaited (if it had not already passed).
-        row = conn.execute(f"SELECT pause_started FROM {s}.cases WHERE number=?", (event.case_number,)).fetchone()
+        # The pause ends at the 补正期限 at the latest: materials recorded after it (the applicant came late,
+        # or the supplement was entered only when the station was ready to decide) do not stop the clock.
+        row = conn.execute(f"SELECT pause_started, decision FROM {s}.cases WHERE number=?",
+                           (event.case_number,)).fetchone()
         if row and row[0]:
-            _pause(conn, s, event.case_number or "", date.fromisoformat(row[0]), date.fromisoformat(day))
+            asked = json.loads(row[1]) if row[1] else {}
+            deadline = asked.get("due_date") if asked.get("type") == ev.CASE_CORRECTION_REQUESTED else None
+            end = min(day, deadline) if isinstance(deadline, str) and deadline > row[0] else day
+            _pause(conn, s, event.case_number or "", date.fromisoformat(row[0]), date.fromisoformat(end))
         extra += ", pause_started=NULL"
         for key in b.get("materials") or []:
             conn.execute(f"UPDATE {s}.materials SET status='received', received_at=?, due_date=NULL"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from station.cases import CaseReader, file_case, withdraw
+from station.cases import CaseReader, file_case, record_materials, withdraw
 from station.operators import add_operator, os_account
 from station.review import Decision, decide
 from station.sample_data import make_submission
@@ -91,3 +91,25 @@ def test_refusing_an_overdue_case_is_shown_not_hidden(world, catalog) -> None:
     decide(t, number, Decision("refuse", reason="不属于本乡镇受理范围"), reviewer)
     f = compute(t, date(2026, 10, 1), date(2026, 10, 31)).total
     assert (f.overdue_now, f.not_accepted, f.ended_overdue) == (0, 1, 1)
+
+
+def test_a_supplement_entered_after_the_correction_deadline_does_not_stop_the_clock_longer(world, catalog) -> None:
+    v, t, clock, reviewer = world
+    number = _file(v, catalog, 7)                      # Monday 9/28, due 10/10
+    ship(v, t)
+    clock.set_day(date(2026, 9, 30))
+    decide(t, number, Decision("correct", reason="照片不清晰", materials=("id_card",)), reviewer)
+    assert CaseReader(t).get(number).decision["due_date"] == "2026-10-20"   # 10 working days
+    ship(t, v)
+    clock.set_day(date(2026, 11, 2))                   # entered two weeks after the 补正期限
+    record_materials(v, number, ["id_card"], os_account())
+    ship(v, t)
+    decide(t, number, Decision("accept"), reviewer)
+    decide(t, number, Decision("approve"), reviewer)
+    case = CaseReader(t).get(number)
+    # paused (9/30, 10/20] only: 10/8, 10/9, 10/10, 10/12–16, 10/19, 10/20 = 10 working days;
+    # the two days used before (9/29, 9/30) and three left: 10/10 + 10 working days = 10/23, not later
+    assert case.legal.paused_days == 10
+    assert case.promised_due == "2026-10-23"
+    f = compute(t, date(2026, 11, 1), date(2026, 11, 30)).total
+    assert (f.completed, f.on_time) == (1, 0)
