@@ -32,7 +32,7 @@ BAUD_RATES = (9600, 19200, 38400, 57600, 115200)
 DEFAULT_PORT = 9100
 
 _USB = re.compile(r"(?:0x)?([0-9a-fA-F]{4}):(?:0x)?([0-9a-fA-F]{4})")
-_SERIAL = re.compile(r"(/dev/[A-Za-z0-9_./-]+|COM[1-9][0-9]?)(?:@(\d+))?")
+_SERIAL = re.compile(r"(/dev/(?!.*\.\.)[A-Za-z0-9_./-]+|COM[1-9][0-9]?)(?:@(\d+))?")  # no way out of /dev
 _HOST = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
 
 

@@ -11,7 +11,8 @@ File format (``.vsbak``)::
     chunk = u32 length | AES-256-GCM ciphertext of up to 1 MiB of plaintext, with its tag
 
 The plaintext is a zstd-compressed tar stream. The key is derived from the passphrase with Argon2id
-(memory-hard: 64 MiB, 3 passes; the parameters and the salt are in the header). The header also holds
+(memory-hard: 64 MiB, 3 passes; the parameters and the salt are in the header, and bounded before
+they are run: the header is the one part a stranger can write). The header also holds
 a check value (HMAC of a constant under the key), so a wrong passphrase is told apart from a damaged
 file. Each chunk's nonce is the header's 7-byte prefix, the chunk counter and a final flag, and its
 associated data is the SHA-256 of the header: chunks cannot be reordered, dropped, cut short or moved
@@ -25,6 +26,7 @@ either nothing (a leftover temporary file or folder, removed by the next run) or
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import io
@@ -56,6 +58,17 @@ CHUNK = 1024 * 1024
 KDF = {"name": "argon2id", "memory_kib": 64 * 1024, "iterations": 3, "lanes": 1}
 MIN_PASSPHRASE = 8
 MAX_HEADER = 64 * 1024
+# Bounds on what a file may ask of the victim PC before the passphrase is checked: the KDF parameters are
+# read from the (unauthenticated) header, so anything much costlier than ours is refused without running it.
+KDF_MAX_MEMORY_KIB = 256 * 1024
+KDF_MAX_ITERATIONS = 8
+KDF_MAX_LANES = 4
+KDF_MAX_COST = 4 * KDF["memory_kib"] * KDF["iterations"]  # KiB x passes
+# Bounds on what a backup may unpack to (a decompression bomb is refused, not written to the end of the
+# disk): the small members are small; in all, at most RATIO times the backup's size, or FLOOR.
+MAX_SMALL_MEMBER = 1024 * 1024
+UNPACK_RATIO = 1000
+UNPACK_FLOOR = 64 * 1024 * 1024
 # What a backup may hold, and nothing else is ever unpacked (a crafted file cannot write elsewhere).
 MEMBERS = ("backup.json", CONFIG_FILE, DB_FILE, DATA_KEY_FILE, "keys/sync.key", "keys/platform.json")
 PRIVATE = frozenset({DATA_KEY_FILE, "keys/sync.key"})
@@ -81,13 +94,16 @@ def check_passphrase(passphrase: str) -> None:
 def _derive(passphrase: str, kdf: dict[str, Any]) -> bytes:
     try:
         salt = bytes.fromhex(kdf["salt"])
-        if kdf.get("name") != "argon2id" or not 8 * 1024 <= int(kdf["memory_kib"]) <= 1024 * 1024 \
-                or not 1 <= int(kdf["iterations"]) <= 20 or not 1 <= int(kdf["lanes"]) <= 16:
+        memory, iterations, lanes = kdf["memory_kib"], kdf["iterations"], kdf["lanes"]
+        if kdf.get("name") != "argon2id" or not 8 <= len(salt) <= 64 \
+                or not all(type(v) is int for v in (memory, iterations, lanes)) \
+                or not 8 * 1024 <= memory <= KDF_MAX_MEMORY_KIB or not 1 <= iterations <= KDF_MAX_ITERATIONS \
+                or not 1 <= lanes <= KDF_MAX_LANES or memory * iterations > KDF_MAX_COST:
             raise ValueError
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         raise _damaged("文件头参数无效") from None
-    return Argon2id(salt=salt, length=32, iterations=int(kdf["iterations"]), lanes=int(kdf["lanes"]),
-                    memory_cost=int(kdf["memory_kib"])).derive(passphrase.encode("utf-8"))
+    return Argon2id(salt=salt, length=32, iterations=iterations, lanes=lanes,
+                    memory_cost=memory).derive(passphrase.encode("utf-8"))
 
 
 def _check_value(key: bytes) -> str:
@@ -377,13 +393,14 @@ def restore_backup(source: Path, home: Path, passphrase: str,
             aad = hashlib.sha256(MAGIC + raw).digest()
             reader = io.BufferedReader(_OpeningReader(fh, key, prefix, aad), CHUNK)
             scratch.mkdir(mode=0o700)
-            found = _unpack(zstandard.ZstdDecompressor().stream_reader(reader), scratch)
+            budget = max(UNPACK_FLOOR, UNPACK_RATIO * os.fstat(fh.fileno()).st_size)
+            found = _unpack(zstandard.ZstdDecompressor().stream_reader(reader), scratch, budget)
             if reader.read(1) or not reader.raw.ended:  # type: ignore[attr-defined]
                 raise _damaged("文件结尾不完整")
         for needed in (CONFIG_FILE, DB_FILE, DATA_KEY_FILE, "backup.json"):
             if needed not in found:
                 raise _damaged(f"缺少 {needed}")
-        meta = json.loads((scratch / "backup.json").read_text(encoding="utf-8"))
+        meta = _read_meta(scratch / "backup.json")
         (scratch / "backup.json").unlink()
         (scratch / "prints").mkdir()
         if check is not None:
@@ -396,32 +413,75 @@ def restore_backup(source: Path, home: Path, passphrase: str,
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    fields = BackupInfo.__dataclass_fields__
-    return BackupInfo(**{k: v for k, v in meta.items() if k in fields and k != "path"}, path=str(source))
+    return BackupInfo(**{k: meta[k] for k in _META_TYPES}, path=str(source))
 
 
-def _unpack(stream: IO[bytes], into: Path) -> set[str]:
+def _too_large() -> BackupError:
+    return _damaged("内容超出备份应有的大小，可能是伪造的文件")
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """tarfile reads a pax or GNU long-name/long-link header into memory whole, before any name is seen:
+    one declaring gigabytes would exhaust the memory. Ours are never above a few hundred bytes."""
+
+    def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+        if self.type in (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME,
+                         tarfile.GNUTYPE_LONGLINK) and self.size > MAX_HEADER:
+            raise _too_large()
+        return super()._proc_member(tar)  # type: ignore[misc]
+
+
+def _unpack(stream: IO[bytes], into: Path, budget: int) -> set[str]:
+    """Write the allowed members into ``into``; at most ``budget`` bytes in all (a small member at most
+    :data:`MAX_SMALL_MEMBER`)."""
     found: set[str] = set()
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as tar:
+        with tarfile.open(fileobj=stream, mode="r|", tarinfo=_BoundedTarInfo) as tar:
             for member in tar:
                 if member.name not in MEMBERS or not member.isfile() or member.name in found:
                     raise _damaged(f"含有不应有的内容 {member.name!r}")
+                limit = budget if member.name == DB_FILE else min(budget, MAX_SMALL_MEMBER)
+                if member.size > limit:
+                    raise _too_large()
                 data = tar.extractfile(member)
                 assert data is not None
                 target = into / member.name
                 target.parent.mkdir(mode=0o700, exist_ok=True)
                 fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if member.name in PRIVATE else 0o644)
                 with open(fd, "wb") as out:
-                    shutil.copyfileobj(data, out, CHUNK)
+                    while block := data.read(CHUNK):
+                        budget -= len(block)
+                        if budget < 0:
+                            raise _too_large()
+                        out.write(block)
                     out.flush()
                     os.fsync(out.fileno())
                 found.add(member.name)
     except BackupError:
         raise
-    except (tarfile.TarError, zstandard.ZstdError, EOFError, OSError) as exc:
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise BackupError("disk_full", "磁盘空间不足，没有恢复任何数据。请清理磁盘或换一个位置后重试",
+                              [Problem("home", "disk_full", "磁盘空间不足")]) from None
+        raise _damaged(type(exc).__name__) from None
+    except (tarfile.TarError, zstandard.ZstdError, EOFError) as exc:
         raise _damaged(type(exc).__name__) from None
     return found
+
+
+_META_TYPES: dict[str, type] = {"made_at": str, "station_id": str, "division_code": str, "device": int, "name": str,
+                                "role": str, "last_local_seq": int, "acked_seq": int, "events": int, "cases": int}
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """``backup.json``: what the backup says about itself, shown to the operator; every field of its type."""
+    try:
+        meta = json.loads(path.read_bytes().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise _damaged("backup.json 无法读取") from None
+    if not isinstance(meta, dict) or any(type(meta.get(k)) is not t for k, t in _META_TYPES.items()):
+        raise _damaged("backup.json 内容不对")
+    return meta
 
 
 def describe(source: Path) -> dict[str, Any]:

@@ -273,7 +273,11 @@ def _finish(store: Store, pdf: bytes, number: str | None, kind: str, operator: O
         else:
             _write_private(out, citizen_pdf)
         path = out
-    target, _ = parse_target(store.config.printer_kind or CUPS, store.config.printer)
+    target, wrong = parse_target(store.config.printer_kind or CUPS, store.config.printer)
+    # A setting the 设置 screen refuses (station.toml edited by hand, or restored from someone else's
+    # backup) is never handed to lp or opened as a device.
+    bad = "打印机设置有误（" + "；".join(p.message for p in wrong) + "），没有打印，请管理员在“设置”中改正。" \
+        if target is None else ""
     if target is not None and target.escpos:
         outcome = _thermal(target, kind, fmt, citizen_doc, citizen_pdf or path.read_bytes())
         return PrintResult(path, outcome.sent, outcome.message_zh, reprints, kind)
@@ -282,15 +286,15 @@ def _finish(store: Store, pdf: bytes, number: str | None, kind: str, operator: O
         name = f"{path.stem}-申请人联.pdf"
         transient = _write_private(store.home / OUTGOING / name, citizen_pdf)
         path = transient
-    if store.config.printer:
+    if store.config.printer and not bad:
         outcome = send_to_printer(path, store.config.printer)
         if transient is not None and outcome.sent and sys.platform != "win32":
             transient.unlink(missing_ok=True)  # lp has handed the job to the spooler
         return PrintResult(path, outcome.sent, outcome.message_zh, reprints, kind)
     if transient is not None:
-        return PrintResult(path, False, f"未设置打印机：交给申请人的一联（含查询密码）在 {path}，请打印后交给申请人；"
-                                        "此文件一天后自动删除。存档联不含查询密码", reprints, kind)
-    return PrintResult(path, False, "未设置打印机，文书已存档（PDF）", reprints, kind)
+        return PrintResult(path, False, f"{bad or '未设置打印机：'}交给申请人的一联（含查询密码）在 {path}，"
+                                        "请打印后交给申请人；此文件一天后自动删除。存档联不含查询密码", reprints, kind)
+    return PrintResult(path, False, f"{bad or '未设置打印机，'}文书已存档（PDF）", reprints, kind)
 
 
 def _thermal(target: PrinterTarget, kind: str, fmt: str, doc: Any, pdf: bytes) -> PrintOutcome:

@@ -180,9 +180,12 @@ def export(store: Store, folder: Path) -> dict[str, Any]:
     removed = 0
     if real_dir(out):
         for path in stick_files(out, ".vse"):
-            if path.name not in keep:  # acknowledged since (or held): no longer to be carried
-                path.unlink()
-                removed += 1
+            if path.name not in keep and not real_dir(path):  # acknowledged since (or held): no longer carried
+                try:
+                    path.unlink()
+                    removed += 1
+                except OSError:  # left as it is: the manifest lists what the platform takes
+                    pass
     cursor, _ = outbox.inbox_cursor(store)
     manifest = {"format": MANIFEST_FORMAT, "station_id": store.station_id, "role": store.config.role,
                 "name": store.config.name, "inbox_after": cursor,

@@ -149,3 +149,27 @@ def test_the_citizens_copy_goes_to_the_printer_and_is_not_left_behind(store, cat
     assert printed.parent == store.home / "prints" / "outgoing" and not printed.exists()
     assert filed.query_password in _text(tmp_path / "spooled.pdf")
     assert filed.query_password not in _text(_archived(store, filed.number))
+
+
+def test_a_printer_setting_the_settings_screen_refuses_is_not_used(store, catalog, agent, rng, tmp_path,
+                                                                   monkeypatch) -> None:
+    """station.toml comes from a backup too, and a backup may be someone else's: a printer address the 设置
+    screen would refuse (or a kind it does not know) is not handed to lp or opened as a device."""
+    from printouts.printer_target import ESCPOS_SERIAL, parse_target
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "lp.log"
+    (bindir / "lp").write_text(f'#!/bin/sh\necho "$@" >> "{log}"\necho "request id is X-1"\n')
+    (bindir / "lp").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:/usr/bin:/bin")
+    item = item_by_initials(catalog, "gljt")
+    filed = file_case(store, catalog, item.code, make_submission(item, rng, store.clock().date()), agent)
+    for kind, address in (("cups", "-o raw /etc/passwd"), ("cups", "a/b#c"), ("bogus", "HP"),
+                          ("escpos-serial", "/dev/../home/victim/.bashrc")):
+        store.config = update_config(store.home, printer=address, printer_kind=kind)
+        result = print_case_document(store, filed.number, "receipt", agent)
+        assert not result.sent and "打印机设置有误" in result.message, (kind, address)
+    assert not log.exists()
+    assert parse_target(ESCPOS_SERIAL, "/dev/../etc/x")[0] is None
+    assert parse_target(ESCPOS_SERIAL, "/dev/ttyUSB0@9600")[0] is not None
