@@ -1,0 +1,41 @@
+"""Keys pressed twice, or at the wrong moment: a dialog's Ctrl+S pressed again while the first is being
+saved, Ctrl+Q with a keystroke not yet in the draft."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from station import lifecycle
+from station.store import Store
+from station.tui.app import StationApp
+from station.tui.screens.case import CaseScreen
+from station.tui.screens.dialogs import RevisitDialog
+from tests.support.tui import Clock, log_in, wait_for
+from tests.tui.test_tui_case import find, open_case
+
+
+async def test_a_dialog_saved_twice_records_once_and_keeps_the_case_open(demo_home: Path, catalog) -> None:
+    """A slow disk: the operator presses Ctrl+S again before the first save came back. One 回访 is
+    recorded, and the second answer does not close the case screen under the dialog."""
+    number = find(demo_home, status=lifecycle.DELIVERED).number
+    app = StationApp(demo_home, clock=Clock(), catalog=catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        case = await open_case(pilot, number)
+        await pilot.press("k")
+        await wait_for(pilot, lambda: isinstance(app.screen, RevisitDialog))
+        app.screen.query_one("#result").value = "群众说已领到"
+        with app.session.lock:  # the domain is busy (another write, a slow disk)
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.2)
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.2)
+        await wait_for(pilot, lambda: not isinstance(app.screen, RevisitDialog))
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        assert app.screen is case and isinstance(case, CaseScreen)
+    with Store.open(demo_home) as store:
+        (n,) = store.conn.execute("SELECT count(*) FROM events WHERE case_number=? AND type='rating.revisited'",
+                                  (number,)).fetchone()
+    assert n == 1
+
