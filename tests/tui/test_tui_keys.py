@@ -7,11 +7,13 @@ from pathlib import Path
 
 from station import lifecycle
 from station.store import Store
+from station.tui import drafts
 from station.tui.app import StationApp
 from station.tui.screens.case import CaseScreen
 from station.tui.screens.dialogs import RevisitDialog
 from tests.support.tui import Clock, log_in, wait_for
 from tests.tui.test_tui_case import find, open_case
+from tests.tui.test_tui_intake import open_wizard
 
 
 async def test_a_dialog_saved_twice_records_once_and_keeps_the_case_open(demo_home: Path, catalog) -> None:
@@ -39,3 +41,17 @@ async def test_a_dialog_saved_twice_records_once_and_keeps_the_case_open(demo_ho
                                   (number,)).fetchone()
     assert n == 1
 
+
+async def test_ctrl_q_in_intake_keeps_what_was_just_typed(demo_home: Path, catalog) -> None:
+    """Ctrl+Q says the draft is kept: so are the keys typed in the last moment before it."""
+    app = StationApp(demo_home, clock=Clock(), catalog=catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_wizard(pilot)
+        await pilot.press(*"gljt", "enter")
+        await wait_for(pilot, lambda: screen.state["step"] == 1)
+        await pilot.press(*"张秀英")
+        await pilot.press("ctrl+q")
+    with Store.open(demo_home) as store:
+        draft = drafts.load_draft(demo_home, store.codec, "王小红")
+    assert draft is not None and draft["item_code"] == "MZ-GLJT-001"
+    assert draft["applicant"]["name"] == "张秀英"

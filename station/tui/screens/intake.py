@@ -439,6 +439,24 @@ class IntakeScreen(StationScreen):
 
         self.call_domain(write, self._draft_written, group="draft", exclusive=owner is None, owner=owner)
 
+    def flush_draft(self) -> None:
+        """Write the draft now, on this thread (the app is quitting: a timer or a worker would not run)."""
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+        session = self.session
+        if session.operator is None or self.state.get("item_code") is None or self._saving:
+            return
+        snapshot = copy.deepcopy(self.state)
+        operator = session.operator.name
+        self._draft_seq += 1
+        seq = self._draft_seq
+        with session.lock:
+            if seq <= self._draft_done:
+                return
+            drafts.save_draft(session.home, session.require_store().codec, operator, snapshot)
+            self._draft_done = seq
+
     def _draft_written(self, _: None) -> None:
         self.draft_writes += 1
 
