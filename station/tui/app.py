@@ -113,6 +113,18 @@ class StationApp(App[None]):
         if not summary.ok and summary.link != "down":  # a plain outage is shown on 首页, not shouted
             self.notify("自动同步没有完成，详见同步页", title="同步", severity="warning")
 
+    async def action_quit(self) -> None:
+        """Ctrl+Q: an intake's last keystrokes go into its draft before the app ends (the draft is
+        otherwise written a moment after typing stops, by a timer that quitting would cancel)."""
+        for screen in self.screen_stack:
+            flush = getattr(screen, "flush_draft", None)
+            if callable(flush):
+                try:
+                    flush()
+                except Exception as exc:  # noqa: BLE001 - logged; quitting goes on
+                    self.report_crash(exc)
+        await super().action_quit()
+
     def action_help_quit(self) -> None:
         """Ctrl+C does not quit (it copies in a text box): say in Chinese how to leave."""
         self.notify("按 Ctrl+Q 退出程序（未保存的办件草稿会保留）", title="要退出吗？")

@@ -33,7 +33,8 @@ class DomainCalls:
 
     def call_domain(self, fn: Callable[[], T], done: Callable[[T], Any], *,
                     failed: Callable[[StationError], Any] | None = None, group: str = "domain",
-                    exclusive: bool = False, lock: bool = True, owner: Any = None) -> Worker:
+                    exclusive: bool = False, lock: bool = True, owner: Any = None,
+                    crashed: Callable[[], Any] | None = None) -> Worker:
         app = self.app
         session = self.session
 
@@ -48,6 +49,8 @@ class DomainCalls:
                 app.call_from_thread(failed or self.show_error, exc)
             except Exception as exc:  # noqa: BLE001 - logged with traceback and shown, never swallowed
                 app.call_from_thread(app.report_crash, exc)
+                if crashed is not None:
+                    app.call_from_thread(crashed)
             else:
                 app.call_from_thread(done, result)
 

@@ -55,7 +55,13 @@ class FormDialog(StationDialog):
         if event.button.id == "ok":
             self.action_submit()
         else:
-            self.dismiss(None)
+            self.action_dismiss_dialog()
+
+    def action_dismiss_dialog(self) -> None:
+        if self._busy:  # closing now would hide whether it was saved
+            self.app.notify("正在保存，请稍候", severity="warning", timeout=3)
+            return
+        self.dismiss(None)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -65,22 +71,33 @@ class FormDialog(StationDialog):
         else:
             self.focus_next()
 
+    _busy = False  # a save is under way: Ctrl+S, Enter or 确定 again must not record it twice
+
     def action_submit(self) -> None:
+        if self._busy:
+            return
         try:
             fn = self.work()
         except StationError as exc:
             self.refused(exc)
             return
+        self._busy = True
         self.query_one(ProblemPanel).show(["正在保存……"])
-        self.call_domain(fn, self._done, failed=self.refused)
+        self.call_domain(fn, self._done, failed=self.refused, crashed=self._not_busy)
+
+    def _not_busy(self) -> None:
+        self._busy = False
 
     def _done(self, result: Any) -> None:
-        self.dismiss(result)
+        self._busy = False
+        if self.is_current:  # dismissing a dialog that is no longer on top would pop the screen under it
+            self.dismiss(result)
 
     def work(self) -> Callable[[], Any]:
         raise NotImplementedError
 
     def refused(self, exc: StationError) -> None:
+        self._busy = False
         self.query_one(ProblemPanel).show(exc.problems or [exc.message], exc.message if exc.problems else "")
 
 

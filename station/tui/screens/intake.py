@@ -360,7 +360,8 @@ class IntakeScreen(StationScreen):
             drafts.clear_draft(session.home, store.codec, operator.name)
             return filed
 
-        self.call_domain(save, self._saved, failed=self._save_failed, group="draft", exclusive=False)
+        self.call_domain(save, self._saved, failed=self._save_failed, group="draft", exclusive=False,
+                         crashed=self._save_crashed)
 
     def action_inform(self) -> None:
         """Record a 告知件 and print its 一次性告知书: the application is not taken today, and the citizen
@@ -384,7 +385,8 @@ class IntakeScreen(StationScreen):
             printed = print_consultation(store, consultation.number, operator)
             return consultation, printed
 
-        self.call_domain(inform, self._informed, failed=self._save_failed, group="draft", exclusive=False)
+        self.call_domain(inform, self._informed, failed=self._save_failed, group="draft", exclusive=False,
+                         crashed=self._save_crashed)
 
     def _informed(self, result: tuple[Any, Any]) -> None:
         consultation, printed = result
@@ -401,6 +403,11 @@ class IntakeScreen(StationScreen):
     def _save_failed(self, exc: StationError) -> None:
         self._saving = False
         self.query_one(ReviewStep).show_problems(list(exc.problems) or [exc.message], exc.message)
+
+    def _save_crashed(self) -> None:
+        """An internal error (already reported): Esc, F8 and Ctrl+S work again."""
+        self._saving = False
+        self.query_one(ReviewStep).show_problems(["出现内部错误：请先在“查询”中核对是否已经登记，再决定是否重试"], "")
 
     def _saved(self, filed: FiledCase) -> None:
         self._saving = False
@@ -439,6 +446,24 @@ class IntakeScreen(StationScreen):
 
         self.call_domain(write, self._draft_written, group="draft", exclusive=owner is None, owner=owner)
 
+    def flush_draft(self) -> None:
+        """Write the draft now, on this thread (the app is quitting: a timer or a worker would not run)."""
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+        session = self.session
+        if session.operator is None or self.state.get("item_code") is None or self._saving:
+            return
+        snapshot = copy.deepcopy(self.state)
+        operator = session.operator.name
+        self._draft_seq += 1
+        seq = self._draft_seq
+        with session.lock:
+            if seq <= self._draft_done:
+                return
+            drafts.save_draft(session.home, session.require_store().codec, operator, snapshot)
+            self._draft_done = seq
+
     def _draft_written(self, _: None) -> None:
         self.draft_writes += 1
 
@@ -468,6 +493,8 @@ class IntakeScreen(StationScreen):
 
     def action_discard(self) -> None:
         """F8: throw the draft away, after asking (a stray F8 must not cost the operator the form)."""
+        if self._saving:
+            return
         if self.session.operator is None or self.state.get("item_code") is None:
             return
         self.app.push_screen(ConfirmDialog("丢弃这份草稿？已填写的内容将全部删除，不能恢复。", "丢弃"), self._discard)
@@ -488,7 +515,11 @@ class IntakeScreen(StationScreen):
         self.call_domain(discard, lambda _: self.app.go("intake"), group="draft", exclusive=True)
 
     def action_leave(self) -> None:
-        """Back to 首页; what was typed stays in the draft."""
+        """Back to 首页; what was typed stays in the draft. Not while saving: the answer replaces this
+        screen (with the result) or closes it, and would otherwise close 首页 instead."""
+        if self._saving:
+            self.app.notify("正在保存，请稍候", severity="warning", timeout=3)
+            return
         if self._draft_timer is not None:
             self._draft_timer.stop()
         self.write_draft(owner=self.app)  # the app's worker outlives this screen
