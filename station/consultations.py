@@ -105,6 +105,9 @@ def record(store: Store, catalog: Catalog, item_code: str, data: Mapping[str, An
     if not result.applicant_name:
         raise StationError("name_required", "一次性告知书要写明申请人，请至少填写申请人姓名",
                            [Problem("applicant.name", "required", "请填写申请人姓名")])
+    bad_name = [p for p in result.problems if p.field == "applicant.name"]
+    if bad_name:  # the notice names its applicant: the same name rule as a filing (not a reason to list)
+        raise StationError("bad_name", f"一次性告知书要写明申请人：{bad_name[0].message}", bad_name)
     reasons = _reasons(item, result.problems, apply_to)
     raw_applicant = data.get("applicant") if isinstance(data.get("applicant"), Mapping) else {}
     phone = raw_applicant.get("phone") if isinstance(raw_applicant.get("phone"), str) else ""

@@ -118,3 +118,20 @@ def test_the_citizen_returns_and_the_inform_becomes_a_case_in_one_action(home: P
     assert code == 0 and printed["reprint_count"] == 1
     code, report = run_json("db", "check", "--home", str(home))
     assert code == 0 and report["ok"], report
+
+
+@pytest.mark.parametrize("name", ["\u202e王五", "😀😀", "王\u200b五", "Wang Wu", "王"])
+def test_an_inform_names_its_applicant_by_the_filing_name_rule(home: Path, tmp_path: Path, name: str) -> None:
+    """A 告知件 is a document naming a citizen: a pasted RTL override, emoji, zero-width characters or
+    Latin letters are refused as they are at filing, not printed (nor listed as one more 'reason')."""
+    data = _gljt_data(tmp_path, 75, {"id_card": "received"})
+    raw = json.loads(data.read_text(encoding="utf-8"))
+    raw["applicant"]["name"] = name
+    data.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    code, err = run_json("case", "inform", "--home", str(home), "--item", GLJT, "--data", str(data))
+    assert code != 0 and err["error"]["code"] == "bad_name", err
+    assert err["error"]["problems"][0]["field"] == "applicant.name"
+    raw["applicant"]["name"] = "艾力·买买提"  # a minority name with its dot is a name
+    data.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    code, doc = run_json("case", "inform", "--home", str(home), "--item", GLJT, "--data", str(data))
+    assert code == 0, doc
