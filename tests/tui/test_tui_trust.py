@@ -55,6 +55,27 @@ async def test_reveal_key_shows_the_id_in_full_and_records_who_looked(demo_home:
     assert event.body["face"] == "tui" and "id_number" in event.body["fields"]
 
 
+async def test_v_pressed_twice_while_the_first_reveal_is_under_way_records_one_look(demo_home: Path,
+                                                                                      catalog) -> None:
+    with Store.open(demo_home) as store:
+        case = CaseReader(store, TODAY).list(limit=1)[0]
+        full_id = case.reveal_id(store.codec)
+    app = StationApp(demo_home, clock=Clock(), catalog=catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        screen = await open_case(pilot, case.number)
+        with app.session.lock:  # the domain is busy (a slow disk): the first reveal has not answered yet
+            await pilot.press("v")
+            await pilot.pause(0.2)
+            await pilot.press("v")
+            await pilot.pause(0.2)
+        await wait_for(pilot, lambda: full_id in shown(screen.query_one("#info")))
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        assert full_id in shown(screen.query_one("#info"))  # shown once, not shown-then-hidden
+    assert len(reveals(demo_home)) == 1
+
+
 async def test_a_home_without_operators_opens_on_creating_the_first_admin(tmp_path: Path, catalog) -> None:
     home = tmp_path / "village"
     init_station(home, VILLAGE, "测试村便民服务站", "village")  # `station init` without --admin

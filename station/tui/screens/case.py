@@ -14,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
 from forms.identity import mask_phone
+from forms.problems import StationError
 from station import lifecycle, sync_state
 from station.cases import CaseReader, CaseRecord, deliver, hand_over, record_materials, withdraw
 from station.decisions import decision_lines, superseded
@@ -67,6 +68,7 @@ class CaseScreen(StationScreen):
         self.number = number
         self.view: CaseView | None = None
         self.revealed: dict[str, Any] | None = None  # the applicant in full, after an audited reveal
+        self._revealing = False  # a reveal asked and not yet answered
 
     def compose(self) -> ComposeResult:
         yield Static(f"办件详情 · {self.number}", id="title", classes="screen-title")
@@ -142,6 +144,9 @@ class CaseScreen(StationScreen):
             if self.view is not None:
                 self._show(self.view)
             return
+        if self._revealing:  # v pressed again before the first answered: one look, one record
+            return
+        self._revealing = True
         store, operator, number = self.session.require_store(), self.session.operator, self.number
 
         def reveal() -> dict[str, Any]:
@@ -151,11 +156,19 @@ class CaseScreen(StationScreen):
             return {**shown.data, "sealed_fields": {f.removeprefix("fields.") for f in shown.fields}}
 
         def shown(data: dict[str, Any]) -> None:
+            self._revealing = False
             self.revealed = data
             self.notify("已显示完整个人信息，此次查看已记入办理记录；再按 v 隐藏", timeout=6)
             self.reload()
 
-        self.call_domain(reveal, shown, group="reveal", exclusive=True)
+        def failed(exc: StationError) -> None:
+            self._revealing = False
+            self.show_error(exc)
+
+        def crashed() -> None:
+            self._revealing = False
+
+        self.call_domain(reveal, shown, failed=failed, crashed=crashed, group="reveal")
 
     def _show_decision(self, view: CaseView) -> None:
         """The township's decision, where the agent sees it first: type, reason, certificate, who, when."""
