@@ -32,6 +32,7 @@ OPERATOR_ADDED = "operator.added"
 OPERATOR_CHANGED = "operator.changed"
 OPERATOR_LOGIN = "operator.login"
 OPERATOR_LOGIN_FAILED = "operator.login_failed"
+OPERATOR_LOCKED = "operator.locked"  # the TUI locked an idle session (the operator must log in again)
 CALENDAR_UPDATED = "calendar.updated"
 QUERY_URL_PUBLISHED = "query_url.published"   # from the platform: the template of the receipts' QR link
 STATION_INITIALISED = "station.initialised"
@@ -42,7 +43,8 @@ BACKED_UP = "station.backed_up"  # an operator wrote a sealed backup (where, how
 
 # Records of who did what, with no data of their own: they ride with the next batch, but they are not
 # work waiting to be synced (a login must not make the home screen say "1 条未上报").
-AUDIT_ONLY = frozenset({OPERATOR_LOGIN, OPERATOR_LOGIN_FAILED, ACCESS_REFUSED, PII_REVEALED, BACKED_UP})
+AUDIT_ONLY = frozenset({OPERATOR_LOGIN, OPERATOR_LOGIN_FAILED, OPERATOR_LOCKED, ACCESS_REFUSED, PII_REVEALED,
+                        BACKED_UP})
 
 
 def canonical_json(value: Any) -> str:

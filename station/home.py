@@ -48,6 +48,7 @@ class StationConfig:
     sync_interval_minutes: int = 15
     rating_followup_days: int = 5
     backup_reminder_days: int = 7  # the home screen reminds to back up after this many days (station/health.py)
+    idle_lock_minutes: int = 15  # the TUI locks after this many minutes without a key or mouse event (0 = never)
     # Printed on refusal notices: who decided, where to apply for reconsideration, which court.
     authority_name: str = "乡镇人民政府"
     reconsideration_body: str = "县（市、区）人民政府"

@@ -170,6 +170,13 @@ def authenticate(store: Store, name: str, password: str, face: str = "tui") -> O
     return op
 
 
+def record_idle_lock(store: Store, operator: Operator, idle_seconds: int, face: str = "tui") -> None:
+    """Audit an idle session locked on ``face`` after ``idle_seconds`` without input: whoever uses the
+    PC next must log in again (the login that follows is audited by :func:`authenticate`)."""
+    store.append(ev.OPERATOR_LOCKED, {"name": operator.name, "reason": "idle", "idle_seconds": int(idle_seconds),
+                                      "face": face}, operator.name)
+
+
 def os_account() -> Operator:
     """A system actor for library callers only: building the demo, tests and benchmarks.
 

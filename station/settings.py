@@ -113,6 +113,7 @@ class LocalSettings:
     paper_format: str
     large_print: bool
     backup_reminder_days: int = 7
+    idle_lock_minutes: int = 15
 
 
 BACKUP_REMINDER_RULE = "备份提醒间隔应为 1 到 365 之间的整数（天）"
@@ -130,6 +131,28 @@ def parse_reminder(raw: Any, field: str = "backup_reminder_days") -> tuple[int |
     return (value, []) if 1 <= value <= 365 else (None, [Problem(field, "bad_reminder", BACKUP_REMINDER_RULE)])
 
 
+IDLE_LOCK_MINUTES = (0, 240)
+IDLE_LOCK_DEFAULT = 15
+IDLE_LOCK_LABEL = "无操作自动锁定（分钟，0 为不锁定）"
+IDLE_LOCK_HELP = ("共用电脑上，超过这么多分钟没有按键或鼠标操作，操作界面自动锁定，须重新输入密码；"
+                  "同一操作员登录后回到原来的页面，未保存的办件草稿不会丢失")
+IDLE_LOCK_RULE = (f"自动锁定时间应为 {IDLE_LOCK_MINUTES[0]} 到 {IDLE_LOCK_MINUTES[1]} 之间的整数（分钟），"
+                  "0 表示不自动锁定")
+
+
+def parse_idle_lock(raw: Any, field: str = "idle_lock_minutes") -> tuple[int | None, list[Problem]]:
+    """Minutes without input after which the TUI locks (0 = never); empty means the default (15)."""
+    text = str(raw if raw is not None else "").strip()
+    if not text:
+        return IDLE_LOCK_DEFAULT, []
+    try:
+        value = int(text)
+    except ValueError:
+        return None, [Problem(field, "bad_idle_lock", IDLE_LOCK_RULE)]
+    low, high = IDLE_LOCK_MINUTES
+    return (value, []) if low <= value <= high else (None, [Problem(field, "bad_idle_lock", IDLE_LOCK_RULE)])
+
+
 def check_local(values: Mapping[str, Any]) -> LocalSettings:
     """Every problem of the screen's values at once (``invalid_settings``), else the cleaned settings."""
     problems = ProblemList()
@@ -139,18 +162,21 @@ def check_local(values: Mapping[str, Any]) -> LocalSettings:
     problems.extend(bad)
     reminder, bad = parse_reminder(values.get("backup_reminder_days", ""))
     problems.extend(bad)
+    idle_lock, bad = parse_idle_lock(values.get("idle_lock_minutes", ""))
+    problems.extend(bad)
     url = str(values.get("sync_url", "")).strip()
     problems.extend(sync_url_problems(url))
     problems.extend(paper_format_problems(values.get("paper_format")))
     kind = str(values.get("printer_kind") or "cups")
     problems.extend(printer_problems(kind, values.get("printer", ""), values.get("paper_format")))
     problems.raise_if_any("invalid_settings", "设置有误，请按提示修改")
-    assert interval is not None
+    assert interval is not None and idle_lock is not None
     return LocalSettings(name=name, phone=str(values.get("phone", "")).strip(),
                          address=str(values.get("address", "")).strip(),
                          printer=str(values.get("printer", "")).strip(), printer_kind=kind, sync_url=url,
                          sync_interval_minutes=interval, paper_format=str(values["paper_format"]),
-                         large_print=bool(values.get("large_print")), backup_reminder_days=reminder or 7)
+                         large_print=bool(values.get("large_print")), backup_reminder_days=reminder or 7,
+                         idle_lock_minutes=idle_lock)
 
 
 def save_local(home: Path, values: Mapping[str, Any], store: Store | None = None,
@@ -163,4 +189,4 @@ def save_local(home: Path, values: Mapping[str, Any], store: Store | None = None
                          printer_kind=s.printer_kind,
                          sync_url=s.sync_url, sync_interval_minutes=s.sync_interval_minutes,
                          paper_format=s.paper_format, large_print=s.large_print,
-                         backup_reminder_days=s.backup_reminder_days)
+                         backup_reminder_days=s.backup_reminder_days, idle_lock_minutes=s.idle_lock_minutes)

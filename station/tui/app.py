@@ -6,21 +6,31 @@ SQL and no HTTP: screens call the domain (station/, forms/) and the sync service
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import time
 import traceback
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
+from textual import events
 from textual.app import App
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 
 from forms.catalog import Catalog
 from station.home import is_station_home
+from station.operators import Operator
 from station.tui import routes, zh
 from station.tui.session import Session
 
 LOG_DIR = "logs"
 ERROR_LOG = "tui-errors.log"
+IDLE_CHECK_SECONDS = 5.0  # how often the idle lock looks at the time of the last key or mouse event
+# Closing the terminal window (SIGHUP) or shutting the PC down (SIGTERM): the draft is written first.
+FLUSH_SIGNALS = ("SIGTERM", "SIGHUP")
 
 
 class StationApp(App[None]):
@@ -32,7 +42,8 @@ class StationApp(App[None]):
     BINDINGS = [Binding("ctrl+q", "quit", "退出", show=False, priority=True)]
 
     def __init__(self, home: Path, debug: bool = False, clock: Callable[[], datetime] | None = None,
-                 catalog: Catalog | None = None, autosync_after: float | None = None):
+                 catalog: Catalog | None = None, autosync_after: float | None = None,
+                 idle_lock_after: float | None = None, idle_clock: Callable[[], float] = time.monotonic):
         zh.install()
         super().__init__()
         self.session = Session(home=Path(home), clock=clock or datetime.now, catalog=catalog)
@@ -41,9 +52,23 @@ class StationApp(App[None]):
         # the operator can press s any time); ``autosync_after`` overrides that first wait (tests).
         self.autosync_after = autosync_after
         self._autosync: Any = None
+        # Idle lock: after the 设置 minutes (``idle_lock_minutes``) without a key or mouse event the
+        # session locks. ``idle_lock_after`` (seconds) overrides the setting and ``idle_clock`` the
+        # monotonic clock (tests).
+        self.idle_lock_after = idle_lock_after
+        self.idle_clock = idle_clock
+        self.last_input = idle_clock()
+        self.locked: Operator | None = None  # whose session is locked (the lock screen is on top)
+        self._deferred: list[Callable[[], Any]] = []  # navigation asked for while locked
+        self._signal_handlers: list[tuple[int, Any]] = []
 
     def on_mount(self) -> None:
         self.open("login" if is_station_home(self.session.home) else "setup")
+        every = IDLE_CHECK_SECONDS
+        if self.idle_lock_after is not None:
+            every = min(every, max(0.05, self.idle_lock_after / 4))
+        self.set_interval(every, self.check_idle_lock, name="idle-lock")
+        self._install_signal_handlers()
 
     # --- navigation: screens ask for each other by name (station/tui/routes.py) -----------------
 
@@ -62,8 +87,22 @@ class StationApp(App[None]):
         """Import a screen's module ahead of need (call from a worker: some pull in reportlab)."""
         routes.screen_class(name)
 
-    def logged_in(self) -> None:
-        self.go("home")
+    def logged_in(self, operator: Operator) -> None:
+        """After a login. Unlocking as the operator whose session was locked returns to where they were;
+        anyone else starts at 首页 and the locked operator's screens are closed (their intake draft
+        stays in their own sealed draft file)."""
+        self.last_input = self.idle_clock()
+        locked, self.locked = self.locked, None
+        self.session.operator = operator
+        deferred, self._deferred = self._deferred, []
+        if locked is not None and locked.name == operator.name:
+            App.pop_screen(self)  # the lock screen
+            for step in deferred:  # what finished while locked (a save's result screen) happens now
+                step()
+            return
+        while len(self.screen_stack) > 2:
+            App.pop_screen(self)
+        App.switch_screen(self, routes.build("home"))
         self.start_autosync()
 
     def log_out(self) -> None:
@@ -75,6 +114,128 @@ class StationApp(App[None]):
 
     def open_case(self, number: str) -> None:
         self.open("case", number=number)
+
+    # --- idle lock ----------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        # Every key, mouse event and paste reaches the app first (not yet forwarded to a widget).
+        if isinstance(event, (events.Key, events.MouseEvent, events.Paste)) and not event.is_forwarded:
+            self.last_input = self.idle_clock()
+        await super().on_event(event)
+
+    def idle_lock_seconds(self) -> float:
+        """Seconds without input before the session locks; 0 = never."""
+        if self.idle_lock_after is not None:
+            return self.idle_lock_after
+        store = self.session.store
+        return float(store.config.idle_lock_minutes) * 60 if store is not None else 0.0
+
+    def check_idle_lock(self) -> None:
+        """Lock the session when the operator has been idle for the set time (runs on a timer)."""
+        timeout = self.idle_lock_seconds()
+        if self.session.operator is None or self.locked is not None or timeout <= 0:
+            return
+        if self.idle_clock() - self.last_input >= timeout:
+            self.lock_session(timeout)
+
+    def lock_session(self, timeout: float) -> None:
+        """Cover everything with the login screen, the operator's name filled in. The screens under it
+        stay as they are (the intake's draft is written first); workers and the automatic sync go on."""
+        operator = self.session.operator
+        if operator is None or self.locked is not None:
+            return
+        self.flush_drafts()
+        self.locked = operator
+        self.clear_notifications()  # a toast may name a citizen
+        minutes = f"{timeout / 60:g}"
+        App.push_screen(self, routes.build("login", hint=f"已自动锁定：{minutes} 分钟无操作，请重新输入密码",
+                                           locked=operator.name))
+        session = self.session
+
+        def audit() -> None:
+            from station.operators import record_idle_lock
+
+            try:
+                with session.lock:
+                    record_idle_lock(session.require_store(), operator, round(timeout))
+            except Exception as exc:  # noqa: BLE001 - logged and shown, the lock stands
+                self.call_from_thread(self.report_crash, exc)
+
+        self.run_worker(audit, thread=True, group="audit", exit_on_error=False)
+
+    # While locked, a screen under the lock screen may still be answered by a worker (a save ends and
+    # opens its result, a dialog closes): that navigation waits for the unlock, or is dropped when
+    # another operator logs in. Otherwise it would replace or close the lock screen itself.
+
+    def push_screen(self, screen: Any, callback: Any = None, wait_for_dismiss: bool = False, *,
+                    mode: str | None = None) -> Any:
+        if self.locked is not None:
+            self._deferred.append(lambda: App.push_screen(self, screen, callback, wait_for_dismiss, mode=mode))
+            return AwaitComplete.nothing()
+        return super().push_screen(screen, callback, wait_for_dismiss, mode=mode)
+
+    def switch_screen(self, screen: Any) -> AwaitComplete:
+        if self.locked is not None:
+            self._deferred.append(lambda: App.switch_screen(self, screen))
+            return AwaitComplete.nothing()
+        return super().switch_screen(screen)
+
+    def pop_screen(self) -> AwaitComplete:
+        if self.locked is not None:
+            self._deferred.append(lambda: App.pop_screen(self))
+            return AwaitComplete.nothing()
+        return super().pop_screen()
+
+    # --- drafts on the way out ----------------------------------------------------------------
+
+    def flush_drafts(self) -> None:
+        """Write every open intake's draft now, on this thread (before quitting or locking)."""
+        for screen in self.screen_stack:
+            flush = getattr(screen, "flush_draft", None)
+            if callable(flush):
+                try:
+                    flush()
+                except Exception as exc:  # noqa: BLE001 - logged; quitting or locking goes on
+                    self.report_crash(exc)
+
+    def _install_signal_handlers(self) -> None:
+        """SIGTERM/SIGHUP write the drafts, then end the app (POSIX; elsewhere nothing special)."""
+        if os.name != "posix":
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        for name in FLUSH_SIGNALS:
+            sig = getattr(signal, name, None)
+            if sig is None:
+                continue
+            try:
+                previous = signal.getsignal(sig)
+                loop.add_signal_handler(sig, self._terminated, sig)
+            except (ValueError, RuntimeError, NotImplementedError, OSError):  # not the main thread
+                continue
+            self._signal_handlers.append((sig, previous))
+
+    def _remove_signal_handlers(self) -> None:
+        handlers, self._signal_handlers = self._signal_handlers, []
+        if not handlers:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        for sig, previous in handlers:
+            try:
+                loop.remove_signal_handler(sig)
+                if previous is not None:
+                    signal.signal(sig, previous)
+            except (ValueError, RuntimeError, OSError):
+                pass
+
+    def _terminated(self, sig: int) -> None:
+        self.flush_drafts()
+        self.exit(return_code=128 + int(sig))
 
     # --- automatic sync -----------------------------------------------------------------------
 
@@ -116,13 +277,7 @@ class StationApp(App[None]):
     async def action_quit(self) -> None:
         """Ctrl+Q: an intake's last keystrokes go into its draft before the app ends (the draft is
         otherwise written a moment after typing stops, by a timer that quitting would cancel)."""
-        for screen in self.screen_stack:
-            flush = getattr(screen, "flush_draft", None)
-            if callable(flush):
-                try:
-                    flush()
-                except Exception as exc:  # noqa: BLE001 - logged; quitting goes on
-                    self.report_crash(exc)
+        self.flush_drafts()
         await super().action_quit()
 
     def action_help_quit(self) -> None:
@@ -149,6 +304,7 @@ class StationApp(App[None]):
             self.log.error("".join(traceback.format_exception(exc)))
 
     def on_unmount(self) -> None:
+        self._remove_signal_handlers()
         self.stop_autosync()
         self.session.close()
 

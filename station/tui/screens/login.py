@@ -16,23 +16,26 @@ from station.tui.screens.base import StationScreen
 class LoginScreen(StationScreen):
     BINDINGS = [Binding("ctrl+q", "app.quit", "退出")]
 
-    def __init__(self, hint: str = ""):
+    def __init__(self, hint: str = "", locked: str = ""):
+        """``locked``: the operator whose idle session this screen locks (their name is filled in)."""
         super().__init__()
         self.hint = hint
+        self.locked = locked
 
     def compose(self) -> ComposeResult:
         yield Static("村级便民服务站 · 登录", classes="screen-title")
         with Vertical(classes="login-box"):
             yield Static("", id="station-name", classes="station-name")
             yield Label("操作员", classes="field-label")
-            yield Input(placeholder="姓名", id="operator")
+            yield Input(value=self.locked, placeholder="姓名", id="operator")
             yield Label("密码", classes="field-label")
             yield Input(password=True, id="password")
             yield Static(self.hint, id="message", classes="hint")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#operator", Input).focus()
+        # The boxes inside the login box may be mounted just after this screen: focus after a refresh.
+        self.call_after_refresh(lambda: self.query_one("#password" if self.locked else "#operator", Input).focus())
         self.call_domain(self._load, self._loaded)
 
     def _load(self) -> tuple[str, list[str], str, bool]:
@@ -81,5 +84,4 @@ class LoginScreen(StationScreen):
         box.focus()
 
     def _ok(self, operator: Operator) -> None:
-        self.session.operator = operator
-        self.app.logged_in()
+        self.app.logged_in(operator)

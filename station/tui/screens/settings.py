@@ -13,7 +13,8 @@ from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select, S
 from forms.problems import StationError
 from station.home import StationConfig, read_config
 from station.operators import Operator, add_operator, list_operators, set_disabled, set_password
-from station.settings import ADDRESS_HINTS, PAPER_FORMATS, PAPER_LABELS, PRINTER_KIND_LABELS, PRINTER_KINDS, save_local
+from station.settings import (ADDRESS_HINTS, IDLE_LOCK_HELP, IDLE_LOCK_LABEL, PAPER_FORMATS, PAPER_LABELS,
+                              PRINTER_KIND_LABELS, PRINTER_KINDS, save_local)
 from station.tui.screens.base import StationScreen
 from station.tui.screens.dialogs import OperatorDialog, PasswordDialog
 from station.tui.widgets.problems import ProblemPanel
@@ -21,7 +22,8 @@ from station.tui.widgets.problems import ProblemPanel
 TEXT_SETTINGS = [("name", "站点名称"), ("phone", "站点电话（印在回执上）"), ("address", "站点地址"),
                  ("printer", "打印机：系统打印机名称，或热敏小票机地址（留空则只存档PDF）"), ("sync_url", "省平台同步地址"),
                  ("sync_interval_minutes", "自动同步间隔（分钟）"),
-                 ("backup_reminder_days", "多少天没备份就在首页提醒（天）")]
+                 ("backup_reminder_days", "多少天没备份就在首页提醒（天）"),
+                 ("idle_lock_minutes", IDLE_LOCK_LABEL)]
 PAPER = [(label, name) for name, label in PAPER_LABELS.items()]
 PRINTER_KIND_OPTIONS = [(label, kind) for kind, label in PRINTER_KIND_LABELS.items()]
 
@@ -51,6 +53,8 @@ class SettingsScreen(StationScreen):
                 yield Input(id=f"s-{key}", select_on_focus=False)
                 if key == "printer":
                     yield Static(ADDRESS_HINTS["cups"], id="printer-hint", classes="hint")
+                if key == "idle_lock_minutes":
+                    yield Static(IDLE_LOCK_HELP, id="idle-lock-hint", classes="hint")
                 yield Static("", id=f"err-s-{key}", classes="field-error")
             yield Label("纸张", classes="field-label")
             yield Select(PAPER, allow_blank=False, value="a4", id="s-paper_format")
