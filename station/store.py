@@ -20,7 +20,7 @@ import sqlite_utils
 
 from station import hlc, projections
 from station.migrations import MIGRATIONS
-from station.events import Event, canonical_json, event_id
+from station.events import STATION_INITIALISED, Event, canonical_json, event_id
 from station.home import DB_FILE, StationConfig, is_station_home, read_config, read_data_key
 from station.pii import PiiCodec
 from forms.problems import StationError
@@ -92,6 +92,31 @@ def _finish_split(home: Path, conn: sqlite3.Connection, config: StationConfig) -
     return update_config(home, device=parsed[1])
 
 
+def _check_identity(store: "Store") -> None:
+    """station.toml must still name the role and service point the store was set up as.
+
+    The role decides who may review what (station/review.py) and the division code the jurisdiction; both
+    are recorded in the log's first ``station.initialised`` event. A village that writes role = "township"
+    (or its township's code) into station.toml would otherwise decide its own township-level cases here
+    and print notices the platform (which judges by the role it enrolled) never accepts."""
+    row = store.conn.execute("SELECT body FROM events WHERE type=? ORDER BY rowid LIMIT 1",
+                             (STATION_INITIALISED,)).fetchone()
+    if row is None:
+        return  # a store being rebuilt from a backup or the platform: nothing recorded yet
+    try:
+        first = json.loads(row[0])
+        role, code = str(first.get("role") or ""), str(first.get("station_id") or "")[:12]
+    except (ValueError, AttributeError):
+        return
+    config = store.config
+    if (role and role != config.role) or (code and code != config.division_code):
+        roles = {"village": "村站", "township": "乡镇中心"}
+        raise StationError("identity_mismatch",
+                           f"站点配置文件 station.toml 与本站数据不符：本站建立时为 {code}（{roles.get(role, role)}），"
+                           f"配置文件现为 {config.division_code}（{roles.get(config.role, config.role)}）。"
+                           "角色和区划代码不能手工修改，请改回原值或从备份恢复配置文件")
+
+
 class Store:
     """One station's store. Open it with :meth:`open`; close it when done."""
 
@@ -119,6 +144,8 @@ class Store:
             config = _finish_split(home, conn, config)
             store = cls(home, conn, config, codec, clock)
             store.migrate()
+            if not create:
+                _check_identity(store)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise (_store_error(exc) if isinstance(exc, sqlite3.OperationalError) else damaged_store(exc)) from None

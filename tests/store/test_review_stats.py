@@ -195,3 +195,25 @@ def test_duplicates_across_villages(world, catalog) -> None:
     assert find_duplicates(t) == []
     ship(t, v1)
     assert CaseReader(v1).get(a).duplicate_of is None or CaseReader(v1).get(a).duplicate_of == ""
+
+
+@pytest.mark.parametrize("edit", [{"role": "township"}, {"role": "township", "station_id": TOWNSHIP}])
+def test_a_village_that_edits_its_role_in_station_toml_cannot_decide_its_own_township_case(
+        world, catalog, tmp_path, edit) -> None:
+    """The role (and division code) are the station's identity, recorded when it was set up: a village that
+    writes role = "township" (and its township's code) into station.toml must not decide, locally, its own
+    township-level case and print an approval the platform will never accept."""
+    from station.home import update_config
+
+    stores, clock, _ = world
+    v1 = stores["v1"]
+    number = _file(v1, catalog, random.Random(9))
+    v1.close()
+    update_config(tmp_path / "v1", **edit)
+    with pytest.raises(StationError) as err:
+        with Store.open(tmp_path / "v1", clock=clock) as forged:
+            decide(forged, number, Decision("accept"), os_account())
+    assert err.value.code == "identity_mismatch", err.value.message
+    update_config(tmp_path / "v1", role="village", station_id=VILLAGE)
+    stores["v1"] = Store.open(tmp_path / "v1", clock=clock)  # put back as set up: opens again
+    assert CaseReader(stores["v1"]).get(number).status == "received"
