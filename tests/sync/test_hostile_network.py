@@ -84,9 +84,10 @@ def _head(h: BaseHTTPRequestHandler, status: int, headers: dict[str, str]) -> No
 
 @pytest.fixture
 def net(world) -> Iterator[tuple[Path, Hostile]]:
-    root, phome, keys, url, _platform = world
+    root, phome, keys, url, platform = world
     hostile = Hostile(url)
     village = make_station(root, phome, keys, VILLAGE, url=hostile.url)
+    platform.publish_query_url("https://zwfw.example/q?n={case_number}")  # an envelope for every inbox
     township = make_station(root, phome, keys, TOWNSHIP, "township", url=url)
     with Store.open(village) as store:
         file_cases(store, 2)
@@ -266,26 +267,32 @@ def test_lying_frame_lengths_apply_nothing(net) -> None:
 
 def test_an_old_inbox_page_replayed_with_more_forever_does_not_loop(net) -> None:
     village, hostile = net
-    _recovers(village, hostile)  # the inbox page applied once
-    with Store.open(village) as store:
-        cursor = outbox.inbox_cursor(store)[0]
-    if cursor < 1:  # TODO: route a township decision to this village so its inbox holds an envelope
-        pytest.skip("the fixture leaves the village inbox empty: nothing to replay")
     recorded: dict[str, bytes] = {}
 
-    def replay(h: BaseHTTPRequestHandler, body: bytes) -> bool:
-        if "page" not in recorded:
-            up = requests.get(hostile.upstream + "/v1/inbox?after=0", timeout=30,
-                              headers={"X-Station-Auth": h.headers["X-Station-Auth"]})
-            if up.status_code != 200:
-                return False
+    def record(h: BaseHTTPRequestHandler, body: bytes) -> bool:
+        """Pass the genuine first page through, keeping a copy (what anyone on the path can do)."""
+        up = requests.get(hostile.upstream + h.path, timeout=30, headers={"X-Station-Auth": h.headers["X-Station-Auth"]})
+        if up.status_code == 200 and up.content and "page" not in recorded:
             recorded["page"] = up.content
+        _head(h, up.status_code, {"Content-Type": up.headers.get("Content-Type", ""),
+                                  "Content-Length": str(len(up.content)), "X-More": up.headers.get("X-More", "0")})
+        h.wfile.write(up.content)
+        return True
+
+    hostile.attacks["/v1/inbox"] = record
+    summary, _ = _sync(village)
+    assert summary.ok, summary.errors
+    with Store.open(village) as store:
+        cursor = outbox.inbox_cursor(store)[0]
+    assert cursor >= 1 and recorded  # the published query URL's envelope: applied, and a copy kept
+
+    def replay(h: BaseHTTPRequestHandler, body: bytes) -> bool:
         _head(h, 200, {"Content-Type": "application/vnd.village-station.envelopes",
                        "Content-Length": str(len(recorded["page"])), "X-More": "1"})
         h.wfile.write(recorded["page"])
         return True
 
-    # a request signed for after=N answered with the page for after=0: the signature binds only the request
+    # every request (signed for after=N) answered with the old page and "more": the signature binds only the request
     hostile.attacks["/v1/inbox"] = replay
     summary, _ = _sync(village, limit=30)
     _failed(summary, "inbox_stalled")
