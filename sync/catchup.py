@@ -111,6 +111,7 @@ def _fetch_own(transport: ChainSource, keys: env.SecretKeys, platform: env.Publi
     start = after
     while True:
         blobs, more = transport.own(keys, after)
+        asked = after
         for blob in blobs:
             batch = env.open_(blob, keys, {platform.id: platform})
             for e in batch.events:
@@ -122,6 +123,9 @@ def _fetch_own(transport: ChainSource, keys: env.SecretKeys, platform: env.Publi
                 after = int(e["seq"])
         if not more or not blobs:
             return out
+        if after == asked:  # "more" after a page that moved nothing: a replayed page, forever
+            raise SyncError("bad_answer", "平台返回的本机数据没有进展（重复的旧数据却仍提示还有更多），未作任何改动",
+                            retry=True)
 
 
 def check_chain(store: Store, transport: ChainSource, keys: env.SecretKeys | None = None,

@@ -210,10 +210,16 @@ class StationSync:
             else:
                 cursor, _ = outbox.inbox_cursor(self.store)
                 blobs, more = self.transport.pull(self.keys, cursor)
+            before, _ = outbox.inbox_cursor(self.store)
             for blob in blobs:
                 apply_inbox_envelope(self.store, self.keys, self.platform, blob, summary, "network")
             if not more or not blobs:
                 return
+            if outbox.inbox_cursor(self.store)[0] == before:
+                # "more" after a page that moved nothing: an old page replayed (by a proxy, or anyone on
+                # the link), and asking again would get it again, forever
+                raise SyncError("inbox_stalled", "平台消息下载没有进展（收到的都是已处理过的旧消息，却仍提示还有更多），"
+                                                 "可能被代理或网络重放；已停止下载，下次同步会继续", retry=True)
 
 
 def apply_inbox_envelope(store: Store, keys: env.SecretKeys, platform: env.PublicKeys, blob: bytes,

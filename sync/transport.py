@@ -16,10 +16,13 @@ from __future__ import annotations
 import json
 import struct
 import threading
+import time
+from email.utils import parsedate_to_datetime
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
@@ -32,6 +35,18 @@ USER_AGENT = "village-station-sync/1"
 POOL_SIZE = 8  # ≥ the push window + the inbox pull
 MAX_RETRY_WAIT = 10.0  # seconds a request waits in place for a busy platform; asked to wait longer, it stops
 MAX_RETRY_AFTER = 24 * 3600  # a larger Retry-After is read as this
+# An answer is read as a stream, never trusted for its size or its pace: a hostile network (a captive
+# portal, a proxy, anyone on a plain-HTTP link) can answer gigabytes, a compression bomb, or one byte a
+# second. A page of envelopes or the chain record is far below MAX_PAGE_BYTES (the gateway sends about
+# 256 KiB a page), an ack or an error far below MAX_SMALL_BYTES; the whole body must arrive within
+# BODY_TIME_FACTOR read timeouts.
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+MAX_SMALL_BYTES = 64 * 1024
+BODY_TIME_FACTOR = 5
+READ_CHUNK = 64 * 1024
+ACK_TYPE = "application/vnd.village-station.ack"
+ENVELOPES_TYPE = "application/vnd.village-station.envelopes"
+JSON_TYPE = "application/json"
 
 
 class PoliteRetry(Retry):
@@ -61,11 +76,20 @@ class PoliteRetry(Retry):
 
 
 def retry_after_of(resp: requests.Response) -> float:
-    """Seconds a 429/503 answer asked us to wait (0 when it did not say, or said nonsense)."""
+    """Seconds a 429/503 answer asked us to wait (0 when it did not say, or said nonsense); an HTTP
+    date counts from now. Never more than MAX_RETRY_AFTER."""
     value = resp.headers.get("Retry-After", "").strip()
     if value.isascii() and value.isdigit() and len(value) <= 9:
         return float(min(int(value), MAX_RETRY_AFTER))
-    return 0.0
+    if not value or len(value) > 64:
+        return 0.0
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return 0.0
+    if when.tzinfo is None:
+        return 0.0
+    return float(min(max(0.0, when.timestamp() - time.time()), MAX_RETRY_AFTER))
 
 
 @dataclass(frozen=True)
@@ -148,8 +172,12 @@ class HttpTransport:
         try:
             # verify is passed per request: requests lets $REQUESTS_CA_BUNDLE / $CURL_CA_BUNDLE override
             # a Session's own verify setting (psf/requests#3829), which would ignore the station's CA bundle.
-            return (session or self.session).request(method, self.url + path, timeout=timeout or self.timeout,
-                                                     verify=self._settings[0] or True, **kw)
+            # stream: the body is read by _body (bounded in size and time), never by requests at once.
+            # No redirects: the platform never sends one, so a 3xx is a captive portal or a hostile proxy,
+            # and following it would carry the signed request (X-Station-Auth) to another host.
+            resp = (session or self.session).request(method, self.url + path, timeout=timeout or self.timeout,
+                                                     verify=self._settings[0] or True, stream=True,
+                                                     allow_redirects=False, **kw)
         except requests.exceptions.SSLError as exc:
             raise SyncError("tls_failed", f"与平台的加密连接校验失败（证书不受信任或已过期）：{_short(exc)}",
                             retry=True) from None
@@ -159,6 +187,49 @@ class HttpTransport:
             raise SyncError("unreachable", f"无法连接平台（网络不通或平台未开启）：{_short(exc)}", retry=True) from None
         except requests.exceptions.RequestException as exc:
             raise SyncError("http_failed", f"与平台通信失败：{_short(exc)}", retry=True) from None
+        if 300 <= resp.status_code < 400:
+            resp.close()
+            where = _short(resp.headers.get("Location", "")) or "（未说明）"
+            raise SyncError("redirected", f"平台地址的应答被转到了别处（HTTP {resp.status_code} → {where}），"
+                                          "可能是网络登录页或代理拦截；未跟随，本站数据未发送到别处。"
+                                          "请先在浏览器里完成上网登录，或检查平台地址与代理设置",
+                            retry=True)
+        return resp
+
+    def _body(self, resp: requests.Response, limit: int, expect: str = "") -> bytes:
+        """The answer's body, read at most ``limit`` bytes (after decompression) and within
+        BODY_TIME_FACTOR read timeouts; with ``expect``, a 200 must carry that Content-Type."""
+        try:
+            if expect and resp.status_code == 200:
+                kind = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+                if kind == "text/html":
+                    raise SyncError("captive_portal", "收到的是一个网页而不是平台的应答，可能是网络登录页（上网认证）"
+                                                      "或代理拦截；请先在浏览器里完成上网登录后再同步", retry=True)
+                if kind != expect:
+                    raise SyncError("bad_response", f"平台应答的类型不对（{_short(kind) or '未说明'}），"
+                                                    "可能被代理改动，未作任何改动", retry=True)
+            deadline = time.monotonic() + BODY_TIME_FACTOR * self.timeout[1]
+            out = bytearray()
+            while True:
+                # read1: whatever one receive brings (a full-chunk read would wait for a trickle to fill
+                # it, out of sight of the deadline); decompressed at most READ_CHUNK at a time
+                chunk = resp.raw.read1(READ_CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                out += chunk
+                if len(out) > limit:
+                    raise SyncError("answer_too_large", f"平台的应答超过 {limit // 1024} KiB 上限，已中止读取"
+                                                        "（可能被代理或网络篡改），未作任何改动", retry=True)
+                if time.monotonic() > deadline:
+                    raise SyncError("answer_too_slow", f"平台的应答在 {BODY_TIME_FACTOR * self.timeout[1]:.0f} 秒内"
+                                                       "没有传完，已中止（网络过慢或被拦截），未作任何改动", retry=True)
+            return bytes(out)
+        except urllib3.exceptions.DecodeError as exc:
+            raise SyncError("bad_response", f"平台应答的压缩数据无效：{_short(exc)}", retry=True) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise SyncError("unreachable", f"与平台的连接在传输中断开：{_short(exc)}", retry=True) from None
+        finally:
+            resp.close()
 
     def _seen(self, resp: requests.Response) -> requests.Response:
         """Remember the platform's clock from an answer (X-Platform-Time, Unix ms)."""
@@ -175,21 +246,24 @@ class HttpTransport:
         if session is None:
             session = self._local.probe = self._new_session(self._probe_adapter)
         try:
-            return self._seen(self._call("GET", "/v1/health", session=session,
-                                         timeout=(min(timeout, self.timeout[0]), timeout))).status_code == 200
+            resp = self._seen(self._call("GET", "/v1/health", session=session,
+                                         timeout=(min(timeout, self.timeout[0]), timeout)))
+            self._body(resp, MAX_SMALL_BYTES)  # read (bounded) so the connection goes back to the pool
+            return resp.status_code == 200
         except SyncError:
             return False
 
     def push(self, blob: bytes) -> PushReply:
         resp = self._seen(self._call("POST", "/v1/batches", data=blob,
                                      headers={"Content-Type": "application/vnd.village-station.envelope"}))
+        body = self._body(resp, MAX_SMALL_BYTES, ACK_TYPE)
         if resp.status_code == 200:
             conflicts = resp.headers.get("X-Conflicts", "0")
             ahead = resp.headers.get("X-Clock-Ahead-Ms", "0")
-            return PushReply(resp.content, resp.headers.get("X-Ack-Status") == "duplicate",
+            return PushReply(body, resp.headers.get("X-Ack-Status") == "duplicate",
                              conflicts=_count(conflicts), clock_ahead_ms=_count(ahead),
                              events_refused=_count(resp.headers.get("X-Events-Refused", "0")))
-        code, message = _error_of(resp)
+        code, message = _error_of(resp, body)
         return PushReply(None, False, code, message, resp.status_code, retry_after=retry_after_of(resp))
 
     def pull(self, signer: env.SecretKeys, after: int) -> tuple[list[bytes], bool]:
@@ -200,31 +274,32 @@ class HttpTransport:
         resp = self._seen(self._call("GET", target, session=session,
                                      headers={"X-Station-Auth": env.sign_request(signer, "GET", target)}))
         if resp.status_code != 200:
-            code, message = _error_of(resp)
+            code, message = _error_of(resp, self._body(resp, MAX_SMALL_BYTES))
             wait = retry_after_of(resp)
             if wait:
                 raise busy(wait, message)
             raise SyncError(code, f"下载平台消息失败：{message}", retry=resp.status_code >= 500 or resp.status_code == 429)
-        return split_frames(resp.content), resp.headers.get("X-More") == "1"
+        return split_frames(self._body(resp, MAX_PAGE_BYTES, ENVELOPES_TYPE)), resp.headers.get("X-More") == "1"
 
 
-    def _signed_get(self, signer: env.SecretKeys, target: str, what: str) -> tuple[requests.Response, str]:
+    def _signed_get(self, signer: env.SecretKeys, target: str, what: str,
+                    expect: str) -> tuple[requests.Response, bytes, str]:
         auth = env.sign_request(signer, "GET", target)
         resp = self._seen(self._call("GET", target, headers={"X-Station-Auth": auth}))
         if resp.status_code != 200:
-            code, message = _error_of(resp)
+            code, message = _error_of(resp, self._body(resp, MAX_SMALL_BYTES))
             wait = retry_after_of(resp)
             if wait:
                 raise busy(wait, message)
             raise SyncError(code, f"{what}失败：{message}", retry=resp.status_code >= 500 or resp.status_code == 429)
-        return resp, auth
+        return resp, self._body(resp, MAX_PAGE_BYTES, expect), auth
 
     def chain(self, signer: env.SecretKeys, platform: env.PublicKeys, after: int = 0) -> dict[str, Any]:
         """The platform's record of this device's own batch chain (catch-up), its signature verified."""
-        resp, auth = self._signed_get(signer, f"/v1/chain?after={after}", "向平台核对本机批次链")
+        resp, body, auth = self._signed_get(signer, f"/v1/chain?after={after}", "向平台核对本机批次链", JSON_TYPE)
         try:
-            env.verify_answer(platform, auth, resp.content, resp.headers.get("X-Platform-Signature", ""))
-            data = json.loads(resp.content)
+            env.verify_answer(platform, auth, body, resp.headers.get("X-Platform-Signature", ""))
+            data = json.loads(body)
             if not isinstance(data, dict) or data.get("station") != signer.id:
                 raise ValueError
             return data
@@ -233,8 +308,8 @@ class HttpTransport:
 
     def own(self, signer: env.SecretKeys, after: int) -> tuple[list[bytes], bool]:
         """Envelopes of this device's own events the platform holds above ``after``."""
-        resp, _ = self._signed_get(signer, f"/v1/own?after={after}", "从平台取回本机数据")
-        return split_frames(resp.content), resp.headers.get("X-More") == "1"
+        resp, body, _ = self._signed_get(signer, f"/v1/own?after={after}", "从平台取回本机数据", ENVELOPES_TYPE)
+        return split_frames(body), resp.headers.get("X-More") == "1"
 
 
 def busy(wait: float, message: str = "") -> SyncError:
@@ -263,9 +338,9 @@ def split_frames(data: bytes) -> list[bytes]:
     return out
 
 
-def _error_of(resp: requests.Response) -> tuple[str, str]:
+def _error_of(resp: requests.Response, body: bytes) -> tuple[str, str]:
     try:
-        err = resp.json()["error"]
+        err = json.loads(body)["error"]
         return str(err["code"]), str(err["message"])
     except (ValueError, KeyError, TypeError):
         return f"http_{resp.status_code}", f"平台返回错误 HTTP {resp.status_code}"
