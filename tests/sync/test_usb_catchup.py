@@ -165,8 +165,8 @@ def test_a_restored_usb_station_that_filed_before_the_round_trip_is_rebased_and_
     assert set(renumbered.values()) <= set(held) and set(lost_pc) <= set(held)
 
 
-def _pending_restored(tmp_path: Path) -> tuple[Path, Path, Path]:
-    """A restored home that exported its request; the platform has answered it on the stick."""
+def _restored_and_asking(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A dead PC's backup restored on a new one, whose export put its catch-up request on the stick."""
     phome, keys = make_platform(tmp_path)
     stick = tmp_path / "usb"
     _, backup, _, _ = dead_pc(tmp_path, phome, keys, stick)
@@ -174,6 +174,12 @@ def _pending_restored(tmp_path: Path) -> tuple[Path, Path, Path]:
     restore_station(backup, new, PASS)
     with Store.open(new) as store:
         assert export(store, stick)["catchup_pending"]
+    return phome, new, stick
+
+
+def _pending_restored(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A restored home that exported its request; the platform has answered it on the stick."""
+    phome, new, stick = _restored_and_asking(tmp_path)
     with Platform.open(phome) as platform:
         assert platform_import(platform, stick)["stations"][0]["own_written"] >= 1
     return phome, new, stick
@@ -276,13 +282,7 @@ def test_an_in_step_station_round_trip_carries_only_a_small_chain_answer(tmp_pat
 
 
 def test_links_on_the_stick_are_neither_followed_nor_written_through(tmp_path: Path) -> None:
-    phome, keys = make_platform(tmp_path)
-    stick = tmp_path / "usb"
-    _, backup, _, _ = dead_pc(tmp_path, phome, keys, stick)
-    new = tmp_path / "new-pc"
-    restore_station(backup, new, PASS)
-    with Store.open(new) as store:
-        assert export(store, stick)["catchup_pending"]
+    phome, new, stick = _restored_and_asking(tmp_path)
     folder = stick / VILLAGE
     outside = tmp_path / "outside"
     outside.mkdir()

@@ -4,6 +4,7 @@ left, 容缺 with its commitment, save, and drafts that survive leaving the scre
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 from station.cases import CaseReader
@@ -164,22 +165,28 @@ async def test_earlier_applicant_found_by_id(demo_home: Path, catalog) -> None:
         assert "本站曾为" in text_of(screen.query_one("#known"))
 
 
+async def review_without_the_form(pilot: Any) -> Any:
+    """高龄津贴 filled in whole but for its application form (missing, not waivable), at the review step."""
+    screen = await open_wizard(pilot)
+    await fill_applicant(pilot, screen)
+    await pilot.press(*"85", "tab")
+    await pilot.press("enter", "down", "enter", "tab")
+    await pilot.press("enter", "down", "down", "enter", "tab")
+    await pilot.press(*luhn("621700000000000000"), "tab")
+    await pilot.press(*"农村商业银行", "enter")
+    await wait_for(pilot, lambda: screen.state["step"] == 3)
+    await pilot.press("1", "1", "1", "1", "2")        # the application form: missing
+    await pilot.press("ctrl+n")
+    await wait_for(pilot, lambda: screen.state["step"] == 4)
+    return screen
+
+
 async def test_an_application_that_cannot_be_taken_gets_a_written_inform(demo_home: Path, catalog) -> None:
     """The engine refuses (the application form is missing and cannot be waived): the review step
     offers Ctrl+G, which records a 告知件 and prints its 一次性告知书 under its own number."""
     app = StationApp(demo_home, clock=Clock(), catalog=catalog)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_wizard(pilot)
-        await fill_applicant(pilot, screen)
-        await pilot.press(*"85", "tab")
-        await pilot.press("enter", "down", "enter", "tab")
-        await pilot.press("enter", "down", "down", "enter", "tab")
-        await pilot.press(*luhn("621700000000000000"), "tab")
-        await pilot.press(*"农村商业银行", "enter")
-        await wait_for(pilot, lambda: screen.state["step"] == 3)
-        await pilot.press("1", "1", "1", "1", "2")        # the application form: missing
-        await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: screen.state["step"] == 4)
+        screen = await review_without_the_form(pilot)
         review = text_of(screen.query_one("#review-problems"))
         assert "高龄津贴申请审批表" in review and "Ctrl+G" in review
         assert screen.check_action("save", ()) and screen.check_action("inform", ())

@@ -60,23 +60,13 @@ async def test_ctrl_q_in_intake_keeps_what_was_just_typed(demo_home: Path, catal
 async def test_esc_while_an_intake_is_being_saved_waits_for_it(demo_home: Path, catalog) -> None:
     """Esc pressed while the 告知件 (or the case) is being saved: the wizard stays until the answer, and
     the answer does not then close 首页 under it (which left an empty screen with no keys)."""
-    from tests.tui.test_tui_intake import fill_applicant, luhn
+    from tests.tui.test_tui_intake import review_without_the_form
     from station.tui.screens.home import HomeScreen
     from station.tui.screens.intake import IntakeScreen
 
     app = StationApp(demo_home, clock=Clock(), catalog=catalog)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_wizard(pilot)
-        await fill_applicant(pilot, screen)
-        await pilot.press(*"85", "tab")
-        await pilot.press("enter", "down", "enter", "tab")
-        await pilot.press("enter", "down", "down", "enter", "tab")
-        await pilot.press(*luhn("621700000000000000"), "tab")
-        await pilot.press(*"农村商业银行", "enter")
-        await wait_for(pilot, lambda: screen.state["step"] == 3)
-        await pilot.press("1", "1", "1", "1", "2")        # the application form: missing
-        await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: screen.state["step"] == 4)
+        screen = await review_without_the_form(pilot)
         with app.session.lock:  # the domain is busy: the save is under way
             await pilot.press("ctrl+g")
             await pilot.pause(0.2)

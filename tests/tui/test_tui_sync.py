@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from station.cases import CaseReader
 from station.store import Store
 from station.tui.app import StationApp
+from station.tui.screens.dialogs import FolderDialog
 from station.tui.screens.sync import SyncScreen
 from sync.gateway.app import ServerThread
 from sync.gateway.platform import Platform
@@ -27,6 +29,16 @@ def village_online(tmp_path: Path):
             file_cases(store, 3)
         yield home
 
+
+
+async def stick_through_dialog(pilot: Any, screen: Any, key: str, stick: Path) -> None:
+    """On the sync screen: e (export) or i (import) through the folder dialog, until the work is done."""
+    app = pilot.app
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(app.screen, FolderDialog))
+    app.screen.query_one("#folder").value = str(stick)
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: app.screen is screen and not screen.busy, timeout=60)
 
 async def test_sync_now_from_the_sync_screen(village_online: Path, catalog) -> None:
     app = StationApp(village_online, catalog=catalog)
@@ -58,7 +70,6 @@ async def test_sync_failure_is_explained_in_chinese(tmp_path: Path, catalog) -> 
 
 async def test_usb_export_and_import_from_the_sync_screen(tmp_path: Path, catalog) -> None:
     """No network: export to a folder from the screen, the platform imports it, the acks come back."""
-    from station.tui.screens.dialogs import FolderDialog
     from sync.gateway.usb_import import platform_import
 
     platform_home, keys = make_platform(tmp_path)
@@ -75,11 +86,7 @@ async def test_usb_export_and_import_from_the_sync_screen(tmp_path: Path, catalo
         screen = app.screen
 
         async def through_dialog(key: str) -> None:
-            await pilot.press(key)
-            await wait_for(pilot, lambda: isinstance(app.screen, FolderDialog))
-            app.screen.query_one("#folder").value = str(stick)
-            await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: app.screen is screen and not screen.busy, timeout=60)
+            await stick_through_dialog(pilot, screen, key, stick)
 
         await through_dialog("e")
         assert "导出" in text_of(screen.query_one("#sync-result"))
@@ -99,7 +106,6 @@ async def test_a_restored_usb_station_is_told_on_the_sync_screen_to_catch_up_fir
     from station.backup import backup_station, restore_station
     from station.operators import get_operator
     from station.testing import TEST_ADMIN
-    from station.tui.screens.dialogs import FolderDialog
     from sync.gateway.usb_import import platform_import
     from sync.usb import export, import_
 
@@ -130,11 +136,7 @@ async def test_a_restored_usb_station_is_told_on_the_sync_screen_to_catch_up_fir
         screen = app.screen
 
         async def through_dialog(key: str) -> None:
-            await pilot.press(key)
-            await wait_for(pilot, lambda: isinstance(app.screen, FolderDialog))
-            app.screen.query_one("#folder").value = str(stick)
-            await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: app.screen is screen and not screen.busy, timeout=60)
+            await stick_through_dialog(pilot, screen, key, stick)
 
         await through_dialog("e")
         text = text_of(screen.query_one("#sync-result"))

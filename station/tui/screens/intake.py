@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from textual import on
 from textual.app import ComposeResult
@@ -426,43 +426,40 @@ class IntakeScreen(StationScreen):
             self._draft_timer.stop()
         self._draft_timer = self.set_timer(DRAFT_DELAY, self.write_draft)
 
-    def write_draft(self, owner: Any = None) -> None:
+    def _draft_job(self) -> Callable[[], None] | None:
+        """The write of the current form as the next draft (None when there is nothing to keep). Runs
+        under the session lock; a write older than the last one (or than the save that cleared the
+        draft) does not overwrite it."""
         session = self.session
         if session.operator is None or self.state.get("item_code") is None or self._saving:
-            return
+            return None
         snapshot = copy.deepcopy(self.state)
         operator = session.operator.name
         self._draft_seq += 1
         seq = self._draft_seq
 
         def write() -> None:
-            # Runs under the session lock; a write older than the last one (or than the save that
-            # cleared the draft) must not overwrite it.
             if seq <= self._draft_done:
                 return
-            store = session.require_store()
-            drafts.save_draft(session.home, store.codec, operator, snapshot)
+            drafts.save_draft(session.home, session.require_store().codec, operator, snapshot)
             self._draft_done = seq
 
-        self.call_domain(write, self._draft_written, group="draft", exclusive=owner is None, owner=owner)
+        return write
+
+    def write_draft(self, owner: Any = None) -> None:
+        write = self._draft_job()
+        if write is not None:
+            self.call_domain(write, self._draft_written, group="draft", exclusive=owner is None, owner=owner)
 
     def flush_draft(self) -> None:
         """Write the draft now, on this thread (the app is quitting: a timer or a worker would not run)."""
         if self._draft_timer is not None:
             self._draft_timer.stop()
             self._draft_timer = None
-        session = self.session
-        if session.operator is None or self.state.get("item_code") is None or self._saving:
-            return
-        snapshot = copy.deepcopy(self.state)
-        operator = session.operator.name
-        self._draft_seq += 1
-        seq = self._draft_seq
-        with session.lock:
-            if seq <= self._draft_done:
-                return
-            drafts.save_draft(session.home, session.require_store().codec, operator, snapshot)
-            self._draft_done = seq
+        write = self._draft_job()
+        if write is not None:
+            with self.session.lock:
+                write()
 
     def _draft_written(self, _: None) -> None:
         self.draft_writes += 1
