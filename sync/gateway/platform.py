@@ -631,7 +631,7 @@ class Platform:
         verdicts = self.verdicts([w.event for w in events], sender)
         numbers = sorted({w.event["case"] for w, reason in zip(events, verdicts)
                           if not reason and w.event["type"] == ev.CASE_FILED})
-        tally = _Tally(self._at(), sender, self.store.deferred_cases(numbers))
+        tally = _Tally(self._at(), sender, self.store.deferred_cases(numbers), self.stamp_bound())
         for w, reason in zip(events, verdicts):
             self._effect(w.event, w.line, reason, tally, batch_seq)
         return tally.new, tally.conflicts, tally.refused
@@ -665,7 +665,7 @@ class Platform:
         if not number:
             return  # the station's own record (operators, logins): kept, never routed
         village = number[:12]
-        conflict = self._fold_case(e, village, sender.id)
+        conflict = self._fold_case(e, village, sender.id, tally.bound)
         if conflict:
             tally.conflicts += 1
             self.store.add_conflict(row.id, number, row.type, conflict, self.store.case_status(number), at)
@@ -691,9 +691,9 @@ class Platform:
             reason = authority.authorize(sender.id, sender.role, row.type, number, facts.get(number))
             self._effect(e, row.body, reason, tally, row.batch_seq, sender)
 
-    def _fold_case(self, e: dict[str, Any], village: str, sender: str) -> str:
+    def _fold_case(self, e: dict[str, Any], village: str, sender: str, bound: str) -> str:
         number, type_ = e["case"], e["type"]
-        stamp = min(e["hlc"], self.stamp_bound())  # a clock years ahead must not pin the case in the future
+        stamp = min(e["hlc"], bound)  # a clock years ahead must not pin the case in the future (stamp_bound)
         status = self.store.case_status(number)
         if type_ == ev.CASE_FILED:
             if status is not None:
@@ -846,6 +846,7 @@ class _Tally:
     at: str
     sender: StationRow
     waiting: set[str]  # case numbers with events held back for their filing
+    bound: str  # the latest stamp the platform lets into its state (stamp_bound), read once per batch
     new: int = 0
     conflicts: int = 0
     refused: int = 0
