@@ -308,6 +308,7 @@ class Batch:
     events: list[dict[str, Any]]
     hash: bytes
     lines: list[bytes] = field(default_factory=list)  # each event's line as sent (canonical JSON, UTF-8)
+    payload: bytes = b""  # the zstd frame of those lines, as decrypted (the platform stores it sealed)
 
     @property
     def sender(self) -> str:
@@ -364,7 +365,7 @@ def open_(blob: bytes, recipient: SecretKeys, known_senders: SenderLookup) -> Ba
     events, lines = decode_lines(plaintext)
     if len(events) != header.count:
         raise EnvelopeError("bad_payload", f"事件数 {len(events)} 与批次头 {header.count} 不符")
-    return Batch(header, events, batch_hash(blob), lines)
+    return Batch(header, events, batch_hash(blob), lines, plaintext)
 
 
 # --- acknowledgements ------------------------------------------------------------------------

@@ -93,6 +93,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX events_platform_type ON events(type, pos) WHERE station = 'platform'",
         "DROP INDEX events_type",
     )),
+    Migration(6, "event bodies stored with their batch, sealed whole (sync/gateway/batch_bodies.py)", (
+        "ALTER TABLE events ADD COLUMN batch bigint",
+        "ALTER TABLE events ADD COLUMN line integer",
+        f"""CREATE TABLE batch_bodies (station {T} NOT NULL, seq bigint NOT NULL, body bytea NOT NULL,
+            PRIMARY KEY (station, seq))""",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -43,7 +43,7 @@ from sync.gateway.store import (TRIM_SQL, BatchRow, CaseFactsRow, EventRefusalRo
 POOL_WAIT_S = 10.0
 CONNECT_TIMEOUT_S = 5  # one connection attempt (sync/gateway/database.py probes with the same)
 LOCK_SPACE = 7_301_914  # first key of the two-key advisory locks taken by serialize()
-EVENT_COLS = "id, station, seq, hlc, case_number, type, body"
+EVENT_COLS = "id, station, seq, hlc, case_number, type, body, batch, line"
 STATION_COLS = "id, role, name, kem_public, sig_public, enrolled_at, revoked_at"
 BATCH_COLS = "station, seq, hash, prev_hash, events, first_event, last_event"
 # a refused or held-back event's seq: its id is "<station>:<seq>"
@@ -150,9 +150,9 @@ class PostgresGatewayStore(BufferedWrites, ReportReads):
             return
         if tx.events:
             tx.conn.execute(
-                "INSERT INTO events(id, station, seq, hlc, case_number, type, body, received_at)"
+                "INSERT INTO events(id, station, seq, hlc, case_number, type, body, received_at, batch, line)"
                 " SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::text[], %b::text[], %b::text[],"
-                " %b::text[], %b::text[])", [list(c) for c in zip(*tx.take_events())])
+                " %b::text[], %b::text[], %b::bigint[], %b::int[])", [list(c) for c in zip(*tx.take_events())])
         if tx.new_cases:
             tx.conn.execute(
                 "INSERT INTO cases(number, village, item_code, item_name, status, updated_hlc, owner, level)"
@@ -264,6 +264,17 @@ class PostgresGatewayStore(BufferedWrites, ReportReads):
                     " DO UPDATE SET last_batch_at = greatest(station_activity.last_batch_at, excluded.last_batch_at)",
                     (row.station, received_at))
 
+    def add_batch_body(self, station: str, seq: int, body: bytes) -> None:
+        self._write("INSERT INTO batch_bodies VALUES (%s,%s,%s)", (station, seq, body))
+
+    def batch_bodies(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
+        if not keys:
+            return {}
+        rows = self._all("SELECT b.station, b.seq, b.body FROM batch_bodies b"
+                         " JOIN unnest(%s::text[], %s::bigint[]) AS k(station, seq) USING (station, seq)",
+                         ([k[0] for k in keys], [k[1] for k in keys]))
+        return {(r[0], int(r[1])): bytes(r[2]) for r in rows}
+
     def batches_after(self, station: str, seq: int) -> list[BatchRow]:
         """A station's batches held here with a number above ``seq``, in order (its chain, for catch-up)."""
         return [BatchRow(*r) for r in self._all(
@@ -274,9 +285,11 @@ class PostgresGatewayStore(BufferedWrites, ReportReads):
         authority, or held back for their filing (all of them were acknowledged to it), in seq order."""
         return [EventRow(*r) for r in self._all(
             f"SELECT {EVENT_COLS} FROM events WHERE station=%s AND seq>%s"
-            f" UNION ALL SELECT event_id, station, {ID_SEQ}, (body::json)->>'hlc', case_number, type, body"
+            f" UNION ALL SELECT event_id, station, {ID_SEQ}, (body::json)->>'hlc', case_number, type, body,"
+            " NULL::bigint, NULL::integer"
             f" FROM event_refusals WHERE station=%s AND {ID_SEQ} > %s"
-            f" UNION ALL SELECT event_id, station, {ID_SEQ}, (body::json)->>'hlc', case_number, type, body"
+            f" UNION ALL SELECT event_id, station, {ID_SEQ}, (body::json)->>'hlc', case_number, type, body,"
+            " NULL::bigint, NULL::integer"
             f" FROM deferred_events WHERE station=%s AND {ID_SEQ} > %s"
             " ORDER BY 3 LIMIT %s", (station, seq, station, seq, station, seq, limit))]
 
@@ -426,7 +439,7 @@ class PostgresGatewayStore(BufferedWrites, ReportReads):
 
     def inbox_pending(self, station: str, after_idx: int, limit: int) -> list[tuple[int, EventRow]]:
         rows = self._all(
-            "SELECT i.idx, e.id, e.station, e.seq, e.hlc, e.case_number, e.type, e.body FROM inbox i"
+            "SELECT i.idx, e.id, e.station, e.seq, e.hlc, e.case_number, e.type, e.body, e.batch, e.line FROM inbox i"
             " JOIN events e ON e.id = i.event_id WHERE i.station=%s AND i.idx>%s ORDER BY i.idx LIMIT %s",
             (station, after_idx, limit))
         return [(r[0], EventRow(*r[1:])) for r in rows]

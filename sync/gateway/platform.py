@@ -31,6 +31,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+import orjson
+
 from station import events as ev
 from station import lifecycle
 from station.events import canonical_json
@@ -48,7 +50,8 @@ from sync.gateway.refusals import RefusalLog
 from sync.gateway import database
 from sync.gateway.store import (BatchRow, EventRefusalRow, EventRow, GatewayStore, InboxBatchRow,
                                 SqliteGatewayStore, StationRow)
-from sync.gateway.wire_events import WireEvent, check_and_seal
+from sync.gateway.batch_bodies import BatchBodies
+from sync.gateway.wire_events import WireEvent, check_events, sealed_text
 from sync.keys import PLATFORM_ID, Enrolment, load_or_create
 
 log = logging.getLogger("sync.gateway")
@@ -198,6 +201,7 @@ class _Prepared:
     station: StationRow
     events: list[WireEvent]
     via: str
+    body: bytes  # the batch's payload sealed for storage (sync/gateway/batch_bodies.py)
 
 
 # What applying one batch did: '' (or 'raced', or a chain problem) and its (new, conflicts, refused) events
@@ -258,8 +262,9 @@ class Platform:
     """The gateway's logic over one store. Thread-safe through the store's transaction lock."""
 
     def __init__(self, home: Path, config: PlatformConfig, keys: env.SecretKeys, codec: PiiCodec,
-                 store: GatewayStore, clock: Callable[[], datetime] = _now):
+                 bodies: BatchBodies, store: GatewayStore, clock: Callable[[], datetime] = _now):
         self.home, self.config, self.keys, self.codec, self.store, self.clock = home, config, keys, codec, store, clock
+        self.bodies = bodies
         self.refusals = RefusalLog(store, clock)
 
     @classmethod
@@ -270,7 +275,7 @@ class Platform:
         data_key = (home / DATA_KEY_FILE).read_bytes()
         store = database.open_store(home, database.resolve(home, database_url), keys.public.fingerprint(),
                                     config.db_pool_size)
-        return cls(home, config, keys, PiiCodec(data_key), store)
+        return cls(home, config, keys, PiiCodec(data_key), BatchBodies(data_key), store)
 
     def close(self) -> None:
         self.refusals.flush()
@@ -379,7 +384,7 @@ class Platform:
         rows = self.store.own_events_after(station_id, after, limit)
         out: list[bytes] = []
         size = 0
-        events = [self.codec.open_body(json.loads(r.body)) for r in rows]
+        events = self.wire_events(rows)
         while events:
             n, payload = fit(events, self.config.inbox_batch_bytes)
             stamp = min(max(e["hlc"] for e in events[:n]), self.stamp_bound())
@@ -390,6 +395,27 @@ class Platform:
             size += len(blob)
             events = events[n:]
         return out, len(rows) == limit
+
+    def wire_events(self, rows: list[EventRow]) -> list[dict[str, Any]]:
+        """Stored events as a station receives them (personal data in clear, to be sealed into its envelope):
+        from their batch's body (each body opened once), or from their own text (sealed value by value)."""
+        wanted = sorted({(r.station, r.batch) for r in rows if r.line is not None})  # type: ignore[misc]
+        bodies = self.store.batch_bodies(wanted) if wanted else {}
+        lines: dict[tuple[str, int], list[bytes]] = {}
+        for key in wanted:
+            if key not in bodies:
+                raise SyncError("body_missing", f"平台缺少批次 {key[0]}#{key[1]} 的内容（数据库不完整）")
+            lines[key] = self.bodies.lines(bodies[key], *key)
+        out = []
+        for r in rows:
+            if r.line is None:
+                out.append(self.codec.open_body(json.loads(r.body)))
+                continue
+            batch = lines[(r.station, r.batch)]  # type: ignore[index]
+            if not 0 <= r.line < len(batch):
+                raise SyncError("body_missing", f"平台所存批次 {r.station}#{r.batch} 中没有第 {r.line + 1} 条事件")
+            out.append(orjson.loads(batch[r.line]))
+        return out
 
     def station_keys(self, station_id: str) -> env.PublicKeys | None:
         row = self.store.get_station(station_id)
@@ -525,10 +551,10 @@ class Platform:
             raise self.refuse("rate_limited", f"约 {max(1, round(wait))} 秒后再试", sid, seq, b"", peer, wait)
         if seen is not None:
             raise self.refuse("fork", f"序号 {seq} 已有不同内容的批次", sid, seq, blob, peer)
-        events, bad = check_and_seal(batch.events, sid, self.codec, batch.lines)
+        events, bad = check_events(batch.events, sid, batch.lines)
         if bad:
             raise self.refuse("bad_payload", bad, sid, seq, blob, peer)
-        return _Prepared(sid, seq, header, hash_, station, events, up.via)
+        return _Prepared(sid, seq, header, hash_, station, events, up.via, self.bodies.seal(batch.payload, sid, seq))
 
     def _apply(self, prep: "_Prepared") -> "_Applied":
         """Inside the write transaction: check the chain and store the batch's effects. ('', counts) when
@@ -547,6 +573,7 @@ class Platform:
         seqs = [w.event["seq"] for w in prep.events]
         self.store.add_batch(BatchRow(sid, seq, prep.hash, prep.header.prev_hash, prep.header.count,
                                       min(seqs, default=0), max(seqs, default=0)), self._at(), prep.via)
+        self.store.add_batch_body(sid, seq, prep.body)
         return "", self._store_events(prep.events, seq, prep.station)
 
     # --- clocks -----------------------------------------------------------------------------
@@ -598,34 +625,39 @@ class Platform:
         return out
 
     def _store_events(self, events: list[WireEvent], batch_seq: int, sender: StationRow) -> tuple[int, int, int]:
-        """The effects of an accepted batch (events with personal data sealed), after every event has been
-        judged: (new, conflicts, refused)."""
+        """The effects of an accepted batch (its body stored already), after every event has been judged:
+        (new, conflicts, refused)."""
         self.store.prefetch_events([w.event["id"] for w in events])
         verdicts = self.verdicts([w.event for w in events], sender)
         numbers = sorted({w.event["case"] for w, reason in zip(events, verdicts)
                           if not reason and w.event["type"] == ev.CASE_FILED})
-        tally = _Tally(self._at(), sender, self.store.deferred_cases(numbers))
+        tally = _Tally(self._at(), sender, self.store.deferred_cases(numbers), self.stamp_bound())
         for w, reason in zip(events, verdicts):
-            self._effect(w.event, w.text, reason, tally, batch_seq)
+            self._effect(w.event, w.line, reason, tally, batch_seq)
         return tally.new, tally.conflicts, tally.refused
 
-    def _effect(self, e: dict[str, Any], body: str, reason: str, tally: "_Tally", batch_seq: int,
+    def _effect(self, e: dict[str, Any], stored: int | str, reason: str, tally: "_Tally", batch_seq: int,
                 sender: StationRow | None = None) -> None:
         """Do what the verdict says with one event of ``sender`` (the batch's sender unless given: an event
-        held back for its filing may be another device's of the service point)."""
+        held back for its filing may be another device's of the service point). ``stored``: the event's
+        line in the body of batch ``batch_seq`` (stored already), or its own text (personal data sealed)."""
         sender, at = sender or tally.sender, tally.at
-        if reason == authority.AWAITING_FILING:
-            self.store.add_deferred([EventRefusalRow(e["id"], sender.id, batch_seq, e["case"], e["type"], reason,
-                                                     body, at)])
-            tally.waiting.add(e["case"])
-            return
-        if reason:
-            if self.store.add_event_refusals([EventRefusalRow(e["id"], sender.id, batch_seq, e.get("case"),
-                                                              e["type"], reason, body, at)]):
+        if reason:  # kept on its own, outside the batch body: sealed value by value
+            text = stored if isinstance(stored, str) else sealed_text(e, self.codec)
+            if reason == authority.AWAITING_FILING:
+                self.store.add_deferred([EventRefusalRow(e["id"], sender.id, batch_seq, e["case"], e["type"], reason,
+                                                         text, at)])
+                tally.waiting.add(e["case"])
+            elif self.store.add_event_refusals([EventRefusalRow(e["id"], sender.id, batch_seq, e.get("case"),
+                                                                e["type"], reason, text, at)]):
                 tally.refused += 1
                 self._notify_conflict(e, reason, sender.id)
             return
-        row = EventRow(e["id"], e["station"], int(e["seq"]), e["hlc"], e.get("case"), e["type"], body)
+        if isinstance(stored, str):
+            row = EventRow(e["id"], e["station"], int(e["seq"]), e["hlc"], e.get("case"), e["type"], stored)
+        else:
+            row = EventRow(e["id"], e["station"], int(e["seq"]), e["hlc"], e.get("case"), e["type"], "",
+                           batch_seq, stored)
         if not self.store.add_event(row, at):
             return  # the same event id already held: exactly once
         tally.new += 1
@@ -633,7 +665,7 @@ class Platform:
         if not number:
             return  # the station's own record (operators, logins): kept, never routed
         village = number[:12]
-        conflict = self._fold_case(e, village, sender.id)
+        conflict = self._fold_case(e, village, sender.id, tally.bound)
         if conflict:
             tally.conflicts += 1
             self.store.add_conflict(row.id, number, row.type, conflict, self.store.case_status(number), at)
@@ -659,9 +691,9 @@ class Platform:
             reason = authority.authorize(sender.id, sender.role, row.type, number, facts.get(number))
             self._effect(e, row.body, reason, tally, row.batch_seq, sender)
 
-    def _fold_case(self, e: dict[str, Any], village: str, sender: str) -> str:
+    def _fold_case(self, e: dict[str, Any], village: str, sender: str, bound: str) -> str:
         number, type_ = e["case"], e["type"]
-        stamp = min(e["hlc"], self.stamp_bound())  # a clock years ahead must not pin the case in the future
+        stamp = min(e["hlc"], bound)  # a clock years ahead must not pin the case in the future (stamp_bound)
         status = self.store.case_status(number)
         if type_ == ev.CASE_FILED:
             if status is not None:
@@ -785,7 +817,7 @@ class Platform:
                 pending = self.store.inbox_pending(station.id, idx, 1000)
                 if not pending:
                     return
-                events = [self.codec.open_body(json.loads(row.body)) for _, row in pending]
+                events = self.wire_events([row for _, row in pending])
                 n, payload = fit(events, self.config.inbox_batch_bytes)
                 stamp = min(max(e["hlc"] for e in events[:n]), self.stamp_bound())
                 blob = env.seal(events[:n], self.keys, station, seq + 1, prev, stamp, payload=payload)
@@ -814,6 +846,7 @@ class _Tally:
     at: str
     sender: StationRow
     waiting: set[str]  # case numbers with events held back for their filing
+    bound: str  # the latest stamp the platform lets into its state (stamp_bound), read once per batch
     new: int = 0
     conflicts: int = 0
     refused: int = 0

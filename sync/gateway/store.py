@@ -47,7 +47,9 @@ class EventRow:
     hlc: str
     case_number: str | None
     type: str
-    body: str  # canonical JSON, personal data sealed
+    body: str  # canonical JSON, personal data sealed; '' when the event is in its batch's body:
+    batch: int | None = None  # the sender's batch whose stored body holds the event (batch_bodies.py)
+    line: int | None = None  # its line there, from 0
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class GatewayStore(Protocol):
     def get_batch(self, station: str, seq: int) -> BatchRow | None: ...
     def batches_near(self, station: str, seq: int) -> dict[int, BatchRow]: ...
     def add_batch(self, row: BatchRow, received_at: str, via: str) -> None: ...
+    def add_batch_body(self, station: str, seq: int, body: bytes) -> None: ...
+    def batch_bodies(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], bytes]: ...
     def record_refusals(self, rows: list[RefusalRow]) -> None: ...
     def add_event_refusals(self, rows: list[EventRefusalRow]) -> int: ...
     def add_deferred(self, rows: list[EventRefusalRow]) -> int: ...
@@ -154,6 +158,8 @@ class GatewayStore(Protocol):
     def trim_inboxes(self, cutoff: str) -> int: ...
 
 
+EVENT_COLS = "id, station, seq, hlc, case_number, type, body, batch, line"
+
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS stations (
         id TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, kem_public BLOB NOT NULL,
@@ -180,7 +186,11 @@ SCHEMA = [
         station TEXT NOT NULL, seq INTEGER NOT NULL, noted_at TEXT NOT NULL, PRIMARY KEY (station, seq))""",
     """CREATE TABLE IF NOT EXISTS events (
         id TEXT PRIMARY KEY, station TEXT NOT NULL, seq INTEGER NOT NULL, hlc TEXT NOT NULL,
-        case_number TEXT, type TEXT NOT NULL, body TEXT NOT NULL, received_at TEXT NOT NULL)""",
+        case_number TEXT, type TEXT NOT NULL, body TEXT NOT NULL, received_at TEXT NOT NULL,
+        batch INTEGER, line INTEGER)""",
+    # each accepted batch's payload, sealed whole (sync/gateway/batch_bodies.py); events point into it
+    """CREATE TABLE IF NOT EXISTS batch_bodies (
+        station TEXT NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (station, seq))""",
     "CREATE INDEX IF NOT EXISTS events_station ON events(station, seq)",
     # type lookups are only ever of the platform's own events (calendars, query URLs: enrolment backfill)
     "CREATE INDEX IF NOT EXISTS events_platform_type ON events(type) WHERE station = 'platform'",
@@ -274,6 +284,9 @@ class SqliteGatewayStore(BufferedWrites, ReportReads):
         self.conn.execute("CREATE INDEX IF NOT EXISTS event_refusals_station ON event_refusals(station)")
         self.conn.execute("CREATE INDEX IF NOT EXISTS deferred_station ON deferred_events(station)")
         self.conn.execute("DROP INDEX IF EXISTS events_type")  # one index less to keep per event (issue 13)
+        if "batch" not in columns("events"):  # issue 13: event bodies stored with their batch
+            self.conn.execute("ALTER TABLE events ADD COLUMN batch INTEGER")
+            self.conn.execute("ALTER TABLE events ADD COLUMN line INTEGER")
         if "owner" not in columns("cases"):
             self.conn.execute("ALTER TABLE cases ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
             self.conn.execute("ALTER TABLE cases ADD COLUMN level TEXT NOT NULL DEFAULT ''")
@@ -359,7 +372,8 @@ class SqliteGatewayStore(BufferedWrites, ReportReads):
         if buf is None or not buf.pending():
             return
         if buf.events:
-            self.conn.executemany("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?)", buf.take_events())
+            self.conn.executemany("INSERT OR IGNORE INTO events(id, station, seq, hlc, case_number, type, body,"
+                                  " received_at, batch, line) VALUES (?,?,?,?,?,?,?,?,?,?)", buf.take_events())
         if buf.new_cases:
             self.conn.executemany("INSERT INTO cases(number, village, item_code, item_name, status, updated_hlc,"
                                   " owner, level) VALUES (?,?,?,?,?,?,?,?)", buf.take_new_cases())
@@ -433,6 +447,17 @@ class SqliteGatewayStore(BufferedWrites, ReportReads):
                           " DO UPDATE SET last_batch_at = max(coalesce(last_batch_at, ''), excluded.last_batch_at)",
                           (row.station, received_at))
 
+    def add_batch_body(self, station: str, seq: int, body: bytes) -> None:
+        self._exec("INSERT INTO batch_bodies VALUES (?,?,?)", (station, seq, body))
+
+    def batch_bodies(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
+        out = {}
+        for station, seq in keys:
+            r = self._one("SELECT body FROM batch_bodies WHERE station=? AND seq=?", (station, seq))
+            if r is not None:
+                out[(station, seq)] = r[0]
+        return out
+
     def batches_after(self, station: str, seq: int) -> list[BatchRow]:
         """A station's batches held here with a number above ``seq``, in order (its chain, for catch-up)."""
         return [BatchRow(*r) for r in self._all(f"SELECT {self._BATCH_COLS} FROM batches WHERE station=? AND seq>?"
@@ -442,12 +467,12 @@ class SqliteGatewayStore(BufferedWrites, ReportReads):
         """A station's own events above ``seq`` that the platform holds in any form: stored, refused by
         authority, or held back for their filing (all of them were acknowledged to it), in seq order."""
         return [EventRow(*r) for r in self._all(
-            "SELECT id, station, seq, hlc, case_number, type, body FROM events WHERE station=? AND seq>?"
+            f"SELECT {EVENT_COLS} FROM events WHERE station=? AND seq>?"
             " UNION ALL SELECT event_id, station, CAST(substr(event_id, instr(event_id, ':') + 1) AS INTEGER),"
-            " json_extract(body, '$.hlc'), case_number, type, body FROM event_refusals WHERE station=?"
+            " json_extract(body, '$.hlc'), case_number, type, body, NULL, NULL FROM event_refusals WHERE station=?"
             " AND CAST(substr(event_id, instr(event_id, ':') + 1) AS INTEGER) > ?"
             " UNION ALL SELECT event_id, station, CAST(substr(event_id, instr(event_id, ':') + 1) AS INTEGER),"
-            " json_extract(body, '$.hlc'), case_number, type, body FROM deferred_events WHERE station=?"
+            " json_extract(body, '$.hlc'), case_number, type, body, NULL, NULL FROM deferred_events WHERE station=?"
             " AND CAST(substr(event_id, instr(event_id, ':') + 1) AS INTEGER) > ?"
             " ORDER BY 3 LIMIT ?", (station, seq, station, seq, station, seq, limit))]
 
@@ -528,13 +553,13 @@ class SqliteGatewayStore(BufferedWrites, ReportReads):
     # --- events and cases -------------------------------------------------------------------
 
     def get_event(self, event_id: str) -> EventRow | None:
-        r = self._one("SELECT id, station, seq, hlc, case_number, type, body FROM events WHERE id=?", (event_id,))
+        r = self._one(f"SELECT {EVENT_COLS} FROM events WHERE id=?", (event_id,))
         return EventRow(*r) if r else None
 
     def events_of(self, station_prefix: str, case_events_only: bool = True) -> list[EventRow]:
         where = " AND case_number IS NOT NULL" if case_events_only else ""
         return [EventRow(*r) for r in self._all(
-            "SELECT id, station, seq, hlc, case_number, type, body FROM events"
+            f"SELECT {EVENT_COLS} FROM events"
             f" WHERE station >= ? AND station < ?{where} ORDER BY station, seq",
             (station_prefix, station_prefix + "\uffff"))]
 
@@ -542,14 +567,14 @@ class SqliteGatewayStore(BufferedWrites, ReportReads):
         """Every event held on a case whose number starts with ``number_prefix`` (a village's code, a
         township's jurisdiction prefix), in the order the platform received them."""
         return [EventRow(*r) for r in self._all(
-            "SELECT id, station, seq, hlc, case_number, type, body FROM events"
+            f"SELECT {EVENT_COLS} FROM events"
             " WHERE case_number >= ? AND case_number < ? ORDER BY rowid",
             (number_prefix, number_prefix + "\uffff"))]
 
     def events_of_type(self, type_: str) -> list[EventRow]:
         """The platform's own events of a type (only the platform emits calendars and query URLs)."""
         return [EventRow(*r) for r in self._all(
-            "SELECT id, station, seq, hlc, case_number, type, body FROM events WHERE type=? AND station='platform'"
+            f"SELECT {EVENT_COLS} FROM events WHERE type=? AND station='platform'"
             " ORDER BY rowid", (type_,))]
 
     def _event_held(self, event_id: str) -> bool:
@@ -587,7 +612,7 @@ class SqliteGatewayStore(BufferedWrites, ReportReads):
 
     def inbox_pending(self, station: str, after_idx: int, limit: int) -> list[tuple[int, EventRow]]:
         rows = self._all(
-            "SELECT i.idx, e.id, e.station, e.seq, e.hlc, e.case_number, e.type, e.body FROM inbox i"
+            "SELECT i.idx, e.id, e.station, e.seq, e.hlc, e.case_number, e.type, e.body, e.batch, e.line FROM inbox i"
             " JOIN events e ON e.id = i.event_id WHERE i.station=? AND i.idx>? ORDER BY i.idx LIMIT ?",
             (station, after_idx, limit))
         return [(r[0], EventRow(*r[1:])) for r in rows]

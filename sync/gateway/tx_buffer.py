@@ -45,7 +45,8 @@ class TxBuffer:
         if known:
             return False
         self.new_ids.add(row.id)
-        self.events.append((row.id, row.station, row.seq, row.hlc, row.case_number, row.type, row.body, received_at))
+        self.events.append((row.id, row.station, row.seq, row.hlc, row.case_number, row.type, row.body, received_at,
+                            row.batch, row.line))
         return True
 
     def note_cases(self, numbers: list[str], rows: list[tuple[str, str, str, str]]) -> None:

@@ -1,5 +1,4 @@
-"""The shape of a station's wire events, checked (and their personal data sealed) before the platform
-looks inside any of them.
+"""The shape of a station's wire events, checked before the platform looks inside any of them.
 
 A signed batch proves who sent it, not that its events are well formed: an enrolled station's key on
 a tampered PC can sign anything. Every event must be the sender's own (``station`` = sender, ``id`` =
@@ -8,21 +7,19 @@ expect, and the body free of anything a receiver would mistake for its own seale
 one malformed event is refused whole (``bad_payload``): it is not a batch this protocol defines.
 Whether a well-formed event is *allowed* is the other question (sync/gateway/authority.py).
 
-Speed matters here (issue 13: this walk was a third of the gateway's CPU). Two ways, one result:
+The personal data (``{"$pii": text}``) is not sealed here: the batch's payload is stored sealed whole
+(sync/gateway/batch_bodies.py). It must still be where and how a receiver expects it, and nothing may
+look like a value sealed under the platform's key (``$enc``). Two ways, one verdict:
 
 * **the line as sent** (nearly every event): when the event's JSON line has no backslash at all, every
   ``"`` in it delimits a string, so the text can be read safely: no ``"$enc"`` anywhere, every
   ``"$pii"`` is exactly one ``{"$pii":"…"}`` object, and fewer than MAX_DEPTH brackets in all (so no
-  deeper nesting). Then the stored text is that line with each ``{"$pii":"…"}`` replaced by its sealed
-  form, in one regular-expression pass: the body is not walked and not written again.
-* **the walk** (anything else, and events without their line): the event is walked once (its body and
-  any other field, as the first way reads the whole line), in place (the
-  events are the gateway's own freshly decoded copy), only containers visited, each ``{"$pii": text}``
-  sealed where it stands, and the stored text written by orjson in canonical form.
+  deeper nesting).
+* **the walk** (anything else): the decoded event is walked once, only containers visited, each
+  ``$pii``/``$enc`` object checked where it stands.
 
-Either way every ``$pii`` is sealed under the platform's data key (what ``PiiCodec.seal_body`` does)
-before anything is stored. On the first way the decoded ``event`` keeps its personal data in clear:
-it is for judging and folding only; the store gets ``text``.
+Events that are not stored with their batch (held back for their filing, refused by authority) are
+sealed value by value when they are written (:func:`sealed_text`).
 """
 
 from __future__ import annotations
@@ -58,11 +55,11 @@ _PII_OBJECT = re.compile(rb'\{"\$pii":"([^"]*)"\}')  # only ever run over lines 
 
 @dataclass(frozen=True)
 class WireEvent:
-    """One checked event: its decoded fields (to judge and fold, never to store: the body may hold
-    personal data in clear) and its stored text (JSON, personal data sealed)."""
+    """One checked event: its decoded fields (personal data in clear: to judge and fold, never to store
+    as such) and its line's place in the batch (the stored body holds the line as sent)."""
 
     event: dict[str, Any]
-    text: str
+    line: int
 
 
 def stored_json(value: Any) -> str:
@@ -70,13 +67,15 @@ def stored_json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
 
-def check_and_seal(events: list[dict[str, Any]], sender: str, codec: PiiCodec,
-                   lines: list[bytes] | None = None) -> tuple[list[WireEvent], str]:
-    """The events, each with its stored text (personal data sealed), and '' — or [] and a Chinese
-    description of the first event that is malformed or not the sender's own. ``lines``: each event's
-    JSON line as received, when the caller has them (the fast way above)."""
-    seal = codec.sealer()
-    raw_seal = codec.raw_sealer()
+def sealed_text(event: dict[str, Any], codec: PiiCodec) -> str:
+    """The event as stored on its own (outside its batch's body): canonical JSON, every ``$pii`` sealed.
+    Only for a checked event (each ``$pii`` a text alone in its object)."""
+    return stored_json(codec.seal_body(event))
+
+
+def check_events(events: list[dict[str, Any]], sender: str, lines: list[bytes]) -> tuple[list[WireEvent], str]:
+    """The events, checked, and '' — or [] and a Chinese description of the first event that is
+    malformed or not the sender's own. ``lines``: each event's JSON line as received."""
     out = []
     seen: set[int] = set()
     for i, e in enumerate(events):
@@ -85,38 +84,29 @@ def check_and_seal(events: list[dict[str, Any]], sender: str, codec: PiiCodec,
             if e["seq"] in seen:  # one id, two events: which would the platform hold, which refuse?
                 raise _Malformed("与本批次中前面的事件编号重复")
             seen.add(e["seq"])
-            if lines and len(lines[i]) > MAX_EVENT_BYTES:
-                raise _Malformed(f"过大（{len(lines[i])} 字节，上限 {MAX_EVENT_BYTES} 字节）")
-            text = _sealed_line(lines[i], raw_seal) if lines else None
-            if text is not None:
-                out.append(WireEvent(e, text))
-                continue
-            if PII in e or ENC in e:  # an event is not a sealed value, nor a $pii with company
-                raise _Malformed("含有个人信息或加密字段（$pii/$enc）作为事件字段")
-            # the whole event, as the line way reads the whole line: a $pii outside the body (a field no
-            # station writes) is sealed too, and a $enc there refused (every receiver opens whole events)
-            _seal_in_place(e, 0, seal)
-            stored = stored_json(e)
-            if len(stored) > MAX_EVENT_BYTES + MAX_EVENT_BYTES // 2:  # sealing adds ~1/3 to personal data
-                raise _Malformed(f"过大（上限 {MAX_EVENT_BYTES} 字节）")
-            out.append(WireEvent(e, stored))
+            line = lines[i]
+            if len(line) > MAX_EVENT_BYTES:
+                raise _Malformed(f"过大（{len(line)} 字节，上限 {MAX_EVENT_BYTES} 字节）")
+            if not _plain_line(line):
+                if PII in e or ENC in e:  # an event is not a sealed value, nor a $pii with company
+                    raise _Malformed("含有个人信息或加密字段（$pii/$enc）作为事件字段")
+                # the whole event, as the line way reads the whole line: a $pii outside the body (a field
+                # no station writes) must have the same shape, and a $enc there is refused (every
+                # receiver opens whole events)
+                _check_sealables(e, 0)
+            out.append(WireEvent(e, i))
         except _Malformed as bad:
             return [], f"第 {i + 1} 条事件{bad}"
-        except (TypeError, orjson.JSONEncodeError):  # not representable as canonical JSON
-            return [], f"第 {i + 1} 条事件内容无法保存"
     return out, ""
 
 
-def _sealed_line(line: bytes, raw_seal: Any) -> str | None:
-    """The line with its personal data sealed, or None when the line is not plain enough to read as text
-    (a backslash anywhere, a ``$enc``, a ``$pii`` not alone in its object, or many brackets)."""
+def _plain_line(line: bytes) -> bool:
+    """True when the line as text shows no ``$enc`` and each ``$pii`` alone in its object with a text; False
+    when it is not plain enough to tell (a backslash anywhere, or many brackets) or it shows otherwise."""
     if b"\\" in line or b'"$enc"' in line or line.count(b"{") + line.count(b"[") > MAX_DEPTH:
-        return None
+        return False
     found = line.count(b'"$pii"')
-    if not found:
-        return line.decode("utf-8")
-    sealed, n = _PII_OBJECT.subn(lambda m: b'{"$enc":"' + raw_seal(m.group(1)) + b'"}', line)
-    return sealed.decode("utf-8") if n == found else None
+    return not found or len(_PII_OBJECT.findall(line)) == found
 
 
 def _check(e: dict[str, Any], sender: str) -> None:
@@ -140,29 +130,28 @@ def _check(e: dict[str, Any], sender: str) -> None:
         raise _Malformed("内容不是JSON对象")
 
 
-def _seal_one(value: dict[str, Any], seal: Any) -> dict[str, str]:
+def _check_one(value: dict[str, Any]) -> None:
     if ENC in value:
         raise _Malformed("内容含有加密字段（$enc）")
     if len(value) != 1 or type(value[PII]) is not str:
         raise _Malformed("个人信息字段（$pii）格式不对")
-    return seal(value[PII])
 
 
-def _seal_in_place(container: dict[str, Any] | list[Any], depth: int, seal: Any) -> None:
-    """Visit the containers under ``container`` (at ``depth``; the event is 0, its body 1): seal each ``{"$pii": text}``
-    where it stands, refuse ``$enc`` (only a receiver seals, under its own key) and nesting deeper than
-    MAX_DEPTH. Scalars are not visited one by one: a container's values are only type-tested."""
+def _check_sealables(container: dict[str, Any] | list[Any], depth: int) -> None:
+    """Visit the containers under ``container`` (at ``depth``; the event is 0, its body 1): each ``{"$pii":
+    text}`` must be alone with a text, ``$enc`` is refused (only a receiver seals, under its own key), and
+    nesting deeper than MAX_DEPTH too. Scalars are not visited one by one: only type-tested."""
     items = container.items() if type(container) is dict else enumerate(container)
-    for key, value in items:
+    for _, value in items:
         kind = type(value)
         if kind is dict:
             if PII in value or ENC in value:
-                container[key] = _seal_one(value, seal)  # type: ignore[index]  # a value replaced: no resize
+                _check_one(value)
                 continue
             if depth >= MAX_DEPTH:
                 raise _Malformed("内容嵌套过深")
-            _seal_in_place(value, depth + 1, seal)
+            _check_sealables(value, depth + 1)
         elif kind is list:
             if depth >= MAX_DEPTH:
                 raise _Malformed("内容嵌套过深")
-            _seal_in_place(value, depth + 1, seal)
+            _check_sealables(value, depth + 1)

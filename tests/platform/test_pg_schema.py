@@ -35,6 +35,8 @@ def test_a_version_1_database_with_data_migrates_and_inboxes_go_on_without_gaps(
             assert store.get_station("421381105201").revoked_at is None  # type: ignore[union-attr]
             assert [(b.first_event, b.last_event) for b in store.batches_after("421381105201", 0)] == [(0, 0), (0, 0)]
             assert store.last_event_seq("421381105201") == 3
+            # migration 6 (batch bodies): old rows keep their own text and point into no batch body
+            assert [(r.body, r.batch, r.line) for _, r in store.inbox_pending("421381105000", 0, 10)] == [("{}", None, None)] * 3
             with store.transaction():  # a new event lands after the old ones in the inbox: index 4, no gap
                 assert store.add_event(EventRow("421381105201:4", "421381105201", 4, "0000000000000002-0000", None,
                                                 "operator.login", "{}"), "2026-09-04")
