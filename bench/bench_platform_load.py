@@ -286,9 +286,10 @@ def run(args: argparse.Namespace) -> dict:
                         time.sleep(0.1)
                 procs = [gateway.pid, *children(gateway.pid)]
                 spy = None
-                if args.py_spy:  # where the gateway's time goes under load (only samples holding the GIL)
+                if args.py_spy:  # where the gateway's time goes under load (threads on the CPU; --py-spy-gil:
+                    # only the thread holding the GIL, which over-weights whatever runs before a hand-over)
                     spy = subprocess.Popen([args.py_spy_bin, "record", "--pid", str(gateway.pid), "--subprocesses",
-                                            "--gil", "--rate", "250", "--format", "raw", "--output", args.py_spy],
+                                            *(["--gil"] if args.py_spy_gil else []), "--rate", "250", "--format", "raw", "--output", args.py_spy],
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     time.sleep(1.0)
                 cpu0 = sum(cpu_seconds(p) for p in procs)
@@ -395,6 +396,7 @@ def main() -> None:
     ap.add_argument("--py-spy", default="", metavar="FILE",
                     help="sample the gateway with py-spy during the timed run (collapsed stacks to FILE)")
     ap.add_argument("--py-spy-bin", default="py-spy", help="the py-spy program (pip install py-spy)")
+    ap.add_argument("--py-spy-gil", action="store_true", help="sample only the thread holding the GIL")
     args = ap.parse_args()
     if args.profile:
         profile(args)
