@@ -225,6 +225,13 @@ def send_all(port: int, work: list[list[bytes]], concurrency: int) -> tuple[list
     return latencies, errors, statuses
 
 
+def store_bytes(phome: Path, query, store: str) -> int:
+    """The platform's state on disk after the run: platform.db with its WAL, or the PostgreSQL database."""
+    if store == "postgres":
+        return int(query("SELECT pg_database_size(current_database())")[0][0])
+    return sum(p.stat().st_size for p in phome.glob("platform.db*"))
+
+
 def pct(samples: list[float], q: float) -> float:
     s = sorted(samples)
     return s[min(len(s) - 1, int(q * len(s)))] * 1000 if s else 0.0
@@ -279,9 +286,10 @@ def run(args: argparse.Namespace) -> dict:
                         time.sleep(0.1)
                 procs = [gateway.pid, *children(gateway.pid)]
                 spy = None
-                if args.py_spy:  # where the gateway's time goes under load (only samples holding the GIL)
+                if args.py_spy:  # where the gateway's time goes under load (threads on the CPU; --py-spy-gil:
+                    # only the thread holding the GIL, which over-weights whatever runs before a hand-over)
                     spy = subprocess.Popen([args.py_spy_bin, "record", "--pid", str(gateway.pid), "--subprocesses",
-                                            "--gil", "--rate", "250", "--format", "raw", "--output", args.py_spy],
+                                            *(["--gil"] if args.py_spy_gil else []), "--rate", "250", "--format", "raw", "--output", args.py_spy],
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     time.sleep(1.0)
                 cpu0 = sum(cpu_seconds(p) for p in procs)
@@ -310,6 +318,7 @@ def run(args: argparse.Namespace) -> dict:
             with Platform.open(phome) as platform:
                 q = platform.store.query
                 counts = platform.store.counts()
+                db_bytes = store_bytes(phome, q, args.store)
                 per = dict(q("SELECT station, count(*) FROM events WHERE station != 'platform' GROUP BY station"))
                 distinct = q("SELECT count(DISTINCT id) FROM events")[0][0]
                 routed = dict(q("SELECT i.station, count(*) FROM inbox i JOIN events e ON e.id = i.event_id"
@@ -333,7 +342,7 @@ def run(args: argparse.Namespace) -> dict:
         "postgres_cpu_s": round(pg_cpu, 1) if args.store == "postgres" else None,
         "events_per_gateway_cpu_s": round(events / cpu) if cpu else None,
         "events_per_total_cpu_s": round(events / (cpu + (pg_cpu if args.store == "postgres" else 0))) if cpu else None,
-        "peak_rss_mib": [round(r / 1024) for r in rss],
+        "peak_rss_mib": [round(r / 1024) for r in rss], "database_mib": round(db_bytes / 2**20),
         "exactly_once": exactly_once, "townships_got_each_case_event_once": routed_ok,
         "resend": {"s": round(resend_s, 2), "gateway_cpu_s": round(resend_cpu, 2), "acks": dict(statuses2), "errors": dict(errors2),
                    "changed_nothing": statuses2.get("duplicate", 0) == len(villages) * args.batches},
@@ -387,6 +396,7 @@ def main() -> None:
     ap.add_argument("--py-spy", default="", metavar="FILE",
                     help="sample the gateway with py-spy during the timed run (collapsed stacks to FILE)")
     ap.add_argument("--py-spy-bin", default="py-spy", help="the py-spy program (pip install py-spy)")
+    ap.add_argument("--py-spy-gil", action="store_true", help="sample only the thread holding the GIL")
     args = ap.parse_args()
     if args.profile:
         profile(args)

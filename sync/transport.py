@@ -14,6 +14,7 @@ wait ends the request at once, and the sync stops and says when to come back (``
 from __future__ import annotations
 
 import json
+import socket
 import struct
 import threading
 import time
@@ -24,6 +25,8 @@ from typing import Any
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
@@ -39,10 +42,13 @@ MAX_RETRY_AFTER = 24 * 3600  # a larger Retry-After is read as this
 # portal, a proxy, anyone on a plain-HTTP link) can answer gigabytes, a compression bomb, or one byte a
 # second. A page of envelopes or the chain record is far below MAX_PAGE_BYTES (the gateway sends about
 # 256 KiB a page), an ack or an error far below MAX_SMALL_BYTES; the whole body must arrive within
-# BODY_TIME_FACTOR read timeouts.
+# BODY_TIME_FACTOR read timeouts. Before the body, the status line and headers (a few hundred bytes, sent
+# once the platform has done its work, which the read timeout already bounds) must arrive within
+# HEADER_TIME_FACTOR read timeouts of the request being sent.
 MAX_PAGE_BYTES = 64 * 1024 * 1024
 MAX_SMALL_BYTES = 64 * 1024
 BODY_TIME_FACTOR = 5
+HEADER_TIME_FACTOR = 2
 READ_CHUNK = 64 * 1024
 ACK_TYPE = "application/vnd.village-station.ack"
 ENVELOPES_TYPE = "application/vnd.village-station.envelopes"
@@ -73,6 +79,108 @@ class PoliteRetry(Retry):
             if wait is not None and wait > self.max_wait:
                 raise MaxRetryError(_pool, url or "", ResponseError(f"Retry-After {wait:.0f} s"))  # type: ignore[arg-type]
         return super().increment(method, url, response, error, _pool, _stacktrace)  # type: ignore[return-value]
+
+
+class HeadersTooSlow(Exception):
+    """The answer's status line and headers did not arrive within the header deadline.
+
+    Deliberately not an OSError or an HTTPException: urllib3 retries those, and a retry would start the
+    wait over; this one passes through urllib3 (which closes the connection) and requests to ``_call``."""
+
+
+class _HeaderDeadline:
+    """Shuts a connection's socket down unless stopped within ``seconds``.
+
+    The socket's read timeout restarts with every byte, so a network sending the headers one byte at a
+    time, each within it, is never cut off by it. A timer that shuts the socket down (both ways) wakes
+    the blocked read at once and leaves nothing waiting behind; the connection is then closed by urllib3.
+    ``socket.socket.shutdown`` is called directly so a TLS socket's state is left to the reading thread."""
+
+    def __init__(self, sock: socket.socket, seconds: float) -> None:
+        self._sock = sock
+        self._lock = threading.Lock()
+        self._waiting = True
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        with self._lock:  # never cut a connection whose headers are already in
+            if not self._waiting:
+                return
+            self.expired = True
+            try:
+                socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def stop(self) -> bool:
+        """Stop the timer; True if it had already cut the connection."""
+        with self._lock:
+            self._waiting = False
+        self._timer.cancel()
+        return self.expired
+
+
+class _HeaderBound:
+    """A urllib3 connection whose wait for the answer's headers is bounded: at most HEADER_TIME_FACTOR
+    read timeouts (``self.timeout`` is the read timeout once the request has been sent)."""
+
+    sock: socket.socket | None
+    timeout: float | None
+
+    def getresponse(self) -> Any:
+        # TLS through an HTTPS proxy: an SSLTransport over the proxy's socket, which is the one to shut
+        sock = self.sock if isinstance(self.sock, socket.socket) else getattr(self.sock, "socket", None)
+        if not isinstance(sock, socket.socket) or not isinstance(self.timeout, (int, float)) or self.timeout <= 0:
+            return super().getresponse()  # type: ignore[misc]
+        limit = HEADER_TIME_FACTOR * self.timeout
+        deadline = _HeaderDeadline(sock, limit)
+        try:
+            response = super().getresponse()  # type: ignore[misc]
+        except Exception:
+            if deadline.stop():
+                raise HeadersTooSlow(limit) from None
+            raise
+        if deadline.stop():
+            response.close()
+            raise HeadersTooSlow(limit)
+        return response
+
+
+class _HeaderBoundHTTPConnection(_HeaderBound, HTTPConnection):
+    pass
+
+
+class _HeaderBoundHTTPSConnection(_HeaderBound, HTTPSConnection):
+    pass
+
+
+class _HeaderBoundHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HeaderBoundHTTPConnection
+
+
+class _HeaderBoundHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HeaderBoundHTTPSConnection
+
+
+_HEADER_BOUND_POOLS = {"http": _HeaderBoundHTTPPool, "https": _HeaderBoundHTTPSPool}
+
+
+class BoundedAdapter(HTTPAdapter):
+    """An HTTPAdapter whose connections (direct, or through an HTTP(S) proxy) bound the wait for headers."""
+
+    def init_poolmanager(self, *args: Any, **kw: Any) -> None:
+        super().init_poolmanager(*args, **kw)
+        self.poolmanager.pool_classes_by_scheme = _HEADER_BOUND_POOLS
+
+    def proxy_manager_for(self, proxy: str, **kw: Any) -> Any:
+        fresh = proxy not in self.proxy_manager
+        manager = super().proxy_manager_for(proxy, **kw)
+        if fresh and not proxy.lower().startswith("socks"):  # SOCKS has connection classes of its own
+            manager.pool_classes_by_scheme = _HEADER_BOUND_POOLS
+        return manager
 
 
 def retry_after_of(resp: requests.Response) -> float:
@@ -132,11 +240,11 @@ class HttpTransport:
                             allowed_methods=frozenset({"GET", "POST"}), respect_retry_after_header=True,
                             raise_on_status=False)
         retry.max_wait = max_retry_wait
-        self._adapter = HTTPAdapter(max_retries=retry, pool_maxsize=POOL_SIZE)
-        self._probe_adapter = HTTPAdapter(max_retries=Retry(0, read=False), pool_maxsize=POOL_SIZE)
+        self._adapter = BoundedAdapter(max_retries=retry, pool_maxsize=POOL_SIZE)
+        self._probe_adapter = BoundedAdapter(max_retries=Retry(0, read=False), pool_maxsize=POOL_SIZE)
         self._probe_adapter.poolmanager = self._adapter.poolmanager
         self._probe_adapter.proxy_manager = self._adapter.proxy_manager
-        self._inbox_adapter = HTTPAdapter(max_retries=retry, pool_maxsize=2)
+        self._inbox_adapter = BoundedAdapter(max_retries=retry, pool_maxsize=2)
 
     def _new_session(self, adapter: HTTPAdapter) -> requests.Session:
         ca_bundle, proxy, _, _ = self._settings
@@ -178,6 +286,9 @@ class HttpTransport:
             resp = (session or self.session).request(method, self.url + path, timeout=timeout or self.timeout,
                                                      verify=self._settings[0] or True, stream=True,
                                                      allow_redirects=False, **kw)
+        except HeadersTooSlow as exc:
+            raise SyncError("answer_too_slow", f"平台应答的开头（状态行与报头）在 {exc.args[0]:.0f} 秒内没有传完，"
+                                               "已断开连接（网络过慢或被拦截），未作任何改动", retry=True) from None
         except requests.exceptions.SSLError as exc:
             raise SyncError("tls_failed", f"与平台的加密连接校验失败（证书不受信任或已过期）：{_short(exc)}",
                             retry=True) from None

@@ -19,6 +19,7 @@ from textual import events
 from textual.app import App
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 
 from forms.catalog import Catalog
 from station.home import is_station_home
@@ -186,6 +187,17 @@ class StationApp(App[None]):
             return AwaitComplete.nothing()
         return super().pop_screen()
 
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """A toast raised while locked (a save under the lock screen ending, the automatic sync) may name a
+        citizen to whoever stands at the PC: it waits for the same operator's unlock, like navigation, and
+        is dropped when someone else logs in. The lock screen's own messages are not toasts."""
+        if self.locked is not None:
+            self._deferred.append(lambda: App.notify(self, message, title=title, severity=severity,
+                                                     timeout=timeout, markup=markup))
+            return
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     # --- drafts on the way out ----------------------------------------------------------------
 
     def flush_drafts(self) -> None:
@@ -282,7 +294,7 @@ class StationApp(App[None]):
 
     def action_help_quit(self) -> None:
         """Ctrl+C does not quit (it copies in a text box): say in Chinese how to leave."""
-        self.notify("按 Ctrl+Q 退出程序（未保存的办件草稿会保留）", title="要退出吗？")
+        App.notify(self, "按 Ctrl+Q 退出程序（未保存的办件草稿会保留）", title="要退出吗？")  # also when locked
 
     # --- errors ------------------------------------------------------------------------------
 
@@ -298,8 +310,8 @@ class StationApp(App[None]):
         except OSError:
             written = False
         where = f"详细信息已记入 {path}" if written else "且无法写入错误日志"
-        self.notify(f"操作没有完成：程序内部错误（{type(exc).__name__}），{where}。请联系技术支持。",
-                    title="内部错误", severity="error", timeout=15)
+        App.notify(self, f"操作没有完成：程序内部错误（{type(exc).__name__}），{where}。请联系技术支持。",
+                   title="内部错误", severity="error", timeout=15)  # names nobody: shown even when locked
         if self.debug_mode:
             self.log.error("".join(traceback.format_exception(exc)))
 

@@ -817,14 +817,17 @@ class Platform:
                 pending = self.store.inbox_pending(station.id, idx, 1000)
                 if not pending:
                     return
+                # read once, cut into as many envelopes as it takes (each stored body opened once per read)
                 events = self.wire_events([row for _, row in pending])
-                n, payload = fit(events, self.config.inbox_batch_bytes)
-                stamp = min(max(e["hlc"] for e in events[:n]), self.stamp_bound())
-                blob = env.seal(events[:n], self.keys, station, seq + 1, prev, stamp, payload=payload)
-                first = pending[0][0]
-                idx = pending[n - 1][0]
-                seq, prev = seq + 1, env.batch_hash(blob)
-                self.store.add_inbox_batch(InboxBatchRow(station.id, seq, prev, idx, blob), first, n, self._at())
+                while events:
+                    n, payload = fit(events, self.config.inbox_batch_bytes)
+                    stamp = min(max(e["hlc"] for e in events[:n]), self.stamp_bound())
+                    blob = env.seal(events[:n], self.keys, station, seq + 1, prev, stamp, payload=payload)
+                    first = pending[0][0]
+                    idx = pending[n - 1][0]
+                    seq, prev = seq + 1, env.batch_hash(blob)
+                    self.store.add_inbox_batch(InboxBatchRow(station.id, seq, prev, idx, blob), first, n, self._at())
+                    events, pending = events[n:], pending[n:]
 
     # --- reading ----------------------------------------------------------------------------
 

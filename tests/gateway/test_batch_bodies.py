@@ -6,6 +6,7 @@ are still served; a body that was altered, or moved to another batch's row, is r
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from typing import Any
 
@@ -174,3 +175,30 @@ def test_an_old_sqlite_file_gains_the_columns_and_its_rows_are_read_from_their_t
         assert (store.get_event(f"{VILLAGE}:2").batch, store.get_event(f"{VILLAGE}:2").line) == (1, 0)  # type: ignore[union-attr]
     finally:
         store.close()
+
+
+def test_one_read_of_the_inbox_is_cut_into_a_chain_of_envelopes(tmp_path, platform_store) -> None:
+    """A township's pending events from several stored bodies, cut into many small envelopes in one pull:
+    numbered 1, 2, … each pointing at the one before, every event once and in inbox order."""
+    phome, keys = make_platform(tmp_path)
+    village = make_station(tmp_path, phome, keys, VILLAGE)
+    make_station(tmp_path, phome, keys, TOWNSHIP, "township")
+    toml = phome / "platform.toml"
+    toml.write_text(re.sub(r"(?m)^inbox_batch_bytes = .*$", "inbox_batch_bytes = 2048", toml.read_text(encoding="utf-8")),
+                    encoding="utf-8")  # a few filings per envelope
+    with Store.open(village) as store:
+        file_cases(store, 30)
+        sent = [store.wire_event(e) for e in store.local_events_after(0)]
+    w = {"phome": phome, "plat": platform_keys(village).keys, "sent": sent,
+         "keys": {VILLAGE: load_or_create(village, VILLAGE),
+                  TOWNSHIP: load_or_create(tmp_path / f"township-{TOWNSHIP}", TOWNSHIP)}}
+    _ingest_in_batches(w, 7)
+    with Platform.open(phome) as platform:
+        assert platform.config.inbox_batch_bytes == 2048
+        blobs, more = platform.inbox(TOWNSHIP, 0, 1 << 30)
+        plat = platform.keys.public
+    assert not more and len(blobs) > 5
+    batches = [env.open_(blob, w["keys"][TOWNSHIP], {PLATFORM_ID: plat}) for blob in blobs]
+    assert [b.seq for b in batches] == list(range(1, len(blobs) + 1))
+    assert [b.header.prev_hash for b in batches] == [env.GENESIS_HASH] + [env.batch_hash(x) for x in blobs[:-1]]
+    assert [e for b in batches for e in b.events] == [e for e in sent if e.get("case")]

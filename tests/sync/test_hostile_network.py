@@ -191,6 +191,44 @@ def test_a_body_trickled_a_byte_at_a_time_ends_within_the_time_bound(net) -> Non
     _recovers(village, hostile)
 
 
+@pytest.mark.parametrize("path", ["/v1/batches", "/v1/inbox"])
+def test_headers_trickled_a_byte_at_a_time_end_within_the_time_bound(net, path: str) -> None:
+    village, hostile = net
+    done = threading.Event()  # without the bound, ends the trickle once the test has failed
+
+    def trickle(h: BaseHTTPRequestHandler, body: bytes) -> bool:
+        """Forward the request (the gateway stores the batch), then send the genuine status line and
+        headers a byte at a time, each well within the read timeout, and never the end of them."""
+        up = requests.request(h.command, hostile.upstream + h.path, data=body, timeout=30,
+                              headers={k: v for k, v in h.headers.items() if k.lower() != "host"})
+        head = f"HTTP/1.1 {up.status_code} {up.reason}\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in up.headers.items()
+            if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"))
+        for byte in (head + "X-Pad: " + "a" * 60000).encode():
+            if done.wait(0.2):
+                break
+            h.wfile.write(bytes([byte]))
+            h.wfile.flush()
+        return True
+
+    with Store.open(village) as store:
+        acked_before = outbox.counts(store)[outbox.ACKED]
+    hostile.attacks[path] = trickle
+    try:
+        summary, took = _sync(village, timeout=1.0, limit=30)
+    finally:
+        done.set()
+    assert "报头" in _failed(summary, "answer_too_slow")
+    assert took < 10, took
+    with Store.open(village) as store:
+        assert outbox.inbox_cursor(store)[0] == 0
+        if path == "/v1/batches":  # the gateway stored the batches, but no ack arrived: nothing marked
+            counts = outbox.counts(store)
+            assert counts[outbox.ACKED] == acked_before and counts[outbox.SENT] == 0, counts
+            assert sync_status(store, with_health=False).pending_events > 0
+    _recovers(village, hostile)
+
+
 def test_a_redirect_to_another_host_is_not_followed_with_the_signed_request(net) -> None:
     village, hostile = net
     elsewhere = Hostile("http://127.0.0.1:9")  # records what reaches it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import RadioSet
 
 from station import lifecycle
 from station.cases import CaseReader, CaseRecord
@@ -127,6 +128,7 @@ async def test_deliver_then_rate_with_detail_required_below_three(demo_home: Pat
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "RatingDialog")
         dialog = app.screen
         dialog.query_one("#detail").value = "等待时间太长"
+        dialog.query_one("#channel").value = "纸质"
         await pilot.press("2", "ctrl+s")  # the agent who handled the case: refused, stays open
         await wait_for(pilot, lambda: "不能录入对自己的评价" in text_of(dialog.query_one(".problems")))
         await pilot.press("escape")
@@ -139,7 +141,19 @@ async def test_deliver_then_rate_with_detail_required_below_three(demo_home: Pat
         await pilot.press("r")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "RatingDialog")
         dialog = app.screen
-        await pilot.press("2", "ctrl+s")  # 不满意 without a detail: refused, stays open
+        # nothing is chosen in advance: saving at once records nothing and asks for the level and channel
+        assert dialog.query_one(RadioSet).pressed_button is None
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "选择等级" in text_of(dialog.query_one(".problems"))
+                       and "评价渠道" in text_of(dialog.query_one(".problems")))
+        assert app.screen is dialog
+        with Store.open(demo_home) as store:
+            assert get_rating(store, target.number) is None
+        await pilot.press("2", "ctrl+s")  # the channel still missing
+        await wait_for(pilot, lambda: "选择等级" not in text_of(dialog.query_one(".problems"))
+                       and "请选择评价渠道" in text_of(dialog.query_one(".problems")))
+        dialog.query_one("#channel").value = "纸质"
+        await pilot.press("ctrl+s")  # 不满意 without a detail: refused, stays open
         await wait_for(pilot, lambda: "必须写明具体意见" in text_of(dialog.query_one(".problems")))
         assert app.screen is dialog
         dialog.query_one("#detail").focus()

@@ -193,3 +193,33 @@ def test_the_setting_is_checked_once_for_every_face(demo_home: Path) -> None:
               "idle_lock_minutes": "30"}
     assert save_local(demo_home, values).idle_lock_minutes == 30
     assert read_config(demo_home).idle_lock_minutes == 30
+
+
+async def test_a_toast_raised_while_locked_waits_for_the_same_operator(demo_home: Path, catalog) -> None:
+    """Work under the lock screen ending with a toast ("已保存：张秀英…") must not show it to whoever stands
+    at the PC; the operator sees it after unlocking, another operator never does."""
+    idle = IdleClock()
+    app = StationApp(demo_home, clock=Clock(), catalog=catalog, idle_lock_after=60, idle_clock=idle)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        idle.advance(61)
+        app.check_idle_lock()
+        await locked_screen(pilot)
+        app.notify("已保存：张秀英的办件", title="保存")
+        await pilot.press("ctrl+c")  # the operator's own key on the lock screen still answers
+        await pilot.pause(0.1)
+        shown = [n.message for n in app._notifications]
+        assert "已保存：张秀英的办件" not in shown and any("Ctrl+Q" in m for m in shown)
+        await unlock(pilot, AGENT[1])
+        await wait_for(pilot, lambda: "已保存：张秀英的办件" in [n.message for n in app._notifications])
+        idle.advance(61)
+        app.check_idle_lock()
+        lock = await locked_screen(pilot)
+        assert not list(app._notifications)  # cleared when locking
+        app.notify("已保存：李桂兰的办件", title="保存")
+        await wait_for(pilot, lambda: text_of(lock.query_one("#station-name")) != "")
+        lock.query_one("#operator").value = ADMIN[0]
+        await unlock(pilot, ADMIN[1])
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and len(app.screen_stack) == 2)
+        await pilot.pause(0.1)
+        assert "已保存：李桂兰的办件" not in [n.message for n in app._notifications]

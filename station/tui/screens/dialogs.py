@@ -191,6 +191,10 @@ RATING_CHANNELS = ["纸质", "窗口", "代办", "电话回访"]
 
 
 class RatingDialog(FormDialog):
+    """好差评 as the citizen gave it. Nothing is chosen in advance: a level or a channel nobody chose would
+    be counted as the citizen's (a pre-selected 5 = 非常满意 made the satisfaction rate whatever the
+    operator did not change)."""
+
     TITLE_TEXT = "录入好差评（按 1–5 选择，5=非常满意；经办人不能录入自己的评价）"
     SCROLLS = True
     BINDINGS = [Binding("escape", "dismiss_dialog", "取消"), Binding("ctrl+s", "submit", "确定")] + [
@@ -204,9 +208,9 @@ class RatingDialog(FormDialog):
     def fields(self) -> ComposeResult:
         with RadioSet(id="level"):
             for n, label in LEVELS:
-                yield RadioButton(f"{n} {label}", value=(n == 5), id=f"level-{n}")
+                yield RadioButton(f"{n} {label}", value=False, id=f"level-{n}")
         yield Label("评价渠道（评价卡选“纸质”）", classes="field-label")
-        yield Select([(c, c) for c in RATING_CHANNELS], value="纸质", allow_blank=False, id="channel")
+        yield Select([(c, c) for c in RATING_CHANNELS], prompt="请选择评价渠道", id="channel")
         yield Label("具体意见（不满意、非常不满意时必填）", classes="field-label")
         yield Input(id="detail", max_length=500)
         yield Label("评价人（代办的，记录实际评价的人）", classes="field-label")
@@ -215,15 +219,22 @@ class RatingDialog(FormDialog):
     def action_level(self, n: int) -> None:
         self.query_one(f"#level-{n}", RadioButton).value = True
 
-    def level(self) -> int:
+    def level(self) -> int | None:
         pressed = self.query_one(RadioSet).pressed_button
-        return int(pressed.id.rsplit("-", 1)[1]) if pressed and pressed.id else 5
+        return int(pressed.id.rsplit("-", 1)[1]) if pressed and pressed.id else None
 
     def work(self) -> Callable[[], Any]:
         level = self.level()
         detail = self.query_one("#detail", Input).value
         rater = self.query_one("#rater", Input).value
-        channel = str(self.query_one("#channel", Select).value)
+        channel = self.query_one("#channel", Select).value
+        problems = []
+        if level is None:
+            problems.append(Problem("level", "required", "请按群众的评价选择等级（1–5）"))
+        if channel is Select.BLANK or not isinstance(channel, str):
+            problems.append(Problem("channel", "required", "请选择评价渠道"))
+        if problems:
+            raise StationError("rating_incomplete", "评价等级和评价渠道都要按群众实际的选择填写", problems)
         return lambda: self.rate(level, detail, rater, channel)
 
 
