@@ -61,6 +61,8 @@ DB_FILE = "platform.db"
 DATA_KEY_FILE = "keys/data.key"
 PLATFORM_OPERATOR = "省平台"
 
+BODIES_PER_READ = 16  # stored batch bodies fetched per query when reading events (each unpacked one at a time)
+
 HTTP_STATUS = {"too_large": 413, "bad_format": 400, "unknown_version": 400, "unknown_suite": 400,
                "wrong_recipient": 400, "unknown_sender": 403, "bad_signature": 403, "decrypt_failed": 400,
                "bad_payload": 422, "fork": 409, "chain_broken": 409, "rate_limited": 429,
@@ -398,23 +400,33 @@ class Platform:
 
     def wire_events(self, rows: list[EventRow]) -> list[dict[str, Any]]:
         """Stored events as a station receives them (personal data in clear, to be sealed into its envelope):
-        from their batch's body (each body opened once), or from their own text (sealed value by value)."""
-        wanted = sorted({(r.station, r.batch) for r in rows if r.line is not None})  # type: ignore[misc]
-        bodies = self.store.batch_bodies(wanted) if wanted else {}
-        lines: dict[tuple[str, int], list[bytes]] = {}
-        for key in wanted:
-            if key not in bodies:
-                raise SyncError("body_missing", f"平台缺少批次 {key[0]}#{key[1]} 的内容（数据库不完整）")
-            lines[key] = self.bodies.lines(bodies[key], *key)
-        out = []
-        for r in rows:
+        from their batch's body, or from their own text (sealed value by value).
+
+        Each body is opened once and only one is held open at a time, keeping just the lines asked for: a
+        body may unpack to MAX_PLAINTEXT (32 MiB), and a hostile village can make every event it routes sit
+        in a body of its own padded with events routed nowhere, so holding them all for one read of 1,000
+        events could take gigabytes."""
+        out: list[Any] = [None] * len(rows)
+        wanted: dict[tuple[str, int], list[int]] = {}
+        for i, r in enumerate(rows):
             if r.line is None:
-                out.append(self.codec.open_body(json.loads(r.body)))
-                continue
-            batch = lines[(r.station, r.batch)]  # type: ignore[index]
-            if not 0 <= r.line < len(batch):
-                raise SyncError("body_missing", f"平台所存批次 {r.station}#{r.batch} 中没有第 {r.line + 1} 条事件")
-            out.append(orjson.loads(batch[r.line]))
+                out[i] = self.codec.open_body(json.loads(r.body))
+            else:
+                wanted.setdefault((r.station, r.batch), []).append(i)  # type: ignore[arg-type]
+        keys = sorted(wanted)
+        for start in range(0, len(keys), BODIES_PER_READ):  # sealed bodies are ≤ max_body_bytes each
+            chunk = keys[start:start + BODIES_PER_READ]
+            bodies = self.store.batch_bodies(chunk)
+            for key in chunk:
+                if key not in bodies:
+                    raise SyncError("body_missing", f"平台缺少批次 {key[0]}#{key[1]} 的内容（数据库不完整）")
+                lines = self.bodies.lines(bodies.pop(key), *key)
+                for i in wanted[key]:
+                    n = rows[i].line
+                    if not 0 <= n < len(lines):  # type: ignore[operator]
+                        raise SyncError("body_missing", f"平台所存批次 {key[0]}#{key[1]} 中没有第 {n + 1} 条事件")  # type: ignore[operator]
+                    out[i] = orjson.loads(lines[n])  # type: ignore[index]
+                del lines
         return out
 
     def station_keys(self, station_id: str) -> env.PublicKeys | None:

@@ -202,3 +202,46 @@ def test_one_read_of_the_inbox_is_cut_into_a_chain_of_envelopes(tmp_path, platfo
     assert [b.seq for b in batches] == list(range(1, len(blobs) + 1))
     assert [b.header.prev_hash for b in batches] == [env.GENESIS_HASH] + [env.batch_hash(x) for x in blobs[:-1]]
     assert [e for b in batches for e in b.events] == [e for e in sent if e.get("case")]
+
+
+def test_reading_many_padded_bodies_holds_one_at_a_time(tmp_path, platform_store) -> None:
+    """A hostile village routes one event per batch and pads each batch with megabytes of events routed
+    nowhere (case-less): a township's read of those events opens every body, one at a time, not all at once."""
+    import tracemalloc
+
+    from station import events as ev
+
+    phome, keys = make_platform(tmp_path)
+    village = make_station(tmp_path, phome, keys, VILLAGE)
+    make_station(tmp_path, phome, keys, TOWNSHIP, "township")
+    with Store.open(village) as store:
+        number = file_cases(store, 1)[0]
+        sent = [store.wire_event(e) for e in store.local_events_after(0)]
+    vkeys, plat = load_or_create(village, VILLAGE), platform_keys(village).keys
+    seq, prev, batches, pad = sent[-1]["seq"], env.GENESIS_HASH, 8, 50
+
+    def event(case: str | None, type_: str, body: dict[str, Any]) -> dict[str, Any]:
+        nonlocal seq
+        seq += 1
+        return {"id": f"{VILLAGE}:{seq}", "station": VILLAGE, "seq": seq, "hlc": "0001795628551657-0000",
+                "operator": "甲", "case": case, "type": type_, "body": body, "recorded_at": "2026-11-25T10:00:00"}
+
+    with Platform.open(phome) as platform:
+        for n in range(1, batches + 2):
+            chunk = sent if n == 1 else [event(number, ev.MATERIAL_RECEIVED, {"n": n})] + [
+                event(None, "note.added", {"pad": f"{n}-{i}-" + "x" * 60_000}) for i in range(pad)]
+            blob = env.seal(chunk, vkeys, plat, n, prev, "0001795628551657-0000")
+            outcome = platform.ingest(blob, peer="127.0.0.1")
+            assert isinstance(outcome, IngestOutcome) and outcome.events_new == len(chunk), outcome
+            prev = env.batch_hash(blob)
+        one_body = pad * 60_000
+        tracemalloc.start()
+        try:
+            blobs, _ = platform.inbox(TOWNSHIP, 0, 1 << 30)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    routed = [e for blob in blobs for e in env.open_(blob, load_or_create(tmp_path / f"township-{TOWNSHIP}", TOWNSHIP),
+                                                       {PLATFORM_ID: plat}).events]
+    assert [e["body"] for e in routed if e["type"] == ev.MATERIAL_RECEIVED] == [{"n": n} for n in range(2, batches + 2)]
+    assert peak < 4 * one_body, (peak, one_body)  # all bodies at once: ≥ 2 × batches × one_body

@@ -57,6 +57,13 @@ async def unlock(pilot, password: str) -> None:
     await pilot.press(*password, "enter")
 
 
+async def idle_past_the_limit(pilot, idle: IdleClock) -> LoginScreen:
+    """Let a minute pass without input (the apps here lock after 60 s) and wait for the lock screen."""
+    idle.advance(61)
+    pilot.app.check_idle_lock()
+    return await locked_screen(pilot)
+
+
 def lock_events(home: Path) -> list:
     with Store.open(home, clock=Clock()) as store:
         return [e for e in store.iter_events() if e.type == ev.OPERATOR_LOCKED]
@@ -104,9 +111,7 @@ async def test_another_operator_starts_at_home_and_the_draft_stays_sealed(demo_h
     app = StationApp(demo_home, clock=Clock(), catalog=catalog, idle_lock_after=60, idle_clock=idle)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_intake(pilot)
-        idle.advance(61)
-        app.check_idle_lock()
-        lock = await locked_screen(pilot)
+        lock = await idle_past_the_limit(pilot, idle)
         await wait_for(pilot, lambda: text_of(lock.query_one("#station-name")) != "")
         lock.query_one("#operator").value = ADMIN[0]
         await unlock(pilot, ADMIN[1])
@@ -127,9 +132,7 @@ async def test_navigation_asked_for_while_locked_waits_for_the_unlock(demo_home:
     app = StationApp(demo_home, clock=Clock(), catalog=catalog, idle_lock_after=60, idle_clock=idle)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_intake(pilot)
-        idle.advance(61)
-        app.check_idle_lock()
-        await locked_screen(pilot)
+        await idle_past_the_limit(pilot, idle)
         app.back()  # what the intake's leave does
         app.open("search")
         await pilot.pause(0.1)
@@ -202,9 +205,7 @@ async def test_a_toast_raised_while_locked_waits_for_the_same_operator(demo_home
     app = StationApp(demo_home, clock=Clock(), catalog=catalog, idle_lock_after=60, idle_clock=idle)
     async with app.run_test(size=(80, 24)) as pilot:
         await log_in(pilot)
-        idle.advance(61)
-        app.check_idle_lock()
-        await locked_screen(pilot)
+        await idle_past_the_limit(pilot, idle)
         app.notify("已保存：张秀英的办件", title="保存")
         await pilot.press("ctrl+c")  # the operator's own key on the lock screen still answers
         await pilot.pause(0.1)
@@ -212,9 +213,7 @@ async def test_a_toast_raised_while_locked_waits_for_the_same_operator(demo_home
         assert "已保存：张秀英的办件" not in shown and any("Ctrl+Q" in m for m in shown)
         await unlock(pilot, AGENT[1])
         await wait_for(pilot, lambda: "已保存：张秀英的办件" in [n.message for n in app._notifications])
-        idle.advance(61)
-        app.check_idle_lock()
-        lock = await locked_screen(pilot)
+        lock = await idle_past_the_limit(pilot, idle)
         assert not list(app._notifications)  # cleared when locking
         app.notify("已保存：李桂兰的办件", title="保存")
         await wait_for(pilot, lambda: text_of(lock.query_one("#station-name")) != "")
