@@ -6,10 +6,11 @@ filings) and store each event's text in its own row: a 2.3 KB filing took a 4 KB
 sealing plus writing those bytes was half of the ingest's CPU (docs/benchmarks.md). Now the frame the
 station compressed is stored as it came, encrypted once under a key derived from ``keys/data.key``
 with the batch's identity as associated data (a body cannot be moved to another batch's row), and
-each event row points at its batch and line. Nothing of an event is in clear at rest: the personal
-data is sealed with everything else around it. Rows stored before this (and the events the platform
-writes itself, and events released after waiting for their filing) keep their own text, personal
-data sealed value by value; readers take either (:meth:`Platform.wire_events`).
+each event row points at its batch and line. Nothing of an event's content is in clear at rest (the
+row keeps only the columns the platform queries): the personal data is sealed with everything around
+it. Rows stored before this (and the events the platform writes itself, and events released after
+waiting for their filing) keep their own text, personal data sealed value by value; readers take
+either (:meth:`Platform.wire_events`).
 """
 
 from __future__ import annotations
