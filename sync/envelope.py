@@ -279,8 +279,8 @@ def decode_events(payload: bytes) -> list[dict[str, Any]]:
     return decode_lines(payload)[0]
 
 
-def decode_lines(payload: bytes) -> tuple[list[dict[str, Any]], list[bytes]]:
-    """The events of a payload and each one's line as sent (the gateway stores the line it received)."""
+def payload_lines(payload: bytes) -> list[bytes]:
+    """A payload's lines, unpacked within MAX_PLAINTEXT (the gateway also reads its stored bodies so)."""
     try:
         size = zstandard.frame_content_size(payload)
         if size < 0 or size > MAX_PLAINTEXT:
@@ -288,9 +288,14 @@ def decode_lines(payload: bytes) -> tuple[list[dict[str, Any]], list[bytes]]:
         raw = zstandard.ZstdDecompressor().decompress(payload, max_output_size=MAX_PLAINTEXT)
     except zstandard.ZstdError:
         raise EnvelopeError("bad_payload", "解压失败") from None
-    if not raw:
+    return raw.split(b"\n") if raw else []
+
+
+def decode_lines(payload: bytes) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """The events of a payload and each one's line as sent (the gateway stores the line it received)."""
+    lines = payload_lines(payload)
+    if not lines:
         return [], []
-    lines = raw.split(b"\n")
     try:
         events = [orjson.loads(line) for line in lines]
     except orjson.JSONDecodeError:

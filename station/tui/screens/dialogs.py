@@ -231,7 +231,7 @@ class RatingDialog(FormDialog):
         problems = []
         if level is None:
             problems.append(Problem("level", "required", "请按群众的评价选择等级（1–5）"))
-        if channel is Select.BLANK or not isinstance(channel, str):
+        if not isinstance(channel, str):  # Select.BLANK: nothing chosen
             problems.append(Problem("channel", "required", "请选择评价渠道"))
         if problems:
             raise StationError("rating_incomplete", "评价等级和评价渠道都要按群众实际的选择填写", problems)
