@@ -60,7 +60,7 @@ class StationApp(App[None]):
         self.idle_clock = idle_clock
         self.last_input = idle_clock()
         self.locked: Operator | None = None  # whose session is locked (the lock screen is on top)
-        self._deferred: list[Callable[[], Any]] = []  # navigation asked for while locked
+        self._deferred: list[Callable[[], Any]] = []  # navigation and toasts asked for while locked
         self._signal_handlers: list[tuple[int, Any]] = []
 
     def on_mount(self) -> None:
