@@ -259,6 +259,7 @@ class FigureRow:
     revisit_rate: float | None = None
     rectification_rate: float | None = None
     handover_late: int = 0
+    correction_overdue_now: int = 0   # awaiting 补正 on made_on, its 补正期限 passed
     label_shares: tuple[tuple[str, float | None], ...] = ()
 
 

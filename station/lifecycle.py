@@ -94,6 +94,14 @@ CLOSED = frozenset({DELIVERED, WITHDRAWN})
 OPEN = frozenset({RECEIVED, ACCEPTED, CORRECTION_REQUESTED, SUPPLEMENTED, POSTING, FORWARDED})
 CLOCK_RUNNING = frozenset({RECEIVED, ACCEPTED, SUPPLEMENTED, POSTING, FORWARDED})
 
+# The 补正期限 (station/review.py sets it; the fold in station/projections.py honours it).
+CORRECTION_WORKING_DAYS = 10  # default time given to bring corrected materials
+# The latest 补正期限 allowed, in working days after the request (about six weeks): three times the
+# default, room for a certificate from another county or a holiday week. It must be bounded because
+# the clock stops while the correction is awaited and the case is in no overdue figure until the
+# 补正期限 passes: a 补正期限 of 2099-12-31 would hide the case from every figure for good.
+MAX_CORRECTION_WORKING_DAYS = 30
+
 _REVIEWABLE = {RECEIVED, ACCEPTED, SUPPLEMENTED}
 _DECIDABLE = frozenset({ACCEPTED, SUPPLEMENTED, FORWARDED, POSTING})
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {

@@ -98,5 +98,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "cases: the number a renumbered case had before", refold),
     # An overdue case withdrawn or refused is counted (超期撤回/不予受理), not lost from 当前超期 silently.
     Migration(10, "cases: withdrawal date, and cases ended (withdrawn or refused) overdue", refold),
+    # A 补正期限 beyond MAX_CORRECTION_WORKING_DAYS (or none) stops the clock for the bound at most.
+    Migration(11, "cases: the 补正 pause counts at most the longest 补正期限", refold),
 )
 LATEST = MIGRATIONS[-1].version

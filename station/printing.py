@@ -428,6 +428,7 @@ def _figure_row(f: Figures, name: str = "") -> FigureRow:
                      on_the_spot_rate=f.on_the_spot_rate, one_trip_rate=f.one_trip_rate,
                      trips_per_case=f.trips_per_case, revisit_rate=f.revisit_rate,
                      rectification_rate=f.rectification_rate, handover_late=f.handover_late,
+                     correction_overdue_now=f.correction_overdue_now,
                      label_shares=tuple(f.label_shares.items()))
 
 

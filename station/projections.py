@@ -116,6 +116,28 @@ def _days_in(cal: WorkingCalendar, unit: str | None, start: date, end: date) -> 
     return cal.working_days_between(start, end)
 
 
+def correction_deadline(cal: WorkingCalendar, asked: str, due_date: Any) -> str:
+    """The 补正期限 the clock honours for a correction asked on ``asked`` (ISO day): the ``due_date`` of
+    the request, but never later than MAX_CORRECTION_WORKING_DAYS working days after ``asked``.
+
+    station/review.py refuses a later 补正期限, but events also arrive by sync from other devices and
+    townships (an older program, a hand-made or hostile batch). Such an event is kept as it is — it is
+    the legal record, and the notice printed from it shows what the citizen was told — yet the fold
+    never lets its date stop the clock for longer than the bound: a missing, unreadable or too-late
+    due_date counts as the bound. So the pause lasts at most the bound (paused_days, promised_due), and
+    the case counts as 补正逾期未补 (station/stats.py) once the bound has passed. A due_date not after
+    ``asked`` is as unreadable as a missing one (the domain refuses it too) and counts as the bound.
+    """
+    cap = cal.add_working_days(date.fromisoformat(asked), lifecycle.MAX_CORRECTION_WORKING_DAYS).date.isoformat()
+    if not isinstance(due_date, str):
+        return cap
+    try:
+        due = date.fromisoformat(due_date).isoformat()
+    except ValueError:
+        return cap
+    return min(due, cap) if due > asked else cap
+
+
 def _pause(conn: sqlite3.Connection, s: str, number: str, start: date, end: date) -> str:
     """SQL assignments that add a pause (start, end] to the case's clocks: each limit whose due date
     had not passed when the pause began is lengthened by the paused days of its unit (an overdue case
@@ -288,12 +310,14 @@ def _fold_transition(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldCo
         # moves by the days the correction was awaited (if it had not already passed).
         # The pause ends at the 补正期限 at the latest: materials recorded after it (the applicant came late,
         # or the supplement was entered only when the station was ready to decide) do not stop the clock.
+        # A 补正期限 beyond the bound (an event from sync) counts as the bound: see correction_deadline().
         row = conn.execute(f"SELECT pause_started, decision FROM {s}.cases WHERE number=?",
                            (event.case_number,)).fetchone()
         if row and row[0]:
             asked = json.loads(row[1]) if row[1] else {}
-            deadline = asked.get("due_date") if asked.get("type") == ev.CASE_CORRECTION_REQUESTED else None
-            end = min(day, deadline) if isinstance(deadline, str) and deadline > row[0] else day
+            deadline = correction_deadline(calendar_for(conn, s), row[0], asked.get("due_date")
+                                           if asked.get("type") == ev.CASE_CORRECTION_REQUESTED else None)
+            end = min(day, deadline)
             _pause(conn, s, event.case_number or "", date.fromisoformat(row[0]), date.fromisoformat(end))
         extra += ", pause_started=NULL"
         for key in b.get("materials") or []:
