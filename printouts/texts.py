@@ -106,9 +106,9 @@ SCHEMA: dict[str, dict[str, frozenset[str]]] = {
         "day_axis": _P(), "count_axis": _P(), "chart_part": _P({"part", "parts"}),
         "definitions_title": _P(), "definitions": _P(), "pointer": _P(), "measures_title": _P(),
         "consultations": _P(), "deemed_accepted": _P(), "not_accepted": _P(), "forwarded": _P(),
-        "second_corrections": _P(), "handover_late": _P(), "correction_overdue_now": _P(), "early_rate": _P(), "on_the_spot_rate": _P(),
+        "second_corrections": _P(), "handover_late": _P(), "early_rate": _P(), "on_the_spot_rate": _P(),
         "one_trip_rate": _P(), "trips_per_case": _P(), "revisit_rate": _P(), "rectification_rate": _P(),
-        "share": _P(),
+        "share": _P(), "correction_overdue_now": _P(),
     },
 }
 

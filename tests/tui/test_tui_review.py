@@ -243,7 +243,8 @@ async def test_a_correction_deadline_too_far_is_refused_in_the_form_and_nothing_
         assert status_of(world, "t", number) == lifecycle.RECEIVED   # nothing recorded
         dialog.query_one("#due").value = "2026-11-16"                  # the latest allowed date is taken
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.screen is screen and screen.view.case.status == lifecycle.CORRECTION_REQUESTED)
+        await wait_for(pilot, lambda: app.screen is screen
+                       and screen.view.case.status == lifecycle.CORRECTION_REQUESTED)
         assert screen.view.case.decision["due_date"] == "2026-11-16"
 
 
