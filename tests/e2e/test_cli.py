@@ -211,3 +211,8 @@ def test_review_decide_refuses_a_correction_deadline_beyond_the_bound(home: Path
     assert code == 0 and shown["status"] == "received"          # nothing recorded
     code, decided = run_json(*args, "--due", latest.isoformat())
     assert code == 0 and decided["decision"]["due_date"] == latest.isoformat()
+    code, stats = run_json("stats", "--home", str(home))
+    assert code == 0 and stats["total"]["correction_overdue_now"] == 0   # asked today: not yet past it
+    assert {"overdue_now", "forward_overdue_now"} <= set(stats["total"])   # the existing keys stay
+    code, out, _ = run("stats", "--home", str(home))
+    assert code == 0 and "当前超期 0，" in out and "补正逾期未补 0" in out
