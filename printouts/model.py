@@ -98,6 +98,9 @@ class CaseDoc:
     forward_due: DueInfo | None = None
     posting: tuple[date, date, int] | None = None   # 公示: first day, last day, days
     replaces_number: str = ""  # the number this case was filed under first (a copied PC's case renumbered)
+    # (printed on, title) of notices printed for a decision that lost to another and are void: the notice
+    # of the decision in force says it replaces them
+    supersedes: tuple[tuple[date, str], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

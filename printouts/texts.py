@@ -34,7 +34,7 @@ SCHEMA: dict[str, dict[str, frozenset[str]]] = {
         "sign_applicant": _P(), "sign_date": _P(), "deciding_body": _P(), "accepting_body": _P(),
         "legal_basis": _P(), "accepted_at": _P(), "where_now": _P(), "forwarded": _P({"body", "due"}),
         "posting": _P({"start", "end", "days"}), "handover": _P({"due", "body"}),
-        "missing_glyphs": _P({"codes"}),
+        "missing_glyphs": _P({"codes"}), "supersedes": _P({"date", "title"}),
     },
     "receipt": {
         "title": _P(), "materials_received": _P(), "materials_to_bring": _P(), "next_title": _P(),

@@ -76,6 +76,7 @@ ACTION_LABELS: dict[str, str] = {
     ev.MATERIAL_RECEIVED: "补交容缺材料",
     ev.RATING_GIVEN: "评价",
     ev.NOTICE_PRINTED: "打印",
+    ev.NOTICE_RECALLED: "作废文书已收回",
     ev.DUPLICATE_MARKED: "重复件标记",
     ev.FOLLOWUP_CLOSED: "差评整改",
     "sync.conflict": "同步冲突（已被先到的决定取代）",

@@ -100,5 +100,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "cases: withdrawal date, and cases ended (withdrawn or refused) overdue", refold),
     # A 补正期限 beyond MAX_CORRECTION_WORKING_DAYS (or none) stops the clock for the bound at most.
     Migration(11, "cases: the 补正 pause counts at most the longest 补正期限", refold),
+    # A notice printed for a decision that lost at the platform is void until its recall is recorded
+    # (case.notice_recalled): no event of that type existed before, so the new table starts empty.
+    Migration(12, "notice recalls: void notices recovered or the citizen informed", tables("notice_recalls")),
 )
 LATEST = MIGRATIONS[-1].version

@@ -417,6 +417,19 @@ def _fold_printed(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldConte
     return True
 
 
+def _fold_recalled(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
+    """A void notice (station/void_notices.py) recovered from the citizen, or the citizen told it is void."""
+    if _status(conn, s, event.case_number or "") is None:
+        return _conflict(conn, s, event, "unknown_case", None)
+    b = event.body
+    conn.execute(f"INSERT OR IGNORE INTO {s}.notice_recalls(event_id, case_number, decision_event, kind, note,"
+                 f" operator, station, recalled_at) VALUES (?,?,?,?,?,?,?,?)",
+                 (event.id, event.case_number, str(b["decision"]), str(b["kind"]), _text_or_none(b.get("note")),
+                  event.operator, event.station, event.recorded_at))
+    _touch(conn, s, event, ctx)
+    return True
+
+
 def _fold_duplicate(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
     other = event.body.get("other") if event.body.get("duplicate") else None
     _touch(conn, s, event, ctx, ", duplicate_of=?", (other or "",))
@@ -511,7 +524,8 @@ def _refold_case(conn: sqlite3.Connection, s: str, number: str, upto_event: str,
     if old and old[0]:
         conn.execute(f"UPDATE {s}.applicants SET case_count=case_count-1 WHERE id_hash=?", (old[0],))
     for table, key in (("cases", "number"), ("materials", "case_number"), ("ratings", "case_number"),
-                       ("prints", "case_number"), ("conflicts", "case_number"), ("revisits", "case_number")):
+                       ("prints", "case_number"), ("conflicts", "case_number"), ("revisits", "case_number"),
+                       ("notice_recalls", "case_number")):
         conn.execute(f"DELETE FROM {s}.{table} WHERE {key}=?", (number,))
     skip = {e for (e,) in conn.execute(f"SELECT event_id FROM {s}.superseded WHERE case_number=?", (number,))}
     rows = conn.execute("SELECT id, station, seq, hlc, operator, case_number, type, body, recorded_at, origin"
@@ -571,6 +585,8 @@ def _fold(conn: sqlite3.Connection, schema: str, event: Event, ctx: FoldContext)
         return _fold_consultation(conn, schema, event, ctx)
     if t == ev.NOTICE_PRINTED:
         return _fold_printed(conn, schema, event, ctx)
+    if t == ev.NOTICE_RECALLED:
+        return _fold_recalled(conn, schema, event, ctx)
     if t == ev.DUPLICATE_MARKED:
         return _fold_duplicate(conn, schema, event, ctx)
     if t in (ev.OPERATOR_ADDED, ev.OPERATOR_CHANGED):
