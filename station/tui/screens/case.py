@@ -85,6 +85,7 @@ class CaseScreen(StationScreen):
 
     def on_mount(self) -> None:
         setup_case_tables(self.query_one("#materials", DataTable), self.query_one("#timeline", DataTable))
+        self.query_one("#void-notices", Static).display = False  # shown only when the case has void paper
         self.query_one("#case-body").focus()
         self.reload()
 
