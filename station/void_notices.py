@@ -169,10 +169,14 @@ def void_notices(store: Any, number: str, include_recalled: bool = False) -> lis
         groups.setdefault((carried.id, str(kind)), []).append(e)
     if not groups:
         return []
+    # Only a recall recorded on this device counts: the void paper was printed and handed out here, and only
+    # here does record_recall() list it. A recall arriving by sync from another device (another PC of the
+    # township, the filing village — the platform lets both send case events) stays in the log and the
+    # table, but it cannot make this device's void notice vanish.
     recalls: dict[tuple[str, str], Recall] = {}
     for event_id, decision, kind, note, operator, station, at in store.conn.execute(
             "SELECT event_id, decision_event, kind, note, operator, station, recalled_at FROM notice_recalls"
-            " WHERE case_number=? ORDER BY rowid", (case.number,)):
+            " WHERE case_number=? AND station=? ORDER BY rowid", (case.number, store.station_id)):
         recalls.setdefault((decision, kind), Recall(event_id, operator, station, at, note or ""))
     in_force = _ref(by_id[in_force_id]) if in_force_id in by_id else None
     found = []
