@@ -417,14 +417,23 @@ def _fold_printed(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldConte
     return True
 
 
+#: the notice kinds a void notice can be (station/void_notices.py NOTICE_KINDS)
+RECALL_KINDS = ("correction", "result", "refusal")
+
+
 def _fold_recalled(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
     """A void notice (station/void_notices.py) recovered from the citizen, or the citizen told it is void."""
     if _status(conn, s, event.case_number or "") is None:
         return _conflict(conn, s, event, "unknown_case", None)
     b = event.body
+    decision, kind = b.get("decision"), b.get("kind")
+    if not isinstance(decision, str) or not decision or kind not in RECALL_KINDS \
+            or not isinstance(b.get("note"), (str, type(None))):
+        # a recall that names no decision or no notice kind recalls nothing: kept in the log, never folded
+        return _conflict(conn, s, event, "malformed_event", _status(conn, s, event.case_number or ""))
     conn.execute(f"INSERT OR IGNORE INTO {s}.notice_recalls(event_id, case_number, decision_event, kind, note,"
                  f" operator, station, recalled_at) VALUES (?,?,?,?,?,?,?,?)",
-                 (event.id, event.case_number, str(b["decision"]), str(b["kind"]), _text_or_none(b.get("note")),
+                 (event.id, event.case_number, decision, kind, _text_or_none(b.get("note")),
                   event.operator, event.station, event.recorded_at))
     _touch(conn, s, event, ctx)
     return True

@@ -81,3 +81,22 @@ def test_a_recall_recorded_on_another_device_does_not_hide_this_device_s_void_no
         assert void_notices(store, number) == []
         [kept] = void_notices(store, number, include_recalled=True)
         assert kept.recall is not None and kept.recall.station == store.station_id and kept.recall.note == "已收回原件"
+
+
+def test_a_forged_recall_of_the_wrong_shape_is_a_conflict_and_hides_nothing(world) -> None:
+    t1, t2, number = two_devices_decide(world)
+    with Store.open(t2) as store:
+        [void] = void_notices(store, number)
+    bodies = [{}, {"decision": void.carried.event}, {"kind": void.kind}, {"decision": 5, "kind": ["result"]},
+              {"decision": {"e": void.carried.event}, "kind": "result"}, {"decision": void.carried.event, "kind": None},
+              {"decision": void.carried.event, "kind": {"k": "result"}}, {"decision": "", "kind": "result"},
+              {"decision": void.carried.event, "kind": "result", "note": ["x"]}]
+    ids = forge(world, t1, TOWNSHIP, [(ev.NOTICE_RECALLED, b, number) for b in bodies])
+    synced(t2)
+    with Store.open(t2) as store:
+        assert store.conn.execute("SELECT count(*) FROM notice_recalls").fetchone()[0] == 0
+        refused = dict(store.conn.execute("SELECT event_id, reason FROM conflicts WHERE type=?", (ev.NOTICE_RECALLED,)))
+        assert refused == {i: "malformed_event" for i in ids}
+        assert [v.title for v in void_notices(store, number)] == ["办结通知书"]
+        record_recall(store, number, get_operator(store, TEST_ADMIN), "已电话告知申请人")
+        assert void_notices(store, number) == []
