@@ -22,6 +22,7 @@ from station.devices import device_label, device_of, service_point
 from station import events as ev
 from station import lifecycle
 from station.cases import CaseReader, CaseRecord, TimelineEntry
+from station.projections import readable_day
 
 NOTICE_FOR_STATUS = {lifecycle.CORRECTION_REQUESTED: "correction", lifecycle.APPROVED: "result",
                      lifecycle.REJECTED: "refusal", lifecycle.NOT_ACCEPTED: "refusal"}
@@ -127,7 +128,12 @@ def decision_lines(case: CaseRecord, names: dict[str, str] | None = None) -> lis
         by_key = {m.key: m.name for m in case.materials}
         rows.append(("需补正材料", "、".join(by_key.get(k, k) for k in d["materials"])))
     if d.get("due_date") and d.get("type") == ev.CASE_CORRECTION_REQUESTED:
-        rows.append(("补正期限", str(d["due_date"])))
+        # a mistyped 补正期限 from sync is shown as the one the clock honours (the requested materials carry it)
+        asked = d["materials"] if isinstance(d.get("materials"), list) else []
+        due = readable_day(d["due_date"]) or next((m.due_date for m in case.materials
+                                                   if m.key in asked and m.due_date), None)
+        if due:
+            rows.append(("补正期限", due))
     if d.get("certificate"):
         rows.append(("证书编号", str(d["certificate"])))
     if d.get("to"):

@@ -30,7 +30,7 @@ from station import lifecycle
 from station.cases import CaseReader, CaseRecord
 from station.clock_check import today as station_today
 from station.operators import Operator, require
-from station.projections import QUERY_URL_KEY
+from station.projections import QUERY_URL_KEY, calendar_for, correction_deadline, readable_day
 from forms.problems import StationError
 from station.stats import Figures, compute
 from station.settings import check_paper_format
@@ -207,6 +207,9 @@ def _document(store: Store, case: CaseRecord, kind: str, reprints: int) -> Any:
         return RatingCardDoc(case=base)
     if kind == "correction":
         due = d.get("due_date")
+        if not readable_day(due) and readable_day(d.get("date")):
+            # a missing or mistyped 补正期限 from sync (a number, "2026-02-30"): the one the clock honours
+            due = correction_deadline(calendar_for(store.conn), d["date"], due)
         return CorrectionDoc(case=base, requested_at=_decided_at(case), reviewer=accepting,
                              reason=d.get("reason") or "", materials=_material_lines(case, d.get("materials") or []),
                              due=DueInfo(date.fromisoformat(due), False) if due else

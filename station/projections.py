@@ -116,6 +116,16 @@ def _days_in(cal: WorkingCalendar, unit: str | None, start: date, end: date) -> 
     return cal.working_days_between(start, end)
 
 
+def readable_day(value: Any) -> str | None:
+    """``value`` when it is a real day written YYYY-MM-DD, else None (a synced field may be anything)."""
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return value if date.fromisoformat(value).isoformat() == value else None
+    except ValueError:
+        return None
+
+
 def correction_deadline(cal: WorkingCalendar, asked: str, due_date: Any) -> str:
     """The 补正期限 the clock honours for a correction asked on ``asked`` (ISO day): the ``due_date`` of
     the request, but never later than MAX_CORRECTION_WORKING_DAYS working days after ``asked``.
@@ -124,7 +134,7 @@ def correction_deadline(cal: WorkingCalendar, asked: str, due_date: Any) -> str:
     townships (an older program, a hand-made or hostile batch). Such an event is kept as it is — it is
     the legal record, and the notice printed from it shows what the citizen was told — yet the fold
     never lets its date stop the clock for longer than the bound: a missing, unreadable or too-late
-    due_date counts as the bound. So the pause lasts at most the bound (paused_days, promised_due), and
+    due_date counts as the bound (and an unreadable one is shown and printed as the bound). So the pause lasts at most the bound (paused_days, promised_due), and
     the case counts as 补正逾期未补 (station/stats.py) once the bound has passed. A due_date not after
     ``asked`` is as unreadable as a missing one (the domain refuses it too) and counts as the bound.
     """
@@ -262,6 +272,15 @@ def _fold_transition(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldCo
     extra = ", status=?"
     params: list[Any] = [target]
     day = b.get("date") or event.recorded_at[:10]
+    due_date = b.get("due_date")
+    if event.type == ev.CASE_CORRECTION_REQUESTED:
+        # The day a correction was asked starts the pause and its 补正期限: it must be a real day (an
+        # unreadable one from sync raises, so the event is a malformed_event conflict and the clock runs
+        # on). The decision keeps the due_date as sent; the requested materials get it when it is a
+        # readable day, else (a number, a list, "2026-02-30", a long string) the 补正期限 the clock
+        # honours (correction_deadline), as the printed 补正通知书 does (station/printing.py).
+        day = date.fromisoformat(day).isoformat()
+        due_date = readable_day(due_date) or correction_deadline(calendar_for(conn, s), day, due_date)
     if event.type in (ev.CASE_APPROVED, ev.CASE_REJECTED, ev.CASE_NOT_ACCEPTED, ev.CASE_FORWARDED,
                       ev.CASE_ACCEPTED, ev.CASE_CORRECTION_REQUESTED, ev.CASE_POSTING_STARTED):
         decision = {"type": event.type, "reason": b.get("reason"), "certificate": b.get("certificate"),
@@ -304,7 +323,7 @@ def _fold_transition(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldCo
             extra += ", second_corrections=second_corrections+1"
         for key in b.get("materials") or []:
             conn.execute(f"UPDATE {s}.materials SET status='requested', due_date=? WHERE case_number=? AND key=?",
-                         (b.get("due_date"), event.case_number, key))
+                         (due_date, event.case_number, key))
     if event.type == ev.CASE_SUPPLEMENTED:
         # 补正: the clock resumes with the working days already used, never from zero: the due date
         # moves by the days the correction was awaited (if it had not already passed).
@@ -547,7 +566,9 @@ def _refold_case(conn: sqlite3.Connection, s: str, number: str, upto_event: str,
 
 
 # What folding an event whose body is not what its type promises can raise.
-MALFORMED_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, sqlite3.IntegrityError, StationError)
+# (ProgrammingError and InterfaceError: a value of a type SQLite cannot bind, e.g. a list where a date goes.)
+MALFORMED_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, sqlite3.IntegrityError,
+                    sqlite3.ProgrammingError, sqlite3.InterfaceError, StationError)
 
 
 def apply(conn: sqlite3.Connection, schema: str, event: Event, ctx: FoldContext) -> bool:

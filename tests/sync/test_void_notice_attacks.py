@@ -100,3 +100,59 @@ def test_a_forged_recall_of_the_wrong_shape_is_a_conflict_and_hides_nothing(worl
         assert [v.title for v in void_notices(store, number)] == ["办结通知书"]
         record_recall(store, number, get_operator(store, TEST_ADMIN), "已电话告知申请人")
         assert void_notices(store, number) == []
+
+
+def pdf_text(path: Path) -> str:
+    return "".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                  check=True).stdout.split())
+
+
+def test_a_synced_correction_with_a_mistyped_due_date_neither_stops_sync_nor_hides_the_case(world) -> None:
+    village = device(world, VILLAGE, 1)
+    t1 = device(world, TOWNSHIP, 1, "township")
+    with Store.open(village) as store:
+        numbers = file_cases(store, 16)
+        today = store.clock().date()
+    synced(village)
+    synced(t1)
+    with Store.open(t1) as store:
+        admin = get_operator(store, TEST_ADMIN)
+        nums = [n for n in numbers if CaseReader(store).get(n).status == "received"][:11]
+        for n in nums:
+            decide(store, n, Decision("accept"), admin)
+        keys = {n: CaseReader(store).get(n).materials[0].key for n in nums}
+    synced(t1)
+    asked = today - timedelta(days=100)  # long past any 补正期限 the clock honours
+    dues = [5, ["2026-12-01"], "2026-02-30", "9" * 10_000, None, {"d": 1}, "2099-12-31", 1.5, True]
+    bad_days = [["2026-10-01"], "2026-02-30"]  # the day it was asked, unreadable: the request is a conflict
+    forged = [(ev.CASE_CORRECTION_REQUESTED, {"reason": "材料不清", "materials": [keys[n]], "due_date": due,
+                                              "date": asked.isoformat()}, n) for n, due in zip(nums, dues)]
+    forged += [(ev.CASE_CORRECTION_REQUESTED, {"reason": "材料不清", "materials": [keys[n]], "due_date": "2026-12-31",
+                                               "date": day}, n) for n, day in zip(nums[len(dues):], bad_days)]
+    ids = forge(world, t1, TOWNSHIP, forged)
+    with Store.open(village) as store:
+        summary = sync_now(store)  # a list where a date goes used to stop this village's sync for good
+        assert summary.ok, summary.errors
+        reader = CaseReader(store)
+        cal = calendar_for(store.conn)
+        cap = cal.add_working_days(asked, 30).date.isoformat()
+        for n, due in zip(nums, dues):
+            case = reader.get(n)
+            assert case.status == "correction_requested"
+            assert case.decision["due_date"] == due  # the decision keeps what was sent
+            shown = "2099-12-31" if due == "2099-12-31" else cap  # a readable day is shown as sent
+            assert [m.due_date for m in case.materials if m.key == keys[n]] == [shown]
+        for n in nums[len(dues):]:
+            assert reader.get(n).status == "accepted"  # the clock runs on: 当前超期 when it falls due
+        assert dict(store.conn.execute("SELECT event_id, reason FROM conflicts")) == \
+            {i: "malformed_event" for i in ids[len(dues):]}
+        report = compute(store, today - timedelta(days=200), today)
+        assert report.total.correction_overdue_now == len(dues)
+        admin = get_operator(store, TEST_ADMIN)
+        y, m, d = (int(p) for p in cap.split("-"))
+        for n, due in zip(nums, dues):
+            printed = print_case_document(store, n, "correction", admin)
+            assert ("2099年12月31日" if due == "2099-12-31" else f"{y}年{m}月{d}日") in pdf_text(printed.path)
+    for n in (nums[0], nums[2], nums[3]):  # 5, "2026-02-30", ten thousand digits
+        code, out = cli(village, "case", "show", n)
+        assert code == 0 and "9" * 100 not in out and "2026-02-30" not in out and cap in out, out[:2000]
