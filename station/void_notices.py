@@ -16,6 +16,7 @@ carried is superseded and is no longer the case's decision.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,15 +218,24 @@ def record_recall(store: Any, number: str, operator: Operator, note: str, kind: 
         problems.append(Problem("note", "required", "请写明收回情况（如：已收回原件；已电话告知申请人原文书作废）"))
     elif len(text) > NOTE_MAX:
         problems.append(Problem("note", "too_long", f"说明最多{NOTE_MAX}字"))
-    pending = void_notices(store, number)
-    if kind is not None:
-        pending = [v for v in pending if v.kind == kind]
-    if not pending:
-        problems.append(Problem("kind" if kind else "number", "none", "本件没有待收回的作废文书"))
-    if problems:
-        raise StationError("bad_recall", "不能登记作废文书收回：" + "；".join(p.message for p in problems), problems)
+    elif any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Cn") for c in text):
+        # a NUL, an escape sequence or a bidi override would reach the terminal, the screen or the log
+        problems.append(Problem("note", "odd_characters", "说明中不能有控制字符或特殊字符，请删去后再填"))
+    if kind is not None and kind not in NOTICE_KINDS:
+        problems.append(Problem("kind", "invalid", "文书种类只能是 correction（补正通知书）、result（办结通知书）"
+                                                   "或 refusal（不予受理/不予批准告知书）"))
     day = station_today(store).isoformat()
+    # The void notices are read inside the write transaction (BEGIN IMMEDIATE): two faces recording the
+    # same recall at once (the case screen and `station case recall`) record it once, the other is told.
     with store.transaction():
+        pending = void_notices(store, number)
+        if kind is not None:
+            pending = [v for v in pending if v.kind == kind]
+        if not pending:
+            problems.append(Problem("kind" if kind else "number", "none", "本件没有待收回的作废文书"))
+        if problems:
+            raise StationError("bad_recall", "不能登记作废文书收回：" + "；".join(p.message for p in problems),
+                               problems)
         for v in pending:
             store.append(ev.NOTICE_RECALLED, {"decision": v.carried.event, "kind": v.kind, "title": v.title,
                                               "printed_at": v.last_at, "note": text, "date": day},

@@ -8,12 +8,16 @@ hides the case from 补正逾期未补, and its printed 补正通知书 shows th
 from __future__ import annotations
 
 import subprocess
+import threading
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 import requests
 from click.testing import CliRunner
 
+from forms.problems import StationError
 from station import events as ev
 from station.cases import CaseReader
 from station.cli import main
@@ -156,3 +160,51 @@ def test_a_synced_correction_with_a_mistyped_due_date_neither_stops_sync_nor_hid
     for n in (nums[0], nums[2], nums[3]):  # 5, "2026-02-30", ten thousand digits
         code, out = cli(village, "case", "show", n)
         assert code == 0 and "9" * 100 not in out and "2026-02-30" not in out and cap in out, out[:2000]
+
+
+def test_a_recall_note_with_control_characters_or_a_bad_kind_is_refused_and_records_nothing(world) -> None:
+    t1, t2, number = two_devices_decide(world)
+    with Store.open(t2) as store:
+        admin = get_operator(store, TEST_ADMIN)
+        before = store.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        for note, code in (("已收回\x00原件", "odd_characters"), ("\x1b[2J\x1b[31m已收回", "odd_characters"),
+                           ("已收回\u202e件原", "odd_characters"), ("收" * 10_000, "too_long"), (" \t ", "required")):
+            with pytest.raises(StationError) as refused:
+                record_recall(store, number, admin, note)
+            assert refused.value.code == "bad_recall"
+            assert [(p.field, p.code) for p in refused.value.problems] == [("note", code)]
+            assert all("\\x" not in p.message and p.message for p in refused.value.problems)
+        with pytest.raises(StationError) as refused:
+            record_recall(store, number, admin, "已收回", kind="all")
+        assert [(p.field, p.code) for p in refused.value.problems][0] == ("kind", "invalid")
+        assert store.conn.execute("SELECT count(*) FROM events").fetchone()[0] == before
+        assert [v.title for v in void_notices(store, number)] == ["办结通知书"]
+    code, out = cli(t2, "case", "recall", number, "--note", "已收回\x1b[31m")
+    assert code != 0 and "控制字符" in out
+    code, out = cli(t2, "case", "recall", number, "--note", "已收回", "--kind", "all")
+    assert code != 0
+    with Store.open(t2) as store:
+        assert store.conn.execute("SELECT count(*) FROM notice_recalls").fetchone()[0] == 0
+
+
+def test_two_faces_recording_the_same_recall_at_once_record_it_once(world) -> None:
+    t1, t2, number = two_devices_decide(world)
+    results: list[object] = []
+    with Store.open(t2) as first, Store.open(t2) as second:
+        admin = get_operator(first, TEST_ADMIN)
+
+        def other_face() -> None:
+            try:
+                results.append(record_recall(second, number, admin, "电话告知"))
+            except StationError as exc:
+                results.append(exc)
+
+        with first.transaction():
+            record_recall(first, number, admin, "已收回原件")
+            racer = threading.Thread(target=other_face)
+            racer.start()  # it reads the void notice now, then waits for the write lock
+            time.sleep(0.5)
+        racer.join(30)
+        [outcome] = results
+        assert isinstance(outcome, StationError) and outcome.problems[0].code == "none"
+        assert first.conn.execute("SELECT count(*) FROM events WHERE type=?", (ev.NOTICE_RECALLED,)).fetchone()[0] == 1
