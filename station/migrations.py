@@ -103,5 +103,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     # A notice printed for a decision that lost at the platform is void until its recall is recorded
     # (case.notice_recalled): no event of that type existed before, so the new table starts empty.
     Migration(12, "notice recalls: void notices recovered or the citizen informed", tables("notice_recalls")),
+    # A synced recall without a decision or a notice kind, or a 补正 request on an unreadable day, is a
+    # conflict; a mistyped 补正期限 is the bound on the requested materials: stores that folded such
+    # events before are folded again, so `station db check` agrees with a rebuild.
+    Migration(13, "synced recalls and 补正 requests of the wrong shape: conflicts and the bound", refold),
 )
 LATEST = MIGRATIONS[-1].version

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from forms.problems import StationError
 from station import events as ev
+from station.audit import check
 from station.cases import CaseReader
 from station.cli import main
 from station.operators import get_operator
@@ -27,7 +28,8 @@ from station.projections import calendar_for
 from station.review import Decision, decide
 from station.stats import compute
 from station.store import Store
-from station.testing import TEST_ADMIN, cli_login_env
+from station.setup import init_station
+from station.testing import TEST_ADMIN, TEST_PASSWORD, cli_login_env
 from station.void_notices import record_recall, void_notices
 from sync import envelope as env
 from sync.gateway.testing import file_cases
@@ -208,3 +210,28 @@ def test_two_faces_recording_the_same_recall_at_once_record_it_once(world) -> No
         [outcome] = results
         assert isinstance(outcome, StationError) and outcome.problems[0].code == "none"
         assert first.conn.execute("SELECT count(*) FROM events WHERE type=?", (ev.NOTICE_RECALLED,)).fetchone()[0] == 1
+
+
+def test_a_store_that_folded_a_mistyped_recall_before_is_folded_again(tmp_path: Path) -> None:
+    """Migration 13: a store of schema 12 holds the row the old fold made of a recall naming no kind; after
+    the migration it is the conflict a rebuild makes, and `db check` agrees with the tables."""
+    home = tmp_path / "v"
+    init_station(home, VILLAGE, "测试村", "village", admin=(TEST_ADMIN, TEST_PASSWORD))
+    with Store.open(home) as store:
+        [number] = file_cases(store, 1)
+        forged = {"id": f"{TOWNSHIP}:7", "station": TOWNSHIP, "seq": 7, "hlc": "0001795628551657-0000",
+                  "operator": "伪造者", "case": number, "type": ev.NOTICE_RECALLED,
+                  "body": {"decision": f"{TOWNSHIP}:3", "kind": ["result"]}, "recorded_at": "2026-11-25T10:00:00"}
+        store.ingest_remote([forged])
+        with store.transaction():  # what the fold of schema 12 left
+            store.conn.execute("DELETE FROM conflicts")
+            store.conn.execute("INSERT INTO notice_recalls(event_id, case_number, decision_event, kind, note, operator,"
+                               " station, recalled_at) VALUES (?,?,?,?,?,?,?,?)",
+                               (forged["id"], number, forged["body"]["decision"], "['result']", None, "伪造者",
+                                TOWNSHIP, forged["recorded_at"]))
+        store.conn.execute("PRAGMA user_version=12")
+    with Store.open(home) as store:
+        assert store.schema_version == 13
+        assert store.conn.execute("SELECT count(*) FROM notice_recalls").fetchone()[0] == 0
+        assert store.conn.execute("SELECT reason FROM conflicts").fetchall() == [("malformed_event",)]
+        assert check(store).ok
