@@ -1,4 +1,4 @@
-"""Void notices and the 补正期限 against hostile peers, over the real gateway on 127.0.0.1.
+"""Void notices and the 补正期限 against hostile peers and careless hands, over the real gateway on 127.0.0.1.
 
 A recall recorded on another device (another PC of the township, the filing village) — both may send case
 events — must not make this device's void notice vanish; a forged recall of the wrong shape is a conflict,
@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
