@@ -4,25 +4,22 @@ citizen's 补正 after its 补正期限 is counted (补正逾期未补) until th
 
 from __future__ import annotations
 
-import random
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from forms.problems import StationError
 from station import events as ev
-from station.cases import CaseReader, file_case, record_materials
+from station.cases import CaseReader, record_materials
 from station.lifecycle import MAX_CORRECTION_WORKING_DAYS
-from station.operators import add_operator, os_account
+from station.operators import os_account
 from station.review import Decision, decide
-from station.sample_data import make_submission
-from station.setup import init_station
 from station.stats import EXPORT_COLUMNS, compute
 from station.store import Store
-from tests.support import TOWNSHIP, VILLAGE, FixedClock, ship
+from tests.support import ship
+from tests.support.township_pair import file_item, village_and_township
 
-ITEM = "RS-CBZT-001"  # township level, promised 5 working days: filed Monday 9/28, due 10/10
 # 30 working days after Wednesday 9/30: 10/8–10/10 (make-up Saturday), 10/12–16, 10/19–23, 10/26–30 (18),
 # 11/2–6, 11/9–13, 11/16, 11/17 (12)
 LATEST = "2026-11-17"
@@ -30,20 +27,8 @@ LATEST = "2026-11-17"
 
 @pytest.fixture
 def world(tmp_path: Path, catalog):
-    clock = FixedClock(datetime(2026, 9, 28, 9, 0))
-    stores = {}
-    for key, code, role in (("v", VILLAGE, "village"), ("t", TOWNSHIP, "township")):
-        init_station(tmp_path / key, code, f"{key}站", role, clock=clock)
-        stores[key] = Store.open(tmp_path / key, clock=clock)
-    reviewer = add_operator(stores["t"], "赵审核", "reviewer", "secret123", os_account())
-    yield stores["v"], stores["t"], clock, reviewer
-    for s in stores.values():
-        s.close()
-
-
-def _file(store: Store, catalog, seed: int) -> str:
-    data = make_submission(catalog.get(ITEM), random.Random(seed), store.clock().date())
-    return file_case(store, catalog, ITEM, data, os_account()).number
+    with village_and_township(tmp_path) as pair:
+        yield pair
 
 
 def _correct(due: date | None = None) -> Decision:
@@ -57,7 +42,7 @@ def _events(store: Store) -> int:
 def test_a_correction_deadline_beyond_the_bound_is_refused_and_nothing_is_lost(world, catalog) -> None:
     v, t, clock, reviewer = world
     assert MAX_CORRECTION_WORKING_DAYS == 30
-    number = _file(v, catalog, 1)
+    number = file_item(v, catalog, 1)
     ship(v, t)
     clock.set_day(date(2026, 9, 30))
     before = _events(t)
@@ -76,7 +61,7 @@ def test_a_correction_deadline_beyond_the_bound_is_refused_and_nothing_is_lost(w
 
 def test_correction_overdue_now_counts_a_case_past_its_deadline_until_it_is_supplemented(world, catalog) -> None:
     v, t, clock, reviewer = world
-    number, other = _file(v, catalog, 2), _file(v, catalog, 3)
+    number, other = file_item(v, catalog, 2), file_item(v, catalog, 3)
     ship(v, t)
     clock.set_day(date(2026, 9, 30))
     decide(t, number, _correct(), reviewer)                        # default: 10 working days, 10/20
@@ -108,7 +93,7 @@ def test_correction_overdue_now_counts_a_case_past_its_deadline_until_it_is_supp
 
 def test_a_synced_correction_with_an_absurd_deadline_cannot_hide_the_case(world, catalog) -> None:
     v, t, clock, reviewer = world
-    number = _file(v, catalog, 4)
+    number = file_item(v, catalog, 4)
     ship(v, t)
     clock.set_day(date(2026, 9, 30))
     # An event another program wrote (an old version, a hand-made batch): the domain would refuse it.

@@ -4,45 +4,29 @@ leaves 当前超期 without a trace."""
 
 from __future__ import annotations
 
-import random
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from station.cases import CaseReader, file_case, record_materials, withdraw
-from station.operators import add_operator, os_account
+from station.cases import CaseReader, record_materials, withdraw
+from station.operators import os_account
 from station.review import Decision, decide
-from station.sample_data import make_submission
-from station.setup import init_station
 from station.stats import compute
-from station.store import Store
-from tests.support import TOWNSHIP, VILLAGE, FixedClock, ship
+from tests.support import ship
+from tests.support.township_pair import file_item, village_and_township
 
-ITEM = "RS-CBZT-001"  # township level, promised 5 working days: filed Monday 9/28, due 10/10
 
 
 @pytest.fixture
 def world(tmp_path: Path, catalog):
-    clock = FixedClock(datetime(2026, 9, 28, 9, 0))
-    stores = {}
-    for key, code, role in (("v", VILLAGE, "village"), ("t", TOWNSHIP, "township")):
-        init_station(tmp_path / key, code, f"{key}站", role, clock=clock)
-        stores[key] = Store.open(tmp_path / key, clock=clock)
-    reviewer = add_operator(stores["t"], "赵审核", "reviewer", "secret123", os_account())
-    yield stores["v"], stores["t"], clock, reviewer
-    for s in stores.values():
-        s.close()
-
-
-def _file(store: Store, catalog, seed: int) -> str:
-    data = make_submission(catalog.get(ITEM), random.Random(seed), store.clock().date())
-    return file_case(store, catalog, ITEM, data, os_account()).number
+    with village_and_township(tmp_path) as pair:
+        yield pair
 
 
 def test_a_decision_cannot_be_backdated_by_setting_the_pc_clock_back(world, catalog) -> None:
     v, t, clock, reviewer = world
-    late, other = _file(v, catalog, 1), _file(v, catalog, 2)
+    late, other = file_item(v, catalog, 1), file_item(v, catalog, 2)
     ship(v, t)
     clock.set_day(date(2026, 9, 29))
     decide(t, late, Decision("accept"), reviewer)
@@ -58,7 +42,7 @@ def test_a_decision_cannot_be_backdated_by_setting_the_pc_clock_back(world, cata
 
 def test_the_stat_day_cannot_be_moved_back_by_the_pc_clock(world, catalog) -> None:
     v, t, clock, reviewer = world
-    number = _file(v, catalog, 3)
+    number = file_item(v, catalog, 3)
     ship(v, t)
     clock.set_day(date(2026, 10, 14))
     decide(t, number, Decision("accept"), reviewer)    # due 10/10: overdue on 10/14
@@ -70,7 +54,7 @@ def test_the_stat_day_cannot_be_moved_back_by_the_pc_clock(world, catalog) -> No
 
 def test_withdrawing_an_overdue_case_is_shown_not_hidden(world, catalog) -> None:
     v, t, clock, reviewer = world
-    overdue, early = _file(v, catalog, 4), _file(v, catalog, 5)
+    overdue, early = file_item(v, catalog, 4), file_item(v, catalog, 5)
     clock.set_day(date(2026, 9, 29))
     withdraw(v, early, "申请人本人要求撤回", os_account())     # before its due date: an ordinary withdrawal
     clock.set_day(date(2026, 10, 13))
@@ -85,7 +69,7 @@ def test_withdrawing_an_overdue_case_is_shown_not_hidden(world, catalog) -> None
 
 def test_refusing_an_overdue_case_is_shown_not_hidden(world, catalog) -> None:
     v, t, clock, reviewer = world
-    number = _file(v, catalog, 6)
+    number = file_item(v, catalog, 6)
     ship(v, t)
     clock.set_day(date(2026, 10, 13))                  # nobody looked at it; due 10/10
     decide(t, number, Decision("refuse", reason="不属于本乡镇受理范围"), reviewer)
@@ -95,7 +79,7 @@ def test_refusing_an_overdue_case_is_shown_not_hidden(world, catalog) -> None:
 
 def test_a_supplement_entered_after_the_correction_deadline_does_not_stop_the_clock_longer(world, catalog) -> None:
     v, t, clock, reviewer = world
-    number = _file(v, catalog, 7)                      # Monday 9/28, due 10/10
+    number = file_item(v, catalog, 7)                      # Monday 9/28, due 10/10
     ship(v, t)
     clock.set_day(date(2026, 9, 30))
     decide(t, number, Decision("correct", reason="照片不清晰", materials=("id_card",)), reviewer)

@@ -24,9 +24,9 @@ from station.store import Store
 from station.testing import TEST_ADMIN, cli_login_env
 from sync.gateway.app import ServerThread
 from sync.gateway.platform import Platform
-from sync.gateway.testing import file_cases, make_platform, make_station
-from sync.service import sync_now
+from sync.gateway.testing import file_cases, make_platform
 from tests.support import TOWNSHIP, VILLAGE, VILLAGE_2
+from tests.support.devices import device, synced
 
 pytestmark = pytest.mark.usefixtures("platform_store")  # every test on both platform stores
 
@@ -36,17 +36,6 @@ def world(tmp_path: Path):
     home, keys = make_platform(tmp_path)
     with Platform.open(home) as platform, ServerThread(platform) as server:
         yield tmp_path, home, keys, server.url, platform
-
-
-def device(world, code: str, n: int, role: str = "village") -> Path:
-    root, home, keys, url, _ = world
-    return make_station(root, home, keys, code, role, url, device=n)
-
-
-def synced(home: Path) -> None:
-    with Store.open(home) as store:
-        summary = sync_now(store)
-        assert summary.ok, summary.errors
 
 
 def numbers_of(home: Path) -> set[str]:

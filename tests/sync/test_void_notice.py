@@ -32,23 +32,12 @@ from station.tui.app import StationApp
 from station.tui.screens.case import CaseScreen
 from station.tui.screens.home import HomeScreen
 from station.void_notices import cases_with_void_notices, record_recall, void_notices
-from sync.gateway.testing import file_cases, make_station
-from sync.service import sync_now
+from sync.gateway.testing import file_cases
 from tests.support import TOWNSHIP, VILLAGE
+from tests.support.devices import device, synced
 from tests.support.tui import log_in, text_of, wait_for
 
 WARNING_TAIL = "的决定先到平台），该文书作废，请联系申请人收回，并打印现行决定的文书"
-
-
-def device(world, code: str, n: int, role: str = "village") -> Path:
-    root, home, keys, url, _ = world
-    return make_station(root, home, keys, code, role, url, device=n)
-
-
-def synced(home: Path) -> None:
-    with Store.open(home) as store:
-        summary = sync_now(store)
-        assert summary.ok, summary.errors
 
 
 def pdf_text(path: Path) -> str:
