@@ -51,7 +51,7 @@ from sync.gateway import database
 from sync.gateway.store import (BatchRow, EventRefusalRow, EventRow, GatewayStore, InboxBatchRow,
                                 SqliteGatewayStore, StationRow)
 from sync.gateway.batch_bodies import BatchBodies
-from sync.gateway.wire_events import WireEvent, check_events, sealed_text
+from sync.gateway.wire_events import WireEvent, check_events, event_head, sealed_text
 from sync.keys import PLATFORM_ID, Enrolment, load_or_create
 
 log = logging.getLogger("sync.gateway")
@@ -555,7 +555,8 @@ class Platform:
         if seen is not None and seen.hash == hash_:
             return IngestOutcome(env.sign_ack(self.keys, sid, seq, hash_), True, 0, 0, self._check_clock(header))
         try:
-            batch = env.open_(blob, self.keys, {sid: env.PublicKeys(sid, station.kem_public, station.sig_public)})
+            batch = env.open_(blob, self.keys, {sid: env.PublicKeys(sid, station.kem_public, station.sig_public)},
+                              parse=False)
         except env.EnvelopeError as err:
             raise self.refuse(err.reason, "", sid, seq, blob, peer) from None
         wait = up.admit(sid) if up.admit is not None else 0.0
@@ -563,7 +564,7 @@ class Platform:
             raise self.refuse("rate_limited", f"约 {max(1, round(wait))} 秒后再试", sid, seq, b"", peer, wait)
         if seen is not None:
             raise self.refuse("fork", f"序号 {seq} 已有不同内容的批次", sid, seq, blob, peer)
-        events, bad = check_events(batch.events, sid, batch.lines)
+        events, bad = check_events(sid, batch.lines)
         if bad:
             raise self.refuse("bad_payload", bad, sid, seq, blob, peer)
         return _Prepared(sid, seq, header, hash_, station, events, up.via, self.bodies.seal(batch.payload, sid, seq))
@@ -645,17 +646,18 @@ class Platform:
                           if not reason and w.event["type"] == ev.CASE_FILED})
         tally = _Tally(self._at(), sender, self.store.deferred_cases(numbers), self.stamp_bound())
         for w, reason in zip(events, verdicts):
-            self._effect(w.event, w.line, reason, tally, batch_seq)
+            self._effect(w.event, w, reason, tally, batch_seq)
         return tally.new, tally.conflicts, tally.refused
 
-    def _effect(self, e: dict[str, Any], stored: int | str, reason: str, tally: "_Tally", batch_seq: int,
+    def _effect(self, e: dict[str, Any], stored: WireEvent | str, reason: str, tally: "_Tally", batch_seq: int,
                 sender: StationRow | None = None) -> None:
         """Do what the verdict says with one event of ``sender`` (the batch's sender unless given: an event
-        held back for its filing may be another device's of the service point). ``stored``: the event's
-        line in the body of batch ``batch_seq`` (stored already), or its own text (personal data sealed)."""
+        held back for its filing may be another device's of the service point). ``e``: the event's head
+        (wire_events.event_head); ``stored``: the event as a line of the body of batch ``batch_seq``
+        (stored already), or its own text (personal data sealed)."""
         sender, at = sender or tally.sender, tally.at
         if reason:  # kept on its own, outside the batch body: sealed value by value
-            text = stored if isinstance(stored, str) else sealed_text(e, self.codec)
+            text = stored if isinstance(stored, str) else sealed_text(stored.decoded(), self.codec)
             if reason == authority.AWAITING_FILING:
                 self.store.add_deferred([EventRefusalRow(e["id"], sender.id, batch_seq, e["case"], e["type"], reason,
                                                          text, at)])
@@ -669,7 +671,7 @@ class Platform:
             row = EventRow(e["id"], e["station"], int(e["seq"]), e["hlc"], e.get("case"), e["type"], stored)
         else:
             row = EventRow(e["id"], e["station"], int(e["seq"]), e["hlc"], e.get("case"), e["type"], "",
-                           batch_seq, stored)
+                           batch_seq, stored.line)
         if not self.store.add_event(row, at):
             return  # the same event id already held: exactly once
         tally.new += 1
@@ -699,7 +701,7 @@ class Platform:
             if row.station not in senders:
                 senders[row.station] = self.store.get_station(row.station) or tally.sender
             sender = senders[row.station]
-            e = json.loads(row.body)
+            e = event_head(json.loads(row.body))
             reason = authority.authorize(sender.id, sender.role, row.type, number, facts.get(number))
             self._effect(e, row.body, reason, tally, row.batch_seq, sender)
 
@@ -869,9 +871,8 @@ class _Tally:
 
 
 def _item(e: dict[str, Any]) -> dict[str, Any]:
-    """The item snapshot of a ``case.filed`` event, or {} when the body has none of the right shape."""
-    item = e["body"].get("item")
-    return item if isinstance(item, dict) else {}
+    """The texts the head of a ``case.filed`` event keeps of its item snapshot ({} for a body without one)."""
+    return e["item"]
 
 
 def _item_text(item: dict[str, Any], key: str, limit: int) -> str:
