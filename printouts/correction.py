@@ -5,7 +5,7 @@ from __future__ import annotations
 from reportlab.platypus import Flowable
 
 from .formatting import fmt_datetime, fmt_due, group_case_number
-from .layout import Ctx, gap, header, heading, kv_table, materials_block, para, signatures
+from .layout import Ctx, supersedes_note, gap, header, heading, kv_table, materials_block, para, signatures
 from .model import CorrectionDoc
 from .receipt import case_rows, closing
 
@@ -14,6 +14,7 @@ def build(doc: CorrectionDoc, ctx: Ctx) -> list[Flowable]:
     t = ctx.texts
     case, st = doc.case, doc.case.station
     out: list[Flowable] = header(ctx, st.name, t("correction", "title"), case.reprint_count)
+    out += supersedes_note(ctx, case.supersedes)
     out.append(para(ctx, t("correction", "intro", applicant=case.applicant_name,
                            item=case.item_name, body=doc.reviewer,
                            requested_at=fmt_datetime(doc.requested_at))))

@@ -12,6 +12,7 @@ goes through :func:`para`, which escapes it and breaks it into lines by the Chin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from io import BytesIO
 from typing import Callable, Sequence
 
@@ -190,6 +191,22 @@ def reprint_mark(ctx: Ctx, count: int) -> list[Flowable]:
                            ("TOPPADDING", (0, 0), (-1, -1), 2),
                            ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]))
     return [t, gap(ctx, 0.4)]
+
+
+def supersedes_note(ctx: Ctx, replaced: tuple[tuple[date, str], ...]) -> list[Flowable]:
+    """One boxed line per void notice this one replaces (a decision that lost to one that reached the
+    platform first was printed and handed out): in the body size, bold, so it is not missed."""
+    if not replaced:
+        return []
+    from .formatting import fmt_date
+
+    lines = [[para(ctx, ctx.texts("common", "supersedes", date=fmt_date(day), title=title), "mark")]
+             for day, title in replaced]
+    t = Table(lines, colWidths=[ctx.width])
+    t.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.5, colors.black),
+                           ("TOPPADDING", (0, 0), (-1, -1), 2),
+                           ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]))
+    return [gap(ctx, 0.3), t, gap(ctx, 0.3)]
 
 
 def header(ctx: Ctx, station_name: str, title: str, reprint_count: int) -> list[Flowable]:

@@ -98,6 +98,9 @@ class CaseDoc:
     forward_due: DueInfo | None = None
     posting: tuple[date, date, int] | None = None   # 公示: first day, last day, days
     replaces_number: str = ""  # the number this case was filed under first (a copied PC's case renumbered)
+    # (printed on, title) of notices printed for a decision that lost to another and are void: the notice
+    # of the decision in force says it replaces them
+    supersedes: tuple[tuple[date, str], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -259,6 +262,7 @@ class FigureRow:
     revisit_rate: float | None = None
     rectification_rate: float | None = None
     handover_late: int = 0
+    correction_overdue_now: int = 0   # awaiting 补正 on made_on, its 补正期限 passed
     label_shares: tuple[tuple[str, float | None], ...] = ()
 
 

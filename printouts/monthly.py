@@ -85,6 +85,7 @@ def _measures(ctx: Ctx, total: FigureRow) -> Table:
             (t("monthly", "forwarded"), str(total.forwarded)),
             (t("monthly", "second_corrections"), str(total.second_corrections)),
             (t("monthly", "handover_late"), str(total.handover_late)),
+            (t("monthly", "correction_overdue_now"), str(total.correction_overdue_now)),
             (t("monthly", "early_rate"), pct(total.early_rate, u)),
             (t("monthly", "on_the_spot_rate"), pct(total.on_the_spot_rate, u)),
             (t("monthly", "one_trip_rate"), pct(total.one_trip_rate, u)),

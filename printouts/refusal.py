@@ -13,7 +13,7 @@ from __future__ import annotations
 from reportlab.platypus import Flowable
 
 from .formatting import fmt_date, group_case_number
-from .layout import Ctx, gap, header, heading, kv_table, para
+from .layout import Ctx, supersedes_note, gap, header, heading, kv_table, para
 from .model import RefusalDoc
 from .receipt import case_rows, closing
 
@@ -23,6 +23,7 @@ def build(doc: RefusalDoc, ctx: Ctx) -> list[Flowable]:
     case, st = doc.case, doc.case.station
     out: list[Flowable] = header(ctx, st.name, t("refusal", "title", kind=doc.kind),
                                  case.reprint_count)
+    out += supersedes_note(ctx, case.supersedes)
     out.append(para(ctx, t("refusal", "intro", applicant=case.applicant_name,
                            item=case.item_name, received_at=fmt_date(case.received_at.date()),
                            authority=doc.authority, kind=doc.kind)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from reportlab.platypus import Flowable
 
 from .formatting import fmt_date, group_case_number
-from .layout import Ctx, gap, header, kv_table, para, signatures
+from .layout import Ctx, supersedes_note, gap, header, kv_table, para, signatures
 from .model import ResultDoc
 from .receipt import case_rows, closing
 
@@ -14,6 +14,7 @@ def build(doc: ResultDoc, ctx: Ctx) -> list[Flowable]:
     t = ctx.texts
     case, st = doc.case, doc.case.station
     out: list[Flowable] = header(ctx, st.name, t("result", "title"), case.reprint_count)
+    out += supersedes_note(ctx, case.supersedes)
     out.append(para(ctx, t("result", "intro", applicant=case.applicant_name, item=case.item_name,
                            received_at=fmt_date(case.received_at.date()),
                            decided_at=fmt_date(doc.decided_at.date()))))

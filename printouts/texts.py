@@ -34,7 +34,7 @@ SCHEMA: dict[str, dict[str, frozenset[str]]] = {
         "sign_applicant": _P(), "sign_date": _P(), "deciding_body": _P(), "accepting_body": _P(),
         "legal_basis": _P(), "accepted_at": _P(), "where_now": _P(), "forwarded": _P({"body", "due"}),
         "posting": _P({"start", "end", "days"}), "handover": _P({"due", "body"}),
-        "missing_glyphs": _P({"codes"}),
+        "missing_glyphs": _P({"codes"}), "supersedes": _P({"date", "title"}),
     },
     "receipt": {
         "title": _P(), "materials_received": _P(), "materials_to_bring": _P(), "next_title": _P(),
@@ -108,7 +108,7 @@ SCHEMA: dict[str, dict[str, frozenset[str]]] = {
         "consultations": _P(), "deemed_accepted": _P(), "not_accepted": _P(), "forwarded": _P(),
         "second_corrections": _P(), "handover_late": _P(), "early_rate": _P(), "on_the_spot_rate": _P(),
         "one_trip_rate": _P(), "trips_per_case": _P(), "revisit_rate": _P(), "rectification_rate": _P(),
-        "share": _P(),
+        "share": _P(), "correction_overdue_now": _P(),
     },
 }
 

@@ -8,18 +8,21 @@ an arrival go away, so a decision is never lost because someone glanced at the s
 A decision is *superseded* when sync found that another decision reached the platform first: the
 losing event is kept in the log and either recorded in this station's ``conflicts`` table (it
 arrived after the winner) or named by a ``sync.conflict`` notice from the platform (it was ours).
+A notice this station printed for a superseded decision is void (station/void_notices.py): its case
+is listed among the arrivals, first, until the paper's recall is recorded.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station.devices import device_label, device_of, service_point
 from station import events as ev
 from station import lifecycle
 from station.cases import CaseReader, CaseRecord, TimelineEntry
+from station.projections import readable_day
 
 NOTICE_FOR_STATUS = {lifecycle.CORRECTION_REQUESTED: "correction", lifecycle.APPROVED: "result",
                      lifecycle.REJECTED: "refusal", lifecycle.NOT_ACCEPTED: "refusal"}
@@ -29,14 +32,20 @@ DECISION_LABELS = {ev.CASE_ACCEPTED: "已受理", ev.CASE_NOT_ACCEPTED: "不予�
                    ev.CASE_REJECTED: "不予批准", ev.CASE_FORWARDED: "已转报"}
 ARRIVALS_LIMIT = 200
 
+if TYPE_CHECKING:
+    from station.void_notices import VoidNotice
+
 
 @dataclass(frozen=True)
 class Arrival:
     case: CaseRecord
-    kind: str  # the notice to print: correction / result / refusal
+    kind: str  # the notice to print: correction / result / refusal ("" when the decision in force has none)
+    void: tuple[VoidNotice, ...] = ()  # notices printed here for a superseded decision, not yet recalled
 
     @property
     def title(self) -> str:
+        if not self.kind:
+            return ""
         if self.kind == "refusal":
             return "不予受理告知书" if self.case.status == lifecycle.NOT_ACCEPTED else "不予批准告知书"
         return NOTICE_TITLES[self.kind]
@@ -45,9 +54,18 @@ class Arrival:
     def decided_at(self) -> str:
         return str((self.case.decision or {}).get("at") or "")
 
+    @property
+    def void_title(self) -> str:
+        """What the list shows for a case with void paper: which notice to recover."""
+        return "作废待收回：" + "、".join(f"《{v.title}》" for v in self.void) if self.void else ""
+
 
 def arrivals(store: Any, today: date, limit: int = ARRIVALS_LIMIT) -> list[Arrival]:
-    """Decisions made elsewhere whose notice has not been printed here since they arrived; newest first."""
+    """Decisions made elsewhere whose notice has not been printed here since they arrived, newest first;
+    before them, cases with a void notice printed here (station/void_notices.py) not yet recalled."""
+    # imported here: void_notices builds on this module (superseded, labels)
+    from station.void_notices import cases_with_void_notices, void_notices
+
     reader = CaseReader(store, today)
     printed = {(number, kind) for number, kind in store.conn.execute(
         "SELECT case_number, kind FROM prints WHERE kind IN ('correction', 'result', 'refusal')")}
@@ -61,6 +79,13 @@ def arrivals(store: Any, today: date, limit: int = ARRIVALS_LIMIT) -> list[Arriv
                 continue
             found.append(Arrival(case, kind))
     found.sort(key=lambda a: (a.decided_at, a.case.number), reverse=True)
+    voided = []
+    for number in cases_with_void_notices(store):
+        case = reader.get(number)
+        voided.append(Arrival(case, NOTICE_FOR_STATUS.get(case.status, ""), tuple(void_notices(store, number))))
+    if voided:
+        listed = {a.case.number for a in voided}
+        found = voided + [a for a in found if a.case.number not in listed]
     return found[:limit]
 
 
@@ -103,7 +128,12 @@ def decision_lines(case: CaseRecord, names: dict[str, str] | None = None) -> lis
         by_key = {m.key: m.name for m in case.materials}
         rows.append(("需补正材料", "、".join(by_key.get(k, k) for k in d["materials"])))
     if d.get("due_date") and d.get("type") == ev.CASE_CORRECTION_REQUESTED:
-        rows.append(("补正期限", str(d["due_date"])))
+        # a mistyped 补正期限 from sync is shown as the one the clock honours (the requested materials carry it)
+        asked = d["materials"] if isinstance(d.get("materials"), list) else []
+        due = readable_day(d["due_date"]) or next((m.due_date for m in case.materials
+                                                   if m.key in asked and m.due_date), None)
+        if due:
+            rows.append(("补正期限", due))
     if d.get("certificate"):
         rows.append(("证书编号", str(d["certificate"])))
     if d.get("to"):

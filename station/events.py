@@ -24,6 +24,9 @@ RESULT_DELIVERED = "result.delivered"
 CASE_WITHDRAWN = "case.withdrawn"
 RATING_GIVEN = "rating.given"
 NOTICE_PRINTED = "notice.printed"
+# A notice printed here for a decision that lost to one that reached the platform first (a void notice,
+# station/void_notices.py): the paper was recovered or the citizen told it is void.
+NOTICE_RECALLED = "case.notice_recalled"
 DUPLICATE_MARKED = "case.duplicate_marked"
 FOLLOWUP_CLOSED = "rating.followup_closed"
 RATING_REVISITED = "rating.revisited"           # 回访: date, method, result

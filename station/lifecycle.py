@@ -76,6 +76,7 @@ ACTION_LABELS: dict[str, str] = {
     ev.MATERIAL_RECEIVED: "补交容缺材料",
     ev.RATING_GIVEN: "评价",
     ev.NOTICE_PRINTED: "打印",
+    ev.NOTICE_RECALLED: "作废文书已收回",
     ev.DUPLICATE_MARKED: "重复件标记",
     ev.FOLLOWUP_CLOSED: "差评整改",
     "sync.conflict": "同步冲突（已被先到的决定取代）",
@@ -93,6 +94,14 @@ CLOSED = frozenset({DELIVERED, WITHDRAWN})
 # open-ended. Only the states in CLOCK_RUNNING can be near-due or overdue.
 OPEN = frozenset({RECEIVED, ACCEPTED, CORRECTION_REQUESTED, SUPPLEMENTED, POSTING, FORWARDED})
 CLOCK_RUNNING = frozenset({RECEIVED, ACCEPTED, SUPPLEMENTED, POSTING, FORWARDED})
+
+# The 补正期限 (station/review.py sets it; the fold in station/projections.py honours it).
+CORRECTION_WORKING_DAYS = 10  # default time given to bring corrected materials
+# The latest 补正期限 allowed, in working days after the request (about six weeks): three times the
+# default, room for a certificate from another county or a holiday week. It must be bounded because
+# the clock stops while the correction is awaited and the case is in no overdue figure until the
+# 补正期限 passes: a 补正期限 of 2099-12-31 would hide the case from every figure for good.
+MAX_CORRECTION_WORKING_DAYS = 30
 
 _REVIEWABLE = {RECEIVED, ACCEPTED, SUPPLEMENTED}
 _DECIDABLE = frozenset({ACCEPTED, SUPPLEMENTED, FORWARDED, POSTING})

@@ -98,5 +98,14 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "cases: the number a renumbered case had before", refold),
     # An overdue case withdrawn or refused is counted (超期撤回/不予受理), not lost from 当前超期 silently.
     Migration(10, "cases: withdrawal date, and cases ended (withdrawn or refused) overdue", refold),
+    # A 补正期限 beyond MAX_CORRECTION_WORKING_DAYS (or none) stops the clock for the bound at most.
+    Migration(11, "cases: the 补正 pause counts at most the longest 补正期限", refold),
+    # A notice printed for a decision that lost at the platform is void until its recall is recorded
+    # (case.notice_recalled): no event of that type existed before, so the new table starts empty.
+    Migration(12, "notice recalls: void notices recovered or the citizen informed", tables("notice_recalls")),
+    # A synced recall without a decision or a notice kind, or a 补正 request on an unreadable day, is a
+    # conflict; a mistyped 补正期限 is the bound on the requested materials: stores that folded such
+    # events before are folded again, so `station db check` agrees with a rebuild.
+    Migration(13, "synced recalls and 补正 requests of the wrong shape: conflicts and the bound", refold),
 )
 LATEST = MIGRATIONS[-1].version

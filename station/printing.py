@@ -30,7 +30,7 @@ from station import lifecycle
 from station.cases import CaseReader, CaseRecord
 from station.clock_check import today as station_today
 from station.operators import Operator, require
-from station.projections import QUERY_URL_KEY
+from station.projections import QUERY_URL_KEY, calendar_for, correction_deadline, readable_day
 from forms.problems import StationError
 from station.stats import Figures, compute
 from station.settings import check_paper_format
@@ -39,6 +39,7 @@ from printouts.printer import PrintOutcome
 from printouts.printer_target import CUPS, PrinterTarget, parse_target
 from station.store import Store
 from station.sync_state import pending_events
+from station.void_notices import NOTICE_KINDS, void_notices
 
 KIND_TITLES = {"receipt": "收件回执", "notice": "一次性告知书", "correction": "补正通知书",
                "result": "办结通知书", "refusal": "不予受理/不予批准告知书", "acceptance": "受理通知书",
@@ -206,6 +207,9 @@ def _document(store: Store, case: CaseRecord, kind: str, reprints: int) -> Any:
         return RatingCardDoc(case=base)
     if kind == "correction":
         due = d.get("due_date")
+        if not readable_day(due) and readable_day(d.get("date")):
+            # a missing or mistyped 补正期限 from sync (a number, "2026-02-30"): the one the clock honours
+            due = correction_deadline(calendar_for(store.conn), d["date"], due)
         return CorrectionDoc(case=base, requested_at=_decided_at(case), reviewer=accepting,
                              reason=d.get("reason") or "", materials=_material_lines(case, d.get("materials") or []),
                              due=DueInfo(date.fromisoformat(due), False) if due else
@@ -253,17 +257,21 @@ def _purge_outgoing(store: Store) -> None:
 
 def _finish(store: Store, pdf: bytes, number: str | None, kind: str, operator: Operator, fmt: str, large: bool,
             reprints: int, out: Path | None, citizen_pdf: bytes | None = None,
-            record_number: str | None = None, citizen_doc: Any = None) -> PrintResult:
+            record_number: str | None = None, citizen_doc: Any = None,
+            decision_event: str | None = None) -> PrintResult:
     """Archive ``pdf`` and record the print; print ``citizen_pdf`` (the copy with the query password,
     when it differs from the archived one) or the archived copy. ``record_number``: a record that is
     not a case (a 告知件): named in the body, since the event's case number must be a case's.
-    ``citizen_doc``: the receipt's data, for a thermal printer, which prints it in its own font."""
+    ``citizen_doc``: the receipt's data, for a thermal printer, which prints it in its own font.
+    ``decision_event``: the decision a decision notice carries (station/void_notices.py ties prints to it)."""
     now = store.clock()
     path = archive_pdf(store.home, number or record_number, kind, pdf, now)
     body = {"kind": kind, "title": KIND_TITLES[kind], "path": str(path.relative_to(store.home)),
             "format": fmt, "large": large, "reprint": reprints}
     if record_number:
         body["number"] = record_number
+    if decision_event:
+        body["decision"] = decision_event
     store.append(ev.NOTICE_PRINTED, body, operator.name, number)
     _purge_outgoing(store)
     if out is not None:
@@ -326,6 +334,12 @@ def print_case_document(store: Store, number: str, kind: str, operator: Operator
     row = store.conn.execute("SELECT count FROM prints WHERE case_number=? AND kind=?", (case.number, kind)).fetchone()
     reprints = row[0] if row else 0
     document = _document(store, case, kind, reprints)
+    decision_event = None
+    if kind in NOTICE_KINDS:
+        decision_event = str((case.decision or {}).get("event") or "") or None
+        replaced = tuple((date.fromisoformat(v.printed_on), v.title) for v in void_notices(store, case.number, True))
+        if replaced:  # the notice of the decision in force names the void paper it replaces
+            document = replace(document, case=replace(document.case, supersedes=replaced))
     font = store.config.font_path or None
     citizen_pdf = None
     citizen_doc = document
@@ -334,7 +348,7 @@ def print_case_document(store: Store, number: str, kind: str, operator: Operator
         document = replace(document, query_password="")  # the archived copy keeps no secret
     pdf = render(document, kind, fmt=fmt, large=large, font_path=font)
     return _finish(store, pdf, case.number, kind, operator, fmt, large, reprints, out, citizen_pdf,
-                   citizen_doc=citizen_doc)
+                   citizen_doc=citizen_doc, decision_event=decision_event)
 
 
 def consultation_document(store: Store, number: str, reprints: int = 0) -> InformDoc:
@@ -428,6 +442,7 @@ def _figure_row(f: Figures, name: str = "") -> FigureRow:
                      on_the_spot_rate=f.on_the_spot_rate, one_trip_rate=f.one_trip_rate,
                      trips_per_case=f.trips_per_case, revisit_rate=f.revisit_rate,
                      rectification_rate=f.rectification_rate, handover_late=f.handover_late,
+                     correction_overdue_now=f.correction_overdue_now,
                      label_shares=tuple(f.label_shares.items()))
 
 

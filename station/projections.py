@@ -116,6 +116,38 @@ def _days_in(cal: WorkingCalendar, unit: str | None, start: date, end: date) -> 
     return cal.working_days_between(start, end)
 
 
+def readable_day(value: Any) -> str | None:
+    """``value`` when it is a real day written YYYY-MM-DD, else None (a synced field may be anything)."""
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return value if date.fromisoformat(value).isoformat() == value else None
+    except ValueError:
+        return None
+
+
+def correction_deadline(cal: WorkingCalendar, asked: str, due_date: Any) -> str:
+    """The 补正期限 the clock honours for a correction asked on ``asked`` (ISO day): the ``due_date`` of
+    the request, but never later than MAX_CORRECTION_WORKING_DAYS working days after ``asked``.
+
+    station/review.py refuses a later 补正期限, but events also arrive by sync from other devices and
+    townships (an older program, a hand-made or hostile batch). Such an event is kept as it is — it is
+    the legal record, and the notice printed from it shows what the citizen was told — yet the fold
+    never lets its date stop the clock for longer than the bound: a missing, unreadable or too-late
+    due_date counts as the bound (and an unreadable one is shown and printed as the bound). So the pause lasts at most the bound (paused_days, promised_due), and
+    the case counts as 补正逾期未补 (station/stats.py) once the bound has passed. A due_date not after
+    ``asked`` is as unreadable as a missing one (the domain refuses it too) and counts as the bound.
+    """
+    cap = cal.add_working_days(date.fromisoformat(asked), lifecycle.MAX_CORRECTION_WORKING_DAYS).date.isoformat()
+    if not isinstance(due_date, str):
+        return cap
+    try:
+        due = date.fromisoformat(due_date).isoformat()
+    except ValueError:
+        return cap
+    return min(due, cap) if due > asked else cap
+
+
 def _pause(conn: sqlite3.Connection, s: str, number: str, start: date, end: date) -> str:
     """SQL assignments that add a pause (start, end] to the case's clocks: each limit whose due date
     had not passed when the pause began is lengthened by the paused days of its unit (an overdue case
@@ -240,6 +272,15 @@ def _fold_transition(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldCo
     extra = ", status=?"
     params: list[Any] = [target]
     day = b.get("date") or event.recorded_at[:10]
+    due_date = b.get("due_date")
+    if event.type == ev.CASE_CORRECTION_REQUESTED:
+        # The day a correction was asked starts the pause and its 补正期限: it must be a real day (an
+        # unreadable one from sync raises, so the event is a malformed_event conflict and the clock runs
+        # on). The decision keeps the due_date as sent; the requested materials get it when it is a
+        # readable day, else (a number, a list, "2026-02-30", a long string) the 补正期限 the clock
+        # honours (correction_deadline), as the printed 补正通知书 does (station/printing.py).
+        day = date.fromisoformat(day).isoformat()
+        due_date = readable_day(due_date) or correction_deadline(calendar_for(conn, s), day, due_date)
     if event.type in (ev.CASE_APPROVED, ev.CASE_REJECTED, ev.CASE_NOT_ACCEPTED, ev.CASE_FORWARDED,
                       ev.CASE_ACCEPTED, ev.CASE_CORRECTION_REQUESTED, ev.CASE_POSTING_STARTED):
         decision = {"type": event.type, "reason": b.get("reason"), "certificate": b.get("certificate"),
@@ -282,18 +323,20 @@ def _fold_transition(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldCo
             extra += ", second_corrections=second_corrections+1"
         for key in b.get("materials") or []:
             conn.execute(f"UPDATE {s}.materials SET status='requested', due_date=? WHERE case_number=? AND key=?",
-                         (b.get("due_date"), event.case_number, key))
+                         (due_date, event.case_number, key))
     if event.type == ev.CASE_SUPPLEMENTED:
         # 补正: the clock resumes with the working days already used, never from zero: the due date
         # moves by the days the correction was awaited (if it had not already passed).
         # The pause ends at the 补正期限 at the latest: materials recorded after it (the applicant came late,
         # or the supplement was entered only when the station was ready to decide) do not stop the clock.
+        # A 补正期限 beyond the bound (an event from sync) counts as the bound: see correction_deadline().
         row = conn.execute(f"SELECT pause_started, decision FROM {s}.cases WHERE number=?",
                            (event.case_number,)).fetchone()
         if row and row[0]:
             asked = json.loads(row[1]) if row[1] else {}
-            deadline = asked.get("due_date") if asked.get("type") == ev.CASE_CORRECTION_REQUESTED else None
-            end = min(day, deadline) if isinstance(deadline, str) and deadline > row[0] else day
+            deadline = correction_deadline(calendar_for(conn, s), row[0], asked.get("due_date")
+                                           if asked.get("type") == ev.CASE_CORRECTION_REQUESTED else None)
+            end = min(day, deadline)
             _pause(conn, s, event.case_number or "", date.fromisoformat(row[0]), date.fromisoformat(end))
         extra += ", pause_started=NULL"
         for key in b.get("materials") or []:
@@ -393,6 +436,28 @@ def _fold_printed(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldConte
     return True
 
 
+#: the notice kinds a void notice can be (station/void_notices.py NOTICE_KINDS)
+RECALL_KINDS = ("correction", "result", "refusal")
+
+
+def _fold_recalled(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
+    """A void notice (station/void_notices.py) recovered from the citizen, or the citizen told it is void."""
+    if _status(conn, s, event.case_number or "") is None:
+        return _conflict(conn, s, event, "unknown_case", None)
+    b = event.body
+    decision, kind = b.get("decision"), b.get("kind")
+    if not isinstance(decision, str) or not decision or kind not in RECALL_KINDS \
+            or not isinstance(b.get("note"), (str, type(None))):
+        # a recall that names no decision or no notice kind recalls nothing: kept in the log, never folded
+        return _conflict(conn, s, event, "malformed_event", _status(conn, s, event.case_number or ""))
+    conn.execute(f"INSERT OR IGNORE INTO {s}.notice_recalls(event_id, case_number, decision_event, kind, note,"
+                 f" operator, station, recalled_at) VALUES (?,?,?,?,?,?,?,?)",
+                 (event.id, event.case_number, decision, kind, _text_or_none(b.get("note")),
+                  event.operator, event.station, event.recorded_at))
+    _touch(conn, s, event, ctx)
+    return True
+
+
 def _fold_duplicate(conn: sqlite3.Connection, s: str, event: Event, ctx: FoldContext) -> bool:
     other = event.body.get("other") if event.body.get("duplicate") else None
     _touch(conn, s, event, ctx, ", duplicate_of=?", (other or "",))
@@ -487,7 +552,8 @@ def _refold_case(conn: sqlite3.Connection, s: str, number: str, upto_event: str,
     if old and old[0]:
         conn.execute(f"UPDATE {s}.applicants SET case_count=case_count-1 WHERE id_hash=?", (old[0],))
     for table, key in (("cases", "number"), ("materials", "case_number"), ("ratings", "case_number"),
-                       ("prints", "case_number"), ("conflicts", "case_number"), ("revisits", "case_number")):
+                       ("prints", "case_number"), ("conflicts", "case_number"), ("revisits", "case_number"),
+                       ("notice_recalls", "case_number")):
         conn.execute(f"DELETE FROM {s}.{table} WHERE {key}=?", (number,))
     skip = {e for (e,) in conn.execute(f"SELECT event_id FROM {s}.superseded WHERE case_number=?", (number,))}
     rows = conn.execute("SELECT id, station, seq, hlc, operator, case_number, type, body, recorded_at, origin"
@@ -500,7 +566,9 @@ def _refold_case(conn: sqlite3.Connection, s: str, number: str, upto_event: str,
 
 
 # What folding an event whose body is not what its type promises can raise.
-MALFORMED_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, sqlite3.IntegrityError, StationError)
+# (ProgrammingError and InterfaceError: a value of a type SQLite cannot bind, e.g. a list where a date goes.)
+MALFORMED_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, sqlite3.IntegrityError,
+                    sqlite3.ProgrammingError, sqlite3.InterfaceError, StationError)
 
 
 def apply(conn: sqlite3.Connection, schema: str, event: Event, ctx: FoldContext) -> bool:
@@ -547,6 +615,8 @@ def _fold(conn: sqlite3.Connection, schema: str, event: Event, ctx: FoldContext)
         return _fold_consultation(conn, schema, event, ctx)
     if t == ev.NOTICE_PRINTED:
         return _fold_printed(conn, schema, event, ctx)
+    if t == ev.NOTICE_RECALLED:
+        return _fold_recalled(conn, schema, event, ctx)
     if t == ev.DUPLICATE_MARKED:
         return _fold_duplicate(conn, schema, event, ctx)
     if t in (ev.OPERATOR_ADDED, ev.OPERATOR_CHANGED):

@@ -13,6 +13,7 @@ from typing import Any
 
 from station import events as ev
 from station import lifecycle
+from station.lifecycle import CORRECTION_WORKING_DAYS, MAX_CORRECTION_WORKING_DAYS
 from station.cases import CaseReader, CaseRecord
 from station.clock_check import today as station_today
 from forms.identity import parse_division
@@ -32,7 +33,8 @@ ACTIONS: dict[str, str] = {
 }
 ACTION_LABELS = {"accept": "受理", "refuse": "不予受理", "correct": "要求补正", "approve": "办结（准予）",
                  "reject": "不予批准", "forward": "转报", "post": "开始公示"}
-CORRECTION_WORKING_DAYS = 10  # default time given to bring corrected materials
+# CORRECTION_WORKING_DAYS (default 补正期限) and MAX_CORRECTION_WORKING_DAYS (latest allowed) live in
+# station/lifecycle.py with the clock rules, where the fold can reach them too.
 MAX_REASON = 500
 
 
@@ -105,9 +107,14 @@ def _check(store: Store, case: CaseRecord, d: Decision, operator: Operator | Non
         for key in d.materials:
             if key not in keys:
                 problems.add(f"materials.{key}", "unknown_material", f"该事项没有材料 {key}")
-        due = d.due_date or calendar_for(store.conn).add_working_days(today, CORRECTION_WORKING_DAYS).date
+        cal = calendar_for(store.conn)
+        due = d.due_date or cal.add_working_days(today, CORRECTION_WORKING_DAYS).date
+        latest = cal.add_working_days(today, MAX_CORRECTION_WORKING_DAYS).date
         if due <= today:
             problems.add("due_date", "invalid_due_date", "补正期限必须晚于今天")
+        elif due > latest:
+            problems.add("due_date", "due_date_too_far",
+                         f"补正期限最长为{MAX_CORRECTION_WORKING_DAYS}个工作日，最晚 {latest.isoformat()}")
         body["materials"] = list(d.materials)
         body["material_names"] = [m.name for m in case.materials if m.key in d.materials]
         body["due_date"] = due.isoformat()

@@ -127,8 +127,14 @@ PLATFORM_SETTINGS = _spec("platform_settings", "key text, value text!, event_id 
 PRINTS = _spec("prints", "case_number text!, kind text!, count int!, last_path text, last_at text",
                ("case_number", "kind"))
 
+# a void notice (printed here for a decision that lost at the platform) recovered or the citizen informed:
+# which decision the paper carried and which notice it was (station/void_notices.py)
+NOTICE_RECALLS = _spec("notice_recalls", "event_id text, case_number text!, decision_event text!, kind text!,"
+                       " note text, operator text!, station text!, recalled_at text!", "event_id",
+                       indexes=(Index("notice_recalls_case", ("case_number",)),))
+
 PROJECTIONS = (CASES, MATERIALS, APPLICANTS, HOLIDAYS, HOLIDAY_YEARS, CONFLICTS, OPERATORS, RATINGS, SUPERSEDED,
-               PRINTS, REVISITS, CONSULTATIONS, PLATFORM_SETTINGS)
+               PRINTS, REVISITS, CONSULTATIONS, PLATFORM_SETTINGS, NOTICE_RECALLS)
 
 # --- the sync outbox (rows written by sync/outbox.py only) ---------------------------------------
 

@@ -10,6 +10,10 @@ report printed again later shows the same figures (only the 当前超期 / 整�
   the clock was paused for 补正 and 公示, never restarted). 提前办结: decided before the statutory due date.
 - 当前超期: on the stat day, the clock runs (received, accepted, supplemented, 公示, forwarded) and the
   promised date has passed, whatever the receipt date.
+- 补正逾期未补: on the stat day, the case still awaits the citizen's 补正 (its clock is stopped, so it is
+  never 当前超期) and the 补正期限 has passed, whatever the receipt date. The 补正期限 is the one the
+  clock honours (station.projections.correction_deadline: at most MAX_CORRECTION_WORKING_DAYS working
+  days after the request), so a far-off date synced from elsewhere cannot keep the case out of it.
 - 平均办理工作日: working days from receipt (exclusive) to decision (inclusive), less the paused days.
 - 视为受理: received in the period and not accepted, refused or told to correct within 5 working days.
 - 现场办结: completed on the day of receipt. 一次办结: delivered with at most one trip by the citizen.
@@ -32,7 +36,7 @@ from typing import Any
 from station import events as ev
 from station import lifecycle
 from station.clock_check import today as station_today
-from station.projections import calendar_for
+from station.projections import calendar_for, correction_deadline
 from forms.problems import StationError
 from station.store import Store
 
@@ -79,6 +83,7 @@ class Figures:
     handover_late: int = 0
     withdrawn: int = 0
     ended_overdue: int = 0   # withdrawn or refused in the period after the promised date had passed
+    correction_overdue_now: int = 0   # awaiting the citizen's 补正 on the stat day, its 补正期限 passed
     labels: dict[str, int] = field(default_factory=lambda: {k: 0 for k in LABELS})
     channels: dict[str, int] = field(default_factory=lambda: {k: 0 for k in CHANNELS})
     assisted: dict[str, int] = field(default_factory=lambda: {"帮办": 0, "代办": 0})
@@ -215,6 +220,9 @@ def compute(store: Store, date_from: date, date_to: date, by: str | None = None,
         decision = json.loads(row["decision"]) if row["decision"] else {}
         running = status in lifecycle.CLOCK_RUNNING
         overdue = running and row["promised_due"] is not None and row["promised_due"] < now
+        correction_overdue = (status == lifecycle.CORRECTION_REQUESTED
+                              and decision.get("type") == ev.CASE_CORRECTION_REQUESTED and bool(decision.get("date"))
+                              and correction_deadline(cal, decision["date"], decision.get("due_date")) < now)
         completed = decision.get("type") in (ev.CASE_APPROVED, ev.CASE_REJECTED) and within(row["decided_at"])
         not_accepted = decision.get("type") == ev.CASE_NOT_ACCEPTED and within(row["decided_at"])
         steps = decisions.get(row["number"], [])
@@ -229,6 +237,8 @@ def compute(store: Store, date_from: date, date_to: date, by: str | None = None,
                 f.overdue_now += 1
             if status == lifecycle.FORWARDED and row["forward_due"] and row["forward_due"] < now:
                 f.forward_overdue_now += 1
+            if correction_overdue:
+                f.correction_overdue_now += 1
             if within(received):
                 f.received += 1
                 if deemed:
@@ -308,7 +318,8 @@ EXPORT_COLUMNS = [("label", "分组"), ("received", "收件"), ("accepted", "受
                   ("forwarded", "转报"), ("second_corrections", "例外补正"), ("early_rate", "提前办结率"),
                   ("on_the_spot_rate", "现场办结率"), ("one_trip_rate", "一次办结率"), ("trips_per_case", "件均跑动次数"),
                   ("revisit_rate", "回访率"), ("rectification_rate", "整改率"), ("handover_late", "移交超期"),
-                  ("withdrawn", "撤回"), ("ended_overdue", "超期撤回/不予受理")]
+                  ("withdrawn", "撤回"), ("ended_overdue", "超期撤回/不予受理"),
+                  ("correction_overdue_now", "补正逾期未补")]
 
 
 def export(report: StatsReport, path: Path) -> Path:

@@ -170,7 +170,9 @@ def case_list(ctx: Context, search: str | None, status: str | None, overdue: boo
 def case_show(ctx: Context, number: str, reveal: bool) -> None:
     """查看一个办件：材料、到期日和全过程记录。"""
     from station.cases import CaseReader
+    from station.printing import station_names
     from station.reveal import reveal_case
+    from station.void_notices import void_notices
 
     with open_store(ctx) as store:
         if reveal:
@@ -179,10 +181,16 @@ def case_show(ctx: Context, number: str, reveal: bool) -> None:
         else:
             case = CaseReader(store).get(number)
             data = case.to_dict(store.codec)
+        void = void_notices(store, case.number)
+        names = station_names(store) if void else {}
+    data = {**data, "void_notices": [v.to_dict(names) for v in void]}  # added key; the others unchanged
 
     def text() -> str:
         a = data["applicant"]
-        lines = [f"办件编号：{case.number}（{case.status_label}）",
+        warnings = [f"【文书作废】{v.warning(names)}（登记收回：station case recall {case.number} --note 说明）"
+                    for v in void]
+        lines = [*warnings,
+                 f"办件编号：{case.number}（{case.status_label}）",
                  f"事项：{case.item_name}（{case.item_code} 版本{case.item_version}）",
                  f"申请人：{a['name']}  身份证：{a['id_number']}  电话：{a['phone']}",
                  f"收件：{case.received_at}  经办：{case.operator}",
@@ -197,6 +205,21 @@ def case_show(ctx: Context, number: str, reveal: bool) -> None:
         return "\n".join(lines)
 
     ctx.out(data, text)
+
+
+@command(case_group, "recall", login="handle")
+@click.argument("number")
+@click.option("--note", required=True, help="收回情况（如：已收回原件；已电话告知申请人原文书作废）")
+@click.option("--kind", type=click.Choice(["correction", "result", "refusal"]), default=None,
+              help="只登记这一种作废文书（默认登记本件全部作废文书）")
+def case_recall(ctx: Context, number: str, note: str, kind: str | None) -> None:
+    """登记作废文书已收回或已告知申请人（所依据的决定未生效的通知书）。"""
+    from station.void_notices import record_recall
+
+    with open_store(ctx) as store:
+        recalled = record_recall(store, number, ctx.operator, note, kind=kind)
+    ctx.out({"number": number, "recalled": [v.to_dict() for v in recalled]},
+            "\n".join(f"已登记收回：{v.case_number} 于 {v.printed_on} 打印的《{v.title}》" for v in recalled))
 
 
 @command(case_group, "material", login="handle")

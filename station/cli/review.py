@@ -36,7 +36,7 @@ def review_list(ctx: Context, status: str | None, village: str | None, item: str
 @click.option("--materials", default="", help="要求补正的材料编码，逗号分隔（一次列全）")
 @click.option("--certificate", default="", help="证书/批准文书编号")
 @click.option("--to", "to", default="", help="转报机关（从事项目录所列机关中选择，可写其中一部分，如 民政局）")
-@click.option("--due", default=None, help="补正期限 YYYY-MM-DD（默认10个工作日）")
+@click.option("--due", default=None, help="补正期限 YYYY-MM-DD（默认10个工作日，最长30个工作日）")
 @click.option("--exception-reason", default="", help="管理员第二次（或收件5个工作日后）要求补正的例外理由")
 @click.option("--apply-to", default="", help="不属于本机关职权范围而不予受理时，应向哪个机关申请")
 def review_decide(ctx: Context, number: str, action: str, reason: str, materials: str, certificate: str, to: str,

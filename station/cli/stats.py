@@ -37,7 +37,8 @@ def stats_cmd(ctx: Context, date_from: str | None, date_to: str | None, by: str 
         lines = [f"统计期间 {report.date_from} 至 {report.date_to}"]
         for g in report.groups + [report.total]:
             lines.append(f"{g.label}：收件 {g.received}，受理 {g.accepted}，办结 {g.completed}，按时办结率 {pct(g.on_time_rate)}，"
-                         f"当前超期 {g.overdue_now}，满意率 {pct(g.satisfaction_rate)}，差评 {g.bad_ratings}")
+                         f"当前超期 {g.overdue_now}，满意率 {pct(g.satisfaction_rate)}，差评 {g.bad_ratings}，"
+                         f"补正逾期未补 {g.correction_overdue_now}")
         if export_path:
             lines.append(f"已导出：{export_path}")
         return "\n".join(lines)

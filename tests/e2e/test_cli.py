@@ -186,3 +186,33 @@ def test_a_second_open_case_for_the_same_person_and_item_needs_a_reason(home: Pa
     code, _ = run_json("case", "withdraw", second["case_number"], "--reason", "申请人撤回", "--home", str(home))
     code, third = run_json("case", "file", "--home", str(home), "--item", item_code, "--data", str(data_file))
     assert code == 0
+
+
+def test_review_decide_refuses_a_correction_deadline_beyond_the_bound(home: Path, tmp_path: Path) -> None:
+    from station.clock_check import today as station_today
+    from station.lifecycle import MAX_CORRECTION_WORKING_DAYS
+    from station.projections import calendar_for
+    from station.store import Store
+
+    data_file = _data_file(tmp_path, "RS-SBKZX-001")   # 社会保障卡注销: decided at the village
+    code, filed = run_json("case", "file", "--home", str(home), "--item", "RS-SBKZX-001", "--data", str(data_file))
+    assert code == 0, filed
+    number = filed["case_number"]
+    args = ("review", "decide", number, "--home", str(home), "--action", "correct", "--reason", "身份证复印件不清晰",
+            "--materials", "id_card")
+    code, err = run_json(*args, "--due", "2099-12-31")
+    assert code != 0 and err["error"]["code"] == "invalid_decision"
+    with Store.open(home) as store:
+        latest = calendar_for(store.conn).add_working_days(station_today(store), MAX_CORRECTION_WORKING_DAYS).date
+    (problem,) = err["error"]["problems"]
+    assert (problem["field"], problem["code"]) == ("due_date", "due_date_too_far")
+    assert f"最晚 {latest.isoformat()}" in problem["message"]
+    code, shown = run_json("case", "show", number, "--home", str(home))
+    assert code == 0 and shown["status"] == "received"          # nothing recorded
+    code, decided = run_json(*args, "--due", latest.isoformat())
+    assert code == 0 and decided["decision"]["due_date"] == latest.isoformat()
+    code, stats = run_json("stats", "--home", str(home))
+    assert code == 0 and stats["total"]["correction_overdue_now"] == 0   # asked today: not yet past it
+    assert {"overdue_now", "forward_overdue_now"} <= set(stats["total"])   # the existing keys stay
+    code, out, _ = run("stats", "--home", str(home))
+    assert code == 0 and "当前超期 0，" in out and "补正逾期未补 0" in out

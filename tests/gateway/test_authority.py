@@ -32,7 +32,7 @@ from tests.support import OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, VILL
 PROTOCOL = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 CASE_TYPES = [ev.MATERIAL_RECEIVED, ev.CASE_SUPPLEMENTED, ev.CASE_WITHDRAWN, ev.RESULT_DELIVERED, ev.RATING_GIVEN,
               ev.NOTICE_PRINTED, ev.FOLLOWUP_CLOSED, ev.PII_REVEALED, ev.ACCESS_REFUSED, ev.DUPLICATE_MARKED,
-              ev.RATING_REVISITED, ev.CASE_HANDED_OVER, *sorted(authority.DECISIONS)]
+              ev.RATING_REVISITED, ev.CASE_HANDED_OVER, ev.NOTICE_RECALLED, *sorted(authority.DECISIONS)]
 
 
 @pytest.fixture
@@ -245,6 +245,21 @@ def test_a_villages_later_batch_arriving_first_waits_for_its_filing(tmp_path: Pa
         with Store.open(township) as store:
             assert sync_now(store).ok and CaseReader(store).get(mine).status == "approved"
             assert not store.conn.execute("SELECT 1 FROM conflicts").fetchone()
+
+
+def test_a_notice_recall_comes_from_whoever_may_print_the_case_s_notices() -> None:
+    """case.notice_recalled (a void notice recovered, station/void_notices.py) is a case event like
+    notice.printed: the filing village and a township device of its jurisdiction may send it, nobody else."""
+    number = f"{VILLAGE}-260928-0001-X"  # the platform holds it: only its first 12 digits are read
+    held = authority.CaseFacts(owner=VILLAGE, level="township")
+    for type_ in (ev.NOTICE_PRINTED, ev.NOTICE_RECALLED):
+        assert authority.authorize(VILLAGE, "village", type_, number, held) == ""
+        assert authority.authorize(f"{VILLAGE}-d2", "village", type_, number, held) == ""
+        assert authority.authorize(TOWNSHIP, "township", type_, number, held) == ""
+        assert authority.authorize(f"{TOWNSHIP}-d2", "township", type_, number, held) == ""
+        assert authority.authorize(VILLAGE_2, "village", type_, number, held) == "foreign_case"
+        assert authority.authorize(OTHER_TOWNSHIP, "township", type_, number, held) == "out_of_jurisdiction"
+    assert ev.NOTICE_RECALLED not in authority.PLATFORM_ONLY | authority.DECISIONS | authority.VILLAGE_ONLY
 
 
 def test_the_rules_table_in_the_protocol_names_every_reason() -> None:

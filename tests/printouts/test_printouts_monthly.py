@@ -142,7 +142,7 @@ def test_monthly_report_shows_the_hand_computed_figures(township, tmp_path) -> N
     t, reviewer, _ = township
     september = compact(pdf_text(print_monthly(t, date(2026, 9, 1), reviewer, out=tmp_path / "9.pdf").path))
     for label, value in (("收件", "6"), ("受理", "3"), ("办结", "0"), ("按时办结率", "—"), ("当前超期", "1"),
-                         ("件均补正次数", "0.17"), ("不予受理", "1"), ("视为受理", "1")):
+                         ("件均补正次数", "0.17"), ("不予受理", "1"), ("视为受理", "1"), ("补正逾期未补", "0")):
         assert f"{label}{value}" in september, (label, value)
     result = print_monthly(t, date(2026, 10, 1), reviewer, out=tmp_path / "月报.pdf")
     assert result.kind == "monthly" and result.path == tmp_path / "月报.pdf"
@@ -195,6 +195,15 @@ def test_monthly_print_is_archived_and_recorded(township) -> None:
     body = t.codec.open_body(bodies[0])
     assert body["kind"] == "monthly" and body["title"] == "政务服务统计月报"
     assert (t.home / body["path"]) == result.path
+
+
+def test_monthly_report_shows_a_case_past_its_correction_deadline(township, world, tmp_path) -> None:
+    t, reviewer, _ = township
+    _, clock, _ = world
+    clock.set_day(date(2026, 10, 21))   # e: 补正 asked 9/30, due 10/20, nothing brought
+    flat = compact(pdf_text(print_monthly(t, date(2026, 10, 1), reviewer, out=tmp_path / "10.pdf").path))
+    assert "制表日期：2026年10月21日" in flat and "补正逾期未补1" in flat
+    assert "当前超期1" in flat          # f only: e's clock is stopped
 
 
 def test_monthly_print_refused_for_a_disabled_operator(township) -> None:

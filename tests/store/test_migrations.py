@@ -147,3 +147,21 @@ def test_add_column_is_idempotent_because_new_stores_run_every_migration(store) 
 
 def test_migrations_are_numbered_from_one_without_gaps() -> None:
     assert [m.version for m in migrations.MIGRATIONS] == list(range(1, migrations.LATEST + 1))
+
+
+def test_migration_12_gives_a_store_at_11_the_notice_recalls_table(old_home: Path) -> None:
+    """A store of the version before void notices (station/void_notices.py) gets the table their recalls
+    fold into, empty (no case.notice_recalled event existed), and passes the check."""
+    with Store.open(old_home) as store:
+        store.conn.execute("DROP TABLE notice_recalls")
+        store.conn.execute("PRAGMA user_version = 11")
+    conn = sqlite3.connect(old_home / "station.db")
+    assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name='notice_recalls'").fetchone()
+    conn.close()
+    with Store.open(old_home) as store:
+        assert store.schema_version == migrations.LATEST
+        columns = [r[1] for r in store.conn.execute("PRAGMA table_info(notice_recalls)")]
+        assert columns == ["event_id", "case_number", "decision_event", "kind", "note", "operator", "station",
+                           "recalled_at"]
+        assert _count(store.conn, "notice_recalls") == 0
+        assert check(store).ok

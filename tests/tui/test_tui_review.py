@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Label
 
 from station import lifecycle
 from station.cases import CaseReader, deliver, file_case
@@ -217,6 +218,34 @@ async def test_every_decision_by_keyboard(world: World, catalog) -> None:
     with world.open("t") as store:  # the decisions are events by the logged-in reviewer
         by = {e.operator for n in numbers for e in store.case_events(n) if e.type.startswith("case.") and e.type != "case.filed"}
         assert by == {REVIEWER[0]}
+
+
+async def test_a_correction_deadline_too_far_is_refused_in_the_form_and_nothing_typed_is_lost(
+        world: World, catalog) -> None:
+    number = world.file("v1", catalog, 11)
+    world.ship("v1", "t")
+    world.clock.set_day(date(2026, 9, 29))
+    app = world.app("t", catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, REVIEWER)
+        queue = await open_review(pilot)
+        screen = await review_case(pilot, queue, number)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, DecisionDialog))
+        dialog = app.screen
+        assert any("最长30个工作日" in text_of(label) for label in dialog.query(Label))
+        await pilot.press("space", "tab", *"身份证复印件不清晰")
+        dialog.query_one("#due").value = "2099-12-31"
+        await pilot.press("ctrl+s")
+        # 30 working days after 9/29: 9/30, 18 in October (10/10 a make-up Saturday), 11/2–11/16
+        await wait_for(pilot, lambda: "最晚 2026-11-16" in text_of(dialog.query_one(".problems")))
+        assert app.screen is dialog and dialog.query_one("#reason").value == "身份证复印件不清晰"
+        assert status_of(world, "t", number) == lifecycle.RECEIVED   # nothing recorded
+        dialog.query_one("#due").value = "2026-11-16"                  # the latest allowed date is taken
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is screen
+                       and screen.view.case.status == lifecycle.CORRECTION_REQUESTED)
+        assert screen.view.case.decision["due_date"] == "2026-11-16"
 
 
 async def test_agent_at_township_gets_no_review_key(world: World, catalog) -> None:

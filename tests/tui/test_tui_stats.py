@@ -84,6 +84,7 @@ async def test_last_month_figures_match_the_hand_computed_ones(stats_world: Worl
         assert screen.view.report.total.received == 0
         totals = shown(screen.query_one("#totals"))
         assert "当前超期 1" in totals  # f is overdue whatever the period
+        assert "补正逾期未补 0" in totals  # e awaits 补正: due 10/20, the stat day itself
         assert "办结 3" in totals and "按时办结 2" in totals and "按时办结率 66.7%" in totals
         assert "满意率 50.0%" in totals and "平均 5.0 工作日" in totals and "差评 1（待整改1/超期0）" in totals
         assert "一次办结 50.0%" in totals and "回访 0.0%" in totals
@@ -108,6 +109,21 @@ async def test_last_month_figures_match_the_hand_computed_ones(stats_world: Worl
         series = screen.query_one("#trend", Sparkline).data
         assert len(series) == 30 and series[27] == 6 and sum(series) == 6
         assert "最多 6 件/日" in text_of(screen.query_one("#trend-title"))
+
+
+async def test_a_case_past_its_correction_deadline_shows_as_correction_overdue(stats_world: World, catalog) -> None:
+    stats_world.clock.now = datetime(2026, 10, 21, 10, 0)  # e: 补正 asked 9/30, due 10/20, nothing brought
+    app = stats_world.app("t", catalog)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await log_in(pilot, REVIEWER)
+        screen = await open_stats(pilot)
+        assert screen.view.report.total.correction_overdue_now == 1
+        totals = shown(screen.query_one("#totals"))
+        assert "补正逾期未补 1" in totals and "当前超期 1" in totals  # f only: e's clock is stopped
+        loads = screen.loads
+        screen.query_one("#period").value = "last"               # a "now" figure: whatever the period
+        await wait_for(pilot, lambda: screen.loads > loads and screen.view.report.date_from == "2026-09-01")
+        assert "补正逾期未补 1" in shown(screen.query_one("#totals"))
 
 
 async def test_grouping_custom_dates_and_bad_dates(stats_world: World, catalog) -> None:

@@ -21,6 +21,7 @@ from station.decisions import decision_lines, superseded
 from station.printing import (PrintResult, documents_for, paper_for, print_case_document, print_title,
                               station_names)
 from station.ratings import Rating, get_rating, rate, revisit
+from station.void_notices import VoidNotice, record_recall, void_notices
 from station.store import Store
 from station.tui.screens.base import StationScreen
 from station.tui.screens.dialogs import (DeliverDialog, MaterialsDialog, PrintChoice, PrintDialog, RatingDialog, ReasonDialog,
@@ -40,6 +41,7 @@ class CaseView:
     documents: list[str]  # the documents that apply to the case in its state, receipt first
     superseded: frozenset[tuple[str, str]] = frozenset()  # (station, hlc) of timeline entries that lost
     station_names: dict[str, str] | None = None
+    void: tuple[VoidNotice, ...] = ()  # notices printed here for a superseded decision, not yet recalled
 
 
 def load_case(store: Store, number: str, today: date) -> CaseView:
@@ -47,7 +49,7 @@ def load_case(store: Store, number: str, today: date) -> CaseView:
     phone = case.reveal_phone(store.codec)
     return CaseView(case, case.masked_id(store.codec), mask_phone(phone) if phone else "",
                     get_rating(store, case.number), documents_for(case), frozenset(superseded(store, case.number)),
-                    station_names(store))
+                    station_names(store), tuple(void_notices(store, case.number)))
 
 
 class CaseScreen(StationScreen):
@@ -61,6 +63,7 @@ class CaseScreen(StationScreen):
         Binding("h", "handover", "移交乡镇"),
         Binding("w", "withdraw", "撤回"),
         Binding("v", "reveal", "完整信息"),
+        Binding("x", "recall", "收回作废文书"),
     ]
 
     def __init__(self, number: str):
@@ -74,6 +77,7 @@ class CaseScreen(StationScreen):
         yield Static(f"办件详情 · {self.number}", id="title", classes="screen-title")
         yield PrintStatus(id="print-status", classes="print-status")
         with VerticalScroll(id="case-body"):
+            yield Static("", id="void-notices", classes="void-notices")
             yield Static("", id="decision", classes="decision")
             yield Static("正在读取……", id="info")
             yield from compose_case_tables()
@@ -81,6 +85,7 @@ class CaseScreen(StationScreen):
 
     def on_mount(self) -> None:
         setup_case_tables(self.query_one("#materials", DataTable), self.query_one("#timeline", DataTable))
+        self.query_one("#void-notices", Static).display = False  # shown only when the case has void paper
         self.query_one("#case-body").focus()
         self.reload()
 
@@ -132,6 +137,7 @@ class CaseScreen(StationScreen):
             grid.add_row("评价", f"{view.rating.level} {view.rating.label}（{view.rating.channel}）"
                          + (f"：{view.rating.detail}" if view.rating.detail else ""))
         self.query_one("#info", Static).update(grid)
+        self._show_void(view)
         self._show_decision(view)
         fill_case_tables(self.query_one("#materials", DataTable), self.query_one("#timeline", DataTable), c,
                          view.superseded)
@@ -169,6 +175,15 @@ class CaseScreen(StationScreen):
             self._revealing = False
 
         self.call_domain(reveal, shown, failed=failed, crashed=crashed, group="reveal")
+
+    def _show_void(self, view: CaseView) -> None:
+        """Paper printed here for a decision that lost at the platform: void, to be recovered (x)."""
+        box = self.query_one("#void-notices", Static)
+        box.display = bool(view.void)
+        if view.void:
+            lines = [f"⚠ {v.warning(view.station_names)}" for v in view.void]
+            lines.append("收回或告知申请人后按 x 登记")
+            box.update(Text("\n".join(lines), style="bold red"))
 
     def _show_decision(self, view: CaseView) -> None:
         """The township's decision, where the agent sees it first: type, reason, certificate, who, when."""
@@ -208,6 +223,8 @@ class CaseScreen(StationScreen):
             return c is not None and c.status in lifecycle.OPEN
         if action == "print":
             return c is not None
+        if action == "recall":
+            return self.view is not None and bool(self.view.void)
         return True
 
     # --- actions ------------------------------------------------------------------------------
@@ -261,6 +278,17 @@ class CaseScreen(StationScreen):
         self.app.push_screen(ReasonDialog("撤回办件", "撤回原因（如：申请人本人要求撤回）",
                                           lambda reason: withdraw(store, number, reason, op)),
                              lambda r: self._after(r, "办件已撤回"))
+
+    def action_recall(self) -> None:
+        """Record that the void notices were recovered or the applicant told (case.notice_recalled)."""
+        if self.view is None or not self.view.void:
+            return
+        store, op, number = self.session.require_store(), self._operator(), self.number
+        titles = "、".join(f"《{v.title}》" for v in self.view.void)
+        self.app.push_screen(ReasonDialog(f"登记作废文书已收回：{titles}",
+                                          "收回情况（如：已收回原件；已电话告知申请人原文书作废）",
+                                          lambda note: record_recall(store, number, op, note)),
+                             lambda r: self._after(r, "作废文书收回已登记"))
 
     def action_print(self) -> None:
         if self.view is None:

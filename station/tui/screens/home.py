@@ -144,8 +144,9 @@ class HomeScreen(StationScreen):
         table.clear()
         for a in found:
             c = a.case
+            notice = Text(clip(a.void_title, 14), style="bold red") if a.void else clip(a.title, 14)
             table.add_row(short_number(c.number), clip(c.applicant_name, 8), clip(c.item_name, 14),
-                          clip(c.status_label, 14), clip(a.title, 14), key=c.number)
+                          clip(c.status_label, 14), notice, key=c.number)
         shown = bool(found)
         table.display = shown
         self.query_one("#arrivals-title", Static).display = shown
@@ -169,7 +170,12 @@ class HomeScreen(StationScreen):
 
         number = arrival.case.number
         config = self.session.require_store().config
-        self.app.push_screen(PrintDialog([(arrival.kind, f"打印{arrival.title}"), ("open", "打开办件详情")],
+        choices = [(arrival.kind, f"打印{arrival.title}")] if arrival.kind else []
+        if arrival.void:  # void paper to recover: the case screen says which and records the recall
+            choices.append(("open", "打开办件详情（原文书作废，须收回）"))
+        else:
+            choices.append(("open", "打开办件详情"))
+        self.app.push_screen(PrintDialog(choices,
                                          config.paper_format or "a4", config.large_print, PRINT_FORMATS),
                              lambda choice: self._print_arrival(number, choice))
 

@@ -25,7 +25,8 @@ from forms.identity import mask_phone
 from station.operators import PERMISSIONS
 from forms.problems import StationError
 from station.ratings import Rating, close_followup, get_rating
-from station.review import ACTION_LABELS, ACTIONS, Decision, decide, find_duplicates, mark_duplicate, may_decide
+from station.review import (ACTION_LABELS, ACTIONS, CORRECTION_WORKING_DAYS, MAX_CORRECTION_WORKING_DAYS, Decision,
+                            decide, find_duplicates, mark_duplicate, may_decide)
 from station.decisions import decision_lines, superseded
 from station.printing import station_names
 from station.tui.names import village_label
@@ -292,7 +293,8 @@ class DecisionDialog(FormDialog):
             yield Label("不属本机关职权范围的，写明应向哪个机关申请（选填，印在告知书上）", classes="field-label")
             yield Input(id="apply_to", max_length=100)
         if a == "correct":
-            yield Label("补正期限（选填，默认10个工作日，如 2026-10-20）", classes="field-label")
+            yield Label(f"补正期限（选填，默认{CORRECTION_WORKING_DAYS}个工作日，最长{MAX_CORRECTION_WORKING_DAYS}个工作日，"
+                        "如 2026-10-20）", classes="field-label")
             yield Input(id="due", placeholder="YYYY-MM-DD")
             late = bool(legal and self.today and legal.correction_deadline
                         and self.today.isoformat() > legal.correction_deadline)

@@ -185,6 +185,8 @@ class StatsScreen(StationScreen):
         line.append(f"按时办结率 {percent(t.on_time_rate)}", style="bold")
         line.append(" · 当前超期 ")
         line.append(str(t.overdue_now), style="bold red" if t.overdue_now else "bold")
+        line.append(" · 补正逾期未补 ")
+        line.append(str(t.correction_overdue_now), style="bold red" if t.correction_overdue_now else "bold")
         line.append("\n平均 " + ("—" if t.avg_working_days is None else f"{t.avg_working_days:.1f}") + " 工作日"
                     + " · 件均补正 " + ("—" if t.corrections_per_case is None else f"{t.corrections_per_case:.2f}")
                     + f" · 评价 {t.ratings} · ")
