@@ -57,6 +57,8 @@ from sync.keys import PLATFORM_ID, Enrolment, load_or_create
 log = logging.getLogger("sync.gateway")
 
 CONFIG_FILE = "platform.toml"
+ZERO_ALLOWED = frozenset({"ingest_threads"})  # 0: ingest on the event loop itself
+PG_INGEST_THREADS = 2  # written for a PostgreSQL home: parse one batch while another waits on the database
 DB_FILE = "platform.db"
 DATA_KEY_FILE = "keys/data.key"
 PLATFORM_OPERATOR = "省平台"
@@ -121,10 +123,11 @@ class PlatformConfig:
     keepalive_timeout_s: int = 30
     # PostgreSQL store: connections per worker process (sync/gateway/pg_store.py)
     db_pool_size: int = 10
-    # Batches one worker process ingests at a time (the rest wait their turn in the event loop): 1 suits
-    # SQLite (one writer anyway); 2 lets a PostgreSQL worker parse one batch while another waits on the
-    # database. More only adds GIL contention (docs/benchmarks.md).
-    ingest_threads: int = 1
+    # Threads one worker process ingests batches in (the rest wait their turn in the event loop). 0: on
+    # the event loop itself, no thread (SQLite's default: one writer anyway, and no GIL hand-over); 2 lets
+    # a PostgreSQL worker parse one batch while another waits on the database (`platform init` writes 2
+    # for a PostgreSQL home). More only adds GIL contention (docs/benchmarks.md).
+    ingest_threads: int = 0
     # SQLite: batches that waited while the last group was written are written together, with one commit
     # (group commit: one fsync for all); at most this many (1: a commit per batch). PostgreSQL commits each
     # batch on its own: a group would lock several stations' chains and case rows in one transaction, in
@@ -146,8 +149,9 @@ class PlatformConfig:
             problems.append("metrics_token 应为至少16个字符的字符串（或留空：只允许本机访问 /metrics）")
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.type == "int" and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-                problems.append(f"{f.name} 应为正整数")  # a thread count of 2.5 fails only at the first batch
+            least = 0 if f.name in ZERO_ALLOWED else 1
+            if f.type == "int" and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+                problems.append(f"{f.name} 应为{'非负' if least == 0 else '正'}整数")  # a thread count of 2.5 fails only at the first batch
             elif f.type == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))
                                         or not math.isfinite(value) or value <= 0):
                 problems.append(f"{f.name} 应为正数")  # nan compares false: a deadline that never comes
@@ -239,7 +243,7 @@ def init_platform(home: Path, name: str, database_url: str | None = None) -> Pla
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)
     write_private_file(home / DATA_KEY_FILE, secrets.token_bytes(32))
-    config = PlatformConfig(name=name.strip())
+    config = PlatformConfig(name=name.strip(), ingest_threads=PG_INGEST_THREADS if url else 0)
     lines = [f"{k} = {json.dumps(list(v) if isinstance(v, tuple) else v, ensure_ascii=False)}"
              for k, v in asdict(config).items()]
     (home / CONFIG_FILE).write_text("# 省一体化政务服务平台 reference gateway\n" + "\n".join(lines) + "\n",
