@@ -29,7 +29,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import orjson
 
@@ -354,7 +354,7 @@ class Platform:
                 raise SyncError("unknown_sender", f"平台上没有登记设备 {station_id}")
             self.store.revoke_station(station_id, self._at())
             row = self.store.get_station(station_id)
-        self._stations_at = 0.0
+        self._routes_at = 0.0  # a revoked device gets nothing from now on
         log.warning("revoked %s", station_id)
         return {"station_id": station_id, "revoked_at": row.revoked_at if row else None,
                 "events_kept": self.store.last_event_seq(station_id)}
@@ -736,22 +736,20 @@ class Platform:
         devices of one service point see each other's work, a township's devices each other's decisions."""
         key = (sender.id, village)
         if key not in cache:
-            stations = self._stations_cached()
-            devices = [s.id for s in stations if s.role == "village" and service_point(s.id) == village]
-            townships = [s.id for s in self._townships_covering(village)]
-            cache[key] = [t for t in devices + townships if t != sender.id]
+            routes = self._routes_cached()
+            cache[key] = [t for t in routes.devices.get(village, []) + routes.townships.get(village[:9], [])
+                          if t != sender.id]
         return cache[key]
 
-    def _townships_covering(self, village: str) -> list[StationRow]:
-        return [s for s in self._stations_cached() if s.role == "township" and village.startswith(s.id[:9])]
-
-    def _stations_cached(self) -> list[StationRow]:
-        # Re-read at most once a second: `station platform enroll` may run while the server does.
+    def _routes_cached(self) -> "_Routes":
+        """Who receives a village's cases, looked up in two dicts (it was a scan of every station per
+        batch: at province scale, tens of thousands of stations for every batch). Re-read at most once a
+        second: `station platform enroll` may run while the server does."""
         now = time.monotonic()
-        if getattr(self, "_stations_at", 0.0) < now - 1.0:
-            self._stations = [s for s in self.store.stations() if not s.revoked_at]  # a revoked device gets nothing
-            self._stations_at = now
-        return self._stations
+        if getattr(self, "_routes_at", 0.0) < now - 1.0:
+            self._routes = _Routes.of(s for s in self.store.stations() if not s.revoked_at)  # a revoked device gets nothing
+            self._routes_at = now
+        return self._routes
 
     def _platform_event(self, type_: str, case: str | None, body: dict[str, Any]) -> dict[str, Any]:
         assert type_ in PLATFORM_ONLY, type_  # what the platform emits, no station may send
@@ -872,6 +870,26 @@ class _Tally:
     conflicts: int = 0
     refused: int = 0
     routes: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (sender, village) -> inboxes
+
+
+@dataclass(frozen=True)
+class _Routes:
+    """The enrolled, unrevoked stations indexed for routing: village devices by their service point (a
+    village's division code), township devices by their township's 9-digit prefix."""
+
+    devices: dict[str, list[str]]
+    townships: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, stations: Iterable[StationRow]) -> "_Routes":
+        devices: dict[str, list[str]] = {}
+        townships: dict[str, list[str]] = {}
+        for s in stations:
+            if s.role == "village":
+                devices.setdefault(service_point(s.id), []).append(s.id)
+            elif s.role == "township":
+                townships.setdefault(s.id[:9], []).append(s.id)
+        return cls(devices, townships)
 
 
 def _item(e: dict[str, Any]) -> dict[str, Any]:
