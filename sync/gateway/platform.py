@@ -151,7 +151,8 @@ class PlatformConfig:
             value = getattr(self, f.name)
             least = 0 if f.name in ZERO_ALLOWED else 1
             if f.type == "int" and (isinstance(value, bool) or not isinstance(value, int) or value < least):
-                problems.append(f"{f.name} 应为{'非负' if least == 0 else '正'}整数")  # a thread count of 2.5 fails only at the first batch
+                # (a thread count of 2.5 would fail only at the first batch)
+                problems.append(f"{f.name} 应为{'非负' if least == 0 else '正'}整数")
             elif f.type == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))
                                         or not math.isfinite(value) or value <= 0):
                 problems.append(f"{f.name} 应为正数")  # nan compares false: a deadline that never comes
