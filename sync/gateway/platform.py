@@ -336,6 +336,7 @@ class Platform:
                     if row.station != enrolment.id and division.covers(row.case_number[:12]):  # type: ignore[index]
                         self.store.add_inbox(enrolment.id, row.id)
                         backfilled += 1
+        self._routes_at = 0.0  # routed to from the next batch on (another process's enrolment: within a second)
         log.info("enrolled %s (%s)", enrolment.id, enrolment.role)
         return {"station_id": enrolment.id, "division_code": parsed[0], "device": parsed[1],
                 "role": enrolment.role, "name": enrolment.name,
