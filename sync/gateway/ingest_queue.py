@@ -8,7 +8,7 @@ group was being written share the next fsync (group commit). One batch alone is 
 the queue never waits to fill a group.
 
 ``ingest_threads = 0`` (the default on SQLite) ingests on the event loop itself: no thread at all, so
-no hand-over of the GIL between the loop and an ingest thread, which cost about a third of the CPU per
+no hand-over of the GIL between the loop and an ingest thread, which cost 4 % to a third of the CPU per
 event under load (docs/benchmarks.md). The loop does nothing else while a group is written (a group is
 a few tens of milliseconds), and after each group it lets the answers go out and new requests in
 before it takes the next one. On PostgreSQL, threads let one batch be parsed while another waits on
