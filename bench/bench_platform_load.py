@@ -258,7 +258,7 @@ def run(args: argparse.Namespace) -> dict:
                 cfg = re.sub(r"flood_burst = \d+", "flood_burst = 10000000", cfg)
                 if args.ingest_group:
                     cfg = re.sub(r"ingest_group = \d+", f"ingest_group = {args.ingest_group}", cfg)
-                if args.ingest_threads:
+                if args.ingest_threads >= 0:
                     cfg = re.sub(r"ingest_threads = \d+", f"ingest_threads = {args.ingest_threads}", cfg)
                 (phome / "platform.toml").write_text(cfg)
                 for code in townships:
@@ -331,7 +331,7 @@ def run(args: argparse.Namespace) -> dict:
     routed_ok = all(routed.get(t, 0) == case_events.get(t[:9], 0) for t in townships)
     return {
         "machine": machine(), "date": date.today().isoformat(), "store": args.store, "workers": args.workers,
-        "ingest_threads": args.ingest_threads or "default", "ingest_group": args.ingest_group or "default",
+        "ingest_threads": args.ingest_threads if args.ingest_threads >= 0 else "default", "ingest_group": args.ingest_group or "default",
         "stations": len(villages) + len(townships), "villages": len(villages), "townships": len(townships),
         "batches_per_station": args.batches, "events_per_batch": args.events, "concurrency": args.concurrency,
         "events": events, "setup_s": round(setup_s, 1), "elapsed_s": round(elapsed, 2),
@@ -390,7 +390,8 @@ def main() -> None:
     ap.add_argument("--per-township", type=int, default=20, help="villages per township")
     ap.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--ingest-threads", type=int, default=0, help="platform.toml ingest_threads (0: as configured)")
+    ap.add_argument("--ingest-threads", type=int, default=-1,
+                    help="platform.toml ingest_threads (0: on the event loop; -1: as configured)")
     ap.add_argument("--ingest-group", type=int, default=0, help="platform.toml ingest_group (0: as configured)")
     ap.add_argument("--profile", type=int, default=0, help="profile ingest of this many batches instead")
     ap.add_argument("--py-spy", default="", metavar="FILE",

@@ -350,9 +350,11 @@ def _lookup(known: SenderLookup, sender: str) -> PublicKeys | None:
     return known.get(sender)
 
 
-def open_(blob: bytes, recipient: SecretKeys, known_senders: SenderLookup) -> Batch:
+def open_(blob: bytes, recipient: SecretKeys, known_senders: SenderLookup, parse: bool = True) -> Batch:
     """Verify and decrypt an envelope addressed to ``recipient``. Order: format, version, suite,
-    recipient, sender, signature, decryption, payload; the first failure raises EnvelopeError."""
+    recipient, sender, signature, decryption, payload; the first failure raises EnvelopeError.
+    ``parse=False``: the lines only, undecoded (``events`` empty; the gateway reads each line itself,
+    sync/gateway/wire_events.py)."""
     header = peek(blob)
     if header.recipient != recipient.id:
         raise EnvelopeError("wrong_recipient", f"收件方为 {header.recipient}")
@@ -367,9 +369,9 @@ def open_(blob: bytes, recipient: SecretKeys, known_senders: SenderLookup) -> Ba
         plaintext = recipient._decrypt(SUITES[header.suite], signed[head_len:], signed[:head_len])
     except (InvalidTag, ValueError):
         raise EnvelopeError("decrypt_failed") from None
-    events, lines = decode_lines(plaintext)
-    if len(events) != header.count:
-        raise EnvelopeError("bad_payload", f"事件数 {len(events)} 与批次头 {header.count} 不符")
+    events, lines = decode_lines(plaintext) if parse else ([], payload_lines(plaintext))
+    if len(lines) != header.count:
+        raise EnvelopeError("bad_payload", f"事件数 {len(lines)} 与批次头 {header.count} 不符")
     return Batch(header, events, batch_hash(blob), lines, plaintext)
 
 

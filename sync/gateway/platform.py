@@ -29,7 +29,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import orjson
 
@@ -51,12 +51,14 @@ from sync.gateway import database
 from sync.gateway.store import (BatchRow, EventRefusalRow, EventRow, GatewayStore, InboxBatchRow,
                                 SqliteGatewayStore, StationRow)
 from sync.gateway.batch_bodies import BatchBodies
-from sync.gateway.wire_events import WireEvent, check_events, sealed_text
+from sync.gateway.wire_events import WireEvent, check_events, event_head, sealed_text
 from sync.keys import PLATFORM_ID, Enrolment, load_or_create
 
 log = logging.getLogger("sync.gateway")
 
 CONFIG_FILE = "platform.toml"
+ZERO_ALLOWED = frozenset({"ingest_threads"})  # 0: ingest on the event loop itself
+PG_INGEST_THREADS = 2  # written for a PostgreSQL home: parse one batch while another waits on the database
 DB_FILE = "platform.db"
 DATA_KEY_FILE = "keys/data.key"
 PLATFORM_OPERATOR = "省平台"
@@ -121,10 +123,11 @@ class PlatformConfig:
     keepalive_timeout_s: int = 30
     # PostgreSQL store: connections per worker process (sync/gateway/pg_store.py)
     db_pool_size: int = 10
-    # Batches one worker process ingests at a time (the rest wait their turn in the event loop): 1 suits
-    # SQLite (one writer anyway); 2 lets a PostgreSQL worker parse one batch while another waits on the
-    # database. More only adds GIL contention (docs/benchmarks.md).
-    ingest_threads: int = 1
+    # Threads one worker process ingests batches in (the rest wait their turn in the event loop). 0: on
+    # the event loop itself, no thread (SQLite's default: one writer anyway, and no GIL hand-over); 2 lets
+    # a PostgreSQL worker parse one batch while another waits on the database (`platform init` writes 2
+    # for a PostgreSQL home). More only adds GIL contention (docs/benchmarks.md).
+    ingest_threads: int = 0
     # SQLite: batches that waited while the last group was written are written together, with one commit
     # (group commit: one fsync for all); at most this many (1: a commit per batch). PostgreSQL commits each
     # batch on its own: a group would lock several stations' chains and case rows in one transaction, in
@@ -146,8 +149,10 @@ class PlatformConfig:
             problems.append("metrics_token 应为至少16个字符的字符串（或留空：只允许本机访问 /metrics）")
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.type == "int" and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-                problems.append(f"{f.name} 应为正整数")  # a thread count of 2.5 fails only at the first batch
+            least = 0 if f.name in ZERO_ALLOWED else 1
+            if f.type == "int" and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+                # (a thread count of 2.5 would fail only at the first batch)
+                problems.append(f"{f.name} 应为{'非负' if least == 0 else '正'}整数")
             elif f.type == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))
                                         or not math.isfinite(value) or value <= 0):
                 problems.append(f"{f.name} 应为正数")  # nan compares false: a deadline that never comes
@@ -239,7 +244,7 @@ def init_platform(home: Path, name: str, database_url: str | None = None) -> Pla
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)
     write_private_file(home / DATA_KEY_FILE, secrets.token_bytes(32))
-    config = PlatformConfig(name=name.strip())
+    config = PlatformConfig(name=name.strip(), ingest_threads=PG_INGEST_THREADS if url else 0)
     lines = [f"{k} = {json.dumps(list(v) if isinstance(v, tuple) else v, ensure_ascii=False)}"
              for k, v in asdict(config).items()]
     (home / CONFIG_FILE).write_text("# 省一体化政务服务平台 reference gateway\n" + "\n".join(lines) + "\n",
@@ -331,6 +336,7 @@ class Platform:
                     if row.station != enrolment.id and division.covers(row.case_number[:12]):  # type: ignore[index]
                         self.store.add_inbox(enrolment.id, row.id)
                         backfilled += 1
+        self._routes_at = 0.0  # routed to from the next batch on (another process's enrolment: within a second)
         log.info("enrolled %s (%s)", enrolment.id, enrolment.role)
         return {"station_id": enrolment.id, "division_code": parsed[0], "device": parsed[1],
                 "role": enrolment.role, "name": enrolment.name,
@@ -350,7 +356,7 @@ class Platform:
                 raise SyncError("unknown_sender", f"平台上没有登记设备 {station_id}")
             self.store.revoke_station(station_id, self._at())
             row = self.store.get_station(station_id)
-        self._stations_at = 0.0
+        self._routes_at = 0.0  # a revoked device gets nothing from now on
         log.warning("revoked %s", station_id)
         return {"station_id": station_id, "revoked_at": row.revoked_at if row else None,
                 "events_kept": self.store.last_event_seq(station_id)}
@@ -555,7 +561,8 @@ class Platform:
         if seen is not None and seen.hash == hash_:
             return IngestOutcome(env.sign_ack(self.keys, sid, seq, hash_), True, 0, 0, self._check_clock(header))
         try:
-            batch = env.open_(blob, self.keys, {sid: env.PublicKeys(sid, station.kem_public, station.sig_public)})
+            batch = env.open_(blob, self.keys, {sid: env.PublicKeys(sid, station.kem_public, station.sig_public)},
+                              parse=False)
         except env.EnvelopeError as err:
             raise self.refuse(err.reason, "", sid, seq, blob, peer) from None
         wait = up.admit(sid) if up.admit is not None else 0.0
@@ -563,7 +570,7 @@ class Platform:
             raise self.refuse("rate_limited", f"约 {max(1, round(wait))} 秒后再试", sid, seq, b"", peer, wait)
         if seen is not None:
             raise self.refuse("fork", f"序号 {seq} 已有不同内容的批次", sid, seq, blob, peer)
-        events, bad = check_events(batch.events, sid, batch.lines)
+        events, bad = check_events(sid, batch.lines)
         if bad:
             raise self.refuse("bad_payload", bad, sid, seq, blob, peer)
         return _Prepared(sid, seq, header, hash_, station, events, up.via, self.bodies.seal(batch.payload, sid, seq))
@@ -645,17 +652,18 @@ class Platform:
                           if not reason and w.event["type"] == ev.CASE_FILED})
         tally = _Tally(self._at(), sender, self.store.deferred_cases(numbers), self.stamp_bound())
         for w, reason in zip(events, verdicts):
-            self._effect(w.event, w.line, reason, tally, batch_seq)
+            self._effect(w.event, w, reason, tally, batch_seq)
         return tally.new, tally.conflicts, tally.refused
 
-    def _effect(self, e: dict[str, Any], stored: int | str, reason: str, tally: "_Tally", batch_seq: int,
+    def _effect(self, e: dict[str, Any], stored: WireEvent | str, reason: str, tally: "_Tally", batch_seq: int,
                 sender: StationRow | None = None) -> None:
         """Do what the verdict says with one event of ``sender`` (the batch's sender unless given: an event
-        held back for its filing may be another device's of the service point). ``stored``: the event's
-        line in the body of batch ``batch_seq`` (stored already), or its own text (personal data sealed)."""
+        held back for its filing may be another device's of the service point). ``e``: the event's head
+        (wire_events.event_head); ``stored``: the event as a line of the body of batch ``batch_seq``
+        (stored already), or its own text (personal data sealed)."""
         sender, at = sender or tally.sender, tally.at
         if reason:  # kept on its own, outside the batch body: sealed value by value
-            text = stored if isinstance(stored, str) else sealed_text(e, self.codec)
+            text = stored if isinstance(stored, str) else sealed_text(stored.decoded(), self.codec)
             if reason == authority.AWAITING_FILING:
                 self.store.add_deferred([EventRefusalRow(e["id"], sender.id, batch_seq, e["case"], e["type"], reason,
                                                          text, at)])
@@ -669,7 +677,7 @@ class Platform:
             row = EventRow(e["id"], e["station"], int(e["seq"]), e["hlc"], e.get("case"), e["type"], stored)
         else:
             row = EventRow(e["id"], e["station"], int(e["seq"]), e["hlc"], e.get("case"), e["type"], "",
-                           batch_seq, stored)
+                           batch_seq, stored.line)
         if not self.store.add_event(row, at):
             return  # the same event id already held: exactly once
         tally.new += 1
@@ -699,7 +707,7 @@ class Platform:
             if row.station not in senders:
                 senders[row.station] = self.store.get_station(row.station) or tally.sender
             sender = senders[row.station]
-            e = json.loads(row.body)
+            e = event_head(json.loads(row.body))
             reason = authority.authorize(sender.id, sender.role, row.type, number, facts.get(number))
             self._effect(e, row.body, reason, tally, row.batch_seq, sender)
 
@@ -730,22 +738,20 @@ class Platform:
         devices of one service point see each other's work, a township's devices each other's decisions."""
         key = (sender.id, village)
         if key not in cache:
-            stations = self._stations_cached()
-            devices = [s.id for s in stations if s.role == "village" and service_point(s.id) == village]
-            townships = [s.id for s in self._townships_covering(village)]
-            cache[key] = [t for t in devices + townships if t != sender.id]
+            routes = self._routes_cached()
+            cache[key] = [t for t in routes.devices.get(village, []) + routes.townships.get(village[:9], [])
+                          if t != sender.id]
         return cache[key]
 
-    def _townships_covering(self, village: str) -> list[StationRow]:
-        return [s for s in self._stations_cached() if s.role == "township" and village.startswith(s.id[:9])]
-
-    def _stations_cached(self) -> list[StationRow]:
-        # Re-read at most once a second: `station platform enroll` may run while the server does.
+    def _routes_cached(self) -> "_Routes":
+        """Who receives a village's cases, looked up in two dicts (it was a scan of every station per
+        batch: at province scale, tens of thousands of stations for every batch). Re-read at most once a
+        second: `station platform enroll` may run while the server does."""
         now = time.monotonic()
-        if getattr(self, "_stations_at", 0.0) < now - 1.0:
-            self._stations = [s for s in self.store.stations() if not s.revoked_at]  # a revoked device gets nothing
-            self._stations_at = now
-        return self._stations
+        if getattr(self, "_routes_at", 0.0) < now - 1.0:
+            self._routes = _Routes.of(s for s in self.store.stations() if not s.revoked_at)  # a revoked device gets nothing
+            self._routes_at = now
+        return self._routes
 
     def _platform_event(self, type_: str, case: str | None, body: dict[str, Any]) -> dict[str, Any]:
         assert type_ in PLATFORM_ONLY, type_  # what the platform emits, no station may send
@@ -868,10 +874,29 @@ class _Tally:
     routes: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (sender, village) -> inboxes
 
 
+@dataclass(frozen=True)
+class _Routes:
+    """The enrolled, unrevoked stations indexed for routing: village devices by their service point (a
+    village's division code), township devices by their township's 9-digit prefix."""
+
+    devices: dict[str, list[str]]
+    townships: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, stations: Iterable[StationRow]) -> "_Routes":
+        devices: dict[str, list[str]] = {}
+        townships: dict[str, list[str]] = {}
+        for s in stations:
+            if s.role == "village":
+                devices.setdefault(service_point(s.id), []).append(s.id)
+            elif s.role == "township":
+                townships.setdefault(s.id[:9], []).append(s.id)
+        return cls(devices, townships)
+
+
 def _item(e: dict[str, Any]) -> dict[str, Any]:
-    """The item snapshot of a ``case.filed`` event, or {} when the body has none of the right shape."""
-    item = e["body"].get("item")
-    return item if isinstance(item, dict) else {}
+    """The texts the head of a ``case.filed`` event keeps of its item snapshot ({} for a body without one)."""
+    return e["item"]
 
 
 def _item_text(item: dict[str, Any], key: str, limit: int) -> str:

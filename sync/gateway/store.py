@@ -159,6 +159,10 @@ class GatewayStore(Protocol):
 
 
 EVENT_COLS = "id, station, seq, hlc, case_number, type, body, batch, line"
+# The writer's page cache (SQLite's default is 2,000 pages, 8 MiB): every batch inserts into the event,
+# case and inbox indexes at places spread over the whole file, so once the file outgrows the cache each
+# insert reads its pages back (docs/benchmarks.md: 2,000 stations' events per gateway CPU second).
+WRITER_CACHE_KIB = 256 * 1024
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS stations (
@@ -253,6 +257,7 @@ class SqliteGatewayStore(BufferedWrites, ReportReads):
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA busy_timeout=30000")
+        self.conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
         self._lock = threading.RLock()
         self._depth = 0
         self._buf: TxBuffer | None = None

@@ -100,7 +100,8 @@ def test_a_batch_failing_inside_the_group_fails_alone(tmp_path: Path) -> None:
         assert outcome.events_new == env.peek(c[0]).count and not outcome.duplicate
 
 
-def test_the_queue_answers_each_request_of_a_group_with_a_failing_batch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("threads", [0, 1], ids=["on the event loop", "in a thread"])
+def test_the_queue_answers_each_request_of_a_group_with_a_failing_batch(tmp_path: Path, threads: int) -> None:
     """Through the gateway's queue (the HTTP path): the requests queued with the failing one get their acks."""
     import asyncio
 
@@ -112,7 +113,7 @@ def test_the_queue_answers_each_request_of_a_group_with_a_failing_batch(tmp_path
     c, _, _, _ = _batches(make_station(tmp_path, phome, keys, OTHER_VILLAGE), OTHER_VILLAGE, 2)
 
     async def run(platform: Platform) -> list:
-        queue = IngestQueue(platform, threads=1, group=16)
+        queue = IngestQueue(platform, threads=threads, group=16)
         # all four are queued before the runner first runs: one group
         return await asyncio.gather(*(queue.ingest(Upload(blob)) for blob in (a[0], b[0], c[0], a[1])),
                                     return_exceptions=True)
@@ -122,3 +123,43 @@ def test_the_queue_answers_each_request_of_a_group_with_a_failing_batch(tmp_path
         assert isinstance(answers[2], RuntimeError)
         assert [type(answers[i]) for i in (0, 1, 3)] == [IngestOutcome] * 3, answers
         assert _held(platform)[0] == {(VILLAGE, 1), (VILLAGE, 2), (VILLAGE_2, 1)}
+
+
+class _Logged(Platform):
+    """A platform that notes each group it ingests in a shared log."""
+
+    log: list[str]
+
+    def ingest_group(self, uploads):  # type: ignore[no-untyped-def]
+        self.log.append(f"group of {len(uploads)}")
+        return super().ingest_group(uploads)
+
+
+def test_on_the_event_loop_each_group_is_answered_before_the_next_is_ingested(tmp_path: Path) -> None:
+    """With ingest on the event loop (ingest_threads = 0), more uploads waiting than one group holds: the
+    first group's requests get their answers before the loop goes on to the next group, not after every
+    group queued behind it (their clients would wait for work that is not theirs)."""
+    import asyncio
+
+    from sync.gateway.ingest_queue import IngestQueue
+
+    phome, keys = make_platform(tmp_path)
+    a, _, _, _ = _batches(make_station(tmp_path, phome, keys, VILLAGE), VILLAGE, 4)
+    b, _, _, _ = _batches(make_station(tmp_path, phome, keys, VILLAGE_2), VILLAGE_2, 4)
+    log: list[str] = []
+
+    async def send(name: str, blob: bytes, queue: IngestQueue) -> None:
+        await queue.ingest(Upload(blob))
+        log.append(f"answered {name}")
+
+    async def run(platform: Platform) -> None:
+        queue = IngestQueue(platform, threads=0, group=2)
+        # four uploads queued before the runner first runs: two groups of two
+        await asyncio.gather(send("a1", a[0], queue), send("b1", b[0], queue), send("a2", a[1], queue),
+                             send("b2", b[1], queue))
+
+    with _Logged.open(phome) as platform:
+        platform.log = log
+        asyncio.run(run(platform))
+        assert log == ["group of 2", "answered a1", "answered b1", "group of 2", "answered a2", "answered b2"]
+        assert _held(platform)[0] == {(VILLAGE, 1), (VILLAGE, 2), (VILLAGE_2, 1), (VILLAGE_2, 2)}

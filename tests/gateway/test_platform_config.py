@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from station.cli import main
 from sync.errors import SyncError
+from sync.gateway import database
 from sync.gateway.platform import PlatformConfig, read_platform_config
 from sync.gateway.testing import make_platform
 
@@ -21,7 +22,10 @@ def test_init_writes_every_limit_and_reads_it_back(tmp_path: Path) -> None:
     written = tomllib.loads((phome / "platform.toml").read_text(encoding="utf-8"))
     assert set(written) == set(PlatformConfig.__dataclass_fields__)
     assert written["trusted_proxies"] == []  # X-Forwarded-For believed from nobody until configured
-    assert read_platform_config(phome) == PlatformConfig(name=written["name"])
+    # SQLite ingests on the event loop; PostgreSQL in 2 threads (one parsed while another waits on the database)
+    on_postgres = database.resolve(phome) is not None
+    assert written["ingest_threads"] == (2 if on_postgres else 0)
+    assert read_platform_config(phome) == PlatformConfig(name=written["name"], ingest_threads=written["ingest_threads"])
 
 
 @pytest.mark.parametrize("line, key", [("header_timeout_s = 0", "header_timeout_s"),
@@ -34,6 +38,7 @@ def test_init_writes_every_limit_and_reads_it_back(tmp_path: Path) -> None:
                                        # a whole number of threads, connections, bytes: range(2.5) fails
                                        # at the first batch, every batch a 500
                                        ("ingest_threads = 2.5", "ingest_threads"),
+                                       ("ingest_threads = -1", "ingest_threads"),  # 0 is the event loop
                                        ("db_pool_size = 1.5", "db_pool_size"),
                                        ("header_timeout_s = nan", "header_timeout_s"),  # never cuts anyone
                                        ("body_timeout_s = inf", "body_timeout_s"),
