@@ -19,7 +19,6 @@ from station.cases import CaseReader
 from station.operators import add_operator, os_account
 from station.review import Decision, decide
 from station.store import Store
-from sync import envelope as env
 from sync import outbox
 from sync.gateway import authority
 from sync.gateway.app import ServerThread
@@ -28,6 +27,7 @@ from sync.gateway.testing import file_cases, make_platform, make_station
 from sync.keys import load_or_create, platform_keys
 from sync.service import sync_now
 from tests.support import OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, VILLAGE_2
+from tests.support.forge import send_forged
 
 PROTOCOL = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 CASE_TYPES = [ev.MATERIAL_RECEIVED, ev.CASE_SUPPLEMENTED, ev.CASE_WITHDRAWN, ev.RESULT_DELIVERED, ev.RATING_GIVEN,
@@ -72,24 +72,10 @@ def _filed_body(world, number: str) -> dict:
         return store.wire_event(filed)["body"]
 
 
-FORGED = {"batches": 0}
-
-
 def _forge(world, code: str, forged: list[tuple[str, dict, str | None]]) -> tuple[list[str], requests.Response]:
     """Send ``forged`` (type, body, case) as one batch sealed and signed with the station's own keys: what a
-    tampered PC, or whoever copied its key, can send. Numbered far beyond the station's own events and
-    batches (a gap, which the platform accepts), so its genuine chain goes on untouched."""
-    home = world["homes"][code]
-    FORGED["batches"] += 1
-    n = FORGED["batches"]
-    events = [{"id": f"{code}:{1_000_000 + 100 * n + i}", "station": code, "seq": 1_000_000 + 100 * n + i,
-               "hlc": "0001795628551657-0000", "operator": "伪造者", "case": case, "type": type_, "body": body,
-               "recorded_at": "2026-11-25T10:00:00"} for i, (type_, body, case) in enumerate(forged)]
-    blob = env.seal(events, load_or_create(home, code), platform_keys(home).keys, 10_000 + 2 * n, bytes([n]) * 32,
-                    "0001795628551657-0000")
-    resp = requests.post(world["url"] + "/v1/batches", data=blob, timeout=10)
-    assert resp.status_code == 200, resp.text
-    return [e["id"] for e in events], resp
+    tampered PC, or whoever copied its key, can send (tests/support/forge.py)."""
+    return send_forged(world["url"], world["homes"][code], code, forged)
 
 
 def _check_refused(world, before: tuple, forger: str, ids: list[str], reasons: dict[str, str]) -> None:

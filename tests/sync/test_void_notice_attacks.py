@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import requests
 from click.testing import CliRunner
 
 from forms.problems import StationError
@@ -31,29 +30,17 @@ from station.store import Store
 from station.setup import init_station
 from station.testing import TEST_ADMIN, TEST_PASSWORD, cli_login_env
 from station.void_notices import record_recall, void_notices
-from sync import envelope as env
 from sync.gateway.testing import file_cases
-from sync.keys import load_or_create, platform_keys
 from sync.service import sync_now
 from tests.support import TOWNSHIP, VILLAGE
-from tests.sync.test_void_notice import device, synced, two_devices_decide
-
-FORGED = {"batches": 0}
-
+from tests.support.devices import device, synced
+from tests.support.forge import send_forged
+from tests.sync.test_void_notice import two_devices_decide
 
 def forge(world, home: Path, code: str, forged: list[tuple[str, dict, str]]) -> list[str]:
     """Send ``forged`` (type, body, case) as one batch sealed and signed with the station's own keys (what a
-    tampered PC can send), numbered far beyond its own events and batches so its genuine chain goes on."""
-    FORGED["batches"] += 1
-    n = FORGED["batches"]
-    events = [{"id": f"{code}:{1_000_000 + 100 * n + i}", "station": code, "seq": 1_000_000 + 100 * n + i,
-               "hlc": "0001795628551657-0000", "operator": "伪造者", "case": case, "type": type_, "body": body,
-               "recorded_at": "2026-11-25T10:00:00"} for i, (type_, body, case) in enumerate(forged)]
-    blob = env.seal(events, load_or_create(home, code), platform_keys(home).keys, 10_000 + 2 * n, bytes([n]) * 32,
-                    "0001795628551657-0000")
-    resp = requests.post(world[3] + "/v1/batches", data=blob, timeout=10)
-    assert resp.status_code == 200, resp.text
-    return [e["id"] for e in events]
+    tampered PC can send; tests/support/forge.py)."""
+    return send_forged(world[3], home, code, forged)[0]
 
 
 def cli(home: Path, *args: str) -> tuple[int, str]:
