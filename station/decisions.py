@@ -64,7 +64,7 @@ def arrivals(store: Any, today: date, limit: int = ARRIVALS_LIMIT) -> list[Arriv
     """Decisions made elsewhere whose notice has not been printed here since they arrived, newest first;
     before them, cases with a void notice printed here (station/void_notices.py) not yet recalled."""
     # imported here: void_notices builds on this module (superseded, labels)
-    from station.void_notices import cases_with_void_notices, void_notices
+    from station.void_notices import open_void_notices
 
     reader = CaseReader(store, today)
     printed = {(number, kind) for number, kind in store.conn.execute(
@@ -80,9 +80,9 @@ def arrivals(store: Any, today: date, limit: int = ARRIVALS_LIMIT) -> list[Arriv
             found.append(Arrival(case, kind))
     found.sort(key=lambda a: (a.decided_at, a.case.number), reverse=True)
     voided = []
-    for number in cases_with_void_notices(store):
+    for number, notices in open_void_notices(store).items():
         case = reader.get(number)
-        voided.append(Arrival(case, NOTICE_FOR_STATUS.get(case.status, ""), tuple(void_notices(store, number))))
+        voided.append(Arrival(case, NOTICE_FOR_STATUS.get(case.status, ""), tuple(notices)))
     if voided:
         listed = {a.case.number for a in voided}
         found = voided + [a for a in found if a.case.number not in listed]

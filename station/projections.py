@@ -134,9 +134,10 @@ def correction_deadline(cal: WorkingCalendar, asked: str, due_date: Any) -> str:
     townships (an older program, a hand-made or hostile batch). Such an event is kept as it is — it is
     the legal record, and the notice printed from it shows what the citizen was told — yet the fold
     never lets its date stop the clock for longer than the bound: a missing, unreadable or too-late
-    due_date counts as the bound (and an unreadable one is shown and printed as the bound). So the pause lasts at most the bound (paused_days, promised_due), and
-    the case counts as 补正逾期未补 (station/stats.py) once the bound has passed. A due_date not after
-    ``asked`` is as unreadable as a missing one (the domain refuses it too) and counts as the bound.
+    due_date counts as the bound (and an unreadable one is shown and printed as the bound). So the pause
+    lasts at most the bound (paused_days, promised_due), and the case counts as 补正逾期未补
+    (station/stats.py) once the bound has passed. A due_date not after ``asked`` is as unreadable as a
+    missing one (the domain refuses it too) and counts as the bound.
     """
     cap = cal.add_working_days(date.fromisoformat(asked), lifecycle.MAX_CORRECTION_WORKING_DAYS).date.isoformat()
     if not isinstance(due_date, str):

@@ -24,7 +24,7 @@ from forms.problems import Problem, StationError
 from station import events as ev
 from station.cases import CaseReader
 from station.clock_check import today as station_today
-from station.decisions import DECISION_LABELS, superseded
+from station.decisions import DECISION_LABELS, NOTICE_TITLES, superseded
 from station.devices import device_label, device_of, service_point
 from station.events import Event
 from station.operators import Operator, require
@@ -42,7 +42,7 @@ def notice_title(kind: str, decision_type: str) -> str:
     """The title of the notice ``kind`` printed for a decision of ``decision_type``."""
     if kind == "refusal":
         return "不予受理告知书" if decision_type == ev.CASE_NOT_ACCEPTED else "不予批准告知书"
-    return {"correction": "补正通知书", "result": "办结通知书"}[kind]
+    return NOTICE_TITLES[kind]
 
 
 def _place(station: str, names: dict[str, str] | None) -> str:
@@ -192,20 +192,26 @@ def void_notices(store: Any, number: str, include_recalled: bool = False) -> lis
     return found
 
 
-def cases_with_void_notices(store: Any) -> list[str]:
-    """Numbers of the cases with a void notice not yet recalled. Only a case with a superseded event of
-    ours can have one, so only those are looked at (a handful, not the store)."""
+def open_void_notices(store: Any) -> dict[str, list[VoidNotice]]:
+    """The void notices not yet recalled, by case number. Only a case with a superseded event of ours
+    can have one, so only those are looked at (a handful, not the store)."""
     numbers = [r[0] for r in store.conn.execute(
         "SELECT DISTINCT case_number FROM superseded WHERE case_number IS NOT NULL"
         " UNION SELECT DISTINCT case_number FROM conflicts WHERE case_number IS NOT NULL ORDER BY 1")]
-    found = []
+    found: dict[str, list[VoidNotice]] = {}
     for number in numbers:
         try:
-            if void_notices(store, number):
-                found.append(number)
+            notices = void_notices(store, number)
         except StationError:
             continue  # a conflict on a number this store does not hold (an unknown case): nothing printed here
+        if notices:
+            found[number] = notices
     return found
+
+
+def cases_with_void_notices(store: Any) -> list[str]:
+    """Numbers of the cases with a void notice not yet recalled."""
+    return list(open_void_notices(store))
 
 
 def record_recall(store: Any, number: str, operator: Operator, note: str, kind: str | None = None) -> list[VoidNotice]:

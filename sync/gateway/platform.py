@@ -273,6 +273,8 @@ class Platform:
         self.home, self.config, self.keys, self.codec, self.store, self.clock = home, config, keys, codec, store, clock
         self.bodies = bodies
         self.refusals = RefusalLog(store, clock)
+        self._routes = _Routes({}, {})
+        self._routes_at = float("-inf")  # when the routes were last read (time.monotonic): never yet
 
     @classmethod
     def open(cls, home: Path, database_url: str | None = None) -> "Platform":
@@ -336,7 +338,7 @@ class Platform:
                     if row.station != enrolment.id and division.covers(row.case_number[:12]):  # type: ignore[index]
                         self.store.add_inbox(enrolment.id, row.id)
                         backfilled += 1
-        self._routes_at = 0.0  # routed to from the next batch on (another process's enrolment: within a second)
+        self._routes_at = float("-inf")  # routed to from the next batch on (another process's enrolment: within a second)
         log.info("enrolled %s (%s)", enrolment.id, enrolment.role)
         return {"station_id": enrolment.id, "division_code": parsed[0], "device": parsed[1],
                 "role": enrolment.role, "name": enrolment.name,
@@ -356,7 +358,7 @@ class Platform:
                 raise SyncError("unknown_sender", f"平台上没有登记设备 {station_id}")
             self.store.revoke_station(station_id, self._at())
             row = self.store.get_station(station_id)
-        self._routes_at = 0.0  # a revoked device gets nothing from now on
+        self._routes_at = float("-inf")  # a revoked device gets nothing from now on
         log.warning("revoked %s", station_id)
         return {"station_id": station_id, "revoked_at": row.revoked_at if row else None,
                 "events_kept": self.store.last_event_seq(station_id)}
@@ -639,7 +641,7 @@ class Platform:
             number = e.get("case")
             reason = authority.authorize(sender.id, sender.role, e["type"], number, facts.get(number) if number else None)
             if not reason and e["type"] == ev.CASE_FILED and number not in facts:
-                facts[number] = CaseFacts(sender.id, _item_text(_item(e), "handling_level", 32))
+                facts[number] = CaseFacts(sender.id, _item_text(e["item"], "handling_level", 32))
             out.append(reason)
         return out
 
@@ -718,7 +720,7 @@ class Platform:
         if type_ == ev.CASE_FILED:
             if status is not None:
                 return "duplicate_case_number"
-            item = _item(e)
+            item = e["item"]  # the texts the head keeps of the item snapshot ({} but for a filing)
             self.store.put_case(number, village, _item_text(item, "code", 64), _item_text(item, "name", 200),
                                 lifecycle.RECEIVED, stamp, sender, _item_text(item, "handling_level", 32))
             return ""
@@ -748,7 +750,7 @@ class Platform:
         batch: at province scale, tens of thousands of stations for every batch). Re-read at most once a
         second: `station platform enroll` may run while the server does."""
         now = time.monotonic()
-        if getattr(self, "_routes_at", 0.0) < now - 1.0:
+        if self._routes_at < now - 1.0:
             self._routes = _Routes.of(s for s in self.store.stations() if not s.revoked_at)  # a revoked device gets nothing
             self._routes_at = now
         return self._routes
@@ -892,11 +894,6 @@ class _Routes:
             elif s.role == "township":
                 townships.setdefault(s.id[:9], []).append(s.id)
         return cls(devices, townships)
-
-
-def _item(e: dict[str, Any]) -> dict[str, Any]:
-    """The texts the head of a ``case.filed`` event keeps of its item snapshot ({} for a body without one)."""
-    return e["item"]
 
 
 def _item_text(item: dict[str, Any], key: str, limit: int) -> str:

@@ -159,7 +159,7 @@ class GatewayStore(Protocol):
 
 
 EVENT_COLS = "id, station, seq, hlc, case_number, type, body, batch, line"
-# The writer's page cache (SQLite's default is 2,000 pages, 8 MiB): every batch inserts into the event,
+# The writer's page cache (SQLite's default is 2,000 KiB): every batch inserts into the event,
 # case and inbox indexes at places spread over the whole file, so once the file outgrows the cache each
 # insert reads its pages back (docs/benchmarks.md: 2,000 stations' events per gateway CPU second).
 WRITER_CACHE_KIB = 256 * 1024

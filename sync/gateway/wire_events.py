@@ -24,12 +24,12 @@ sealed value by value when they are written (:func:`sealed_text`).
 
 **Reading the line.** The platform needs only an event's head (its top-level fields and three texts
 of a filing's item snapshot), not its body, yet must refuse a line any receiver's parser (orjson)
-would refuse. A plain line is read by simdjson, which validates the whole document (syntax, UTF-8,
-numbers a double can hold, control characters) without building the body, and returns only the head.
-Everything it does not accept as it stands (an error, a duplicate key — simdjson reads the first of
-two, orjson the last — a head field that is not a scalar) goes the full way: orjson decodes the line
-and the verdict is exactly what it would have been. The full event is decoded again, from the line,
-only for an event kept on its own (:meth:`WireEvent.decoded`).
+would refuse. A plain line is validated whole by simdjson (syntax, UTF-8, numbers a double can hold,
+control characters) without building it, and its head is read by msgspec into a typed struct, a
+repeated key by its last value as orjson reads it (simdjson alone would read the first). What either
+refuses (a 64-bit overflow, which orjson takes; a body or item snapshot that is not an object) goes
+the full way: orjson decodes the line and the verdict is exactly what it would have been. The full
+event is decoded again, from the line, only for an event kept on its own (:meth:`WireEvent.decoded`).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class WireEvent(NamedTuple):
 
     event: dict[str, Any]
     line: int
-    raw: bytes = b""
+    raw: bytes
 
     def decoded(self) -> dict[str, Any]:
         """The whole event (personal data in clear), decoded from its line: for an event kept on its own."""
@@ -169,9 +169,8 @@ def check_events(sender: str, lines: list[bytes]) -> tuple[list[WireEvent], str]
         try:
             if len(line) > MAX_EVENT_BYTES:
                 raise _Malformed(f"过大（{len(line)} 字节，上限 {MAX_EVENT_BYTES} 字节）")
-            head = _fast_head(line) if _plain_line(line) else None
-            if head is None:
-                head = _full_head(line)
+            plain = _plain_line(line)
+            head = (_fast_head(line) if plain else None) or _full_head(line, plain)
             _check(head, sender)
             if head["seq"] in seen:  # one id, two events: which would the platform hold, which refuse?
                 raise _Malformed("与本批次中前面的事件编号重复")
@@ -182,8 +181,9 @@ def check_events(sender: str, lines: list[bytes]) -> tuple[list[WireEvent], str]
     return out, ""
 
 
-def _full_head(line: bytes) -> dict[str, Any]:
-    """The head of a line decoded whole by orjson, the line checked the walk's way when it is not plain."""
+def _full_head(line: bytes, plain: bool) -> dict[str, Any]:
+    """The head of a line decoded whole by orjson, the line checked the walk's way when it is not
+    ``plain`` (:func:`_plain_line`)."""
     try:
         e = orjson.loads(line)
     except orjson.JSONDecodeError:
@@ -192,7 +192,7 @@ def _full_head(line: bytes) -> dict[str, Any]:
         raise _Malformed("不是JSON对象")
     if type(e.get("body")) is not dict:
         raise _Malformed("内容不是JSON对象")
-    if not _plain_line(line):
+    if not plain:
         if PII in e or ENC in e:  # an event is not a sealed value, nor a $pii with company
             raise _Malformed("含有个人信息或加密字段（$pii/$enc）作为事件字段")
         # the whole event, as the line way reads the whole line: a $pii outside the body (a field no

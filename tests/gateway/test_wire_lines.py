@@ -17,7 +17,7 @@ from station.pii import PiiCodec
 from station.store import Store
 from sync.envelope import decode_lines, encode_events
 from sync.gateway.testing import file_cases
-from sync.gateway.wire_events import _check_sealables, _fast_head, _full_head, _plain_line, check_events, event_head, sealed_text
+from sync.gateway.wire_events import _check_sealables, _fast_head, _plain_line, check_events, event_head, sealed_text
 from tests.support import VILLAGE
 
 CODEC = PiiCodec(bytes(range(32)))
